@@ -1,0 +1,89 @@
+# peerwire — every developer and CI entry point. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+MATURIN_PROFILE ?= release
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+CACHE := .cache
+HARNESS := $(CACHE)/peerwire-interop
+RUST_SRC := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
+PY_DEPS := pyproject.toml
+
+.PHONY: help
+help:  ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): $(PY_DEPS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "maturin>=1.8,<2"
+	touch $(STAMP)
+
+$(VENV)/.built: $(STAMP) $(RUST_SRC) $(shell find python -type f)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --profile $(MATURIN_PROFILE) --locked -q -E dev
+	touch $@
+
+.PHONY: install
+install: $(VENV)/.built  ## Create .venv, build the extension (release) and install peerwire with dev tools
+
+.PHONY: build
+build: install  ## Build the extension into .venv (alias of install)
+
+$(HARNESS): $(shell find tests/interop/go -name '*.go' -o -name 'go.mod' -o -name 'go.sum')
+	@command -v go >/dev/null || { echo "error: Go >= 1.24 is needed for the interop harness (tests/interop/go)"; exit 1; }
+	mkdir -p $(CACHE)
+	cd tests/interop/go && go build -o $(abspath $(HARNESS)) .
+
+.PHONY: harness
+harness: $(HARNESS)  ## Build the Go interop harness (go-ethereum + gno) into .cache/
+
+.PHONY: lint
+lint: install  ## ruff, cargo fmt --check, clippy -D warnings
+	$(BIN)/ruff check python tests benches
+	$(BIN)/ruff format --check python tests benches
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --release --locked -- -D warnings
+
+.PHONY: format
+format: install  ## Apply ruff format and cargo fmt
+	$(BIN)/ruff check --fix python tests benches
+	$(BIN)/ruff format python tests benches
+	cargo fmt --all
+
+.PHONY: typecheck
+typecheck: install  ## mypy --strict on python/, stubtest of _core against the .pyi stubs
+	$(BIN)/mypy --strict python/peerwire
+	$(BIN)/python -m mypy.stubtest peerwire._core --allowlist .mypy-stubtest-allowlist
+
+.PHONY: test-rust
+test-rust:  ## cargo test for the core crate
+	cargo test -p peerwire-core --release --locked -q
+
+.PHONY: pytest
+pytest: install harness  ## pytest, all tests including slow and interop ones
+	$(BIN)/pytest -q
+
+.PHONY: test
+test: lint typecheck test-rust pytest  ## Everything CI checks: lint, types, Rust tests, pytest
+
+.PHONY: test-fast
+test-fast: install  ## pytest without slow tests
+	$(BIN)/pytest -q -m "not slow"
+
+.PHONY: bench
+bench: install harness  ## Run the benchmarks (pytest-benchmark) and the Rust keccak candidates
+	$(BIN)/pytest benches -q --benchmark-enable --benchmark-only --benchmark-columns=min,mean,ops --benchmark-sort=name
+	cargo bench -p peerwire-core --bench keccak -- --warm-up-time 1 --measurement-time 3
+
+.PHONY: wheel
+wheel: install  ## Build the release wheel and sdist into dist/
+	$(BIN)/maturin build --release --locked --out dist
+	$(BIN)/maturin sdist --out dist
+
+.PHONY: clean
+clean:  ## Remove build artefacts (keeps Go and cargo caches)
+	rm -rf $(VENV) $(CACHE) dist target .mypy_cache .pytest_cache .ruff_cache

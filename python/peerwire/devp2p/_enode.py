@@ -1,0 +1,103 @@
+"""devp2p node addresses: ``enode://<hex pubkey>@ip:tcp?discport=udp``."""
+
+from __future__ import annotations
+
+import ipaddress
+import urllib.parse
+from dataclasses import dataclass
+
+from peerwire.devp2p._keys import PublicKey
+from peerwire.errors import DecodeError, InvalidKeyError
+
+__all__ = ["Node"]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A devp2p node: its public key and, when known, where to reach it.
+
+    ``host`` keeps a DNS name as written (resolved later, before each dial);
+    ``ip`` is set when the host is a literal address.
+    """
+
+    public_key: PublicKey
+    host: str | None = None
+    tcp_port: int = 0
+    udp_port: int = 0
+
+    @property
+    def id(self) -> bytes:
+        """The 32-byte node ID (keccak256 of the public key)."""
+        return self.public_key.node_id
+
+    @property
+    def ip(self) -> str | None:
+        if self.host is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(self.host))
+        except ValueError:
+            return None
+
+    @property
+    def incomplete(self) -> bool:
+        """True for an ID-only node (``enode://<hex>``) that cannot be dialed."""
+        return self.host is None
+
+    @classmethod
+    def parse(cls, url: str) -> Node:
+        """Parse an ``enode://`` URL (complete or ID-only).
+
+        Raises:
+            DecodeError: the URL is malformed.
+        """
+        u = urllib.parse.urlsplit(url.strip())
+        if u.scheme != "enode":
+            raise DecodeError(f"not an enode URL (scheme {u.scheme!r}): {url!r}")
+        if u.username is None and "@" not in u.netloc:
+            return cls(public_key=_parse_key(u.netloc))
+        if not u.username:
+            raise DecodeError(f"enode URL without node key: {url!r}")
+        pub = _parse_key(u.username)
+        host = u.hostname
+        if not host:
+            raise DecodeError(f"enode URL without host: {url!r}")
+        try:
+            tcp = u.port or 0
+        except ValueError:
+            raise DecodeError(f"invalid port in enode URL: {url!r}") from None
+        udp = tcp
+        query = urllib.parse.parse_qs(u.query)
+        if "discport" in query:
+            try:
+                udp = int(query["discport"][0])
+            except ValueError:
+                raise DecodeError(f"invalid discport in enode URL: {url!r}") from None
+            if not 0 <= udp <= 65535:
+                raise DecodeError(f"discport out of range in enode URL: {url!r}")
+        return cls(public_key=pub, host=host, tcp_port=tcp, udp_port=udp)
+
+    def enode_url(self) -> str:
+        """The ``enode://`` URL, as go-ethereum's ``URLv4`` writes it."""
+        key = self.public_key.to_hex()
+        if self.host is None:
+            return f"enode://{key}"
+        host = self.host
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        url = f"enode://{key}@{host}:{self.tcp_port}"
+        if self.udp_port != self.tcp_port:
+            url += f"?discport={self.udp_port}"
+        return url
+
+    def __str__(self) -> str:
+        return self.enode_url()
+
+
+def _parse_key(text: str) -> PublicKey:
+    if len(text) != 128:
+        raise DecodeError(f"enode key must be 128 hex characters, got {len(text)}")
+    try:
+        return PublicKey.from_hex(text)
+    except InvalidKeyError as e:
+        raise DecodeError(f"invalid enode key: {e}") from None

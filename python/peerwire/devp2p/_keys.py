@@ -1,0 +1,155 @@
+"""secp256k1 node keys for devp2p.
+
+The wire form of a public key is 64 bytes (X||Y, no 0x04 prefix); the node ID
+is keccak256 of it. Keys convert to and from coincurve keys, which users of
+the Python Ethereum stack already hold; the Rust core itself uses
+libsecp256k1 through the ``secp256k1`` crate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from peerwire._core import identity as _id
+from peerwire.errors import InvalidKeyError
+
+if TYPE_CHECKING:
+    import coincurve
+
+__all__ = ["PrivateKey", "PublicKey"]
+
+
+class PublicKey:
+    """A secp256k1 public key; immutable and hashable."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        """Build from 64 (X||Y), 65 (04||X||Y) or 33 (compressed) bytes.
+
+        Raises:
+            InvalidKeyError: the bytes are not a point on the curve.
+        """
+        self._raw: bytes = _id.secp256k1_normalize_public(bytes(raw))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> PublicKey:
+        return cls(raw)
+
+    @classmethod
+    def from_hex(cls, text: str) -> PublicKey:
+        try:
+            raw = bytes.fromhex(text.removeprefix("0x"))
+        except ValueError as e:
+            raise InvalidKeyError(f"public key is not hex: {e}") from None
+        return cls(raw)
+
+    @classmethod
+    def from_coincurve(cls, key: coincurve.PublicKey) -> PublicKey:
+        return cls(key.format(compressed=False))
+
+    def to_coincurve(self) -> coincurve.PublicKey:
+        import coincurve
+
+        return coincurve.PublicKey(b"\x04" + self._raw)
+
+    def to_bytes(self) -> bytes:
+        """The 64-byte X||Y wire form."""
+        return self._raw
+
+    def to_compressed(self) -> bytes:
+        """The 33-byte compressed form (as ENR's ``secp256k1`` entry holds it)."""
+        return _id.secp256k1_compress(self._raw)
+
+    def to_hex(self) -> str:
+        return self._raw.hex()
+
+    @property
+    def node_id(self) -> bytes:
+        """keccak256 of the 64-byte form: the devp2p node ID."""
+        return _id.keccak256(self._raw)
+
+    def __bytes__(self) -> bytes:
+        return self._raw
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublicKey) and other._raw == self._raw
+
+    def __hash__(self) -> int:
+        return hash(self._raw)
+
+    def __repr__(self) -> str:
+        return f"PublicKey({self._raw[:8].hex()}…)"
+
+
+class PrivateKey:
+    """A secp256k1 private key. Its repr never shows key material."""
+
+    __slots__ = ("_public", "_secret")
+
+    def __init__(self, secret: bytes) -> None:
+        """Build from a 32-byte secret in [1, n-1].
+
+        Raises:
+            InvalidKeyError: the secret is out of range or not 32 bytes.
+        """
+        secret = bytes(secret)
+        self._public = PublicKey(_id.secp256k1_public_key(secret))
+        self._secret = secret
+
+    @classmethod
+    def generate(cls) -> PrivateKey:
+        return cls(_id.secp256k1_generate())
+
+    @classmethod
+    def from_bytes(cls, secret: bytes) -> PrivateKey:
+        return cls(secret)
+
+    @classmethod
+    def from_hex(cls, text: str) -> PrivateKey:
+        try:
+            raw = bytes.fromhex(text.strip().removeprefix("0x"))
+        except ValueError:
+            raise InvalidKeyError("private key is not hex") from None
+        return cls(raw)
+
+    @classmethod
+    def from_coincurve(cls, key: coincurve.PrivateKey) -> PrivateKey:
+        return cls(key.secret)
+
+    def to_coincurve(self) -> coincurve.PrivateKey:
+        import coincurve
+
+        return coincurve.PrivateKey(self._secret)
+
+    def to_bytes(self) -> bytes:
+        return self._secret
+
+    def to_hex(self) -> str:
+        return self._secret.hex()
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self._public
+
+    def sign_recoverable(self, msg_hash: bytes) -> bytes:
+        """RFC 6979, low-S recoverable signature r||s||v (65 bytes) over a 32-byte hash."""
+        return _id.secp256k1_sign_recoverable(self._secret, msg_hash)
+
+    def ecdh(self, public: PublicKey) -> bytes:
+        """Raw ECDH: the 32-byte X coordinate of secret·public."""
+        return _id.secp256k1_ecdh(self._secret, public.to_bytes())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PrivateKey) and other._secret == self._secret
+
+    def __hash__(self) -> int:
+        return hash(self._public)
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(public={self._public!r})"
+
+
+def recover_public_key(msg_hash: bytes, signature: bytes) -> PublicKey:
+    """The public key that produced a 65-byte r||s||v signature of ``msg_hash``."""
+    return PublicKey(_id.secp256k1_recover(msg_hash, signature))

@@ -1,0 +1,47 @@
+//! `peerwire._core`: thin PyO3 wrappers over `peerwire-core`.
+//!
+//! This file is the one place that declares the Python module tree: each
+//! `add_submodule` line maps a Rust module onto `peerwire._core.<name>`, with a
+//! hand-written stub at `python/peerwire/_core/<name>.pyi`. Wrappers only
+//! convert types and errors; protocol logic lives in the core crate.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+use pyo3::prelude::*;
+
+mod errors;
+mod identity;
+
+/// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
+/// and stubtest both find it.
+fn add_submodule(
+    parent: &Bound<'_, PyModule>,
+    name: &str,
+    init: impl FnOnce(&Bound<'_, PyModule>) -> PyResult<()>,
+) -> PyResult<()> {
+    let py = parent.py();
+    let child = PyModule::new(py, name)?;
+    init(&child)?;
+    let qualified = format!("peerwire._core.{name}");
+    child.setattr("__name__", &qualified)?;
+    parent.add_submodule(&child)?;
+    py.import("sys")?
+        .getattr("modules")?
+        .set_item(qualified, &child)?;
+    Ok(())
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "build_profile",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    )?;
+    m.add_function(wrap_pyfunction!(errors::_panic_for_tests, m)?)?;
+    add_submodule(m, "identity", identity::init)?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+"""devp2p secp256k1 keys (mirrors python/peerwire/devp2p/_keys.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import coincurve
+import pytest
+
+from peerwire import devp2p
+from peerwire.errors import InvalidKeyError
+
+
+def test_eip8_key_vectors(vectors: Callable[[str], Any]) -> None:
+    v = vectors("rlpx_eip8.json")
+    pubs = v["public_keys"]
+    for who in ("static", "ephemeral"):
+        for side in ("a", "b"):
+            key = devp2p.PrivateKey.from_hex(v["keys"][f"{who}_key_{side}"]["hex"])
+            assert key.public_key.to_hex() == pubs[f"{who}_pub_{side}"]["hex"], f"{who} {side}"
+
+
+def test_node_id_vector(vectors: Callable[[str], Any]) -> None:
+    v = vectors("rlpx_eip8.json")
+    b = devp2p.PrivateKey.from_hex(v["keys"]["static_key_b"]["hex"])
+    assert b.public_key.node_id.hex() == v["node_id_b"]["hex"]
+
+
+def test_coincurve_agrees_with_rust_core() -> None:
+    for _ in range(20):
+        ours = devp2p.PrivateKey.generate()
+        cc = ours.to_coincurve()
+        assert cc.public_key.format(compressed=False)[1:] == ours.public_key.to_bytes()
+        back = devp2p.PrivateKey.from_coincurve(cc)
+        assert back == ours
+        assert devp2p.PublicKey.from_coincurve(cc.public_key) == ours.public_key
+        # Signatures made by libsecp256k1 in Rust verify and recover in coincurve and vice versa.
+        h = bytes(range(32))
+        sig = ours.sign_recoverable(h)
+        assert sig == cc.sign_recoverable(h, hasher=None)  # both RFC 6979, low S
+        assert devp2p.recover_public_key(h, sig) == ours.public_key
+        # ECDH: X coordinate of the shared point equals coincurve's raw multiply.
+        other = coincurve.PrivateKey()
+        shared = ours.ecdh(devp2p.PublicKey.from_coincurve(other.public_key))
+        point = other.public_key.multiply(ours.to_bytes()).format(compressed=False)
+        assert shared == point[1:33]
+
+
+def test_public_key_forms() -> None:
+    k = devp2p.PrivateKey.generate().public_key
+    assert devp2p.PublicKey(k.to_compressed()) == k
+    assert devp2p.PublicKey(b"\x04" + k.to_bytes()) == k
+    assert len({k, devp2p.PublicKey(k.to_bytes())}) == 1
+
+
+def test_repr_hides_secret() -> None:
+    k = devp2p.PrivateKey.generate()
+    assert k.to_hex() not in repr(k)
+    assert k.to_hex()[:16] not in repr(k)
+
+
+@pytest.mark.parametrize("bad", ["zz" * 32, "00" * 32, "ff" * 32, "01" * 31])
+def test_invalid_private_keys(bad: str) -> None:
+    with pytest.raises(InvalidKeyError):
+        devp2p.PrivateKey.from_hex(bad)
