@@ -6,7 +6,11 @@ use std::hint::black_box;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (backend, size, reps) = match args.as_slice() {
-        [_, b, s, r] => (b.as_str(), s.parse::<usize>().unwrap_or(1024), r.parse::<usize>().unwrap_or(1)),
+        [_, b, s, r] => (
+            b.as_str(),
+            s.parse::<usize>().unwrap_or(1024),
+            r.parse::<usize>().unwrap_or(1),
+        ),
         _ => {
             eprintln!("usage: keccak_icount <sha3|tiny|asm> <bytes> <reps>");
             std::process::exit(2);
