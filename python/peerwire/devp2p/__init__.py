@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from peerwire.devp2p._base import Cap, ConnFlag, DiscReason, Msg, PeerEvent, PeerEventType
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._keys import PrivateKey, PublicKey, recover_public_key
+from peerwire.devp2p._peer import MsgReadWriter, Peer, Protocol
 
-__all__ = ["Node", "PrivateKey", "PublicKey", "recover_public_key"]
+__all__ = [
+    "Cap",
+    "ConnFlag",
+    "DiscReason",
+    "Msg",
+    "MsgReadWriter",
+    "Node",
+    "Peer",
+    "PeerEvent",
+    "PeerEventType",
+    "PrivateKey",
+    "Protocol",
+    "PublicKey",
+    "recover_public_key",
+]
