@@ -15,7 +15,7 @@ import asyncio
 import builtins
 import contextlib
 import itertools
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -93,7 +93,13 @@ class Network(Protocol):
     ) -> Listener: ...
 
 
-async def with_deadline(clock: Clock, seconds: float, aw: Coroutine[Any, Any, T]) -> T:
+async def sleep_until(clock: Clock, deadline: float) -> None:
+    """Sleep until ``clock`` reads ``deadline`` (robust to starting late)."""
+    while (remaining := deadline - clock.monotonic()) > 0:
+        await clock.sleep(remaining)
+
+
+async def with_deadline(clock: Clock, seconds: float, aw: Awaitable[T]) -> T:
     """Await ``aw`` for at most ``seconds`` of ``clock`` time; raise :class:`TimeoutError`.
 
     On the real clock this is ``asyncio.timeout``; on any other clock the wait
@@ -105,10 +111,11 @@ async def with_deadline(clock: Clock, seconds: float, aw: Coroutine[Any, Any, T]
                 return await aw
         except builtins.TimeoutError as e:
             raise TimeoutError(f"deadline of {seconds}s passed") from e
-    task = asyncio.ensure_future(aw)
-    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    task: asyncio.Future[T] = asyncio.ensure_future(aw)
+    sleeper = asyncio.ensure_future(sleep_until(clock, clock.monotonic() + seconds))
+    waiters: set[asyncio.Future[Any]] = {task, sleeper}
     try:
-        await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     except BaseException:
         task.cancel()
         sleeper.cancel()
