@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from peerwire.devp2p import rlpx
 from peerwire.devp2p._base import Cap, ConnFlag, DiscReason, Msg, PeerEvent, PeerEventType
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._keys import PrivateKey, PublicKey, recover_public_key
 from peerwire.devp2p._peer import MsgReadWriter, Peer, Protocol
+from peerwire.devp2p._server import Config, EventSubscription, Server
 
 __all__ = [
     "Cap",
+    "Config",
     "ConnFlag",
     "DiscReason",
+    "EventSubscription",
     "Msg",
     "MsgReadWriter",
     "Node",
@@ -20,5 +24,7 @@ __all__ = [
     "PrivateKey",
     "Protocol",
     "PublicKey",
+    "Server",
     "recover_public_key",
+    "rlpx",
 ]

@@ -159,6 +159,11 @@ class MemoryTransport:
     def remote_public_key(self) -> PublicKey:
         return self._remote
 
+    @property
+    def is_closed(self) -> bool:
+        """Closed by either end."""
+        return self.closed or self._in.closed
+
     async def send(self, code: int, payload: bytes) -> None:
         if self.closed or self._out.closed:
             raise ConnectionClosedError("connection closed")
@@ -237,7 +242,7 @@ class _MemListener:
 class MemoryNetwork:
     """Listeners keyed by ``(host, port)``; ``dial`` connects to them in memory.
 
-    ``open_transports()`` counts ends not yet closed (the in-memory stand-in for
+    ``open_transports()`` counts ends of connections not yet closed by either side (the in-memory stand-in for
     file descriptors). ``source_host`` sets the address dialers appear from.
     """
 
@@ -250,7 +255,7 @@ class MemoryNetwork:
         self.dials: list[tuple[str, int]] = []
 
     def open_transports(self) -> int:
-        return sum(1 for t in self.transports if not t.closed)
+        return sum(1 for t in self.transports if not t.is_closed)
 
     async def dial(
         self, host: str, port: int, remote_public_key: PublicKey, private_key: PrivateKey

@@ -20,5 +20,6 @@ pub mod hash;
 pub mod keys;
 pub mod p2p_base;
 pub mod rlp;
+pub mod rlpx;
 
 pub use error::{CoreError, CoreResult};
