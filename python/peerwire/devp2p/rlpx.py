@@ -63,6 +63,9 @@ MAX_PAYLOAD_SIZE: int = _rlpx.MAX_PAYLOAD_SIZE
 DEFAULT_INBOX_LIMIT = 8 * 1024 * 1024
 #: Bytes in the transport's write buffer above which ``send`` waits.
 _WRITE_HIGH_WATER = 4 * 1024 * 1024
+#: Queued (unsealed) bytes that trigger an immediate seal and write instead of
+#: waiting for the end of the loop iteration: bounds the coalescing buffer.
+_COALESCE_LIMIT = 256 * 1024
 #: Accepted connections waiting for ``accept()``; more handshakes pause.
 _ACCEPT_BACKLOG = 64
 
@@ -94,6 +97,7 @@ class _RlpxProtocol(asyncio.Protocol):
         self._writable: asyncio.Event = asyncio.Event()
         self._writable.set()
         self._pending: list[tuple[int, bytes]] = []
+        self._pending_bytes = 0
         self._flush_scheduled = False
 
     # -- asyncio callbacks -------------------------------------------------
@@ -203,9 +207,12 @@ class _RlpxProtocol(asyncio.Protocol):
     def finished(self) -> bool:
         return self.error is not None or self._eof or self.closed.done()
 
-    def queue_write(self, msgs: Iterable[tuple[int, bytes]]) -> None:
+    def queue_write(self, msgs: list[tuple[int, bytes]]) -> None:
         self._pending.extend(msgs)
-        if not self._flush_scheduled:
+        self._pending_bytes += sum(len(p) for _, p in msgs)
+        if self._pending_bytes >= _COALESCE_LIMIT:
+            self.flush()
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self.flush)
 
@@ -214,6 +221,7 @@ class _RlpxProtocol(asyncio.Protocol):
         if not self._pending or self.session is None or self.transport is None:
             return
         pending, self._pending = self._pending, []
+        self._pending_bytes = 0
         if self.transport.is_closing():
             return
         try:
@@ -280,7 +288,7 @@ class Connection:
         self._check_size(payload)
         if code < 0:
             raise LocalProtocolError("message code must be >= 0")
-        self._proto.queue_write(((code, bytes(payload)),))
+        self._proto.queue_write([(code, bytes(payload))])
 
     async def send_batch(self, msgs: Iterable[tuple[int, bytes]]) -> None:
         """Seal several messages into one write."""

@@ -274,6 +274,19 @@ impl Session {
         })
     }
 
+    /// Frame raw frame-data (no code added): emulates a misbehaving peer in tests.
+    fn seal_frame_data<'py>(
+        &mut self,
+        py: Python<'py>,
+        frame_data: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        guard(|| {
+            let mut out = Vec::new();
+            self.inner.seal_frame_data(frame_data, &mut out).py_err()?;
+            Ok(PyBytes::new(py, &out))
+        })
+    }
+
     /// Seal a sequence of `(code, payload)` into one buffer.
     fn seal_batch<'py>(
         &mut self,

@@ -118,14 +118,6 @@ pub fn encode_code(out: &mut Vec<u8>, code: u64) {
     }
 }
 
-fn code_len(code: u64) -> usize {
-    if code < 0x80 {
-        1
-    } else {
-        1 + 8 - (code.leading_zeros() / 8) as usize
-    }
-}
-
 /// Split a canonical RLP unsigned integer off the front of `data`
 /// (go-ethereum `rlp.SplitUint64`): `0x00`, a one-byte value below 0x80 in a
 /// string header and leading zeros are all refused.
@@ -293,7 +285,22 @@ impl<H: MacHash> Session<H> {
     }
 
     fn write_frame(&mut self, code: u64, data: &[u8], out: &mut Vec<u8>) -> CoreResult<usize> {
-        let fsize = code_len(code) + data.len();
+        let mut code_buf = Vec::with_capacity(9);
+        encode_code(&mut code_buf, code);
+        self.write_raw(&code_buf, data, out)?;
+        Ok(data.len())
+    }
+
+    /// Frame arbitrary frame-data (`head || data`, no message code added).
+    /// Only tests and fuzzers need this: it is how a misbehaving peer that
+    /// sends a non-canonical code or broken snappy data is emulated.
+    pub fn seal_frame_data(&mut self, frame_data: &[u8], out: &mut Vec<u8>) -> CoreResult<()> {
+        self.check_alive()?;
+        self.write_raw(&[], frame_data, out)
+    }
+
+    fn write_raw(&mut self, head: &[u8], data: &[u8], out: &mut Vec<u8>) -> CoreResult<()> {
+        let fsize = head.len() + data.len();
         if fsize > MAX_FRAME_SIZE {
             return Err(CoreError::local(format!(
                 "frame of {fsize} bytes exceeds the 2^24-1 limit"
@@ -301,7 +308,6 @@ impl<H: MacHash> Session<H> {
         }
         let rsize = fsize.div_ceil(16) * 16;
         out.reserve(HEADER_LEN + MAC_LEN + rsize + MAC_LEN);
-        let start = out.len();
         let mut header = [0u8; HEADER_LEN];
         header[..3].copy_from_slice(&(fsize as u32).to_be_bytes()[1..]);
         header[3..6].copy_from_slice(&HEADER_DATA);
@@ -310,14 +316,13 @@ impl<H: MacHash> Session<H> {
         out.extend_from_slice(&header);
         out.extend_from_slice(&hmac);
         let body = out.len();
-        encode_code(out, code);
+        out.extend_from_slice(head);
         out.extend_from_slice(data);
         out.resize(body + rsize, 0);
         self.enc.apply_keystream(&mut out[body..]);
         let fmac = self.egress.frame(&out[body..]);
         out.extend_from_slice(&fmac);
-        debug_assert_eq!(out.len() - start, 32 + rsize + 16);
-        Ok(data.len())
+        Ok(())
     }
 
     /// Seal several messages into one buffer (one socket write).
@@ -412,8 +417,7 @@ impl<H: MacHash> Session<H> {
 
 /// Snappy block decode with the declared length checked first.
 pub fn decompress(data: &[u8]) -> CoreResult<Vec<u8>> {
-    let n =
-        snap::raw::decompress_len(data).map_err(|e| CoreError::frame(format!("snappy: {e}")))?;
+    let n = snap::raw::decompress_len(data).map_err(|e| CoreError::frame(e.to_string()))?;
     if n > MAX_PAYLOAD_SIZE {
         return Err(CoreError::frame(format!(
             "snappy payload declares {n} bytes, more than the 16 MiB limit"
@@ -422,7 +426,7 @@ pub fn decompress(data: &[u8]) -> CoreResult<Vec<u8>> {
     let mut out = vec![0u8; n];
     let got = snap::raw::Decoder::new()
         .decompress(data, &mut out)
-        .map_err(|e| CoreError::frame(format!("snappy: {e}")))?;
+        .map_err(|e| CoreError::frame(e.to_string()))?;
     out.truncate(got);
     Ok(out)
 }
@@ -536,7 +540,14 @@ mod tests {
         for c in [0u64, 1, 0x7f, 0x80, 0xff, 0x100, u64::MAX] {
             let mut v = Vec::new();
             encode_code(&mut v, c);
-            assert_eq!(v.len(), code_len(c));
+            assert_eq!(
+                v.len(),
+                if c < 0x80 {
+                    1
+                } else {
+                    1 + 8 - (c.leading_zeros() / 8) as usize
+                }
+            );
             v.push(0xaa);
             assert_eq!(split_code(&v).unwrap(), (c, &[0xaa][..]));
         }
