@@ -15,6 +15,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from peerwire._core import p2p_base
 from peerwire._core import rlpx as _rlpx
 from peerwire.devp2p import rlpx
 from peerwire.devp2p._base import DIAL_TIMEOUT, FRAME_READ_TIMEOUT, FRAME_WRITE_TIMEOUT, HANDSHAKE_TIMEOUT
@@ -33,6 +34,42 @@ def _addr(info: Any) -> tuple[str, int]:
     if isinstance(info, tuple) and len(info) >= 2:
         return str(info[0]), int(info[1])
     return ("", 0)
+
+
+class _Conn:
+    """An ``rlpx.Connection`` whose snappy switch also repairs already-decoded messages.
+
+    The RLPx driver decodes frames as soon as bytes arrive, so frames that came
+    in the same read as the remote Hello were decoded *before* ``set_snappy(True)``
+    and still hold compressed payloads (go-ethereum reads lazily and never sees
+    this). Everything a >= v5 peer sends after its Hello is compressed, so on the
+    switch the messages still waiting in the inbox are decompressed here.
+    """
+
+    def __init__(self, conn: rlpx.Connection) -> None:
+        self._c = conn
+
+    @property
+    def remote_public_key(self) -> PublicKey:
+        return self._c.remote_public_key
+
+    async def send(self, code: int, payload: bytes) -> None:
+        await self._c.send(code, payload)
+
+    async def recv(self) -> tuple[int, bytes]:
+        return await self._c.recv()
+
+    def set_snappy(self, enabled: bool) -> None:
+        if enabled and not self._c.snappy:
+            inbox = self._c._proto._inbox
+            fixed = [(code, p2p_base.snappy_decompress(payload)) for code, payload in inbox]
+            inbox.clear()
+            inbox.extend(fixed)
+            self._c._proto._inbox_bytes = sum(len(p) for _, p in fixed)
+        self._c.set_snappy(enabled)
+
+    async def close(self) -> None:
+        await self._c.close()
 
 
 class _GatedProtocol(rlpx._RlpxProtocol):
@@ -65,7 +102,8 @@ class _Incoming:
     async def handshake(self) -> Transport:
         if self._proto.transport is not None:
             self._proto.transport.resume_reading()
-        return await rlpx._establish(self._proto, HANDSHAKE_TIMEOUT, FRAME_READ_TIMEOUT, FRAME_WRITE_TIMEOUT)
+        conn = await rlpx._establish(self._proto, HANDSHAKE_TIMEOUT, FRAME_READ_TIMEOUT, FRAME_WRITE_TIMEOUT)
+        return _Conn(conn)
 
     async def close(self) -> None:
         if self._proto.transport is not None:
@@ -106,7 +144,7 @@ class RlpxNetwork:
             inbox_limit=SERVER_INBOX_LIMIT,
         )
         t = conn._proto.transport
-        return conn, _addr(t.get_extra_info("sockname")) if t else ("", 0)
+        return _Conn(conn), _addr(t.get_extra_info("sockname")) if t else ("", 0)
 
     async def listen(
         self,

@@ -110,6 +110,16 @@ fn decode_disconnect(payload: &[u8]) -> u8 {
     p2p_base::decode_disconnect(payload)
 }
 
+/// Snappy block decompression with the 16 MiB declared-length check of the
+/// RLPx codec, for messages that were decoded before snappy was switched on.
+#[pyfunction]
+fn snappy_decompress<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    guard(|| {
+        let out = peerwire_core::rlpx::frame::decompress(data).py_err()?;
+        Ok(PyBytes::new(py, &out))
+    })
+}
+
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BASE_PROTOCOL_VERSION", p2p_base::BASE_PROTOCOL_VERSION)?;
     m.add("SNAPPY_PROTOCOL_VERSION", p2p_base::SNAPPY_PROTOCOL_VERSION)?;
@@ -121,5 +131,6 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_hello, m)?)?;
     m.add_function(wrap_pyfunction!(encode_disconnect, m)?)?;
     m.add_function(wrap_pyfunction!(decode_disconnect, m)?)?;
+    m.add_function(wrap_pyfunction!(snappy_decompress, m)?)?;
     Ok(())
 }
