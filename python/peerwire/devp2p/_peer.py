@@ -287,17 +287,16 @@ class Peer:
         tasks = [asyncio.ensure_future(self._read_loop()), asyncio.ensure_future(self._ping_loop())]
         tasks += [asyncio.ensure_future(self._run_protocol(rw)) for rw in self._rws]
         try:
-            end = await asyncio.shield(self._end)
+            await asyncio.shield(self._end)
         except asyncio.CancelledError:
             self._finish(DiscReason.QUITTING, False, "server stopped")
-            end = self._end.result()
             raise
         finally:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             end = self._end.result()
-            if not end.remote_requested and end.reason != DiscReason.NETWORK_ERROR:
+            if not end.remote_requested and end.reason not in (DiscReason.NETWORK_ERROR, DiscReason.INVALID):
                 with contextlib.suppress(PeerwireError, OSError):
                     await with_deadline(
                         self._clock,
