@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
+import pytest
 from tests.devp2p._aio import aio
 
 from peerwire import devp2p
@@ -105,3 +107,74 @@ async def test_compressed_frames_arriving_with_the_hello_are_decoded() -> None:
         assert await conn.recv() == (16, b"\x83abc")
         assert await conn.recv() == (17, b"\x01")
         await conn.close()
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts fds through /proc")
+@aio
+async def test_tcp_flood_beyond_pending_tokens_keeps_established_peers() -> None:
+    """Issue item 6 over real sockets: 100 silent connections against 5 handshake tokens."""
+    srv = Server(
+        Config(
+            private_key=PrivateKey.generate(),
+            listen_addr="127.0.0.1:0",
+            max_peers=60,
+            max_pending_peers=5,
+            protocols=[Protocol("echo", 1, 2, echo)],
+        )
+    )
+    counts = [0] * 20
+
+    def chatter(i: int) -> Protocol:
+        async def run(peer: Peer, rw: MsgReadWriter) -> None:
+            while True:
+                await rw.write_msg(0, b"\x80")
+                await rw.read_msg()
+                counts[i] += 1
+                await asyncio.sleep(0.1)
+
+        return Protocol("echo", 1, 2, run)
+
+    clients = [
+        Server(Config(private_key=PrivateKey.generate(), listen_addr=None, protocols=[chatter(i)]))
+        for i in range(20)
+    ]
+    async with srv:
+        events = srv.subscribe_events(buffer=1000)
+        for c in clients:
+            await c.start()
+            c.add_peer(srv.self_node())
+        async with asyncio.timeout(10):
+            while srv.peer_count() < 20:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        baseline = _open_fds()
+        before = sum(counts)
+        flood = [await asyncio.open_connection("127.0.0.1", srv.listen_port) for _ in range(100)]
+        async with asyncio.timeout(15):  # every silent connection is closed by the server
+            for reader, _ in flood:
+                assert await reader.read() == b""
+        for _, writer in flood:
+            writer.close()
+        await asyncio.sleep(0.3)
+        assert srv.peer_count() == 20
+        assert min(counts) > 0 and sum(counts) - before > 20 * 20
+        assert _open_fds() == baseline
+        late = Server(Config(private_key=PrivateKey.generate(), listen_addr=None, protocols=[chatter(0)]))
+        async with late:
+            late.add_peer(srv.self_node())
+            async with asyncio.timeout(10):
+                while srv.peer_count() < 21:  # noqa: ASYNC110 - the accept path recovered
+                    await asyncio.sleep(0.02)
+        drops = []
+        while not events._q.empty():
+            ev = await anext(events)
+            if ev.type is PeerEventType.DROP:
+                drops.append(ev)
+        assert all(d.peer == late.self_node().id for d in drops)  # none of the 20 was dropped
+        for c in clients:
+            await c.stop()

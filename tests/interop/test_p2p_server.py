@@ -284,6 +284,7 @@ async def test_static_peer_redialed_after_geth_drops_it(go_harness: Path) -> Non
             await go.cmd("drop", id=srv.self_node().id.hex(), reason=int(DiscReason.REQUESTED))
             drop = await asyncio.wait_for(anext(ev), 10)
             assert drop.type is PeerEventType.DROP and drop.error == "disconnect requested"
+            await go.wait(lambda e: e["event"] == "drop")  # geth's peer set no longer has us
             await clock.advance(36)  # past the 35 s dial history
             try:
                 add = await asyncio.wait_for(anext(ev), 10)

@@ -72,10 +72,17 @@ class _Conn:
         await self._c.close()
 
 
+def _retrieve(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
 class _GatedProtocol(rlpx._RlpxProtocol):
     def __init__(self, key: bytes, on_accept: Callable[[_GatedProtocol], None]) -> None:
         super().__init__(_rlpx.Handshake.recipient(key), None, SERVER_INBOX_LIMIT)
         self._on_accept = on_accept
+        # A refused socket is aborted before anyone awaits the handshake: mark its failure seen.
+        self.established.add_done_callback(_retrieve)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
