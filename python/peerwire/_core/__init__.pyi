@@ -1,5 +1,6 @@
 # Hand-written stubs for the native module peerwire._core (checked by stubtest).
 from peerwire._core import identity as identity
+from peerwire._core import p2p_base as p2p_base
 from peerwire._core import rlpx as rlpx
 
 __version__: str

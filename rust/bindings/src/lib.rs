@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod identity;
+mod p2p_base;
 mod rlpx;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
@@ -44,6 +45,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(errors::_panic_for_tests, m)?)?;
     add_submodule(m, "identity", identity::init)?;
+    add_submodule(m, "p2p_base", p2p_base::init)?;
     add_submodule(m, "rlpx", rlpx::init)?;
     Ok(())
 }

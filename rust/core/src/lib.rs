@@ -18,6 +18,7 @@
 pub mod error;
 pub mod hash;
 pub mod keys;
+pub mod p2p_base;
 pub mod rlp;
 pub mod rlpx;
 
