@@ -8,8 +8,11 @@
 
 use pyo3::prelude::*;
 
+mod discv4;
+mod enr;
 mod errors;
 mod identity;
+mod kad;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
 /// and stubtest both find it.
@@ -43,5 +46,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(errors::_panic_for_tests, m)?)?;
     add_submodule(m, "identity", identity::init)?;
+    add_submodule(m, "enr", enr::init)?;
+    add_submodule(m, "discv4", discv4::init)?;
+    add_submodule(m, "kad", kad::init)?;
     Ok(())
 }
