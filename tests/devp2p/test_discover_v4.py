@@ -1,0 +1,243 @@
+"""discv4 service on loopback: ping/pong, bonding, ENR, lookups, and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import pytest
+
+from peerwire import devp2p
+from peerwire._core import discv4 as wire
+from peerwire._core import identity
+from peerwire.devp2p.discover import UDPv4, check_relay_addr, listen_v4
+from peerwire.errors import TimeoutError
+
+pytestmark = pytest.mark.timeout(60)
+
+_Coro = Callable[[], Coroutine[Any, Any, None]]
+
+
+def run_async(fn: _Coro) -> Callable[[], None]:
+    """Run an async test body in a fresh event loop (no pytest async plugin is used)."""
+
+    @functools.wraps(fn)
+    def wrapper() -> None:
+        asyncio.run(fn())
+
+    return wrapper
+
+
+LO = (b"\x7f\x00\x00\x01", 0, 0)
+
+
+class _Sink(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if not self.queue.full():
+            self.queue.put_nowait(data)
+
+
+@asynccontextmanager
+async def raw_socket() -> AsyncIterator[tuple[asyncio.DatagramTransport, _Sink]]:
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(_Sink, local_addr=("127.0.0.1", 0))
+    try:
+        yield transport, proto
+    finally:
+        transport.close()
+
+
+async def _nothing_within(sink: _Sink, seconds: float = 0.3) -> bool:
+    try:
+        async with asyncio.timeout(seconds):
+            await sink.queue.get()
+    except builtins_timeout:
+        return True
+    return False
+
+
+builtins_timeout = (
+    __builtins__["TimeoutError"] if isinstance(__builtins__, dict) else __builtins__.TimeoutError
+)
+
+
+def _exp(delta: float = 20) -> int:
+    return int(time.time() + delta)
+
+
+@run_async
+async def test_ping_enr_and_bonding_both_ways() -> None:
+    ka, kb = devp2p.PrivateKey.generate(), devp2p.PrivateKey.generate()
+    async with listen_v4(ka, "127.0.0.1:0") as a, listen_v4(kb, "127.0.0.1:0") as b:
+        na, nb = a.self_node(), b.self_node()
+        assert na.udp_port == a.local_addr[1] and na.record is not None
+        assert na.record.seq > 1_600_000_000_000  # UNIX ms
+        seq = await a.ping(nb)
+        assert seq == b.local.seq  # type: ignore[union-attr]
+        rec = await a.request_enr(nb)
+        assert rec == nb.record and rec.node_id == kb.public_key.node_id
+        rec2 = await b.request_enr(na)
+        assert rec2 == na.record
+
+
+@run_async
+async def test_lookup_converges_in_small_network() -> None:
+    keys = [devp2p.PrivateKey.generate() for _ in range(8)]
+    async with AsyncExitStack() as stack:
+        boot = await stack.enter_async_context(listen_v4(keys[0], "127.0.0.1:0"))
+        others: list[UDPv4] = []
+        for k in keys[1:]:
+            others.append(
+                await stack.enter_async_context(listen_v4(k, "127.0.0.1:0", bootnodes=[boot.self_node()]))
+            )
+        ids = {k.public_key.node_id for k in keys}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            for d in others:
+                await d.lookup(None)
+            if all(len({n.id for n in d.table_nodes()} & ids) >= 6 for d in [boot, *others]):
+                break
+        for d in [boot, *others]:
+            assert len({n.id for n in d.table_nodes()} & ids) >= 6
+        found = await others[0].lookup(keys[5].public_key)
+        assert found[0].id == keys[5].public_key.node_id
+        it = others[1].random_nodes()
+        first = await anext(it)
+        assert first.id in ids
+        await it.aclose()  # type: ignore[attr-defined]
+
+
+@run_async
+async def test_bad_input_is_dropped_without_reply() -> None:
+    key = devp2p.PrivateKey.generate()
+    attacker = devp2p.PrivateKey.generate()
+    sk = attacker.to_bytes()
+    async with listen_v4(key, "127.0.0.1:0") as d, raw_socket() as (tr, sink):
+        addr = d.local_addr
+        base = d.stats.dropped_invalid
+        tr.sendto(os.urandom(200), addr)  # malformed
+        tr.sendto(b"\x00" * 1300, addr)  # oversize
+        ping, _ = wire.encode_ping(sk, LO, LO, _exp())
+        bad_sig = bytearray(ping)
+        bad_sig[32:97] = b"\x00" * 64 + b"\x05"  # unrecoverable signature, hash fixed up
+        bad_sig[:32] = identity.keccak256(bytes(bad_sig[32:]))
+        tr.sendto(bytes(bad_sig), addr)
+        tr.sendto(ping[:-1] + bytes([ping[-1] ^ 1]), addr)  # bad hash
+        assert await _nothing_within(sink)
+        assert d.stats.dropped_invalid == base + 4
+        # expired ping
+        old, _ = wire.encode_ping(sk, LO, LO, _exp(-5))
+        tr.sendto(old, addr)
+        assert await _nothing_within(sink)
+        assert d.stats.dropped_expired == 1
+        # unbonded findnode / ENR request: no reply (no amplification)
+        fn, _ = wire.encode_findnode(sk, attacker.public_key.to_bytes(), _exp())
+        er, _ = wire.encode_enr_request(sk, _exp())
+        tr.sendto(fn, addr)
+        tr.sendto(er, addr)
+        assert await _nothing_within(sink)
+        assert d.stats.dropped_unbonded == 2
+        # unsolicited replies: dropped, no endpoint proof recorded
+        pong, _ = wire.encode_pong(sk, LO, b"\x01" * 32, _exp())
+        nb = wire.encode_neighbors(sk, [], _exp())[0]
+        rec = devp2p.ENR.build(attacker, ip="127.0.0.1", udp=1)
+        resp, _ = wire.encode_enr_response(sk, b"\x02" * 32, rec.to_bytes())
+        for p in (pong, nb, resp):
+            tr.sendto(p, addr)
+        assert await _nothing_within(sink)
+        assert d.stats.dropped_unsolicited == 3
+        assert d._db.last_pong_received(attacker.public_key.node_id, "127.0.0.1") == 0.0
+        # a valid ping is answered with a pong echoing its hash
+        good, h = wire.encode_ping(sk, LO, LO, _exp())
+        tr.sendto(good, addr)
+        async with asyncio.timeout(2):
+            reply = await sink.queue.get()
+        t, _, sender, _, f = wire.decode(reply)
+        assert t == 2 and f["reply_tok"] == h and sender == key.public_key.to_bytes()
+        assert f["expiration"] >= _exp(15)
+
+
+@run_async
+async def test_findnode_answered_after_bond_and_split() -> None:
+    key = devp2p.PrivateKey.generate()
+    client = devp2p.PrivateKey.generate()
+    async with listen_v4(key, "127.0.0.1:0") as d, raw_socket() as (tr, sink):
+        for i in range(20):
+            k = devp2p.PrivateKey((i + 1000).to_bytes(32, "big"))
+            d._add(devp2p.Node(public_key=k.public_key, host="127.0.0.1", udp_port=40000 + i), inbound=False)
+        port = tr.get_extra_info("sockname")[1]
+        d._db.update_last_pong_received(client.public_key.node_id, "127.0.0.1", time.time())
+        fn, _ = wire.encode_findnode(client.to_bytes(), client.public_key.to_bytes(), _exp())
+        tr.sendto(fn, d.local_addr)
+        got = []
+        async with asyncio.timeout(2):
+            while len(got) < 16:
+                t, *_, f = wire.decode(await sink.queue.get())
+                assert t == 4
+                got.extend(f["nodes"])
+        assert len(got) == 16 and port
+
+
+def test_relay_rules() -> None:
+    assert check_relay_addr("127.0.0.1", "127.0.0.2") is None
+    assert check_relay_addr("8.8.8.8", "127.0.0.1") is not None
+    assert check_relay_addr("8.8.8.8", "10.0.0.1") is not None
+    assert check_relay_addr("10.0.0.5", "10.0.0.1") is None
+    assert check_relay_addr("8.8.8.8", "0.0.0.0") is not None
+    assert check_relay_addr("8.8.8.8", "192.0.2.1") is not None
+    assert check_relay_addr("8.8.8.8", "1.1.1.1") is None
+
+
+@run_async
+async def test_neighbor_validation_rules() -> None:
+    key = devp2p.PrivateKey.generate()
+    other = devp2p.PrivateKey.generate().public_key.to_bytes()
+    async with listen_v4(key, "127.0.0.1:0", net_restrict=["127.0.0.0/8"]) as d:
+        ok = d._validate_neighbor("127.0.0.1", b"\x7f\x00\x00\x02", 30303, 30303, other)
+        assert ok is not None and ok.udp_port == 30303
+        assert d._validate_neighbor("127.0.0.1", b"\x7f\x00\x00\x02", 1024, 1, other) is None  # low port
+        assert d._validate_neighbor("127.0.0.1", b"\x0a\x00\x00\x02", 30303, 1, other) is None  # restrict
+        assert d._validate_neighbor("127.0.0.1", b"\x7f\x00\x00\x02", 30303, 1, b"\x00" * 64) is None
+        assert d._validate_neighbor("8.8.8.8", b"\x7f\x00\x00\x02", 30303, 1, other) is None  # relay
+
+
+@run_async
+async def test_timeout_and_flood_keeps_others_answered() -> None:
+    key = devp2p.PrivateKey.generate()
+    async with listen_v4(key, "127.0.0.1:0") as d, raw_socket() as (tr, sink):
+        dead = devp2p.Node(public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.1", udp_port=9)
+        with pytest.raises(TimeoutError):
+            await d.ping(dead)
+        flooder = devp2p.PrivateKey.generate()
+        ping, _ = wire.encode_ping(flooder.to_bytes(), LO, LO, _exp(60))
+
+        async def flood() -> None:
+            # 10,000 packets/s from one address for one second, in 10 ms slices
+            for _ in range(100):
+                for _ in range(100):
+                    tr.sendto(ping, d.local_addr)
+                await asyncio.sleep(0.01)
+
+        async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0") as h:
+            task = asyncio.create_task(flood())
+            answered_honest = 0
+            while not task.done():
+                await h.ping(d.self_node())
+                answered_honest += 1
+                await asyncio.sleep(0.05)
+            await task
+        assert answered_honest >= 3
+        await asyncio.sleep(0.2)
+        assert d.stats.received >= 9_000 and d.stats.dropped_flood > 5_000
+        assert len(d._limiter) <= 4096 and len(d._tasks) <= 258 and not d._pending
+        # the flooder got at most its burst (plus refill) of pongs, not 10,000
+        answered = sink.queue.qsize()
+        assert answered < 10_000 * 0.5
