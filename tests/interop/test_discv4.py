@@ -63,7 +63,7 @@ class GethDisc:
 
     async def table_ids(self) -> set[bytes]:
         ans = await self.call("table")
-        return {devp2p.ENR.decode(t).node_id for t in ans["nodes"]}
+        return {devp2p.Node.parse(t).id for t in ans["nodes"]}
 
     async def close(self) -> None:
         if self.proc.returncode is None:
@@ -142,7 +142,7 @@ async def _converge(binary: Path, *, geth_boot: bool) -> None:
             geth_ids = {g.node.id for g in geths}
             our_ids = {d.self_node().id for d in ours}
             ans = await geths[1].call("randomNodes", n=40, timeout=10)
-            seen = {devp2p.ENR.decode(t).node_id for t in ans["nodes"]}
+            seen = {devp2p.Node.parse(t).id for t in ans["nodes"]}
             assert seen & our_ids, "geth's RandomNodes never yielded a peerwire node"
             got: set[bytes] = set()
             it = ours[1].random_nodes()
