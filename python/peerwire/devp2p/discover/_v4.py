@@ -146,6 +146,8 @@ def _ip_bytes(ip: str) -> bytes:
 
 
 def _norm_ip(ip: str) -> str:
+    if ":" not in ip:
+        return ip  # dotted IPv4 as the socket reports it: already normal (hot path)
     a = ipaddress.ip_address(ip)
     if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
         return str(a.ipv4_mapped)
