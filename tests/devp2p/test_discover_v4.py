@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,19 +17,17 @@ from peerwire import devp2p
 from peerwire._core import discv4 as wire
 from peerwire._core import identity
 from peerwire.devp2p.discover import UDPv4, check_relay_addr, listen_v4
-from peerwire.errors import TimeoutError
+from peerwire.errors import DecodeError, InvalidKeyError, TimeoutError
 
 pytestmark = pytest.mark.timeout(60)
 
-_Coro = Callable[[], Coroutine[Any, Any, None]]
 
-
-def run_async(fn: _Coro) -> Callable[[], None]:
+def run_async(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     """Run an async test body in a fresh event loop (no pytest async plugin is used)."""
 
     @functools.wraps(fn)
-    def wrapper() -> None:
-        asyncio.run(fn())
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(fn(*args, **kwargs))
 
     return wrapper
 
@@ -241,3 +240,50 @@ async def test_timeout_and_flood_keeps_others_answered() -> None:
         # the flooder got at most its burst (plus refill) of pongs, not 10,000
         answered = sink.queue.qsize()
         assert answered < 10_000 * 0.5
+
+
+@run_async
+async def test_local_seq_persists_across_restarts(tmp_path: Path) -> None:
+    key = devp2p.PrivateKey.generate()
+    db = tmp_path / "nodes.sqlite"
+    async with listen_v4(key, "127.0.0.1:0", node_database=db) as d:
+        first = d.self_node().record
+    async with listen_v4(key, "127.0.0.1:0", node_database=db) as d:
+        second = d.self_node().record
+    assert first is not None and second is not None
+    assert second.seq > first.seq
+
+
+@run_async
+async def test_enr_response_for_another_node_or_oversize_is_rejected() -> None:
+    ka, kb, kc = (devp2p.PrivateKey.generate() for _ in range(3))
+    async with listen_v4(ka, "127.0.0.1:0") as a, listen_v4(kb, "127.0.0.1:0") as b:
+        nb = b.self_node()
+        # kc answers our ENR request with b's (valid) record: rejected
+        async with raw_socket() as (tr, sink):
+            port = tr.get_extra_info("sockname")[1]
+            kc_node = devp2p.Node(public_key=kc.public_key, host="127.0.0.1", udp_port=port)
+            a._db.update_last_ping_received(kc.public_key.node_id, "127.0.0.1", time.time())
+
+            async def answer() -> None:
+                req = await sink.queue.get()
+                t, h, *_ = wire.decode(req)
+                assert t == 5
+                assert nb.record is not None
+                resp, _ = wire.encode_enr_response(kc.to_bytes(), h, nb.record.to_bytes())
+                tr.sendto(resp, a.local_addr)
+
+            task = asyncio.create_task(answer())
+            with pytest.raises(InvalidKeyError, match="different node"):
+                await a.request_enr(kc_node)
+            await task
+        # an ENR response whose record exceeds 300 bytes does not even decode
+        big = identity.rlp_encode([b"\x00" * 64, 1, b"k", b"x" * 300])
+        body = bytes([6]) + identity.rlp_encode([b"\x01" * 32, identity.rlp_decode(big)])
+        sig = kb.sign_recoverable(identity.keccak256(body))
+        pkt = identity.keccak256(sig + body) + sig + body
+        with pytest.raises(DecodeError):
+            wire.decode(pkt)
+        before = a.stats.dropped_invalid
+        a.datagram_received(pkt, ("127.0.0.1", nb.udp_port))
+        assert a.stats.dropped_invalid == before + 1
