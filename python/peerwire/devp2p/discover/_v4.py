@@ -346,14 +346,17 @@ class UDPv4(asyncio.DatagramProtocol):
         pkt, _ = _wire.encode_findnode(self._secret, target, self._expiration())
         found: list[Node] = []
         seen: set[bytes] = set()
+        received = [0]
 
         def match(f: dict[str, Any]) -> tuple[bool, bool]:
+            # Complete once 16 entries arrived, valid or not (geth counts them all).
+            received[0] += len(f["nodes"])
             for raw_ip, udp, tcp, pub in f["nodes"]:
                 n = self._validate_neighbor(ip, raw_ip, udp, tcp, pub)
                 if n is not None and n.id not in seen:
                     seen.add(n.id)
                     found.append(n)
-            return True, len(found) >= BUCKET_SIZE
+            return True, received[0] >= BUCKET_SIZE
 
         try:
             await self._request(node.id, ip, NEIGHBORS, match, pkt, (ip, port), partial_ok=True)
@@ -397,21 +400,30 @@ class UDPv4(asyncio.DatagramProtocol):
             except (TimeoutError, PeerwireError, OSError):
                 return []
 
-        while True:
-            best = sorted(result.values(), key=dist)[:BUCKET_SIZE]
-            todo = [n for n in best if n.id not in asked][:ALPHA]
-            if not todo:
-                return best
-            for n in todo:
-                asked.add(n.id)
-            answers = await asyncio.gather(*(query(n) for n in todo))
-            for found in answers:
-                for n in found:
-                    if n.id in seen:
-                        continue
-                    seen.add(n.id)
-                    result[n.id] = n
-                    self._add(n, inbound=False)
+        # Keep ALPHA queries in flight: a slow node does not hold up the others.
+        inflight: set[asyncio.Task[list[Node]]] = set()
+        try:
+            while True:
+                best = sorted(result.values(), key=dist)[:BUCKET_SIZE]
+                for n in best:
+                    if len(inflight) >= ALPHA:
+                        break
+                    if n.id not in asked:
+                        asked.add(n.id)
+                        inflight.add(asyncio.ensure_future(query(n)))
+                if not inflight:
+                    return best
+                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    for n in task.result():
+                        if n.id in seen:
+                            continue
+                        seen.add(n.id)
+                        result[n.id] = n
+                        self._add(n, inbound=False)
+        finally:
+            for task in inflight:
+                task.cancel()
 
     async def random_nodes(self) -> AsyncIterator[Node]:
         """Endless iterator over nodes found by chained random lookups."""
