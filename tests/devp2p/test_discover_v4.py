@@ -287,3 +287,27 @@ async def test_enr_response_for_another_node_or_oversize_is_rejected() -> None:
         before = a.stats.dropped_invalid
         a.datagram_received(pkt, ("127.0.0.1", nb.udp_port))
         assert a.stats.dropped_invalid == before + 1
+
+
+@run_async
+async def test_bootnode_hostname_resolved_and_dead_node_revalidated_away() -> None:
+    kb = devp2p.PrivateKey.generate()
+    async with listen_v4(kb, "127.0.0.1:0") as b:
+        port = b.local_addr[1]
+        url = f"enode://{kb.public_key.to_hex()}@localhost:{port}"
+        async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0", bootnodes=[url]) as a:
+            assert a._bootnodes[0].ip in ("127.0.0.1", "::1")
+            assert await a.ping(a._bootnodes[0]) is not None
+            # a table node that stops answering is removed by revalidation
+            dead = devp2p.Node(
+                public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.1", udp_port=9
+            )
+            a.table.refresh_done(0.0)
+            a._add(dead, inbound=False)
+            assert dead.id in a.table
+            await a._revalidate(dead)
+            assert dead.id not in a.table
+            # a live one passes and is counted
+            a._add(b.self_node(), inbound=False)
+            await a._revalidate(b.self_node())
+            assert (a.table.liveness(b.self_node().id) or 0) >= 1

@@ -717,6 +717,19 @@ def builtins_timeout() -> type[BaseException]:
     return builtins.TimeoutError
 
 
+async def _resolve(node: Node) -> Node:
+    """Resolve a bootnode given by DNS name (enode URLs keep host names until use)."""
+    if node.ip is not None or node.host is None:
+        return node
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(10):
+        infos = await loop.getaddrinfo(node.host, node.udp_port, type=socket.SOCK_DGRAM)
+    if not infos:
+        raise PeerwireError(f"cannot resolve {node.host}")
+    ip = str(infos[0][4][0])
+    return Node(public_key=node.public_key, host=ip, tcp_port=node.tcp_port, udp_port=node.udp_port)
+
+
 @contextlib.asynccontextmanager
 async def listen_v4(
     key: PrivateKey,
@@ -732,7 +745,7 @@ async def listen_v4(
     """Run discovery v4 on ``addr`` ("host:port") until the block exits."""
     host, _, port = addr.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
-    boots = [Node.parse(b) if isinstance(b, str) else b for b in bootnodes]
+    boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b) for b in bootnodes]
     own_db = not isinstance(node_database, NodeDB)
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
     proto = UDPv4(
