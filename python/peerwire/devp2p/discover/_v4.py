@@ -705,7 +705,9 @@ class UDPv4(asyncio.DatagramProtocol):
         if seq is not None and seq > known:
             with contextlib.suppress(TimeoutError, PeerwireError, OSError):
                 rec = await self.request_enr(node)
-                self._nodes[node.id] = Node.from_record(rec) if rec.ip else node
+                if rec.ip is not None and rec.udp:
+                    # A new endpoint moves the node back to the fast list (Table.add).
+                    self._add(Node.from_record(rec), inbound=False)
         live = self.table.liveness(node.id)
         if live is not None and live > 5:
             self._db.update_node(self._nodes.get(node.id, node))
