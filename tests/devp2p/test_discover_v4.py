@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import functools
 import os
 import time
@@ -58,7 +59,7 @@ async def _nothing_within(sink: _Sink, seconds: float = 0.3) -> bool:
     try:
         async with asyncio.timeout(seconds):
             await sink.queue.get()
-    except builtins_timeout:
+    except builtins.TimeoutError:
         return True
     return False
 

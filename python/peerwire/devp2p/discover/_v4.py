@@ -22,6 +22,7 @@ clock, the pending-reply bookkeeping and the protocol rules:
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import ipaddress
 import os
@@ -430,7 +431,7 @@ class UDPv4(asyncio.DatagramProtocol):
         while not self._closed:
             started = self._clock.monotonic()
             if len(self.table) == 0:
-                with contextlib.suppress(builtins_timeout()):
+                with contextlib.suppress(builtins.TimeoutError):
                     async with asyncio.timeout(60):
                         await self._refreshed.wait()
             for n in await self.lookup(None):
@@ -480,7 +481,7 @@ class UDPv4(asyncio.DatagramProtocol):
             try:
                 async with asyncio.timeout(RESP_TIMEOUT):
                     await fut
-            except builtins_timeout():
+            except builtins.TimeoutError:
                 if partial_ok and p.replies > 0:
                     return
                 raise TimeoutError(f"no reply from {node_id.hex()[:16]}@{ip}") from None
@@ -548,7 +549,7 @@ class UDPv4(asyncio.DatagramProtocol):
         if len(self._nodes) > 2 * kad.N_BUCKETS * (kad.BUCKET_SIZE + kad.MAX_REPLACEMENTS):
             keep = set(self.table.nodes())
             for i in list(self._nodes):
-                if i not in keep and not self.table.replacements(i):
+                if i not in keep and i not in self.table.replacements(i):
                     del self._nodes[i]
 
     def _remove(self, node_id: bytes) -> None:
@@ -711,12 +712,6 @@ class UDPv4(asyncio.DatagramProtocol):
         live = self.table.liveness(node.id)
         if live is not None and live > 5:
             self._db.update_node(self._nodes.get(node.id, node))
-
-
-def builtins_timeout() -> type[BaseException]:
-    import builtins
-
-    return builtins.TimeoutError
 
 
 async def _resolve(node: Node) -> Node:
