@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from peerwire import devp2p
+from peerwire._clock import FakeClock
 from peerwire._core import discv4 as wire
 from peerwire._core import identity
 from peerwire.devp2p.discover import UDPv4, check_relay_addr, listen_v4
@@ -312,3 +313,30 @@ async def test_bootnode_hostname_resolved_and_dead_node_revalidated_away() -> No
             a._add(b.self_node(), inbound=False)
             await a._revalidate(b.self_node())
             assert (a.table.liveness(b.self_node().id) or 0) >= 1
+
+
+@run_async
+async def test_injected_clock_governs_expiry_and_bond_age() -> None:
+    clock = FakeClock(wall_offset=time.time() + 3600)  # the service lives one hour ahead
+    client = devp2p.PrivateKey.generate()
+    sk = client.to_bytes()
+    cid = client.public_key.node_id
+    async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0", clock=clock) as d:
+        assert d.self_node().record.seq == int(clock.time() * 1000) + 1  # type: ignore[union-attr]
+        async with raw_socket() as (tr, sink):
+            # expiration in 20 s of real time is an hour in the past for the service
+            ping, _ = wire.encode_ping(sk, LO, LO, _exp(20))
+            tr.sendto(ping, d.local_addr)
+            assert await _nothing_within(sink)
+            assert d.stats.dropped_expired == 1
+            # bonded 23 h 59 min ago (service time): FindNode answered
+            fn, _ = wire.encode_findnode(sk, client.public_key.to_bytes(), int(clock.time()) + 20)
+            d._db.update_last_pong_received(cid, "127.0.0.1", clock.time() - 24 * 3600 + 60)
+            tr.sendto(fn, d.local_addr)
+            async with asyncio.timeout(2):
+                assert wire.decode(await sink.queue.get())[0] == 4
+            # bonded 24 h + 1 s ago: the proof expired, no answer
+            d._db.update_last_pong_received(cid, "127.0.0.1", clock.time() - 24 * 3600 - 1)
+            tr.sendto(fn, d.local_addr)
+            assert await _nothing_within(sink)
+            assert d.stats.dropped_unbonded == 1
