@@ -2,6 +2,68 @@
 
 from __future__ import annotations
 
+from peerwire.tm2._contracts import ChannelDescriptor, ConnInfo, PeerBehavior, PeerConn, Transport
+from peerwire.tm2._events import (
+    Event,
+    EventType,
+    PeerConnectedEvent,
+    PeerDisconnectedEvent,
+    Subscription,
+)
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key, validate_id
+from peerwire.tm2._peerset import PeerSet
+from peerwire.tm2._reactor import BaseReactor, PeerStates
+from peerwire.tm2._switch import (
+    MultiplexSwitch,
+    SwitchOption,
+    SwitchStats,
+    with_broadcast_queue_size,
+    with_clock,
+    with_dial_timeout,
+    with_dispatch_queue_size,
+    with_max_concurrent_dials,
+    with_max_inbound_peers,
+    with_max_outbound_peers,
+    with_persistent_peers,
+    with_private_peers,
+    with_reactor,
+    with_redial_interval,
+    with_resolver,
+    with_rng,
+)
 
-__all__ = ["ID", "NodeKey", "id_from_public_key", "validate_id"]
+__all__ = [
+    "ID",
+    "BaseReactor",
+    "ChannelDescriptor",
+    "ConnInfo",
+    "Event",
+    "EventType",
+    "MultiplexSwitch",
+    "NodeKey",
+    "PeerBehavior",
+    "PeerConn",
+    "PeerConnectedEvent",
+    "PeerDisconnectedEvent",
+    "PeerSet",
+    "PeerStates",
+    "Subscription",
+    "SwitchOption",
+    "SwitchStats",
+    "Transport",
+    "id_from_public_key",
+    "validate_id",
+    "with_broadcast_queue_size",
+    "with_clock",
+    "with_dial_timeout",
+    "with_dispatch_queue_size",
+    "with_max_concurrent_dials",
+    "with_max_inbound_peers",
+    "with_max_outbound_peers",
+    "with_persistent_peers",
+    "with_private_peers",
+    "with_reactor",
+    "with_redial_interval",
+    "with_resolver",
+    "with_rng",
+]

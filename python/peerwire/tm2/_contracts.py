@@ -1,0 +1,134 @@
+"""The contracts between the switch, the transport and the peers (the seed's Go interfaces).
+
+These are :class:`typing.Protocol` s: the TCP ``MultiplexTransport`` and the
+in-memory transport used by tests both satisfy them, and the switch depends
+on nothing else. Go names map one to one (``CloseConn`` -> ``close_conn``,
+``ReactorChDescriptors`` -> ``reactor_ch_descriptors``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from peerwire.tm2._keys import ID
+
+__all__ = [
+    "ChannelDescriptor",
+    "ConnInfo",
+    "DialAddress",
+    "PeerBehavior",
+    "PeerConn",
+    "Receiver",
+    "Transport",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDescriptor:
+    """One MConnection channel (gno ``conn.ChannelDescriptor``); zero fields mean gno's defaults."""
+
+    id: int
+    priority: int = 1
+    send_queue_capacity: int = 1
+    recv_buffer_capacity: int = 4096
+    recv_message_capacity: int = 22020096
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.id <= 0xFF:
+            raise ValueError(f"channel id {self.id} out of range 0..255")
+        if self.priority <= 0:
+            raise ValueError("channel priority must be > 0")
+
+
+class DialAddress(Protocol):
+    """What a transport needs to dial: an ID and a resolved IP and port; ``str`` is ``id@ip:port``."""
+
+    @property
+    def id(self) -> ID: ...
+    @property
+    def ip(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConnInfo:
+    """How a peer connection came to be (gno ``ConnInfo``)."""
+
+    outbound: bool
+    persistent: bool
+    private: bool
+    remote_ip: str
+    socket_addr: Any  # the dialed address (outbound) or the remote socket address (inbound)
+    conn: Any = None  # the underlying connection object, transport specific
+
+
+@runtime_checkable
+class PeerConn(Protocol):
+    """A verified, multiplexed peer connection (gno ``PeerConn``), whole.
+
+    ``get`` / ``set`` is the seed's key-value store on the peer, kept for
+    compatibility; reactors should prefer :class:`peerwire.tm2.PeerStates`,
+    typed per-peer state owned by the reactor.
+    """
+
+    @property
+    def id(self) -> ID: ...
+    @property
+    def remote_ip(self) -> str: ...
+    @property
+    def remote_addr(self) -> Any: ...
+    @property
+    def socket_addr(self) -> Any: ...
+    @property
+    def node_info(self) -> Any: ...
+    @property
+    def is_outbound(self) -> bool: ...
+    @property
+    def is_persistent(self) -> bool: ...
+    @property
+    def is_private(self) -> bool: ...
+    def status(self) -> Any: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def close_conn(self) -> None: ...
+    async def send(self, ch_id: int, msg: bytes) -> bool: ...
+    def try_send(self, ch_id: int, msg: bytes) -> bool: ...
+    def get(self, key: str) -> Any: ...
+    def set(self, key: str, value: Any) -> None: ...
+
+
+class Receiver(Protocol):
+    """Anything a connection hands complete channel messages to."""
+
+    async def receive(self, ch_id: int, peer: PeerConn, msg: bytes) -> None: ...
+
+
+class PeerBehavior(Protocol):
+    """What a transport needs from the switch to build peers (gno ``PeerBehavior``).
+
+    ``reactors()`` maps a channel to the object whose ``async receive(ch, peer, msg)``
+    the connection calls for each complete message. The switch hands out
+    dispatchers there that only enqueue, so a connection's read loop never waits
+    on a reactor.
+    """
+
+    def reactor_ch_descriptors(self) -> Sequence[ChannelDescriptor]: ...
+    def reactors(self) -> Mapping[int, Receiver]: ...
+    def handle_peer_error(self, peer: PeerConn, err: BaseException) -> None: ...
+    def is_persistent_peer(self, peer_id: str) -> bool: ...
+    def is_private_peer(self, peer_id: str) -> bool: ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Dials and accepts verified peers (gno ``Transport``)."""
+
+    def net_address(self) -> Any: ...
+    async def listen(self, addr: Any) -> None: ...
+    async def accept(self, behavior: PeerBehavior) -> PeerConn: ...
+    async def dial(self, addr: Any, behavior: PeerBehavior) -> PeerConn: ...
+    def remove(self, peer: PeerConn) -> None: ...
+    async def close(self) -> None: ...
