@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from peerwire.tm2 import discovery
 from peerwire.tm2._contracts import ChannelDescriptor, ConnInfo, PeerBehavior, PeerConn, Transport
 from peerwire.tm2._events import (
     Event,
@@ -51,6 +52,7 @@ __all__ = [
     "SwitchOption",
     "SwitchStats",
     "Transport",
+    "discovery",
     "id_from_public_key",
     "validate_id",
     "with_broadcast_queue_size",
