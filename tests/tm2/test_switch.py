@@ -400,6 +400,7 @@ def test_broadcast_never_blocks_and_is_bounded_per_peer() -> None:
                 return True
 
             stuck.send = never  # type: ignore[method-assign]
+            stuck.try_send = lambda ch, msg: False  # type: ignore[method-assign]
             counts = []
             for i in range(50):
                 counts.append(a.sw.broadcast(ECHO, b"m%d" % i))  # returns at once

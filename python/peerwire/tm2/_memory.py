@@ -183,6 +183,8 @@ class MemoryPeer:
     async def send(self, ch_id: int, msg: bytes) -> bool:
         if not self._can_send(ch_id) or self.remote is None:
             return False
+        if self.try_send(ch_id, msg):
+            return True
         try:
             await asyncio.wait_for(self.remote.rx.put(("msg", ch_id, bytes(msg))), SEND_TIMEOUT)
         except TimeoutError:
@@ -253,13 +255,14 @@ class MemoryTransport:
         port: int | None = None,
         channels: bytes = b"",
         moniker: str = "memory",
+        backlog: int = ACCEPT_BACKLOG,
     ) -> None:
         self.network = network
         self._addr = PeerAddress(node_id, host, port if port is not None else network.next_port())
         self.channels = bytes(channels)
         self.moniker = moniker
         self.advertised: PeerAddress | None = None  # what NodeInfo says, if not the listen address
-        self._backlog: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=ACCEPT_BACKLOG)
+        self._backlog: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=backlog)
         self._closed = False
         self.removed: list[ID] = []
         self.peers: list[MemoryPeer] = []

@@ -326,7 +326,8 @@ class _PeerRuntime:
         while True:
             ch_id, msg = await q.get()
             try:
-                ok = await self.peer.send(ch_id, msg)
+                # Non-blocking first (the common case: room in the connection's queue).
+                ok = self.peer.try_send(ch_id, msg) or await self.peer.send(ch_id, msg)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
