@@ -3,5 +3,26 @@
 from __future__ import annotations
 
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key, validate_id
+from peerwire.tm2._netaddr import NetAddress
+from peerwire.tm2._nodeinfo import (
+    MAX_NODE_INFO_SIZE,
+    NodeInfo,
+    NodeInfoError,
+    NodeInfoOther,
+    VersionInfo,
+)
+from peerwire.tm2._secret import SecretConnection
 
-__all__ = ["ID", "NodeKey", "id_from_public_key", "validate_id"]
+__all__ = [
+    "ID",
+    "MAX_NODE_INFO_SIZE",
+    "NetAddress",
+    "NodeInfo",
+    "NodeInfoError",
+    "NodeInfoOther",
+    "NodeKey",
+    "SecretConnection",
+    "VersionInfo",
+    "id_from_public_key",
+    "validate_id",
+]
