@@ -129,6 +129,12 @@ def test_packet_vectors(vectors: Callable[[str], Any], idx: int) -> None:
         assert core.encode_msg_packet(ch, eof, data) == raw
 
 
+def test_two_packet_message_vector(vectors: Callable[[str], Any]) -> None:
+    pk = vectors("tm2.json")["amino_packets"]["packets"][8]
+    want = "".join(p["hex"] for p in pk["packets"])
+    assert core.encode_message(0x77, bytes(i % 256 for i in range(2048)), 1024).hex() == want
+
+
 def test_packet_limits_and_bad_packets() -> None:
     assert core.max_packet_msg_size(1024) == 1056
     two = core.encode_message(0x77, bytes(2048), 1024)
