@@ -12,8 +12,17 @@ from peerwire.tm2._events import (
     Subscription,
 )
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key, validate_id
+from peerwire.tm2._netaddr import NetAddress
+from peerwire.tm2._nodeinfo import (
+    MAX_NODE_INFO_SIZE,
+    NodeInfo,
+    NodeInfoError,
+    NodeInfoOther,
+    VersionInfo,
+)
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor, PeerStates
+from peerwire.tm2._secret import SecretConnection
 from peerwire.tm2._switch import (
     MultiplexSwitch,
     SwitchOption,
@@ -35,12 +44,17 @@ from peerwire.tm2._switch import (
 
 __all__ = [
     "ID",
+    "MAX_NODE_INFO_SIZE",
     "BaseReactor",
     "ChannelDescriptor",
     "ConnInfo",
     "Event",
     "EventType",
     "MultiplexSwitch",
+    "NetAddress",
+    "NodeInfo",
+    "NodeInfoError",
+    "NodeInfoOther",
     "NodeKey",
     "PeerBehavior",
     "PeerConn",
@@ -48,10 +62,12 @@ __all__ = [
     "PeerDisconnectedEvent",
     "PeerSet",
     "PeerStates",
+    "SecretConnection",
     "Subscription",
     "SwitchOption",
     "SwitchStats",
     "Transport",
+    "VersionInfo",
     "discovery",
     "id_from_public_key",
     "validate_id",

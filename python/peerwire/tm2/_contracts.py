@@ -43,12 +43,12 @@ class ChannelDescriptor:
 
 
 class DialAddress(Protocol):
-    """What a transport needs to dial: an ID and a resolved IP and port; ``str`` is ``id@ip:port``."""
+    """What a transport dials (a :class:`NetAddress`): ID, resolved IP, port; ``str`` is ``id@ip:port``."""
 
     @property
     def id(self) -> ID: ...
     @property
-    def ip(self) -> str: ...
+    def ip(self) -> Any: ...
     @property
     def port(self) -> int: ...
 

@@ -47,6 +47,7 @@ from peerwire.tm2._events import (
     Subscription,
 )
 from peerwire.tm2._keys import ID, validate_id
+from peerwire.tm2._netaddr import NetAddress
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor
 
@@ -766,7 +767,9 @@ class MultiplexSwitch:
             async def attempt() -> PeerConn:
                 target = await self._resolve(addr)
                 target.validate()
-                return await self.transport.dial(target, self._behavior)
+                return await self.transport.dial(
+                    NetAddress(target.id, target.ip, target.port), self._behavior
+                )
 
             peer = await with_timeout(self.clock, attempt(), self._dial_timeout)
         except asyncio.CancelledError:

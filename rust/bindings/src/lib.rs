@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod identity;
+mod tm2;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
 /// and stubtest both find it.
@@ -43,5 +44,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(errors::_panic_for_tests, m)?)?;
     add_submodule(m, "identity", identity::init)?;
+    add_submodule(m, "tm2", tm2::init)?;
     Ok(())
 }

@@ -19,5 +19,6 @@ pub mod error;
 pub mod hash;
 pub mod keys;
 pub mod rlp;
+pub mod tm2;
 
 pub use error::{CoreError, CoreResult};
