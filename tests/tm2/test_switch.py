@@ -472,3 +472,33 @@ def test_channel_claimed_twice_is_refused() -> None:
             tm2.with_reactor("r1", Recorder()),
             tm2.with_reactor("r2", Recorder()),
         )
+
+
+def test_dispatch_queue_is_bounded_in_bytes_too() -> None:
+    async def main() -> None:
+        from peerwire.tm2._switch import DISPATCH_QUEUE_BYTES
+
+        net = MemoryNetwork(FakeClock())
+        slow = Slow()
+        ta = MemoryTransport(net, nid("a"), channels=bytes([SLOW]))
+        tb = MemoryTransport(net, nid("b"), channels=bytes([SLOW]))
+        await ta.listen()
+        await tb.listen()
+        swa = tm2.MultiplexSwitch(ta, tm2.with_clock(net.clock), tm2.with_reactor("slow", slow))
+        swb = tm2.MultiplexSwitch(tb, tm2.with_clock(net.clock), tm2.with_reactor("r", Recorder((SLOW,))))
+        async with swa, swb:
+            swb.dial_peers(str(ta.net_address()))
+            await until(lambda: swb.peers().has(ta.net_address().id) and swa.peers().has(tb.net_address().id))
+            to_a = swb.peers().get(ta.net_address().id)
+            assert to_a is not None
+            big = b"\x00" * (1 << 20)
+            for _ in range(20):
+                assert to_a.try_send(SLOW, big)
+            await settle(200)
+            # Count limit is 256: only the byte budget stops these.
+            kept = DISPATCH_QUEUE_BYTES // len(big)
+            assert swa.stats.dispatch_dropped == 20 - kept
+            slow.gate.set()
+            await until(lambda: slow.entered == kept)
+
+    run(main)

@@ -91,6 +91,11 @@ DEFAULT_BROADCAST_QUEUE = 256
 # reactor; past it they are dropped (a peer outrunning a reactor costs memory
 # bounded by this times the channel's message capacity).
 DEFAULT_DISPATCH_QUEUE = 256
+# The same two queues are also bounded in bytes (one message is always let in, so a
+# message up to the channel's capacity still passes): a peer sending 21 MiB messages
+# faster than its reactor reads them costs at most this much memory per channel.
+DISPATCH_QUEUE_BYTES = 8 * 1024 * 1024
+BROADCAST_QUEUE_BYTES = 8 * 1024 * 1024
 # Accept errors in a row are spaced by this, so a broken transport cannot spin.
 ACCEPT_ERROR_PAUSE = 0.05
 # How long a reactor's add_peer / remove_peer may take before it is abandoned.
@@ -273,6 +278,8 @@ class _PeerRuntime:
         self.inbox: dict[int, asyncio.Queue[bytes]] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self.outbox: asyncio.Queue[tuple[int, bytes]] | None = None
+        self.inbox_bytes: dict[int, int] = {}
+        self.outbox_bytes = 0
         self.dispatch_dropped = 0
         self.broadcast_dropped = 0
         self.live = True
@@ -288,18 +295,21 @@ class _PeerRuntime:
                 return False
             q = asyncio.Queue(maxsize=self.sw._dispatch_queue)
             self.inbox[ch_id] = q
+            self.inbox_bytes[ch_id] = 0
             self.tasks.append(asyncio.create_task(self._dispatch(ch_id, reactor, q)))
-        try:
-            q.put_nowait(msg)
-        except asyncio.QueueFull:
+        queued = self.inbox_bytes[ch_id]
+        if q.full() or (queued and queued + len(msg) > DISPATCH_QUEUE_BYTES):
             self.dispatch_dropped += 1
             self.sw.stats.dispatch_dropped += 1
             return False
+        q.put_nowait(msg)
+        self.inbox_bytes[ch_id] = queued + len(msg)
         return True
 
     async def _dispatch(self, ch_id: int, reactor: BaseReactor, q: asyncio.Queue[bytes]) -> None:
         while True:
             msg = await q.get()
+            self.inbox_bytes[ch_id] -= len(msg)
             try:
                 await reactor.receive(ch_id, self.peer, msg)
             except asyncio.CancelledError:
@@ -315,17 +325,19 @@ class _PeerRuntime:
         if self.outbox is None:
             self.outbox = asyncio.Queue(maxsize=self.sw._broadcast_queue)
             self.tasks.append(asyncio.create_task(self._send_loop(self.outbox)))
-        try:
-            self.outbox.put_nowait((ch_id, msg))
-        except asyncio.QueueFull:
+        queued = self.outbox_bytes
+        if self.outbox.full() or (queued and queued + len(msg) > BROADCAST_QUEUE_BYTES):
             self.broadcast_dropped += 1
             self.sw.stats.broadcast_dropped += 1
             return False
+        self.outbox.put_nowait((ch_id, msg))
+        self.outbox_bytes = queued + len(msg)
         return True
 
     async def _send_loop(self, q: asyncio.Queue[tuple[int, bytes]]) -> None:
         while True:
             ch_id, msg = await q.get()
+            self.outbox_bytes -= len(msg)
             try:
                 # Non-blocking first (the common case: room in the connection's queue).
                 ok = self.peer.try_send(ch_id, msg) or await self.peer.send(ch_id, msg)
