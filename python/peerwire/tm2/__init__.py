@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peerwire.tm2 import discovery
-from peerwire.tm2._contracts import ChannelDescriptor, ConnInfo, PeerBehavior, PeerConn, Transport
+from peerwire.tm2._contracts import PeerBehavior, PeerConn, Transport
 from peerwire.tm2._events import (
     Event,
     EventType,
@@ -12,6 +12,7 @@ from peerwire.tm2._events import (
     Subscription,
 )
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key, validate_id
+from peerwire.tm2._mconn import ChannelDescriptor, ChannelStatus, ConnectionStatus, MConnConfig, MConnection
 from peerwire.tm2._netaddr import NetAddress
 from peerwire.tm2._nodeinfo import (
     MAX_NODE_INFO_SIZE,
@@ -41,27 +42,35 @@ from peerwire.tm2._switch import (
     with_resolver,
     with_rng,
 )
+from peerwire.tm2._transport import ConnInfo, MultiplexTransport, Peer, Reactor
 
 __all__ = [
     "ID",
     "MAX_NODE_INFO_SIZE",
     "BaseReactor",
     "ChannelDescriptor",
+    "ChannelStatus",
     "ConnInfo",
+    "ConnectionStatus",
     "Event",
     "EventType",
+    "MConnConfig",
+    "MConnection",
     "MultiplexSwitch",
+    "MultiplexTransport",
     "NetAddress",
     "NodeInfo",
     "NodeInfoError",
     "NodeInfoOther",
     "NodeKey",
+    "Peer",
     "PeerBehavior",
     "PeerConn",
     "PeerConnectedEvent",
     "PeerDisconnectedEvent",
     "PeerSet",
     "PeerStates",
+    "Reactor",
     "SecretConnection",
     "Subscription",
     "SwitchOption",

@@ -8,11 +8,12 @@ on nothing else. Go names map one to one (``CloseConn`` -> ``close_conn``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from peerwire.tm2._keys import ID
+from peerwire.tm2._mconn import ChannelDescriptor
+from peerwire.tm2._transport import ConnInfo
 
 __all__ = [
     "ChannelDescriptor",
@@ -25,23 +26,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelDescriptor:
-    """One MConnection channel (gno ``conn.ChannelDescriptor``); zero fields mean gno's defaults."""
-
-    id: int
-    priority: int = 1
-    send_queue_capacity: int = 1
-    recv_buffer_capacity: int = 4096
-    recv_message_capacity: int = 22020096
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.id <= 0xFF:
-            raise ValueError(f"channel id {self.id} out of range 0..255")
-        if self.priority <= 0:
-            raise ValueError("channel priority must be > 0")
-
-
 class DialAddress(Protocol):
     """What a transport dials (a :class:`NetAddress`): ID, resolved IP, port; ``str`` is ``id@ip:port``."""
 
@@ -51,18 +35,6 @@ class DialAddress(Protocol):
     def ip(self) -> Any: ...
     @property
     def port(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ConnInfo:
-    """How a peer connection came to be (gno ``ConnInfo``)."""
-
-    outbound: bool
-    persistent: bool
-    private: bool
-    remote_ip: str
-    socket_addr: Any  # the dialed address (outbound) or the remote socket address (inbound)
-    conn: Any = None  # the underlying connection object, transport specific
 
 
 @runtime_checkable
@@ -91,7 +63,7 @@ class PeerConn(Protocol):
     @property
     def is_private(self) -> bool: ...
     def status(self) -> Any: ...
-    async def start(self) -> None: ...
+    def start(self) -> Awaitable[None] | None: ...
     async def stop(self) -> None: ...
     async def close_conn(self) -> None: ...
     async def send(self, ch_id: int, msg: bytes) -> bool: ...

@@ -707,7 +707,9 @@ class MultiplexSwitch:
                 conn = r.init_peer(conn)
             self._runtimes[pid] = _PeerRuntime(self, peer)
             try:
-                await with_timeout(self.clock, peer.start(), REACTOR_HOOK_TIMEOUT)
+                started = peer.start()  # gno's Start is synchronous; an async start is awaited
+                if inspect.isawaitable(started):
+                    await with_timeout(self.clock, started, REACTOR_HOOK_TIMEOUT)
             except Exception as e:
                 log.debug("starting %s failed: %r", pid, e)
                 self.stop_peer_for_error(peer, e)
