@@ -28,6 +28,7 @@ import inspect
 import logging
 import random
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -96,6 +97,7 @@ DEFAULT_DISPATCH_QUEUE = 256
 # faster than its reactor reads them costs at most this much memory per channel.
 DISPATCH_QUEUE_BYTES = 8 * 1024 * 1024
 BROADCAST_QUEUE_BYTES = 8 * 1024 * 1024
+DIAL_HISTORY = 1024
 # Accept errors in a row are spaced by this, so a broken transport cannot spin.
 ACCEPT_ERROR_PAUSE = 0.05
 # How long a reactor's add_peer / remove_peer may take before it is abandoned.
@@ -405,6 +407,9 @@ class MultiplexSwitch:
         self.clock: Clock = SYSTEM_CLOCK
         self.rng: random.Random = random.SystemRandom()
         self.stats = SwitchStats()
+        # (clock time the dial started, peer ID, connected?) of the last dials, for
+        # observability and tests; bounded.
+        self.dial_history: deque[tuple[float, ID, bool]] = deque(maxlen=DIAL_HISTORY)
         self._queue = DialQueue(self.clock)
         self._resolver: Resolver = default_resolver
         self._max_inbound = DEFAULT_MAX_INBOUND
@@ -776,6 +781,7 @@ class MultiplexSwitch:
             return
         self._dialing.add(pid)
         self.stats.dials += 1
+        started = self.clock.monotonic()
         try:
 
             async def attempt() -> PeerConn:
@@ -790,14 +796,17 @@ class MultiplexSwitch:
             raise
         except Exception as e:
             self.stats.dial_failures += 1
+            self.dial_history.append((started, pid, False))
             log.debug("dial %s failed: %r", addr, e)
             return
         finally:
             self._dialing.discard(pid)
         if peer.id != pid:
             self.stats.dial_failures += 1
+            self.dial_history.append((started, pid, False))
             self._reject(peer)
             return
+        self.dial_history.append((started, pid, True))
         await self._add_peer(peer)
 
     def _queue_missing_persistent(self) -> None:
