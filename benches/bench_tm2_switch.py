@@ -20,9 +20,13 @@ import asyncio
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 from tests.conftest import go_harness  # noqa: F401  (the fixture, for this module)
+from tests.interop.test_tm2_switch import GnoNode
+from tests.tm2.tcpnode import TcpNode, wait_for
 
 from peerwire import tm2
 from peerwire._clock import FakeClock
@@ -164,3 +168,97 @@ def bench_mesh_32_from_one_seed(benchmark: BenchmarkFixture) -> None:
     assert took < 60
     benchmark.extra_info["protocol_seconds_to_10_peers_each"] = took
     print(f"\n32 nodes, one seed: every node has 10 peers after {took:.2f} s of protocol time")
+
+
+class _Sinks:
+    """The harness's ``tm2-sink``: N gno nodes in one Go process, all dialing one hub."""
+
+    def __init__(self, harness: Path, hub: str, n: int) -> None:
+        self.args = [str(harness), "tm2-sink", "-n", str(n), "-hub", hub]
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert await self._line() == "ready"
+
+    async def _line(self) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 150)
+        return str(json.loads(line)["event"])
+
+    async def wait(self, total: int) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(f"wait {total}\n".encode())
+        assert await self._line() == "done"
+
+    async def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            await self.proc.wait()
+
+
+@pytest.mark.parametrize("hub_impl", ["peerwire", "gno"])
+def bench_broadcast_1kib_to_100_gno_sinks_tcp(
+    benchmark: BenchmarkFixture,
+    go_harness: Path,  # noqa: F811
+    hub_impl: str,
+) -> None:
+    """One hub (peerwire or gno) broadcasting 1 KiB messages over loopback TCP to N gno peers
+    (the same ``tm2-sink`` process for both hubs): msgs/s until every peer has every message."""
+    n = 10 if benchmark.disabled else 100
+    batch = 20 if benchmark.disabled else 100
+    msg = b"b" * 1024
+    loop = asyncio.new_event_loop()
+    state = {"sent": 0}
+
+    async def setup() -> tuple[Any, _Sinks]:
+        if hub_impl == "peerwire":
+            hub: Any = TcpNode(
+                "bench-hub-pw",
+                tm2.with_max_inbound_peers(n + 10),
+                with_discovery=False,
+                max_inbound_handshakes=n + 10,  # all sinks dial at once, and only once
+            )
+            await hub.start()
+            addr = hub.addr
+        else:
+            hub = GnoNode(go_harness, "bench-hub-gno", discovery="false", max_in=str(n + 10))
+            await hub.start()
+            addr = hub.addr
+        sinks = _Sinks(go_harness, addr, n)
+        await sinks.start()
+        if hub_impl == "peerwire":
+            await wait_for(lambda: len(hub.sw.peers()) == n, 30, "hub sees every sink")
+        return hub, sinks
+
+    hub, sinks = loop.run_until_complete(setup())
+
+    async def burst() -> None:
+        for _ in range(batch):
+            if hub_impl == "peerwire":
+                assert hub.sw.broadcast(0x77, msg) == n
+            else:
+                hub.command("broadcast " + msg.decode())
+        state["sent"] += batch
+        await sinks.wait(state["sent"])
+
+    loop.run_until_complete(burst())  # checked once before timing
+    benchmark.group = f"tm2 broadcast 1 KiB to {n} gno peers over loopback TCP"
+    benchmark.extra_info["messages_per_round"] = batch
+    benchmark.pedantic(lambda: loop.run_until_complete(burst()), rounds=5, iterations=1)
+    if benchmark.stats is not None:
+        benchmark.extra_info["msgs_per_s"] = batch / benchmark.stats.stats.mean
+        print(f"\n{hub_impl} hub -> {n} gno peers: {batch / benchmark.stats.stats.mean:.0f} msgs/s")
+
+    async def close() -> None:
+        await sinks.close()
+        if hub_impl == "peerwire":
+            await hub.stop()
+        else:
+            await hub.quit()
+
+    loop.run_until_complete(close())
+    loop.close()

@@ -38,7 +38,7 @@ class GnoNode:
     async def start(self) -> GnoNode:
         args = [str(self.harness), "tm2-switch-node", "-secret", self.secret, "-port", str(self.port)]
         for k, v in self.flags.items():
-            args += [f"-{k.replace('_', '-')}", v]
+            args.append(f"-{k.replace('_', '-')}={v}")  # "=": Go bool flags take no separate value
         self.proc = await asyncio.create_subprocess_exec(
             *args,
             stdin=asyncio.subprocess.PIPE,

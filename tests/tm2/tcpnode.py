@@ -52,6 +52,7 @@ class TcpNode:
         book: Path | None = None,
         interval: float = discovery.DEFAULT_INTERVAL,
         port: int | None = None,
+        max_inbound_handshakes: int | None = None,
     ) -> None:
         self.key = tm2.NodeKey.from_secret(name.encode())
         self.id = self.key.id
@@ -65,7 +66,8 @@ class TcpNode:
             channels=bytes(channels),
             moniker=f"pw-{name}",
         )
-        self.transport = tm2.MultiplexTransport(info, self.key)
+        kw = {} if max_inbound_handshakes is None else {"max_inbound_handshakes": max_inbound_handshakes}
+        self.transport = tm2.MultiplexTransport(info, self.key, **kw)
         self.echo = Echo()
         reactors = [tm2.with_reactor("echo", self.echo)]
         self.discovery: discovery.Reactor | None = None

@@ -35,6 +35,9 @@ func init() {
 	register("tm2-switch-node",
 		"a gno switch (discovery + echo on 0x77); JSON events on stdout, commands on stdin",
 		runTM2SwitchNode)
+	register("tm2-sink",
+		"N gno switches (echo reactor, no discovery) dialing -hub; stdin \"wait K\" answers when each got K msgs",
+		runTM2Sink)
 	register("tm2-bench-broadcast",
 		"gno switch broadcasting N messages to P gno peers on loopback; prints msgs/s JSON",
 		runTM2BenchBroadcast)
@@ -363,4 +366,85 @@ func runTM2BenchBroadcast(args []string) error {
 		"deliveries_per_s": float64(*msgs**peers) / elapsed,
 		"hex_first":        hex.EncodeToString(payload[:4]),
 	})
+}
+
+// runTM2Sink starts -n gno nodes that dial -hub and count what arrives on 0x77.
+// It prints {"event":"ready"} once all are connected to the hub, then for each
+// stdin line "wait K" prints {"event":"done"} when every node has received K
+// messages in total (or {"event":"timeout"} after 120 s).
+func runTM2Sink(args []string) error {
+	fs := flag.NewFlagSet("tm2-sink", flag.ContinueOnError)
+	n := fs.Int("n", 100, "gno nodes")
+	hubAddr := fs.String("hub", "", "id@ip:port of the hub every node dials")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	hub, err := types.NewNetAddressFromString(*hubAddr)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	nodes := make([]*gnoNode, 0, *n)
+	defer func() {
+		for _, x := range nodes {
+			x.stop()
+		}
+	}()
+	for i := 0; i < *n; i++ {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		x, err := startGnoNode(nodeOpts{secret: fmt.Sprintf("sink-%d", i), port: port, network: "interop",
+			maxIn: 10, maxOut: 10})
+		if err != nil {
+			return err
+		}
+		nodes = append(nodes, x)
+		x.sw.DialPeers(hub)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ready := 0
+		for _, x := range nodes {
+			if x.sw.Peers().Has(hub.ID) {
+				ready++
+			}
+		}
+		if ready == len(nodes) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d sinks connected to the hub", ready, len(nodes))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = enc.Encode(map[string]any{"event": "ready"})
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		var k int64
+		if _, err := fmt.Sscanf(sc.Text(), "wait %d", &k); err != nil {
+			continue
+		}
+		end := time.Now().Add(120 * time.Second)
+		for {
+			done := true
+			for _, x := range nodes {
+				if x.echo.received.Load() < k {
+					done = false
+					break
+				}
+			}
+			if done {
+				_ = enc.Encode(map[string]any{"event": "done"})
+				break
+			}
+			if time.Now().After(end) {
+				_ = enc.Encode(map[string]any{"event": "timeout"})
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+	return sc.Err()
 }
