@@ -53,12 +53,16 @@ class TcpNode:
         interval: float = discovery.DEFAULT_INTERVAL,
         port: int | None = None,
         max_inbound_handshakes: int | None = None,
+        mconfig: tm2.MConnConfig | None = None,
+        reactors: dict[str, tm2.BaseReactor] | None = None,
     ) -> None:
         self.key = tm2.NodeKey.from_secret(name.encode())
         self.id = self.key.id
         self.port = port or free_port()
         self.address = tm2.NetAddress(self.id, "127.0.0.1", self.port)
+        extra = reactors or {}
         channels = [ECHO] + ([discovery.CHANNEL] if with_discovery else [])
+        channels += [cd.id for r in extra.values() for cd in r.get_channels()]
         info = tm2.NodeInfo(
             net_address=self.address,
             network=NETWORK,
@@ -67,14 +71,15 @@ class TcpNode:
             moniker=f"pw-{name}",
         )
         kw = {} if max_inbound_handshakes is None else {"max_inbound_handshakes": max_inbound_handshakes}
-        self.transport = tm2.MultiplexTransport(info, self.key, **kw)
+        self.transport = tm2.MultiplexTransport(info, self.key, mconfig, **kw)
         self.echo = Echo()
-        reactors = [tm2.with_reactor("echo", self.echo)]
+        options = [tm2.with_reactor("echo", self.echo)]
+        options += [tm2.with_reactor(name, r) for name, r in extra.items()]
         self.discovery: discovery.Reactor | None = None
         if with_discovery:
             self.discovery = discovery.Reactor(book, seeds=seeds or [], interval=interval)
-            reactors.append(tm2.with_reactor("discovery", self.discovery))
-        self.sw = tm2.MultiplexSwitch(self.transport, *reactors, *opts)
+            options.append(tm2.with_reactor("discovery", self.discovery))
+        self.sw = tm2.MultiplexSwitch(self.transport, *options, *opts)
 
     @property
     def addr(self) -> str:

@@ -48,3 +48,55 @@ def test_discovery_mesh_over_loopback_tcp_from_one_seed() -> None:
                 await x.stop()
 
     asyncio.run(main())
+
+
+class _Blocking(tm2.BaseReactor):
+    def __init__(self) -> None:
+        super().__init__("blocking")
+        self.entered = 0
+        self.gate = asyncio.Event()
+
+    def get_channels(self) -> list[tm2.ChannelDescriptor]:
+        return [tm2.ChannelDescriptor(0x10, priority=1, send_queue_capacity=10)]
+
+    async def receive(self, ch_id: int, peer: tm2.PeerConn, msg: bytes) -> None:
+        self.entered += 1
+        await self.gate.wait()
+
+
+class _Fast(tm2.BaseReactor):
+    def __init__(self) -> None:
+        super().__init__("fast")
+        self.got: list[bytes] = []
+
+    def get_channels(self) -> list[tm2.ChannelDescriptor]:
+        return [tm2.ChannelDescriptor(0x11, priority=1, send_queue_capacity=10)]
+
+    async def receive(self, ch_id: int, peer: tm2.PeerConn, msg: bytes) -> None:
+        self.got.append(msg)
+
+
+def test_blocked_reactor_starves_neither_other_channels_nor_keepalive_over_tcp() -> None:
+    """cometbft #2685: with a 0.3 s ping / 0.2 s pong timeout on both ends, a reactor stuck
+    for 2 s must cost neither the connection nor another channel's messages."""
+
+    async def main() -> None:
+        cfg = tm2.MConnConfig(ping_interval=0.3, pong_timeout=0.2)
+        blocking, fast = _Blocking(), _Fast()
+        a = TcpNode("stuck-a", with_discovery=False, mconfig=cfg, reactors={"b": blocking, "f": fast})
+        b = TcpNode("stuck-b", with_discovery=False, mconfig=cfg, reactors={"b": _Blocking(), "f": _Fast()})
+        async with a, b:
+            drops = a.sw.subscribe(lambda e: e.type == tm2.EventType.PEER_DISCONNECTED)
+            b.sw.dial_peers(a.addr)
+            await wait_for(lambda: a.sw.peers().has(b.id) and b.sw.peers().has(a.id), 10)
+            to_a = b.sw.peers().get(a.id)
+            assert to_a is not None and await to_a.send(0x10, b"block")
+            await wait_for(lambda: blocking.entered == 1, 5)
+            for i in range(10):
+                assert await to_a.send(0x11, b"f%d" % i)
+                await asyncio.sleep(0.2)
+            assert fast.got == [b"f%d" % i for i in range(10)]
+            assert len(drops) == 0 and a.sw.peers().has(b.id) and b.sw.peers().has(a.id)
+            blocking.gate.set()
+
+    asyncio.run(main())
