@@ -262,3 +262,29 @@ def bench_broadcast_1kib_to_100_gno_sinks_tcp(
 
     loop.run_until_complete(close())
     loop.close()
+
+
+async def _mesh_tcp(n: int) -> float:
+    """Wall seconds until n peerwire nodes over loopback TCP, each told one seed and allowed
+    n - 1 outbound peers, form a full mesh (all in this one Python process)."""
+    out = tm2.with_max_outbound_peers(n - 1)
+    seed = await TcpNode(f"tcpmesh-{n}-seed", out, max_inbound_handshakes=2 * n).start()
+    nodes = [seed]
+    t0 = asyncio.get_running_loop().time()
+    try:
+        for i in range(n - 1):
+            nodes.append(await TcpNode(f"tcpmesh-{n}-{i}", out, seeds=[seed.addr]).start())
+        await wait_for(lambda: all(len(x.sw.peers()) == n - 1 for x in nodes), 60, "full mesh")
+        return asyncio.get_running_loop().time() - t0
+    finally:
+        for x in nodes:
+            await x.stop()
+
+
+def bench_mesh_32_full_over_tcp(benchmark: BenchmarkFixture) -> None:
+    n = 6 if benchmark.disabled else 32
+    benchmark.group = "tm2 network formation"
+    took = benchmark.pedantic(lambda: asyncio.run(_mesh_tcp(n)), rounds=1, iterations=1)
+    assert took < 60
+    benchmark.extra_info["seconds_to_full_mesh"] = took
+    print(f"\n{n} nodes over loopback TCP, one seed: full mesh after {took:.2f} s")

@@ -502,3 +502,18 @@ def test_dispatch_queue_is_bounded_in_bytes_too() -> None:
             await until(lambda: slow.entered == kept)
 
     run(main)
+
+
+def test_switch_works_before_its_transport_knows_its_address() -> None:
+    class Unlistened(MemoryTransport):
+        def net_address(self) -> Any:
+            raise RuntimeError("transport is not listening")
+
+    async def main() -> None:
+        net = MemoryNetwork(FakeClock())
+        sw = tm2.MultiplexSwitch(Unlistened(net, nid("u")), tm2.with_clock(net.clock))
+        assert sw.own_id() == "" and sw.own_address() is None
+        async with Node(net, "b") as b:
+            assert sw.dial_peers(b.addr) == 1
+
+    run(main)

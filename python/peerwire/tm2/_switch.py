@@ -472,12 +472,16 @@ class MultiplexSwitch:
         return self._max_outbound
 
     def own_id(self) -> str:
-        return str(getattr(self.transport.net_address(), "id", ""))
+        """Our node ID ("" while the transport does not know it, e.g. before it listens)."""
+        try:
+            return str(getattr(self.transport.net_address(), "id", ""))
+        except Exception:
+            return ""
 
     def own_address(self) -> PeerAddress | None:
         try:
             return _as_address(self.transport.net_address())
-        except (DecodeError, ValueError):
+        except Exception:
             return None
 
     def is_persistent_peer(self, peer_id: str) -> bool:
