@@ -15,6 +15,7 @@ mod identity;
 mod p2p_base;
 mod rlpx;
 mod kad;
+mod tm2;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
 /// and stubtest both find it.
@@ -53,5 +54,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_submodule(m, "enr", enr::init)?;
     add_submodule(m, "discv4", discv4::init)?;
     add_submodule(m, "kad", kad::init)?;
+    add_submodule(m, "tm2", tm2::init)?;
     Ok(())
 }

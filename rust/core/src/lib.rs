@@ -24,5 +24,6 @@ pub mod keys;
 pub mod p2p_base;
 pub mod rlp;
 pub mod rlpx;
+pub mod tm2;
 
 pub use error::{CoreError, CoreResult};
