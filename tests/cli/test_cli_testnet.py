@@ -1,0 +1,115 @@
+"""The testnet runner, view and exit codes (mirrors python/peerwire/cli/_testnet.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from peerwire.cli._testnet import Testnet, live_table, summary_table, testnet_stacks
+
+from ._loopstack import LoopStack
+from .conftest import run_cli
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_runner_collects_rates_and_summary(tmp_path: Path) -> None:
+    stack = LoopStack()
+    ticks: list[int] = []
+
+    async def main() -> object:
+        net = Testnet([stack], nodes=4, duration=1.0, refresh=0.2)
+        return await net.run(tmp_path, on_tick=lambda rows, t: ticks.append(len(rows)))
+
+    summary = asyncio.run(main())
+    assert summary.all_connected and not summary.errors and not summary.interrupted  # type: ignore[attr-defined]
+    rows = summary.rows  # type: ignore[attr-defined]
+    assert [r.name for r in rows] == ["loop-0", "loop-1", "loop-2", "loop-3"]
+    assert rows[0].max_peers == 3 and all(r.max_peers == 1 for r in rows[1:])
+    assert all(r.totals is not None and r.totals.messages_in > 0 for r in rows)
+    assert ticks and set(ticks) == {4}
+    assert all(n.stopped for n in stack.nodes)
+    console = Console(width=200, record=True)
+    console.print(summary_table(summary))  # type: ignore[arg-type]
+    console.print(live_table(rows, 1.0, 1.0))
+    text = console.export_text()
+    assert "testnet summary (finished" in text and text.count("yes") == 4
+
+
+def test_runner_stops_early_and_reports_start_failures(tmp_path: Path) -> None:
+    async def early() -> object:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.3, stop.set)
+        return await Testnet([LoopStack()], nodes=2, duration=30.0).run(tmp_path / "a", stop)
+
+    t0 = time.monotonic()
+    summary = asyncio.run(early())
+    assert time.monotonic() - t0 < 5
+    assert summary.interrupted  # type: ignore[attr-defined]
+
+    stack = LoopStack(fail_index=2)
+
+    async def failing() -> object:
+        return await Testnet([stack], nodes=3, duration=5.0).run(tmp_path / "b")
+
+    summary = asyncio.run(failing())
+    assert summary.errors == ["loop-2: start failed: cannot bind"]  # type: ignore[attr-defined]
+    assert stack.nodes[0].stopped and stack.nodes[1].stopped
+
+
+def test_testnet_without_stacks_fails_clearly(peerwire_bin: Path) -> None:
+    res = run_cli("testnet", "--duration", "1", timeout=120)
+    if testnet_stacks():  # pragma: no cover - once the stacks register, the real run must pass
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "nodes connected" in res.stdout
+    else:
+        assert res.returncode == 2
+        assert "not available in this build" in res.stderr
+        assert "nothing was started" in res.stderr
+        assert res.stdout == ""
+
+
+_SCRIPT = f"""
+import sys
+sys.path.insert(0, {str(HERE)!r})
+from _loopstack import LoopStack
+from peerwire.cli import main, register_testnet_stack
+register_testnet_stack("devp2p", LoopStack)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_stops_cleanly_with_summary() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SCRIPT, "testnet", "--stack", "devp2p", "--nodes", "3", "--duration", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "testnet summary (interrupted" in out
+    assert "3/3 nodes connected" in out
+
+
+def test_duration_run_exits_zero() -> None:
+    res = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, "testnet", "--stack", "devp2p", "--nodes", "2", "--duration", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "testnet summary (finished" in res.stdout and "2/2 nodes connected" in res.stdout
