@@ -113,3 +113,15 @@ def test_duration_run_exits_zero() -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "testnet summary (finished" in res.stdout and "2/2 nodes connected" in res.stdout
+
+
+def test_rates_per_node_even_with_repeated_names(tmp_path: Path) -> None:
+    seen: list[list[float]] = []
+
+    async def main() -> None:
+        net = Testnet([LoopStack(), LoopStack()], nodes=2, duration=1.0, refresh=0.25)
+        await net.run(tmp_path, on_tick=lambda rows, t: seen.append([r.msgs_in_rate for r in rows]))
+
+    asyncio.run(main())
+    assert seen and len(seen[-1]) == 4
+    assert all(rate > 0 for rate in seen[-1]), seen[-1]

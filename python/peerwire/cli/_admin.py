@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from peerwire._metrics import CONTENT_TYPE_LATEST, NetMetrics
-from peerwire.cli._backend import NodeBackend, NodeNotStarted
+from peerwire.cli._backend import BackendRefusal, NodeBackend
 from peerwire.cli._http import HttpServer, Request, Response
 from peerwire.cli._jsonrpc import Dispatcher, RpcError
 
@@ -34,7 +34,7 @@ def build_dispatcher(backend: NodeBackend) -> Dispatcher:
                 return bool(await getattr(backend, name)(url))
             except ValueError as e:  # malformed URL: geth answers "invalid enode: …"
                 raise RpcError(str(e)) from None
-            except NodeNotStarted as e:
+            except BackendRefusal as e:
                 raise RpcError(str(e)) from None
 
         return op

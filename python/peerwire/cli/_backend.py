@@ -21,6 +21,7 @@ from peerwire.errors import PeerwireError
 from peerwire.tm2 import NodeKey, validate_id
 
 __all__ = [
+    "BackendRefusal",
     "BackendUnavailable",
     "IdentityBackend",
     "NodeBackend",
@@ -34,7 +35,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class NodeNotStarted(PeerwireError):
+class BackendRefusal(PeerwireError):
+    """The backend refuses a call; the admin RPC answers -32000 with this message."""
+
+
+class NodeNotStarted(BackendRefusal):
     """The p2p server is not running (geth's ``ErrNodeStopped``: "node not started")."""
 
 

@@ -179,7 +179,7 @@ class Testnet:
         except TimeoutError:
             errors.append(f"nodes did not start within {START_TIMEOUT:.0f} s")
         rows = [NodeRow(n.name, n.stack, n.address) for n in self.nodes]
-        prev = {n.name: n.metrics.snapshot() for n in self.nodes}
+        prev = [n.metrics.snapshot() for n in self.nodes]  # by position: names need not be unique
         t_prev = self.clock.monotonic()
         deadline = t0 + self.duration
         interrupted = False
@@ -197,10 +197,10 @@ class Testnet:
                     break
                 now = self.clock.monotonic()
                 dt = max(now - t_prev, 1e-9)
-                for row, node in zip(rows, self.nodes, strict=True):
+                for i, (row, node) in enumerate(zip(rows, self.nodes, strict=True)):
                     cur = node.metrics.snapshot()
-                    _update(row, prev[node.name], cur, dt)
-                    prev[node.name] = cur
+                    _update(row, prev[i], cur, dt)
+                    prev[i] = cur
                 t_prev = now
                 if on_tick is not None:
                     on_tick(rows, now - t0)
