@@ -77,24 +77,43 @@ def test_testnet_without_stacks_fails_clearly(peerwire_bin: Path) -> None:
 
 
 _SCRIPT = f"""
-import sys
+import os, sys
+from pathlib import Path
 sys.path.insert(0, {str(HERE)!r})
 from _loopstack import LoopStack
 from peerwire.cli import main, register_testnet_stack
-register_testnet_stack("devp2p", LoopStack)
+
+class ReadyStack(LoopStack):
+    # writes $READY_FILE once every node has started, so a test knows when to press Ctrl-C
+    async def create(self, count, workdir):
+        nodes = await super().create(count, workdir)
+        last, start = nodes[-1], nodes[-1].start
+        async def started():
+            await start()
+            if os.environ.get("READY_FILE"):
+                Path(os.environ["READY_FILE"]).write_text("ok")
+        last.start = started
+        return nodes
+
+register_testnet_stack("devp2p", ReadyStack)
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_ctrl_c_stops_cleanly_with_summary() -> None:
+def test_ctrl_c_stops_cleanly_with_summary(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
     proc = subprocess.Popen(
         [sys.executable, "-c", _SCRIPT, "testnet", "--stack", "devp2p", "--nodes", "3", "--duration", "60"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", "READY_FILE": str(ready)},
     )
-    time.sleep(2.0)
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert ready.exists(), "the testnet did not start its nodes"
+    time.sleep(1.0)  # let the nodes connect
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err

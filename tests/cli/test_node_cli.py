@@ -283,13 +283,18 @@ def test_node_reuses_existing_key_and_geth_flags_override(
         "--port",
         "31000",
         "--nodiscover",
+        "--log-level",
+        "warning",
         cwd=tmp_path,
     )
     assert node.node_id == key.public_key.node_id.hex()
     info = node.call("admin_nodeInfo")["result"]
     assert info["ports"] == {"discovery": 0, "listener": 31000}
+    assert info["enode"] == f"enode://{key.public_key.to_hex()}@127.0.0.1:31000?discport=0"  # as geth
     assert not (tmp_path / "d" / "nodekey").exists()
-    assert node.stop()[0] == 0
+    code, _, err = node.stop()
+    assert code == 0
+    assert "level=warning" in err and "level=info" not in err  # --log-level after the subcommand
 
 
 def test_bad_config_names_key_and_line(tmp_path: Path, peerwire_bin: Path) -> None:

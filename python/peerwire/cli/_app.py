@@ -248,25 +248,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="devp2p (go-ethereum) and Tendermint2 (gno) p2p nodes, tools and a local testnet.",
     )
     p.add_argument("--version", action="version", version=f"peerwire {__version__}")
-    p.add_argument(
-        "--log-level",
-        choices=sorted(set(LEVELS) - {"warn"}),
-        default=None,
-        help="log verbosity on stderr (default: info, or the config's log_level)",
-    )
+    levels = sorted(set(LEVELS) - {"warn"})
+    log_help = "log verbosity on stderr (default: info, or the config's log_level)"
+    p.add_argument("--log-level", choices=levels, default=None, help=log_help)
+    # also accepted after the subcommand (`peerwire node --log-level debug`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", choices=levels, default=argparse.SUPPRESS, help=log_help)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     # key
-    key = sub.add_parser("key", help="create or inspect node keys")
+    key = sub.add_parser("key", parents=[common], help="create or inspect node keys")
     ksub = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
-    kn = ksub.add_parser("new", help="generate a node key file (mode 0600)")
+    kn = ksub.add_parser("new", parents=[common], help="generate a node key file (mode 0600)")
     kn.add_argument("--stack", choices=("devp2p", "tm2"), default="devp2p")
     kn.add_argument("--out", "-o", help="file to write (default ./nodekey or ./node_key.json)")
     kn.add_argument("--force", action="store_true", help="replace an existing file")
     kn.add_argument("--show-private", action="store_true", help="also print the private key (careful)")
     kn.add_argument("--json", action="store_true", help="print JSON")
     kn.set_defaults(func=cmd_key_new)
-    ks = ksub.add_parser("show", help="print the public identity of a key file")
+    ks = ksub.add_parser("show", parents=[common], help="print the public identity of a key file")
     ks.add_argument("file")
     ks.add_argument("--stack", choices=("auto", "devp2p", "tm2"), default="auto")
     ks.add_argument("--show-private", action="store_true", help="also print the private key (careful)")
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     ks.set_defaults(func=cmd_key_show)
 
     # node
-    node = sub.add_parser("node", help="run one node with admin JSON-RPC and /metrics")
+    node = sub.add_parser("node", parents=[common], help="run one node with admin JSON-RPC and /metrics")
     node.add_argument("--config", "-c", help="node.toml (see the docs for the keys)")
     node.add_argument("--stack", choices=("devp2p", "tm2"), default=None)
     node.add_argument("--datadir", default=None, help="data directory (overrides data_dir)")
@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.set_defaults(func=cmd_node)
 
     # testnet
-    tn = sub.add_parser("testnet", help="run a local devp2p / TM2 network with a live view")
+    tn = sub.add_parser("testnet", parents=[common], help="run a local devp2p / TM2 network with a live view")
     tn.add_argument("--stack", choices=("devp2p", "tm2", "both"), default="both")
     tn.add_argument("--nodes", type=_positive_int, default=8, help="nodes per stack (default 8)")
     tn.add_argument("--duration", type=_positive_float, default=20.0, help="seconds to run (default 20)")
@@ -299,21 +299,21 @@ def build_parser() -> argparse.ArgumentParser:
     tn.set_defaults(func=cmd_testnet)
 
     # enr
-    enr = sub.add_parser("enr", help="Ethereum Node Records")
+    enr = sub.add_parser("enr", parents=[common], help="Ethereum Node Records")
     esub = enr.add_subparsers(dest="enr_command", metavar="ACTION", required=True)
-    ed = esub.add_parser("decode", help="decode and verify an enr:… record")
+    ed = esub.add_parser("decode", parents=[common], help="decode and verify an enr:… record")
     ed.add_argument("record")
     ed.add_argument("--json", action="store_true")
     ed.set_defaults(func=cmd_enr_decode)
 
     # ping
-    pg = sub.add_parser("ping", help="handshake with a peer and print what it said")
+    pg = sub.add_parser("ping", parents=[common], help="handshake with a peer and print what it said")
     pg.add_argument("target", help="enode://…@host:port or <g1 id>@host:port")
     pg.add_argument("--timeout", type=_positive_float, default=5.0)
     pg.set_defaults(func=cmd_ping)
 
     # bench
-    bn = sub.add_parser("bench", help="run the benchmark suite and print the ratio table")
+    bn = sub.add_parser("bench", parents=[common], help="run the benchmark suite and print the ratio table")
     bn.add_argument("--json", default=None, help="print the table of an existing pytest-benchmark JSON file")
     bn.add_argument("--benches", default=None, help="benchmark directory (default ./benches)")
     bn.add_argument("-k", default=None, help="pytest -k expression to select benchmarks")

@@ -156,8 +156,8 @@ class IdentityBackend:
         if isinstance(self._identity, PrivateKey):
             d = self._cfg.devp2p
             ip = "127.0.0.1" if d.listen_host in ("0.0.0.0", "::") else d.listen_host
-            udp = 0 if d.nodiscover else d.port
-            self_node = Node(self._identity.public_key, ip, d.port, udp or d.port)
+            udp = 0 if d.nodiscover else d.port  # geth: no discovery, no UDP port (enode gets ?discport=0)
+            self_node = Node(self._identity.public_key, ip, d.port, udp)
             return {
                 "id": self._identity.public_key.node_id.hex(),
                 "name": d.name,

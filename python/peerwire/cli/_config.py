@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from peerwire import __version__
+from peerwire.cli._logging import LEVELS
 from peerwire.devp2p import Node
 from peerwire.errors import PeerwireError
 from peerwire.tm2 import validate_id
@@ -596,8 +597,6 @@ def parse_config(
     data_dir_s = top.get("data_dir", str, "data", check=lambda v: "must not be empty" if not v else None)
     data_dir = Path(data_dir_s).expanduser()
     data_dir = data_dir if data_dir.is_absolute() else base / data_dir
-    from peerwire.cli._logging import LEVELS
-
     log_level = top.get(
         "log_level",
         str,
