@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from peerwire._metrics import NetMetrics
+from peerwire.cli._adapt import to_json
 from peerwire.cli._admin import build_dispatcher
 from peerwire.cli._config import parse_config
-from peerwire.cli._devp2p_backend import ServerBackend, bridge_devp2p_events, server_config_kwargs, to_json
+from peerwire.cli._devp2p_backend import ServerBackend, bridge_devp2p_events, server_config_kwargs
 from peerwire.devp2p import Node, PrivateKey
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from peerwire import __version__
-from peerwire.cli._backend import parse_peer_url
+from peerwire.cli._addr import parse_peer_url, split_host_port
 from peerwire.cli._config import ConfigError, load_config
 from peerwire.cli._keyfile import (
     detect_key_kind,
@@ -140,10 +140,8 @@ def cmd_node(args: argparse.Namespace) -> int:
     if args.rpc_listen is not None:
         from dataclasses import replace
 
-        from peerwire.cli._config import _split_host_port
-
         try:
-            host, port = _split_host_port(args.rpc_listen)
+            host, port = split_host_port(args.rpc_listen)
         except ValueError as e:
             raise CliError(f"--rpc-listen: {e}", EXIT_USAGE) from None
         cfg = replace(cfg, rpc=replace(cfg.rpc, host=host, port=port, enabled=True))

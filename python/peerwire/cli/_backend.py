@@ -15,10 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
 from peerwire._metrics import NetMetrics
+from peerwire.cli._addr import parse_peer_url
 from peerwire.cli._config import NodeConfig
 from peerwire.devp2p import Node, PrivateKey
 from peerwire.errors import PeerwireError
-from peerwire.tm2 import NodeKey, validate_id
+from peerwire.tm2 import NodeKey
 
 __all__ = [
     "BackendRefusal",
@@ -28,7 +29,6 @@ __all__ = [
     "NodeNotStarted",
     "backend_factories",
     "make_backend",
-    "parse_peer_url",
     "register_backend",
 ]
 
@@ -98,36 +98,6 @@ def register_backend(stack: str, factory: BackendFactory) -> None:
 
 def backend_factories() -> dict[str, BackendFactory]:
     return dict(_FACTORIES)
-
-
-def parse_peer_url(stack: str, url: str) -> str:
-    """Validate a peer address for ``stack``; returns it normalised.
-
-    devp2p takes ``enode://…`` (complete); tm2 takes ``<id>@<host>:<port>``.
-
-    Raises:
-        ValueError: with geth's wording, ``invalid enode: …``.
-    """
-    if stack == "devp2p":
-        try:
-            node = Node.parse(url)
-        except PeerwireError as e:
-            raise ValueError(f"invalid enode: {e}") from None
-        if node.incomplete:
-            raise ValueError("invalid enode: incomplete node (no host and port)")
-        return node.enode_url()
-    text = url.split("://", 1)[-1]
-    node_id, sep, hostport = text.partition("@")
-    if not sep or ":" not in hostport:
-        raise ValueError(f"invalid address: expected <id>@<host>:<port>, got {url!r}")
-    try:
-        validate_id(node_id)
-    except PeerwireError as e:
-        raise ValueError(f"invalid address: {e}") from None
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"invalid address: bad host or port in {url!r}")
-    return text
 
 
 class IdentityBackend:

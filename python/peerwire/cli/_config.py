@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from peerwire import __version__
+from peerwire.cli._addr import parse_enode, parse_tm2_address, split_host_port
 from peerwire.cli._logging import LEVELS
 from peerwire.devp2p import Node
 from peerwire.errors import PeerwireError
@@ -151,7 +152,7 @@ class P2PConfig:
 
     @property
     def listen_host_port(self) -> tuple[str, int]:
-        return _split_host_port(self.laddr.split("://", 1)[-1])
+        return split_host_port(self.laddr.split("://", 1)[-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,17 +335,6 @@ def _port(v: int) -> str | None:
     return "must be a port number 0..65535" if not 0 <= v <= 65535 else None
 
 
-def _split_host_port(text: str) -> tuple[str, int]:
-    m = re.fullmatch(r"\[(?P<h6>[^\]]+)\]:(?P<p6>\d+)|(?P<h>[^:\[\]]*):(?P<p>\d+)", text.strip())
-    if not m:
-        raise ValueError(f"expected host:port, got {text!r}")
-    host = m.group("h6") or m.group("h") or "0.0.0.0"
-    port = int(m.group("p6") or m.group("p"))
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port out of range in {text!r}")
-    return host, port
-
-
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -384,38 +374,24 @@ def _duration(r: _Reader, key: str, default: float) -> float:
 
 
 def _nodes(r: _Reader, key: str) -> tuple[Node, ...]:
-    out = []
-    for url in r.get_list(key):
-        try:
-            node = Node.parse(url)
-        except PeerwireError as e:
-            raise r.error(key, f"invalid enode URL: {e}") from None
-        if node.incomplete:
-            raise r.error(key, f"enode URL needs a host and port: {url!r}")
-        out.append(node)
-    return tuple(out)
+    try:
+        return tuple(parse_enode(url) for url in r.get_list(key))
+    except ValueError as e:
+        raise r.error(key, str(e)) from None
 
 
 def _tm2_addrs(r: _Reader, key: str) -> tuple[str, ...]:
-    out = r.get_list(key)
-    for addr in out:
-        text = addr.split("://", 1)[-1]
-        if text.count("@") != 1:
-            raise r.error(key, f"expected <id>@<host>:<port>, got {addr!r}")
-        node_id, hostport = text.split("@")
-        try:
-            validate_id(node_id)
-            _split_host_port(hostport)
-        except (PeerwireError, ValueError) as e:
-            raise r.error(key, f"invalid address {addr!r}: {e}") from None
-    return out
+    try:
+        return tuple(parse_tm2_address(addr) for addr in r.get_list(key))
+    except ValueError as e:
+        raise r.error(key, str(e)) from None
 
 
 def _parse_rpc(r: _Reader, base: Path) -> RpcConfig:
     enabled = r.get("enabled", bool, True)
     listen = r.get("listen", str, f"127.0.0.1:{DEFAULT_RPC_PORT}")
     try:
-        host, port = _split_host_port(listen)
+        host, port = split_host_port(listen)
     except ValueError as e:
         raise r.error("listen", str(e)) from None
     token = r.get("token", str, "") or None
@@ -510,13 +486,13 @@ def _parse_p2p(r: _Reader) -> P2PConfig:
     home = r.get("home", str, d.home)
     laddr = r.get("laddr", str, d.laddr)
     try:
-        _split_host_port(laddr.split("://", 1)[-1])
+        split_host_port(laddr.split("://", 1)[-1])
     except ValueError as e:
         raise r.error("laddr", str(e)) from None
     external = r.get("external_address", str, d.external_address)
     if external:
         try:
-            _split_host_port(external.split("://", 1)[-1])
+            split_host_port(external.split("://", 1)[-1])
         except ValueError as e:
             raise r.error("external_address", str(e)) from None
     seeds = _tm2_addrs(r, "seeds")

@@ -18,48 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import inspect
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from peerwire._metrics import NetMetrics
-from peerwire.cli._backend import Identity, parse_peer_url
+from peerwire.cli._adapt import event_kind, maybe_await, to_json
+from peerwire.cli._addr import parse_peer_url
+from peerwire.cli._backend import Identity
 from peerwire.cli._config import NodeConfig
 from peerwire.devp2p import Node, PrivateKey
 
-__all__ = ["ServerBackend", "bridge_devp2p_events", "devp2p_backend", "server_config_kwargs", "to_json"]
+__all__ = ["ServerBackend", "bridge_devp2p_events", "devp2p_backend", "server_config_kwargs"]
 
 log = logging.getLogger(__name__)
-
-_CAMEL = re.compile(r"_([a-z])")
-
-
-def to_json(value: Any, *, camel: bool = True) -> Any:
-    """A JSON-ready copy of a result: dicts as they are, dataclass fields as keys.
-
-    ``camel``: geth's camelCase keys (``listen_addr`` → ``listenAddr``); gno keeps snake_case.
-    """
-    if isinstance(value, dict):
-        return {str(k): to_json(v, camel=camel) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v, camel=camel) for v in value]
-    if isinstance(value, bytes):
-        return value.hex()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            (_CAMEL.sub(lambda m: m.group(1).upper(), f.name) if camel else f.name): to_json(
-                getattr(value, f.name), camel=camel
-            )
-            for f in dataclasses.fields(value)
-        }
-    if hasattr(value, "to_dict"):
-        return to_json(value.to_dict(), camel=camel)
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
 
 
 def server_config_kwargs(cfg: NodeConfig, key: PrivateKey) -> dict[str, Any]:
@@ -82,17 +54,6 @@ def server_config_kwargs(cfg: NodeConfig, key: PrivateKey) -> dict[str, Any]:
     }
 
 
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
-def _event_kind(ev: Any) -> str:
-    t = getattr(ev, "type", None)
-    name = getattr(t, "name", None)
-    text = str(name if name is not None else getattr(t, "value", t)).lower()
-    return text.replace("_", "")  # ADD / DROP / MSG_SEND / MSG_RECV or "msgsend" / "msgrecv"
-
-
 async def bridge_devp2p_events(
     events: AsyncIterator[Any], metrics: NetMetrics, inbound_of: Callable[[Any], bool | None]
 ) -> None:
@@ -103,7 +64,7 @@ async def bridge_devp2p_events(
     """
     direction: dict[Any, bool] = {}
     async for ev in events:
-        kind = _event_kind(ev)
+        kind = event_kind(ev)
         peer = getattr(ev, "peer", None)
         if kind == "add":
             inbound = bool(inbound_of(peer))
@@ -181,7 +142,7 @@ class ServerBackend:
 
     async def _call(self, method: str, url: str) -> bool:
         node = Node.parse(parse_peer_url("devp2p", url))
-        await _maybe_await(getattr(self._server, method)(node))
+        await maybe_await(getattr(self._server, method)(node))
         return True
 
     async def add_peer(self, url: str) -> bool:

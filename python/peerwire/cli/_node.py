@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from typing import TextIO
 
 from peerwire import __version__
 from peerwire._metrics import NetMetrics
 from peerwire.cli._admin import build_server
-from peerwire.cli._backend import Identity, make_backend
+from peerwire.cli._backend import Identity, NodeBackend, make_backend
 from peerwire.cli._config import NodeConfig
 from peerwire.cli._http import HttpServer
 from peerwire.cli._keyfile import (
@@ -23,6 +21,7 @@ from peerwire.cli._keyfile import (
     save_tm2_key,
 )
 from peerwire.cli._logging import register_secret
+from peerwire.cli._signals import stop_on_signals
 from peerwire.devp2p import PrivateKey
 from peerwire.tm2 import NodeKey
 
@@ -71,48 +70,53 @@ async def run_node(cfg: NodeConfig, *, out: TextIO | None = None, stop: asyncio.
     if cfg.rpc.token:
         register_secret(cfg.rpc.token)
     stop = stop if stop is not None else asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-
-    metrics = NetMetrics(cfg.stack, version=__version__)
-    backend = await make_backend(cfg, identity, metrics)
-    server: HttpServer | None = None
-    try:
-        await backend.start()
-        info = backend.node_info()
-        log.info(
-            "node started", extra={"stack": cfg.stack, "id": info.get("id"), "data_dir": str(cfg.data_dir)}
-        )
-        if cfg.rpc.enabled:
-            server = build_server(
-                backend,
-                metrics,
-                cfg.rpc.host,
-                cfg.rpc.port,
-                token=cfg.rpc.token,
-                max_body=cfg.rpc.max_body_bytes,
-            )
-            await server.start()
-            log.info("admin RPC listening", extra={"url": server.url, "auth": cfg.rpc.token is not None})
-            print(f"rpc={server.url}/ metrics={server.url}/metrics id={info.get('id')}", file=out, flush=True)
-        else:
-            print(f"rpc=disabled id={info.get('id')}", file=out, flush=True)
-        await stop.wait()
-        log.info("shutting down")
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    with stop_on_signals(stop):
+        metrics = NetMetrics(cfg.stack, version=__version__)
+        backend = await make_backend(cfg, identity, metrics)
+        server: HttpServer | None = None
         try:
-            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
-                if server is not None:
-                    await server.close()
-                await backend.stop()
-        except TimeoutError:
-            log.error("shutdown timed out", extra={"timeout": SHUTDOWN_TIMEOUT})
-            return 1
+            await backend.start()
+            info = backend.node_info()
+            log.info(
+                "node started",
+                extra={"stack": cfg.stack, "id": info.get("id"), "data_dir": str(cfg.data_dir)},
+            )
+            if cfg.rpc.enabled:
+                server = build_server(
+                    backend,
+                    metrics,
+                    cfg.rpc.host,
+                    cfg.rpc.port,
+                    token=cfg.rpc.token,
+                    max_body=cfg.rpc.max_body_bytes,
+                )
+                await server.start()
+                log.info("admin RPC listening", extra={"url": server.url, "auth": cfg.rpc.token is not None})
+                print(
+                    f"rpc={server.url}/ metrics={server.url}/metrics id={info.get('id')}",
+                    file=out,
+                    flush=True,
+                )
+            else:
+                print(f"rpc=disabled id={info.get('id')}", file=out, flush=True)
+            await stop.wait()
+            log.info("shutting down")
+        finally:
+            clean = await _shutdown(server, backend)
+    if not clean:
+        return 1
     log.info("stopped")
     return 0
+
+
+async def _shutdown(server: HttpServer | None, backend: NodeBackend) -> bool:
+    """Close the RPC server, then the p2p stack, within :data:`SHUTDOWN_TIMEOUT`."""
+    try:
+        async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+            if server is not None:
+                await server.close()
+            await backend.stop()
+    except TimeoutError:
+        log.error("shutdown timed out", extra={"timeout": SHUTDOWN_TIMEOUT})
+        return False
+    return True

@@ -12,9 +12,7 @@ Without a registered stack the command stops with a clear error; it never shows 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._metrics import MetricsSnapshot, NetMetrics
+from peerwire.cli._signals import stop_on_signals
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -334,27 +333,17 @@ async def _run(stacks: list[TestnetStack], nodes: int, duration: float, *, live:
 
     console = Console()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
     net = Testnet(stacks, nodes, duration)
-    try:
-        with tempfile.TemporaryDirectory(prefix="peerwire-testnet-") as tmp:
-            if live and console.is_terminal:
-                with Live(
-                    live_table([], 0.0, duration), console=console, refresh_per_second=4, transient=True
-                ) as view:
-                    summary = await net.run(
-                        Path(tmp), stop, lambda rows, t: view.update(live_table(rows, t, duration))
-                    )
-            else:
-                summary = await net.run(Path(tmp), stop)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    with stop_on_signals(stop), tempfile.TemporaryDirectory(prefix="peerwire-testnet-") as tmp:
+        if live and console.is_terminal:
+            with Live(
+                live_table([], 0.0, duration), console=console, refresh_per_second=4, transient=True
+            ) as view:
+                summary = await net.run(
+                    Path(tmp), stop, lambda rows, t: view.update(live_table(rows, t, duration))
+                )
+        else:
+            summary = await net.run(Path(tmp), stop)
     console.print(summary_table(summary))
     for err in summary.errors:
         console.print(f"[red]error:[/] {err}")

@@ -19,16 +19,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from peerwire._metrics import NetMetrics
-from peerwire.cli._backend import BackendRefusal, parse_peer_url
-from peerwire.cli._devp2p_backend import to_json
+from peerwire.cli._adapt import event_kind, maybe_await, to_json
+from peerwire.cli._addr import parse_peer_url
+from peerwire.cli._backend import BackendRefusal
 
 __all__ = ["SwitchBackend", "bridge_tm2_events"]
-
-
-def _kind(ev: Any) -> str:
-    t = getattr(ev, "type", None)
-    name = getattr(t, "name", None)
-    return str(name if name is not None else getattr(t, "value", t)).lower().replace("_", "")
 
 
 async def bridge_tm2_events(
@@ -37,7 +32,7 @@ async def bridge_tm2_events(
     """Feed switch events (PeerConnected / PeerDisconnected) into ``metrics``."""
     inbound: dict[Any, bool] = {}
     async for ev in events:
-        kind = _kind(ev)
+        kind = event_kind(ev)
         pid = getattr(ev, "peer_id", None)
         if kind == "peerconnected":
             is_in = not bool(outbound_of(pid))
@@ -169,18 +164,16 @@ class SwitchBackend:
         text = parse_peer_url("tm2", url)
         if self._parse_address is None:
             raise BackendRefusal("dialing is not wired (no address parser)")
-        result = self._switch.dial_peers(self._parse_address(text))
-        if asyncio.iscoroutine(result):
-            await result
+        await maybe_await(self._switch.dial_peers(self._parse_address(text)))
         return True
 
     async def remove_peer(self, url: str) -> bool:
         node_id = parse_peer_url("tm2", url).partition("@")[0]
         peer = self._switch.peers().get(node_id)
         if peer is not None:
-            result = self._switch.stop_peer_for_error(peer, BackendRefusal("removed by admin_removePeer"))
-            if asyncio.iscoroutine(result):
-                await result
+            await maybe_await(
+                self._switch.stop_peer_for_error(peer, BackendRefusal("removed by admin_removePeer"))
+            )
         return True
 
     async def add_trusted_peer(self, url: str) -> bool:
