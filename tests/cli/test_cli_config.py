@@ -11,6 +11,7 @@ import pytest
 from peerwire.cli._config import (
     ConfigError,
     Devp2pConfig,
+    NodeConfig,
     P2PConfig,
     find_key_line,
     load_config,
@@ -18,12 +19,13 @@ from peerwire.cli._config import (
     parse_go_duration,
 )
 from peerwire.devp2p import PrivateKey
+from peerwire.tm2 import NodeKey
 
 ENODE = f"enode://{PrivateKey.from_hex('11' * 32).public_key.to_hex()}@10.0.0.1:30303"
 
 
-def _parse(text: str, **kw: object) -> object:
-    return parse_config(textwrap.dedent(text), path="node.toml", base_dir=Path("/base"), **kw)  # type: ignore[arg-type]
+def _parse(text: str) -> NodeConfig:
+    return parse_config(textwrap.dedent(text), path="node.toml", base_dir=Path("/base"))
 
 
 def test_defaults_are_geth_and_gno_defaults() -> None:
@@ -54,10 +56,6 @@ def test_defaults_are_geth_and_gno_defaults() -> None:
 
 
 def test_full_config() -> None:
-    nk = "g1" + "q" * 38  # checked below via a real ID instead
-    del nk
-    from peerwire.tm2 import NodeKey
-
     pid = NodeKey.from_secret(b"a").id
     cfg = _parse(f"""\
         stack = "tm2"
@@ -85,19 +83,19 @@ def test_full_config() -> None:
         addr_book_file = "/abs/book.json"
         max_recv_buffer_bytes = 0
         """)
-    assert cfg.stack == "tm2"  # type: ignore[attr-defined]
-    assert cfg.data_dir == Path("/var/lib/pw")  # type: ignore[attr-defined]
-    assert (cfg.rpc.host, cfg.rpc.port, cfg.rpc.token) == ("::1", 9000, "abc")  # type: ignore[attr-defined]
-    d: Devp2pConfig = cfg.devp2p  # type: ignore[attr-defined]
+    assert cfg.stack == "tm2"
+    assert cfg.data_dir == Path("/var/lib/pw")
+    assert (cfg.rpc.host, cfg.rpc.port, cfg.rpc.token) == ("::1", 9000, "abc")
+    d: Devp2pConfig = cfg.devp2p
     assert len(d.bootnodes) == 2 and d.bootnodes[0].tcp_port == 30303
     assert d.netrestrict == (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("10.1.0.0/16"))
     assert d.nodekey == Path("/base/keys/nk")
     assert d.max_pending_peers == 3
-    p: P2PConfig = cfg.p2p  # type: ignore[attr-defined]
+    p: P2PConfig = cfg.p2p
     assert p.persistent_peers == (f"{pid}@127.0.0.1:26001", f"{pid}@localhost:26002")
     assert p.flush_throttle_timeout == 90.0
     assert p.listen_host_port == ("127.0.0.1", 26000)
-    assert cfg.addr_book_path == Path("/abs/book.json")  # type: ignore[attr-defined]
+    assert cfg.addr_book_path == Path("/abs/book.json")
     assert "abc" not in repr(cfg)
 
 

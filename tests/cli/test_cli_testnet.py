@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from peerwire.cli._testnet import Testnet, live_table, summary_table, testnet_stacks
+from peerwire.cli._testnet import Testnet, TestnetSummary, live_table, summary_table, testnet_stacks
 
 from ._loopstack import LoopStack
 from .conftest import run_cli
@@ -24,27 +24,27 @@ def test_runner_collects_rates_and_summary(tmp_path: Path) -> None:
     stack = LoopStack()
     ticks: list[int] = []
 
-    async def main() -> object:
+    async def main() -> TestnetSummary:
         net = Testnet([stack], nodes=4, duration=1.0, refresh=0.2)
         return await net.run(tmp_path, on_tick=lambda rows, t: ticks.append(len(rows)))
 
     summary = asyncio.run(main())
-    assert summary.all_connected and not summary.errors and not summary.interrupted  # type: ignore[attr-defined]
-    rows = summary.rows  # type: ignore[attr-defined]
+    assert summary.all_connected and not summary.errors and not summary.interrupted
+    rows = summary.rows
     assert [r.name for r in rows] == ["loop-0", "loop-1", "loop-2", "loop-3"]
     assert rows[0].max_peers == 3 and all(r.max_peers == 1 for r in rows[1:])
     assert all(r.totals is not None and r.totals.messages_in > 0 for r in rows)
     assert ticks and set(ticks) == {4}
     assert all(n.stopped for n in stack.nodes)
     console = Console(width=200, record=True)
-    console.print(summary_table(summary))  # type: ignore[arg-type]
+    console.print(summary_table(summary))
     console.print(live_table(rows, 1.0, 1.0))
     text = console.export_text()
     assert "testnet summary (finished" in text and text.count("yes") == 4
 
 
 def test_runner_stops_early_and_reports_start_failures(tmp_path: Path) -> None:
-    async def early() -> object:
+    async def early() -> TestnetSummary:
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(0.3, stop.set)
         return await Testnet([LoopStack()], nodes=2, duration=30.0).run(tmp_path / "a", stop)
@@ -52,15 +52,15 @@ def test_runner_stops_early_and_reports_start_failures(tmp_path: Path) -> None:
     t0 = time.monotonic()
     summary = asyncio.run(early())
     assert time.monotonic() - t0 < 5
-    assert summary.interrupted  # type: ignore[attr-defined]
+    assert summary.interrupted
 
     stack = LoopStack(fail_index=2)
 
-    async def failing() -> object:
+    async def failing() -> TestnetSummary:
         return await Testnet([stack], nodes=3, duration=5.0).run(tmp_path / "b")
 
     summary = asyncio.run(failing())
-    assert summary.errors == ["loop-2: start failed: cannot bind"]  # type: ignore[attr-defined]
+    assert summary.errors == ["loop-2: start failed: cannot bind"]
     assert stack.nodes[0].stopped and stack.nodes[1].stopped
 
 

@@ -114,6 +114,8 @@ class NodeRow:
 
 @dataclass(slots=True)
 class TestnetSummary:
+    __test__ = False  # not a pytest test class despite the name
+
     rows: list[NodeRow]
     elapsed: float
     interrupted: bool = False
