@@ -14,21 +14,31 @@ Label values are bounded: after :data:`MAX_LABEL_VALUES` distinct reasons (or pr
 further ones are counted under ``"other"``, so a peer that makes up error strings cannot
 grow the registry without limit. Plain-int totals are kept alongside for :meth:`snapshot`,
 which the testnet view reads several times a second.
+
+Traffic (``message_in`` / ``message_out``) is on every stack's hot path, so it only adds to
+plain integers; a custom collector turns them into ``peerwire_messages_total`` and
+``peerwire_message_bytes_total`` when ``/metrics`` is scraped. Call the traffic methods from
+the event loop's thread (the stacks do); the rare events (peers, dials, failures) are
+thread-safe.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "MAX_LABEL_VALUES", "MetricsSnapshot", "NetMetrics"]
 
 #: Distinct values one label may take before new ones fold into "other" (cardinality bomb guard).
 MAX_LABEL_VALUES = 64
+#: Raw protocol strings remembered by the traffic fast path (beyond it, lookups go through "other").
+_MAX_TRAFFIC_KEYS = 1024
 _OTHER = "other"
 
 Direction = Literal["in", "out"]
@@ -97,18 +107,6 @@ class NetMetrics:
             ["stack", "direction", "reason"],
             registry=r,
         )
-        self._messages = Counter(
-            "peerwire_messages",
-            "Messages by direction and protocol (devp2p) or channel (tm2)",
-            ["stack", "direction", "protocol"],
-            registry=r,
-        )
-        self._bytes = Counter(
-            "peerwire_message_bytes",
-            "Message payload bytes by direction and protocol or channel",
-            ["stack", "direction", "protocol"],
-            registry=r,
-        )
         info = Info("peerwire_build", "peerwire build information", registry=r)
         info.info({"version": version or "unknown", "stack": stack})
         self._lock = threading.Lock()
@@ -121,7 +119,10 @@ class NetMetrics:
         self._peer_out.set(0)
         self._dial_counter = self._dials.labels(stack)
         self._dial_counter.inc(0)
-        self._msg_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
+        # traffic: [messages, bytes] per label, and a cache from raw protocol to that list
+        self._traffic: dict[str, dict[str, list[int]]] = {"in": {}, "out": {}}
+        self._traffic_cache: dict[str, dict[str, list[int]]] = {"in": {}, "out": {}}
+        r.register(_TrafficCollector(self))
         self._n = {
             "in": 0,
             "out": 0,
@@ -129,10 +130,6 @@ class NetMetrics:
             "dial_fail": 0,
             "hs_fail": 0,
             "disc": 0,
-            "msg_in": 0,
-            "msg_out": 0,
-            "bytes_in": 0,
-            "bytes_out": 0,
         }
 
     # -- peers
@@ -174,38 +171,38 @@ class NetMetrics:
             self._handshake_failures.labels(self.stack, self._reasons(reason)).inc()
 
     # -- traffic (call once per batch where possible: count= and the summed size)
-    def _children(self, direction: Direction, protocol: str) -> tuple[Counter, Counter]:
-        key = (direction, protocol)
-        pair = self._msg_children.get(key)
-        if pair is None:
+    def _slot(self, direction: str, protocol: str) -> list[int]:
+        with self._lock:
             label = self._protocols(protocol)
-            pair = (
-                self._messages.labels(self.stack, direction, label),
-                self._bytes.labels(self.stack, direction, label),
-            )
-            self._msg_children[key] = pair
-        return pair
+            slot = self._traffic[direction].setdefault(label, [0, 0])
+            cache = self._traffic_cache[direction]
+            if len(cache) < _MAX_TRAFFIC_KEYS:
+                cache[protocol] = slot
+            return slot
 
     def message_in(self, protocol: str, size: int, count: int = 1) -> None:
-        with self._lock:
-            msgs, nbytes = self._children("in", protocol)
-            msgs.inc(count)
-            nbytes.inc(size)
-            self._n["msg_in"] += count
-            self._n["bytes_in"] += size
+        slot = self._traffic_cache["in"].get(protocol) or self._slot("in", protocol)
+        slot[0] += count
+        slot[1] += size
 
     def message_out(self, protocol: str, size: int, count: int = 1) -> None:
-        with self._lock:
-            msgs, nbytes = self._children("out", protocol)
-            msgs.inc(count)
-            nbytes.inc(size)
-            self._n["msg_out"] += count
-            self._n["bytes_out"] += size
+        slot = self._traffic_cache["out"].get(protocol) or self._slot("out", protocol)
+        slot[0] += count
+        slot[1] += size
 
     # -- reading
+    def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """``(direction, protocol label) -> (messages, bytes)`` so far."""
+        with self._lock:
+            return {
+                (d, label): (v[0], v[1]) for d, slots in self._traffic.items() for label, v in slots.items()
+            }
+
     def snapshot(self) -> MetricsSnapshot:
         with self._lock:
             n = dict(self._n)
+            tin = [sum(v) for v in zip(*self._traffic["in"].values(), strict=False)] or [0, 0]
+            tout = [sum(v) for v in zip(*self._traffic["out"].values(), strict=False)] or [0, 0]
         return MetricsSnapshot(
             peers_inbound=n["in"],
             peers_outbound=n["out"],
@@ -213,12 +210,35 @@ class NetMetrics:
             dial_failures=n["dial_fail"],
             handshake_failures=n["hs_fail"],
             disconnects=n["disc"],
-            messages_in=n["msg_in"],
-            messages_out=n["msg_out"],
-            bytes_in=n["bytes_in"],
-            bytes_out=n["bytes_out"],
+            messages_in=tin[0],
+            messages_out=tout[0],
+            bytes_in=tin[1],
+            bytes_out=tout[1],
         )
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format (``CONTENT_TYPE_LATEST``)."""
         return generate_latest(self.registry)
+
+
+class _TrafficCollector:
+    """Exposes a :class:`NetMetrics`' traffic integers as two Prometheus counters at scrape time."""
+
+    def __init__(self, metrics: NetMetrics) -> None:
+        self._m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["stack", "direction", "protocol"]
+        msgs = CounterMetricFamily(
+            "peerwire_messages", "Messages by direction and protocol (devp2p) or channel (tm2)", labels=labels
+        )
+        nbytes = CounterMetricFamily(
+            "peerwire_message_bytes",
+            "Message payload bytes by direction and protocol or channel",
+            labels=labels,
+        )
+        for (direction, protocol), (count, size) in sorted(self._m.traffic().items()):
+            msgs.add_metric([self._m.stack, direction, protocol], count)
+            nbytes.add_metric([self._m.stack, direction, protocol], size)
+        yield msgs
+        yield nbytes

@@ -63,3 +63,23 @@ def test_registries_are_separate() -> None:
     a.peer_added(inbound=False)
     assert a.snapshot().peers == 1 and b.snapshot().peers == 0
     assert b"peerwire_peers" in b.exposition()
+
+
+def test_traffic_protocols_are_bounded_and_summed() -> None:
+    m = NetMetrics("tm2")
+    for i in range(MAX_LABEL_VALUES + 30):
+        m.message_out(f"0x{i:02x}", 10)
+        m.message_out(f"0x{i:02x}", 5, count=2)
+    traffic = m.traffic()
+    assert len(traffic) == MAX_LABEL_VALUES + 1
+    assert traffic[("out", "other")] == (30 * 3, 30 * 15)
+    assert traffic[("out", "0x00")] == (3, 15)
+    snap = m.snapshot()
+    assert (snap.messages_out, snap.bytes_out, snap.messages_in) == (
+        (MAX_LABEL_VALUES + 30) * 3,
+        (MAX_LABEL_VALUES + 30) * 15,
+        0,
+    )
+    s = _samples(m)
+    other = (("direction", "out"), ("protocol", "other"), ("stack", "tm2"))
+    assert s[("peerwire_message_bytes_total", other)] == 450.0

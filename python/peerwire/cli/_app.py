@@ -161,20 +161,34 @@ def cmd_enr_decode(args: argparse.Namespace) -> int:
     enr_cls: Any = getattr(devp2p, "ENR", None)
     if enr_cls is None:
         raise CliError("ENR support (peerwire.devp2p.ENR) is not available in this build", EXIT_USAGE)
-    try:  # pragma: no cover - runs once the ENR module lands
-        rec = enr_cls.decode(args.record.strip())
-        verified = bool(rec.verify()) if hasattr(rec, "verify") else None
-    except PeerwireError as e:  # pragma: no cover
+    return _print_enr(enr_cls, args.record.strip(), args.json)
+
+
+def _print_enr(enr_cls: Any, text: str, as_json: bool) -> int:
+    """Decode with ``devp2p.ENR.decode`` (API.md) and print its fields."""
+    try:
+        rec = enr_cls.decode(text)
+    except (PeerwireError, ValueError) as e:
         raise CliError(f"invalid ENR: {e}", EXIT_USAGE) from None
+    try:
+        ok = rec.verify()  # returns a bool, or None and raises on a bad signature
+        verified = True if ok is None else bool(ok)
+    except (PeerwireError, ValueError):
+        verified = False
     info: dict[str, Any] = {"seq": rec.seq, "node_id": bytes(rec.node_id).hex(), "signature_valid": verified}
-    for key in (b"id", b"secp256k1", b"ip", b"tcp", b"udp", b"ip6", b"tcp6", b"udp6"):  # pragma: no cover
-        try:
-            value = rec[key]
-        except KeyError:
-            continue
-        info[key.decode()] = value.hex() if isinstance(value, bytes) else value
-    _print_info(info, args.json)  # pragma: no cover
-    return EXIT_OK  # pragma: no cover
+    for name in ("ip", "tcp", "udp", "ip6", "tcp6", "udp6"):
+        value = getattr(rec, name, None)
+        if value is not None and not callable(value):
+            info[name] = value
+    keys = rec.keys() if hasattr(rec, "keys") else []
+    for key in keys:
+        name = key.decode("ascii", "replace") if isinstance(key, bytes) else str(key)
+        if name not in info and name != "id":
+            raw = rec[key]
+            info[name] = raw.hex() if isinstance(raw, bytes) else raw
+    info["enr"] = str(rec)
+    _print_info(info, as_json)
+    return EXIT_OK if verified else EXIT_ERROR
 
 
 def _have(module: str, attr: str | None = None) -> bool:
