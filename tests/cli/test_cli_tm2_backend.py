@@ -172,6 +172,10 @@ def test_peer_management() -> None:
     bad = _rpc(d, "admin_addPeer", "g1nope@127.0.0.1:1")["error"]
     assert bad["code"] == -32000 and bad["message"].startswith("invalid address")
     assert len(sw.dialed) == 1
+    plain = FakeSwitch()
+    backend = SwitchBackend(plain, _info(SELF, "me", 1), listen_addr="tcp://127.0.0.1:1")
+    assert asyncio.run(backend.add_peer(f"tcp://{B}@127.0.0.1:7")) is True
+    assert plain.dialed == [f"{B}@127.0.0.1:7"]  # the switch takes id@host:port strings
 
 
 def test_lifecycle_and_event_bridge() -> None:

@@ -162,9 +162,9 @@ class SwitchBackend:
 
     async def add_peer(self, url: str) -> bool:
         text = parse_peer_url("tm2", url)
-        if self._parse_address is None:
-            raise BackendRefusal("dialing is not wired (no address parser)")
-        await maybe_await(self._switch.dial_peers(self._parse_address(text)))
+        # the switch takes ``id@host:port`` strings; parse_address turns them into its address type
+        addr = self._parse_address(text) if self._parse_address is not None else text
+        await maybe_await(self._switch.dial_peers(addr))
         return True
 
     async def remove_peer(self, url: str) -> bool:
