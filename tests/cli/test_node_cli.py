@@ -273,7 +273,11 @@ def test_node_reuses_existing_key_and_geth_flags_override(
     key = PrivateKey.generate()
     (tmp_path / "mykey").write_text(key.to_hex() + "\n")
     (tmp_path / "mykey").chmod(0o600)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "node.toml").write_text("[devp2p]\nport = 1\nmaxpeers = 3\n")
     node: RunningNode = node_factory(
+        "--config",
+        "conf/node.toml",  # --nodekey below is relative to the cwd, not to this file
         "--datadir",
         str(tmp_path / "d"),
         "--rpc-listen",

@@ -53,7 +53,7 @@ def _describe_key(key: PrivateKey | NodeKey, path: Path | None, show_private: bo
             "stack": "devp2p",
             "node_id": key.public_key.node_id.hex(),
             "public_key": key.public_key.to_hex(),
-            "enode": f"enode://{key.public_key.to_hex()}@127.0.0.1:30303",
+            "enode": f"enode://{key.public_key.to_hex()}",  # ID-only: the host and port are the node's
         }
         if show_private:
             info["private_key"] = key.to_hex()
@@ -129,6 +129,8 @@ def cmd_node(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value is not False:
             overrides[name] = value
+    if args.nodekey is not None:  # a path on the command line is relative to the cwd, not the config
+        overrides["nodekey"] = str(Path(args.nodekey).expanduser().resolve())
     if args.stack is not None:
         overrides["stack"] = args.stack
     if args.datadir is not None:
