@@ -29,19 +29,7 @@ func startDiscv4(boot []*enode.Node) (*discover.UDPv4, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return nil, err
-	}
-	db, err := enode.OpenDB("")
-	if err != nil {
-		return nil, err
-	}
-	ln := enode.NewLocalNode(db, key)
-	laddr := conn.LocalAddr().(*net.UDPAddr)
-	ln.SetStaticIP(laddr.IP)
-	ln.SetFallbackUDP(laddr.Port)
-	return discover.ListenV4(conn, ln, discover.Config{PrivateKey: key, Bootnodes: boot})
+	return listenDiscv4(key, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, boot)
 }
 
 func runDiscv4Bench(args []string) error {
