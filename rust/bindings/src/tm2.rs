@@ -9,6 +9,8 @@ use crate::errors::{guard, IntoPyResult};
 
 /// Work above this many bytes runs with the GIL released.
 const DETACH_THRESHOLD: usize = 16 * 1024;
+/// Largest receive scratch buffer a session keeps between calls (bounds idle memory per peer).
+const SCRATCH_KEEP: usize = 2 << 20;
 
 fn arr32(b: &[u8], what: &str) -> PyResult<[u8; 32]> {
     b.try_into()
@@ -87,7 +89,10 @@ impl SecretHandshake {
             .take()
             .ok_or_else(|| crate::errors::LocalProtocolError::new_err("handshake not finished"))?;
         Ok((
-            SecretSession { inner: est.session },
+            SecretSession {
+                inner: est.session,
+                scratch: Vec::new(),
+            },
             PyBytes::new(py, &est.remote_public_key),
             PyBytes::new(py, &est.leftover),
         ))
@@ -111,6 +116,7 @@ impl SecretHandshake {
 #[pyclass(module = "peerwire._core.tm2")]
 struct SecretSession {
     inner: secret::Session,
+    scratch: Vec<u8>,
 }
 
 #[pymethods]
@@ -136,13 +142,21 @@ impl SecretSession {
     fn open<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
             let inner = &mut self.inner;
-            let out = if data.len() >= DETACH_THRESHOLD {
-                py.detach(|| inner.open(data))
+            // A scratch buffer reused across calls: no fresh allocation (and page
+            // faults) per socket read.
+            let scratch = &mut self.scratch;
+            scratch.clear();
+            if data.len() >= DETACH_THRESHOLD {
+                py.detach(|| inner.open_into(data, scratch))
             } else {
-                inner.open(data)
+                inner.open_into(data, scratch)
             }
             .py_err()?;
-            Ok(PyBytes::new(py, &out))
+            let out = PyBytes::new(py, scratch);
+            if scratch.capacity() > SCRATCH_KEEP {
+                *scratch = Vec::new();
+            }
+            Ok(out)
         })
     }
 
