@@ -33,6 +33,7 @@ from peerwire.errors import ConnectionClosedError, PeerwireError, RemoteProtocol
 from peerwire.tm2 import (
     BaseReactor,
     ChannelDescriptor,
+    MConnConfig,
     MultiplexSwitch,
     MultiplexTransport,
     NetAddress,
@@ -419,6 +420,7 @@ class Tm2Node:
         address_book: Path | None = None,
         extra_options: Sequence[Any] = (),
         demo_interval: float = DEMO_INTERVAL,
+        mconfig: MConnConfig | None = None,
     ) -> None:
         self.name = name
         self.stack = "tm2"
@@ -435,7 +437,7 @@ class Tm2Node:
             channels=bytes(channels),
             moniker=moniker,
         )
-        self.transport = MultiplexTransport(self.info, key)
+        self.transport = MultiplexTransport(self.info, key, mconfig)
         options: list[Any] = [with_reactor("demo", self.demo), *extra_options]
         self.pex: tm2_discovery.Reactor | None = None
         if pex:
@@ -574,6 +576,12 @@ async def tm2_node_backend(cfg: NodeConfig, identity: Identity, metrics: NetMetr
         address_book=cfg.addr_book_path if p.pex else None,
         extra_options=options,
         demo_interval=5.0,
+        mconfig=MConnConfig(
+            send_rate=p.send_rate,
+            recv_rate=p.recv_rate,
+            max_packet_msg_payload_size=p.max_packet_msg_payload_size,
+            flush_throttle=p.flush_throttle_timeout,
+        ),
     )
     return _Tm2Backend(node, listen_addr=f"{host}:{port}")
 
