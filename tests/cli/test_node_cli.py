@@ -458,3 +458,60 @@ def test_missing_config_file(tmp_path: Path, peerwire_bin: Path) -> None:
     res = run_cli("node", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
     assert res.returncode == 2
     assert "nope.toml: cannot read config file" in res.stderr
+
+
+def test_devp2p_node_finds_its_bootnode_through_discovery(
+    tmp_path: Path, node_factory: Any, peerwire_bin: Path
+) -> None:
+    (tmp_path / "boot").mkdir()
+    (tmp_path / "joiner").mkdir()
+    boot_cfg = _write_config(
+        tmp_path / "boot",
+        f"""\
+        stack = "devp2p"
+        [rpc]
+        listen = "127.0.0.1:0"
+        [devp2p]
+        port = {free_port()}
+        listen_host = "127.0.0.1"
+        """,
+    )
+    boot = node_factory("--config", str(boot_cfg), cwd=tmp_path / "boot")
+    boot_enode = boot.call("admin_nodeInfo")["result"]["enode"]
+    joiner_cfg = _write_config(
+        tmp_path / "joiner",
+        f"""\
+        stack = "devp2p"
+        [rpc]
+        listen = "127.0.0.1:0"
+        [devp2p]
+        port = {free_port()}
+        listen_host = "127.0.0.1"
+        bootnodes = ["{boot_enode}"]
+        """,
+    )
+    joiner = node_factory("--config", str(joiner_cfg), cwd=tmp_path / "joiner")
+    # no admin_addPeer: the joiner learns the bootnode's TCP endpoint from discovery v4 and dials it
+    peers = _wait(lambda: joiner.call("admin_peers")["result"], within=30)
+    assert [p["id"] for p in peers] == [boot.node_id]
+    assert peers[0]["network"]["static"] is False
+    for n in (joiner, boot):
+        code, _, err = n.stop()
+        assert code == 0, err
+
+
+def test_tm2_node_joins_through_its_seed(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> None:
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "joiner").mkdir()
+    seed_port = free_port()
+    seed = node_factory(
+        "--config", str(_tm2_config(tmp_path / "seed", "seed", seed_port)), cwd=tmp_path / "seed"
+    )
+    cfg = _tm2_config(tmp_path / "joiner", "joiner", free_port())
+    cfg.write_text(cfg.read_text() + f'seeds = "{seed.node_id}@127.0.0.1:{seed_port}"\n')
+    joiner = node_factory("--config", str(cfg), cwd=tmp_path / "joiner")
+    info = _wait(lambda: (r := joiner.call("net_info")["result"])["n_peers"] == "1" and r, within=30)
+    assert info["peers"][0]["node_info"]["moniker"] == "seed"
+    for n in (joiner, seed):
+        code, _, err = n.stop()
+        assert code == 0, err
