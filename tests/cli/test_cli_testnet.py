@@ -155,3 +155,19 @@ def test_rates_per_node_even_with_repeated_names(tmp_path: Path) -> None:
     asyncio.run(main())
     assert seen and len(seen[-1]) == 4
     assert all(rate > 0 for rate in seen[-1]), seen[-1]
+
+
+def test_real_testnet_ctrl_c_stops_cleanly(peerwire_bin: Path) -> None:
+    proc = subprocess.Popen(
+        [str(peerwire_bin), "testnet", "--nodes", "3", "--duration", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    time.sleep(8)  # start, discover, connect (with margin for a loaded CI machine)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out + err
+    assert "testnet summary (interrupted" in out
+    assert "6/6 nodes connected" in out
