@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from peerwire import devp2p
 from peerwire._metrics import NetMetrics
 from peerwire.cli._stacks import (
     Devp2pNode,
@@ -41,6 +42,12 @@ def test_devp2p_node_counts_a_garbage_handshake() -> None:
             await w.drain()
             await _until(lambda: node.metrics.snapshot().handshake_failures == 1)
             w.close()
+            # an outbound dial to a closed port: counted as a dial with its failure reason
+            node.server.add_peer(devp2p.Node(PrivateKey.generate().public_key, "127.0.0.1", free_port(), 0))
+            await _until(lambda: node.metrics.snapshot().dial_failures == 1)
+            assert node.metrics.snapshot().dials == 1
+            body = node.metrics.exposition().decode()
+            assert 'peerwire_dial_results_total{result="connection refused",stack="devp2p"} 1.0' in body, body
         finally:
             await node.stop()
 

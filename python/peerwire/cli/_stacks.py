@@ -27,7 +27,18 @@ from peerwire.cli._config import NodeConfig
 from peerwire.cli._devp2p_backend import ServerBackend, bridge_devp2p_events, server_config_kwargs
 from peerwire.cli._testnet import register_testnet_stack
 from peerwire.cli._tm2_backend import SwitchBackend, bridge_tm2_events
-from peerwire.devp2p import Config, Msg, MsgReadWriter, Node, Peer, PrivateKey, Protocol, Server
+from peerwire.devp2p import (
+    Config,
+    ConnFlag,
+    DiscReason,
+    Msg,
+    MsgReadWriter,
+    Node,
+    Peer,
+    PrivateKey,
+    Protocol,
+    Server,
+)
 from peerwire.devp2p.discover import UDPv4, listen_v4
 from peerwire.errors import ConnectionClosedError, PeerwireError, RemoteProtocolError
 from peerwire.tm2 import (
@@ -79,6 +90,8 @@ TM2_NETWORK = "peerwire-testnet"
 TM2_VERSION = "v1.0.0"
 #: Disconnect reasons that are ordinary races between two nodes dialing each other, not failures.
 _BENIGN_REFUSALS = ("already connected", "too many peers")
+#: Entries of the dial scheduler's failure log kept by a long-running node.
+FAILURES_LOG_KEPT = 64
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -133,10 +146,33 @@ def _is_benign(err: BaseException) -> bool:
     )
 
 
-async def _poll_failures(
-    failures: Any, metrics: NetMetrics, stop: asyncio.Event, interval: float = POLL_INTERVAL
-) -> None:
-    """Fold new entries of ``Server.setup_failures`` (a bounded deque) into ``metrics``."""
+def _failure_reason(err: BaseException) -> str:
+    """A short, low-cardinality label for a failed dial or handshake."""
+    disc = getattr(err, "disconnect_reason", None)
+    if disc is not None:
+        with contextlib.suppress(ValueError):
+            return str(DiscReason.from_wire(int(disc)))
+    reason = getattr(err, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason
+    if isinstance(err, TimeoutError):
+        return "timeout"
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        cause = cause.__cause__ or cause.__context__
+    return type(err).__name__
+
+
+async def _poll_failures(server: Server, metrics: NetMetrics, stop: asyncio.Event) -> None:
+    """Fold new entries of ``Server.setup_failures`` (a bounded deque) into ``metrics``.
+
+    Also keeps the dial scheduler's ``failures_log`` (a plain list) from growing without bound
+    in a long-running node: the dial results it records are counted by the wrapper that
+    :class:`Devp2pNode` puts around the scheduler's ``set_up``.
+    """
+    failures = server.setup_failures
     last: object | None = None
     while not stop.is_set():
         items = list(failures)
@@ -148,12 +184,13 @@ async def _poll_failures(
         if items:
             last = items[-1]
         for _, err in reversed(new):
-            if _is_benign(err):
-                metrics.dial_result(str(getattr(err, "disconnect_reason", "refused")))
-            else:
-                metrics.handshake_failure(type(err).__name__)
+            if not _is_benign(err):  # "already connected" races are not failures
+                metrics.handshake_failure(_failure_reason(err))
+        log_ = server.dialer.failures_log
+        if len(log_) > FAILURES_LOG_KEPT:
+            del log_[:-FAILURES_LOG_KEPT]
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(interval):
+            async with asyncio.timeout(POLL_INTERVAL):
                 await stop.wait()
 
 
@@ -192,6 +229,26 @@ class Devp2pNode:
         config.enable_msg_events = True
         self.server = Server(config)
         self._running = False
+        self._count_dials()
+
+    def _count_dials(self) -> None:
+        """Wrap the dial scheduler's ``set_up`` so every outbound dial and its result are counted."""
+        dialer = self.server.dialer
+        set_up = dialer.set_up
+        metrics = self.metrics
+
+        async def counted(node: Node, host: str, flags: ConnFlag) -> None:
+            metrics.dial_attempt()
+            try:
+                await set_up(node, host, flags)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                metrics.dial_result(_failure_reason(e))
+                raise
+            metrics.dial_result("success")
+
+        dialer.set_up = counted
 
     async def _candidates(self) -> AsyncIterator[Node]:
         await self._disc_ready.wait()
@@ -217,9 +274,7 @@ class Devp2pNode:
                 bridge_devp2p_events(self.server.subscribe_events(), self.metrics, self._inbound_of)
             )
         )
-        self._tasks.append(
-            asyncio.create_task(_poll_failures(self.server.setup_failures, self.metrics, self._stop))
-        )
+        self._tasks.append(asyncio.create_task(_poll_failures(self.server, self.metrics, self._stop)))
         if self._discovery_on:
             host = self.server.config.listen_addr or "0.0.0.0:0"
             h = host.rpartition(":")[0].strip("[]") or "0.0.0.0"
