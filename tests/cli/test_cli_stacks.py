@@ -88,6 +88,7 @@ def test_tm2_stack_joins_from_seed_and_counts_failed_dials(tmp_path: Path) -> No
             dead = f"{NodeKey.generate().id}@127.0.0.1:{free_port()}"
             nodes[0].switch.dial_peers(dead)
             await _until(lambda: nodes[0].metrics.snapshot().handshake_failures == 1)
+            assert nodes[0].metrics.snapshot().dial_failures == 1
         finally:
             for n in nodes:
                 await n.stop()

@@ -530,12 +530,16 @@ class Tm2Node:
         return None if peer is None else bool(peer.is_outbound)
 
     async def _poll(self) -> None:
-        seen = 0
+        seen_dials = seen_failures = 0
         while not self._stop.is_set():
-            failures = self.switch.stats.dial_failures
-            for _ in range(failures - seen):
+            # the switch counts dials and failed dials (connect, STS, NodeInfo): fold the deltas in
+            stats = self.switch.stats
+            for _ in range(stats.dials - seen_dials):
+                self.metrics.dial_attempt()
+            for _ in range(stats.dial_failures - seen_failures):
+                self.metrics.dial_result("failed")
                 self.metrics.handshake_failure("dial")
-            seen = failures
+            seen_dials, seen_failures = stats.dials, stats.dial_failures
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL_INTERVAL):
                     await self._stop.wait()
