@@ -71,7 +71,14 @@ MAX_HELLO_SIZE = 2048
 
 @dataclass
 class Config:
-    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults."""
+    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults.
+
+    ``max_pending_peers`` 0 means 50 and ``dial_ratio`` 0 means 3, as in geth.
+    Discovery is not wired in yet: ``no_discovery``, ``bootstrap_nodes`` and
+    ``node_database`` are accepted for the discovery issue and currently unused;
+    dynamic dial candidates come from ``dial_candidates`` (async iterators of
+    :class:`Node`, mixed fairly).
+    """
 
     private_key: PrivateKey
     name: str = "peerwire"
