@@ -316,3 +316,24 @@ def test_peer_closes_mid_frame() -> None:
             lambda s: s.seal(1, b"x" * 100)[:50], ConnectionClosedError, "mid-frame", close_after=True
         )
     )
+
+
+def test_pending_handshakes_are_capped() -> None:
+    async def main() -> None:
+        key = PrivateKey.generate()
+        async with rlpx.listen("127.0.0.1", 0, private_key=key, handshake_timeout=0.5, max_pending=1) as lst:
+            stalled = await RawPeer.dial(lst.port, key, handshake=False)
+            await asyncio.sleep(0.1)
+            refused = await RawPeer.dial(lst.port, key, handshake=False)
+            assert await refused.closed_by_peer(within=0.4), "over the cap: closed at once"
+            assert await stalled.closed_by_peer(within=2.0), "stalled handshake: closed at its deadline"
+            stalled.close()
+            refused.close()
+            conn = await rlpx.dial(
+                "127.0.0.1", lst.port, remote_public_key=key.public_key, private_key=PrivateKey.generate()
+            )
+            srv = await lst.accept(timeout=5)
+            await conn.close()
+            await srv.close()
+
+    run(main())

@@ -446,7 +446,8 @@ class Listener:
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
         self._inbox_limit = inbox_limit
-        self._pending = asyncio.Semaphore(max_pending)
+        self._max_pending = max_pending
+        self._handshaking = 0
         self._accepted: asyncio.Queue[Connection] = asyncio.Queue(maxsize=_ACCEPT_BACKLOG)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -471,20 +472,25 @@ class Listener:
         return proto
 
     async def _run_handshake(self, proto: _RlpxProtocol) -> None:
-        async with self._pending:
-            try:
-                conn = await _establish(
-                    proto, self._handshake_timeout, self._read_timeout, self._write_timeout
-                )
-            except PeerwireError as e:
-                self.failures.append(e)
-                self._failure_event.set()
-                return
-            try:
-                async with asyncio.timeout(self._handshake_timeout):
-                    await self._accepted.put(conn)
-            except builtins.TimeoutError:
-                await conn.close()
+        if self._handshaking >= self._max_pending:
+            # go-ethereum MaxPendingPeers: refuse rather than queue unauthenticated sockets
+            if proto.transport is not None:
+                proto.transport.abort()
+            return
+        self._handshaking += 1
+        try:
+            conn = await _establish(proto, self._handshake_timeout, self._read_timeout, self._write_timeout)
+        except PeerwireError as e:
+            self.failures.append(e)
+            self._failure_event.set()
+            return
+        finally:
+            self._handshaking -= 1
+        try:
+            async with asyncio.timeout(self._handshake_timeout):
+                await self._accepted.put(conn)
+        except builtins.TimeoutError:
+            await conn.close()
 
     async def accept(self, timeout: float | None = None) -> Connection:  # noqa: ASYNC109
         """The next connection whose handshake succeeded."""

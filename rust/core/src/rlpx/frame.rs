@@ -57,6 +57,10 @@ impl MacHash for Keccak256 {
 struct HashMac<H> {
     cipher: Aes256,
     hash: H,
+    /// Digest of `hash` as it stands, when known. A header MAC starts with
+    /// the digest the previous frame MAC ended with, so caching it saves one
+    /// Keccak permutation per frame.
+    last_sum: Option<[u8; 32]>,
 }
 
 impl<H: MacHash> HashMac<H> {
@@ -68,17 +72,22 @@ impl<H: MacHash> HashMac<H> {
         }
         self.hash.absorb(&block);
         let sum2 = self.hash.sum();
+        self.last_sum = Some(sum2);
         let mut out = [0u8; 16];
         out.copy_from_slice(&sum2[..16]);
         out
     }
 
     fn header(&mut self, header_ct: &[u8]) -> [u8; 16] {
-        let sum1 = self.hash.sum();
+        let sum1 = match self.last_sum.take() {
+            Some(sum) => sum,
+            None => self.hash.sum(),
+        };
         self.compute(&sum1, header_ct)
     }
 
     fn frame(&mut self, body_ct: &[u8]) -> [u8; 16] {
+        self.last_sum = None;
         self.hash.absorb(body_ct);
         let seed = self.hash.sum();
         let head: [u8; 16] = seed[..16].try_into().expect("32 >= 16");
@@ -204,10 +213,12 @@ impl<H: MacHash> Session<H> {
             egress: HashMac {
                 cipher: mac_cipher.clone(),
                 hash: egress,
+                last_sum: None,
             },
             ingress: HashMac {
                 cipher: mac_cipher,
                 hash: ingress,
+                last_sum: None,
             },
             snappy: false,
             max_frame_size: MAX_FRAME_SIZE,
@@ -350,70 +361,134 @@ impl<H: MacHash> Session<H> {
         res
     }
 
-    fn feed_inner(&mut self, data: &[u8], out: &mut Vec<Message>) -> CoreResult<()> {
-        self.rbuf.extend_from_slice(data);
-        let mut pos = 0;
-        let res = loop {
-            match self.rstate {
-                ReadState::Header => {
-                    if self.rbuf.len() - pos < HEADER_LEN + MAC_LEN {
-                        break Ok(());
-                    }
-                    let header = &mut self.rbuf[pos..pos + HEADER_LEN + MAC_LEN];
-                    let want = self.ingress.header(&header[..HEADER_LEN]);
-                    if !bool::from(want.ct_eq(&header[HEADER_LEN..])) {
-                        break Err(CoreError::frame("bad header MAC"));
-                    }
-                    self.dec.apply_keystream(&mut header[..HEADER_LEN]);
-                    let fsize = (usize::from(header[0]) << 16)
-                        | (usize::from(header[1]) << 8)
-                        | usize::from(header[2]);
-                    pos += HEADER_LEN + MAC_LEN;
-                    if fsize > self.max_frame_size {
-                        break Err(CoreError::frame(format!(
-                            "frame of {fsize} bytes exceeds the limit of {}",
-                            self.max_frame_size
-                        )));
-                    }
-                    self.rstate = ReadState::Body { fsize };
-                }
-                ReadState::Body { fsize } => {
-                    let rsize = fsize.div_ceil(16) * 16;
-                    if self.rbuf.len() - pos < rsize + MAC_LEN {
-                        // Reserve once for the whole frame instead of regrowing.
-                        let need = pos + rsize + MAC_LEN;
-                        if self.rbuf.capacity() < need {
-                            self.rbuf.reserve(need - self.rbuf.len());
-                        }
-                        break Ok(());
-                    }
-                    let frame = &mut self.rbuf[pos..pos + rsize + MAC_LEN];
-                    let (body, mac) = frame.split_at_mut(rsize);
-                    let want = self.ingress.frame(body);
-                    if !bool::from(want.ct_eq(mac)) {
-                        break Err(CoreError::frame("bad frame MAC"));
-                    }
-                    self.dec.apply_keystream(body);
-                    pos += rsize + MAC_LEN;
-                    self.rstate = ReadState::Header;
-                    let (code, payload) = split_code(&body[..fsize])?;
-                    let payload = if self.snappy {
-                        decompress(payload)?
-                    } else {
-                        payload.to_vec()
-                    };
-                    out.push(Message { code, payload });
-                }
-            }
-        };
-        if pos == self.rbuf.len() {
-            self.rbuf.clear();
-        } else if pos > 0 {
-            self.rbuf.drain(..pos);
+    /// Bytes of the next piece the decoder waits for: a header with its MAC,
+    /// or a padded body with its MAC.
+    fn piece_len(&self) -> usize {
+        match self.rstate {
+            ReadState::Header => HEADER_LEN + MAC_LEN,
+            ReadState::Body { fsize } => fsize.div_ceil(16) * 16 + MAC_LEN,
         }
-        res
+    }
+
+    fn feed_inner(&mut self, mut data: &[u8], out: &mut Vec<Message>) -> CoreResult<()> {
+        // Finish a piece started by an earlier buffer.
+        if !self.rbuf.is_empty() {
+            let len = self.piece_len();
+            let take = (len - self.rbuf.len()).min(data.len());
+            self.rbuf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.rbuf.len() < len {
+                return Ok(());
+            }
+            let mut piece = std::mem::take(&mut self.rbuf);
+            self.process_piece(&piece, out)?;
+            // Keep a small buffer for reuse; give a big one back.
+            if piece.capacity() <= RBUF_KEEP {
+                piece.clear();
+                self.rbuf = piece;
+            }
+        }
+        // Whole pieces are authenticated and decrypted straight from the
+        // caller's buffer: no copy into an internal buffer.
+        loop {
+            let len = self.piece_len();
+            if data.len() < len {
+                break;
+            }
+            let (piece, rest) = data.split_at(len);
+            self.process_piece(piece, out)?;
+            data = rest;
+        }
+        if !data.is_empty() {
+            // Reserve once for the whole piece instead of regrowing.
+            self.rbuf.reserve(self.piece_len());
+            self.rbuf.extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    fn process_piece(&mut self, piece: &[u8], out: &mut Vec<Message>) -> CoreResult<()> {
+        match self.rstate {
+            ReadState::Header => {
+                let (ct, mac) = piece.split_at(HEADER_LEN);
+                let want = self.ingress.header(ct);
+                if !bool::from(want.ct_eq(mac)) {
+                    return Err(CoreError::frame("bad header MAC"));
+                }
+                let mut header = [0u8; HEADER_LEN];
+                header.copy_from_slice(ct);
+                self.dec.apply_keystream(&mut header);
+                let fsize = (usize::from(header[0]) << 16)
+                    | (usize::from(header[1]) << 8)
+                    | usize::from(header[2]);
+                if fsize > self.max_frame_size {
+                    return Err(CoreError::frame(format!(
+                        "frame of {fsize} bytes exceeds the limit of {}",
+                        self.max_frame_size
+                    )));
+                }
+                self.rstate = ReadState::Body { fsize };
+            }
+            ReadState::Body { fsize } => {
+                let (body, mac) = piece.split_at(piece.len() - MAC_LEN);
+                let want = self.ingress.frame(body);
+                if !bool::from(want.ct_eq(mac)) {
+                    return Err(CoreError::frame("bad frame MAC"));
+                }
+                self.rstate = ReadState::Header;
+                out.push(self.decrypt_body(body, fsize)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decrypt an authenticated body: the code into a stack buffer, the
+    /// payload directly into its own allocation (or snappy's input), then
+    /// step the keystream over the padding.
+    fn decrypt_body(&mut self, body: &[u8], fsize: usize) -> CoreResult<Message> {
+        let keystream = |_| CoreError::local("keystream exhausted");
+        let mut code_buf = [0u8; 9];
+        let first = fsize.min(1);
+        self.dec
+            .apply_keystream_b2b(&body[..first], &mut code_buf[..first])
+            .map_err(keystream)?;
+        let clen = match code_buf[0] {
+            b @ 0x81..=0x88 if first == 1 => 1 + usize::from(b - 0x80),
+            _ => first,
+        }
+        .min(fsize);
+        self.dec
+            .apply_keystream_b2b(&body[first..clen], &mut code_buf[first..clen])
+            .map_err(keystream)?;
+        let (code, leftover) = split_code(&code_buf[..clen])?;
+        debug_assert!(leftover.is_empty());
+        let ct = &body[clen..fsize];
+        let payload = if self.snappy {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            scratch.clear();
+            scratch.resize(ct.len(), 0);
+            self.dec
+                .apply_keystream_b2b(ct, &mut scratch)
+                .map_err(keystream)?;
+            let res = decompress(&scratch);
+            self.scratch = scratch;
+            res?
+        } else {
+            let mut v = vec![0u8; ct.len()];
+            self.dec
+                .apply_keystream_b2b(ct, &mut v)
+                .map_err(keystream)?;
+            v
+        };
+        let mut pad = [0u8; 16];
+        self.dec.apply_keystream(&mut pad[..body.len() - fsize]);
+        Ok(Message { code, payload })
     }
 }
+
+/// Largest read buffer kept between frames; a bigger one (a 16 MiB frame
+/// that arrived in pieces) is freed once the frame is done.
+const RBUF_KEEP: usize = 1 << 20;
 
 /// Snappy block decode with the declared length checked first.
 pub fn decompress(data: &[u8]) -> CoreResult<Vec<u8>> {

@@ -161,20 +161,26 @@ enum Read {
 }
 
 /// Try to read one EIP-8 packet from the front of `buf`.
-fn read_packet(own: &SecretKey, buf: &[u8], legacy_len: usize) -> CoreResult<Read> {
+fn read_packet(
+    own: &SecretKey,
+    buf: &[u8],
+    legacy_len: usize,
+    legacy_checked: &mut bool,
+) -> CoreResult<Read> {
     if buf.len() < 2 {
         return Ok(Read::NeedMore);
     }
     let size = usize::from(u16::from_be_bytes([buf[0], buf[1]]));
     // A legacy packet starts with the 0x04 of its ephemeral key. Refuse it by
     // its MAC instead of waiting for the bogus "size" to arrive.
-    if buf[0] == 0x04
-        && buf.len() >= legacy_len
-        && ecies::decrypt(own, &buf[..legacy_len], &[]).is_ok()
-    {
-        return Err(CoreError::handshake(
-            "legacy (pre-EIP-8) handshake message is not supported",
-        ));
+    // Tried once per message: an EIP-8 size of 0x04xx is legal too.
+    if buf[0] == 0x04 && buf.len() >= legacy_len && !*legacy_checked {
+        *legacy_checked = true;
+        if ecies::decrypt(own, &buf[..legacy_len], &[]).is_ok() {
+            return Err(CoreError::handshake(
+                "legacy (pre-EIP-8) handshake message is not supported",
+            ));
+        }
     }
     if size > MAX_HANDSHAKE_SIZE {
         return Err(CoreError::handshake(format!(
@@ -218,6 +224,7 @@ pub struct Handshake {
     nonce: [u8; 32],
     buf: Vec<u8>,
     done: bool,
+    legacy_checked: bool,
     padding: Option<usize>,
 }
 
@@ -264,6 +271,7 @@ impl Handshake {
             nonce,
             buf: Vec::new(),
             done: false,
+            legacy_checked: false,
             padding,
         };
         (hs, auth)
@@ -292,6 +300,7 @@ impl Handshake {
             nonce,
             buf: Vec::new(),
             done: false,
+            legacy_checked: false,
             padding,
         }
     }
@@ -319,7 +328,12 @@ impl Handshake {
             Role::Initiator { .. } => LEGACY_ACK_LEN,
             Role::Recipient => LEGACY_AUTH_LEN,
         };
-        let (n, plain) = match read_packet(&self.static_key, &self.buf, legacy_len)? {
+        let (n, plain) = match read_packet(
+            &self.static_key,
+            &self.buf,
+            legacy_len,
+            &mut self.legacy_checked,
+        )? {
             Read::NeedMore => return Ok(Progress::NeedMore),
             Read::Packet(n, plain) => (n, plain),
         };
