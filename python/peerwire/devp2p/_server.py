@@ -54,6 +54,7 @@ from peerwire.devp2p._base import (
 )
 from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
 from peerwire.devp2p._enode import Node
+from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
@@ -198,6 +199,7 @@ class Server:
         self._running = False
         self._network: Network | None = config.network
         self._mix: FairMix | None = None
+        self._record: ENR | None = None
         self.dialer = DialScheduler(
             self_id=self._self_id,
             max_dial_peers=self.max_dialed_conns(),
@@ -243,6 +245,11 @@ class Server:
             host, port = _split_hostport(self.config.listen_addr)
             self._listener = await self._network.listen(host, port, self._key, self._handle_incoming)
             self._listen_host, self._listen_port = host, self._listener.port
+        node = self.self_node()
+        # Our record as geth's NodeInfo shows it: seq = UNIX milliseconds, ip and tcp.
+        self._record = ENR.build(
+            self._key, int(self._clock.time() * 1000), ip=node.ip, tcp=node.tcp_port or None
+        )
         if not self.config.no_dial:
             for n in self.config.static_nodes:
                 self.dialer.add_static(_as_node(n))
@@ -339,7 +346,7 @@ class Server:
             "id": self._self_id.hex(),
             "name": self.config.name,
             "enode": node.enode_url(),
-            "enr": "",
+            "enr": str(self._record) if self._record is not None else "",
             "ip": node.ip,
             "ports": {
                 "discovery": 0 if self.config.no_discovery else node.udp_port,
