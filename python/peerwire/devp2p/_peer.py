@@ -187,7 +187,11 @@ class Peer:
         protocols: dict[str, Any] = {}
         for rw in self._rws:
             p = rw.protocol
-            protocols[p.name] = p.peer_info(self.id) if p.peer_info else "unknown"
+            meta: Any = "unknown"
+            if p.peer_info is not None:  # geth: None from the query means "handshake" (still running)
+                got = p.peer_info(self.id)
+                meta = got if got is not None else "handshake"
+            protocols[p.name] = meta
         return {
             "enode": self.node.enode_url(),
             "id": self.id.hex(),

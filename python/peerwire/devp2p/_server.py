@@ -30,7 +30,7 @@ import collections
 import contextlib
 import ipaddress
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -102,7 +102,6 @@ class Config:
     clock: Clock = SYSTEM_CLOCK
     #: How to dial and listen; ``None`` is RLPx over TCP (``peerwire.devp2p.rlpx``).
     network: Network | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _as_node(n: Node | str) -> Node:
