@@ -147,7 +147,6 @@ class Peer:
         self._rws = [MsgReadWriter(self, p, off) for p, off in matched]
         self._wlock = asyncio.Lock()
         self._end: asyncio.Future[PeerEnd] = asyncio.get_running_loop().create_future()
-        self.created = clock.monotonic()
 
     # -- public surface ---------------------------------------------------
     @property

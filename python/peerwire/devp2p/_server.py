@@ -28,12 +28,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ipaddress
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
 from peerwire.devp2p._base import (
@@ -58,7 +58,7 @@ from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
-from peerwire.errors import DialError, PeerwireError, RemoteProtocolError
+from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
 
 __all__ = ["Config", "EventSubscription", "Server"]
 
@@ -67,7 +67,7 @@ DEFAULT_DIAL_RATIO = 3
 INBOUND_THROTTLE_TIME = 30.0
 DEFAULT_EVENT_BUFFER = 256
 SETUP_FAILURES_KEPT = 64  # recent refused/failed connection setups kept for diagnostics
-MAX_HELLO_SIZE = 2048
+MAX_HELLO_SIZE = p2p_base.MAX_HELLO_SIZE
 
 
 @dataclass
@@ -115,11 +115,11 @@ def _split_hostport(addr: str) -> tuple[str, int]:
 
 
 def _is_lan(ip: str) -> bool:
+    """geth's ``netutil.AddrIsLAN`` (loopback, private, link-local); unparsable is not LAN."""
     try:
-        a = ipaddress.ip_address(ip)
-    except ValueError:
+        return kad.is_lan(ip)
+    except DecodeError:
         return False
-    return a.is_loopback or a.is_private or a.is_link_local
 
 
 class EventSubscription:
