@@ -28,12 +28,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ipaddress
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
 from peerwire.devp2p._base import (
@@ -54,10 +54,11 @@ from peerwire.devp2p._base import (
 )
 from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
 from peerwire.devp2p._enode import Node
+from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
-from peerwire.errors import DialError, PeerwireError, RemoteProtocolError
+from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
 
 __all__ = ["Config", "EventSubscription", "Server"]
 
@@ -66,12 +67,19 @@ DEFAULT_DIAL_RATIO = 3
 INBOUND_THROTTLE_TIME = 30.0
 DEFAULT_EVENT_BUFFER = 256
 SETUP_FAILURES_KEPT = 64  # recent refused/failed connection setups kept for diagnostics
-MAX_HELLO_SIZE = 2048
+MAX_HELLO_SIZE = p2p_base.MAX_HELLO_SIZE
 
 
 @dataclass
 class Config:
-    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults."""
+    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults.
+
+    ``max_pending_peers`` 0 means 50 and ``dial_ratio`` 0 means 3, as in geth.
+    Discovery is not wired in yet: ``no_discovery``, ``bootstrap_nodes`` and
+    ``node_database`` are accepted for the discovery issue and currently unused;
+    dynamic dial candidates come from ``dial_candidates`` (async iterators of
+    :class:`Node`, mixed fairly).
+    """
 
     private_key: PrivateKey
     name: str = "peerwire"
@@ -94,7 +102,6 @@ class Config:
     clock: Clock = SYSTEM_CLOCK
     #: How to dial and listen; ``None`` is RLPx over TCP (``peerwire.devp2p.rlpx``).
     network: Network | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _as_node(n: Node | str) -> Node:
@@ -108,11 +115,11 @@ def _split_hostport(addr: str) -> tuple[str, int]:
 
 
 def _is_lan(ip: str) -> bool:
+    """geth's ``netutil.AddrIsLAN`` (loopback, private, link-local); unparsable is not LAN."""
     try:
-        a = ipaddress.ip_address(ip)
-    except ValueError:
+        return kad.is_lan(ip)
+    except DecodeError:
         return False
-    return a.is_loopback or a.is_private or a.is_link_local
 
 
 class EventSubscription:
@@ -191,6 +198,7 @@ class Server:
         self._running = False
         self._network: Network | None = config.network
         self._mix: FairMix | None = None
+        self._record: ENR | None = None
         self.dialer = DialScheduler(
             self_id=self._self_id,
             max_dial_peers=self.max_dialed_conns(),
@@ -236,6 +244,11 @@ class Server:
             host, port = _split_hostport(self.config.listen_addr)
             self._listener = await self._network.listen(host, port, self._key, self._handle_incoming)
             self._listen_host, self._listen_port = host, self._listener.port
+        node = self.self_node()
+        # Our record as geth's NodeInfo shows it: seq = UNIX milliseconds, ip and tcp.
+        self._record = ENR.build(
+            self._key, int(self._clock.time() * 1000), ip=node.ip, tcp=node.tcp_port or None
+        )
         if not self.config.no_dial:
             for n in self.config.static_nodes:
                 self.dialer.add_static(_as_node(n))
@@ -332,7 +345,7 @@ class Server:
             "id": self._self_id.hex(),
             "name": self.config.name,
             "enode": node.enode_url(),
-            "enr": "",
+            "enr": str(self._record) if self._record is not None else "",
             "ip": node.ip,
             "ports": {
                 "discovery": 0 if self.config.no_discovery else node.udp_port,
