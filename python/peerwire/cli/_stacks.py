@@ -90,8 +90,6 @@ TM2_NETWORK = "peerwire-testnet"
 TM2_VERSION = "v1.0.0"
 #: Disconnect reasons that are ordinary races between two nodes dialing each other, not failures.
 _BENIGN_REFUSALS = ("already connected", "too many peers")
-#: Entries of the dial scheduler's failure log kept by a long-running node.
-FAILURES_LOG_KEPT = 64
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -168,9 +166,8 @@ def _failure_reason(err: BaseException) -> str:
 async def _poll_failures(server: Server, metrics: NetMetrics, stop: asyncio.Event) -> None:
     """Fold new entries of ``Server.setup_failures`` (a bounded deque) into ``metrics``.
 
-    Also keeps the dial scheduler's ``failures_log`` (a plain list) from growing without bound
-    in a long-running node: the dial results it records are counted by the wrapper that
-    :class:`Devp2pNode` puts around the scheduler's ``set_up``.
+    Dial results are counted by the wrapper that :class:`Devp2pNode` puts around the
+    scheduler's ``set_up``; the scheduler's own ``failures_log`` is a bounded deque.
     """
     failures = server.setup_failures
     last: object | None = None
@@ -186,9 +183,6 @@ async def _poll_failures(server: Server, metrics: NetMetrics, stop: asyncio.Even
         for _, err in reversed(new):
             if not _is_benign(err):  # "already connected" races are not failures
                 metrics.handshake_failure(_failure_reason(err))
-        log_ = server.dialer.failures_log
-        if len(log_) > FAILURES_LOG_KEPT:
-            del log_[:-FAILURES_LOG_KEPT]
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(POLL_INTERVAL):
                 await stop.wait()
