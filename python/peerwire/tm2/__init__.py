@@ -2,6 +2,95 @@
 
 from __future__ import annotations
 
+from peerwire.tm2 import discovery
+from peerwire.tm2._contracts import PeerBehavior, PeerConn, Transport
+from peerwire.tm2._events import (
+    Event,
+    EventType,
+    PeerConnectedEvent,
+    PeerDisconnectedEvent,
+    Subscription,
+)
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key, validate_id
+from peerwire.tm2._mconn import ChannelDescriptor, ChannelStatus, ConnectionStatus, MConnConfig, MConnection
+from peerwire.tm2._netaddr import NetAddress
+from peerwire.tm2._nodeinfo import (
+    MAX_NODE_INFO_SIZE,
+    NodeInfo,
+    NodeInfoError,
+    NodeInfoOther,
+    VersionInfo,
+)
+from peerwire.tm2._peerset import PeerSet
+from peerwire.tm2._reactor import BaseReactor, PeerStates
+from peerwire.tm2._secret import SecretConnection
+from peerwire.tm2._switch import (
+    MultiplexSwitch,
+    SwitchOption,
+    SwitchStats,
+    with_broadcast_queue_size,
+    with_clock,
+    with_dial_timeout,
+    with_dispatch_queue_size,
+    with_max_concurrent_dials,
+    with_max_inbound_peers,
+    with_max_outbound_peers,
+    with_persistent_peers,
+    with_private_peers,
+    with_reactor,
+    with_redial_interval,
+    with_resolver,
+    with_rng,
+)
+from peerwire.tm2._transport import ConnInfo, MultiplexTransport, Peer, Reactor
 
-__all__ = ["ID", "NodeKey", "id_from_public_key", "validate_id"]
+__all__ = [
+    "ID",
+    "MAX_NODE_INFO_SIZE",
+    "BaseReactor",
+    "ChannelDescriptor",
+    "ChannelStatus",
+    "ConnInfo",
+    "ConnectionStatus",
+    "Event",
+    "EventType",
+    "MConnConfig",
+    "MConnection",
+    "MultiplexSwitch",
+    "MultiplexTransport",
+    "NetAddress",
+    "NodeInfo",
+    "NodeInfoError",
+    "NodeInfoOther",
+    "NodeKey",
+    "Peer",
+    "PeerBehavior",
+    "PeerConn",
+    "PeerConnectedEvent",
+    "PeerDisconnectedEvent",
+    "PeerSet",
+    "PeerStates",
+    "Reactor",
+    "SecretConnection",
+    "Subscription",
+    "SwitchOption",
+    "SwitchStats",
+    "Transport",
+    "VersionInfo",
+    "discovery",
+    "id_from_public_key",
+    "validate_id",
+    "with_broadcast_queue_size",
+    "with_clock",
+    "with_dial_timeout",
+    "with_dispatch_queue_size",
+    "with_max_concurrent_dials",
+    "with_max_inbound_peers",
+    "with_max_outbound_peers",
+    "with_persistent_peers",
+    "with_private_peers",
+    "with_reactor",
+    "with_redial_interval",
+    "with_resolver",
+    "with_rng",
+]

@@ -165,11 +165,6 @@ func runRlpxFrames(_ []string) error {
 	return json.NewEncoder(os.Stdout).Encode(out)
 }
 
-func emit(v any) {
-	b, _ := json.Marshal(v)
-	os.Stdout.Write(append(b, '\n'))
-}
-
 func runRlpxPeer(args []string) error {
 	fs := flag.NewFlagSet("rlpx-peer", flag.ContinueOnError)
 	listen := fs.Bool("listen", false, "listen on 127.0.0.1:0 for one connection")

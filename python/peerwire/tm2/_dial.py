@@ -1,0 +1,125 @@
+"""The dial queue and the redial backoff.
+
+gno's dial loop peeks at its time-ordered queue and, when the head is not yet
+due, loops again at once: one core spins for as long as every queued peer is
+backed off (gnolang/gno #6052). :meth:`DialQueue.wait_due` instead sleeps on
+the injected clock until the head is due, and wakes early only when a push
+puts an earlier item at the head.
+
+gno computes its backoff as ``time.Duration(1s) << attempts``, which
+overflows int64 after ~34 attempts and can turn into a zero interval (dial
+every tick). :func:`redial_backoff` clamps the exponent first, so any number of
+attempts gives the cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import random
+from dataclasses import dataclass, field
+
+from peerwire._clock import Clock
+from peerwire.tm2._addr import PeerAddress
+
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_JITTER",
+    "BACKOFF_MAX",
+    "MAX_DIAL_QUEUE",
+    "DialItem",
+    "DialQueue",
+    "redial_backoff",
+]
+
+BACKOFF_BASE = 1.0  # seconds, first retry interval of a persistent peer
+BACKOFF_MAX = 600.0  # 10 minutes, the ceiling
+BACKOFF_JITTER = 0.10  # +-10 % of the interval, so a fleet does not redial in lockstep
+
+# A peer can make us queue addresses (discovery responses); this bounds the
+# memory and the work of a flood of them. Past it, pushes are refused.
+MAX_DIAL_QUEUE = 4096
+
+
+def redial_backoff(
+    attempts: int,
+    rng: random.Random | None = None,
+    *,
+    base: float = BACKOFF_BASE,
+    cap: float = BACKOFF_MAX,
+    jitter: float = BACKOFF_JITTER,
+) -> float:
+    """Seconds to wait before redial number ``attempts`` (0-based): ``min(base * 2**attempts, cap)``
+    with a uniform jitter of ``+-jitter`` of that interval. Never overflows, never below 0."""
+    exp = min(max(attempts, 0), 63)  # 2**63 * base is far above any cap
+    interval = min(base * float(1 << exp), cap)
+    r = (rng or random).uniform(-1.0, 1.0)
+    return max(0.0, interval * (1.0 + jitter * r))
+
+
+@dataclass(order=True, slots=True)
+class DialItem:
+    time: float
+    seq: int
+    address: PeerAddress = field(compare=False)
+
+
+class DialQueue:
+    """Addresses to dial, ordered by due time (FIFO on ties), bounded."""
+
+    def __init__(self, clock: Clock, max_items: int = MAX_DIAL_QUEUE) -> None:
+        self._clock = clock
+        self._heap: list[DialItem] = []
+        self._seq = itertools.count()
+        self._max = max_items
+        self._changed = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, address: PeerAddress, at: float | None = None) -> bool:
+        """Queue ``address`` for time ``at`` (default: now). False when the queue is full."""
+        if len(self._heap) >= self._max:
+            return False
+        when = self._clock.monotonic() if at is None else at
+        heapq.heappush(self._heap, DialItem(when, next(self._seq), address))
+        self._changed.set()
+        return True
+
+    def has(self, address: PeerAddress) -> bool:
+        return any(it.address.same(address) for it in self._heap)
+
+    def has_id(self, node_id: str) -> bool:
+        return any(it.address.id == node_id for it in self._heap)
+
+    def peek(self) -> DialItem | None:
+        return self._heap[0] if self._heap else None
+
+    def pop(self) -> DialItem | None:
+        return heapq.heappop(self._heap) if self._heap else None
+
+    def items(self) -> list[DialItem]:
+        return sorted(self._heap)
+
+    async def wait_due(self) -> DialItem:
+        """Sleep until the head item is due, then pop and return it. Never busy-waits."""
+        while True:
+            self._changed.clear()
+            head = self.peek()
+            if head is None:
+                await self._changed.wait()
+                continue
+            delay = head.time - self._clock.monotonic()
+            if delay <= 0:
+                item = self.pop()
+                assert item is not None
+                return item
+            # Sleep until the head is due, or until a push changes the head.
+            sleeper = asyncio.ensure_future(self._clock.sleep(delay))
+            changed = asyncio.ensure_future(self._changed.wait())
+            try:
+                await asyncio.wait({sleeper, changed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                changed.cancel()

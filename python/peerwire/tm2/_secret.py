@@ -1,0 +1,232 @@
+"""gno's secret connection (STS) over asyncio streams, or any reader/writer pair.
+
+The byte work — X25519, HKDF, Ed25519 and every 1044-byte ChaCha20-Poly1305
+frame — happens in the Rust core (``peerwire._core.tm2``); this module only
+moves bytes. A write seals all its frames in one call and a read opens every
+frame of one socket buffer in one call, so a 1 MiB write crosses into Rust
+once, not 1024 times.
+
+The decrypted side is a byte stream: :meth:`SecretConnection.read` returns
+whatever plaintext is available, independent of how the peer cut its writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Protocol
+
+from peerwire._core import tm2 as _tm2
+from peerwire.errors import ConnectionClosedError, HandshakeError
+from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
+
+__all__ = ["Reader", "SecretConnection", "Writer"]
+
+#: Bytes asked from the socket per read: 63 whole frames, so a busy stream
+#: opens many frames per call into Rust.
+_RECV_CHUNK = 63 * _tm2.SEALED_FRAME_SIZE
+
+
+class Reader(Protocol):
+    """What the secret connection needs from its byte source (``asyncio.StreamReader``)."""
+
+    async def read(self, n: int = -1) -> bytes: ...
+
+    async def readexactly(self, n: int) -> bytes: ...
+
+
+class Writer(Protocol):
+    """What the secret connection needs from its byte sink (``asyncio.StreamWriter``)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    async def wait_closed(self) -> None: ...
+
+
+class SecretConnection:
+    """An authenticated, encrypted byte stream to one peer."""
+
+    def __init__(
+        self,
+        reader: Reader,
+        writer: Writer,
+        session: _tm2.SecretSession,
+        remote_public_key: bytes,
+        leftover: bytes,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._session = session
+        self._remote = remote_public_key
+        # Plaintext received but not yet returned; bytes, so a read that takes
+        # everything hands out the buffer Rust produced without a copy.
+        self._buf: bytes = bytes(leftover)
+        self._closed = False
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def make(
+        cls,
+        reader: Reader,
+        writer: Writer,
+        node_key: NodeKey,
+        *,
+        _ephemeral: bytes | None = None,
+    ) -> SecretConnection:
+        """Run the handshake (gno ``MakeSecretConnection``) and return the connection.
+
+        Wrap the call in ``asyncio.timeout(...)`` to bound it (gno's transport uses 3 s).
+        On any failure, cancellation included, the writer is closed before the error propagates.
+
+        Raises:
+            HandshakeError: bad ephemeral message, low-order point, bad auth message or signature.
+            FrameError: a handshake frame failed to decrypt.
+            ConnectionClosedError: the peer closed the connection.
+        """
+        try:
+            return await cls._handshake(reader, writer, node_key, _ephemeral)
+        except BaseException:
+            await _close_quietly(writer)
+            raise
+
+    @classmethod
+    async def _handshake(
+        cls, reader: Reader, writer: Writer, node_key: NodeKey, ephemeral: bytes | None
+    ) -> SecretConnection:
+        hs = _tm2.SecretHandshake(node_key.seed, ephemeral)
+        writer.write(hs.ephemeral_message())
+        await writer.drain()
+        try:
+            first = await reader.readexactly(1)
+            if first != b"\x22":
+                hs.read_ephemeral(first)  # raises HandshakeError with the details
+                raise HandshakeError("bad ephemeral key message")  # pragma: no cover
+            msg = first + await reader.readexactly(_tm2.EPHEMERAL_MSG_SIZE - 1)
+        except asyncio.IncompleteReadError as e:
+            raise ConnectionClosedError("connection closed during the ephemeral key exchange") from e
+        writer.write(hs.read_ephemeral(msg))
+        await writer.drain()
+        while True:
+            data = await reader.read(_RECV_CHUNK)
+            if not data:
+                raise ConnectionClosedError("connection closed during the auth message exchange")
+            if hs.read_auth(data):
+                break
+        session, remote, leftover = hs.finish()
+        return cls(reader, writer, session, remote, leftover)
+
+    @property
+    def remote_public_key(self) -> bytes:
+        """The peer's authenticated 32-byte Ed25519 public key."""
+        return self._remote
+
+    @property
+    def remote_id(self) -> ID:
+        """The node ID of :attr:`remote_public_key`."""
+        return id_from_public_key(self._remote)
+
+    async def write(self, data: bytes) -> None:
+        """Seal ``data`` into frames and write them (an empty write sends nothing)."""
+        if self._closed:
+            raise ConnectionClosedError("secret connection is closed")
+        if not data:
+            return
+        async with self._write_lock:
+            try:
+                self._writer.write(self._session.seal(bytes(data)))
+                await self._writer.drain()
+            except (ConnectionError, OSError) as e:
+                await self.close()
+                raise ConnectionClosedError(f"write failed: {e}") from e
+
+    async def read(self, n: int = -1) -> bytes:
+        """Return up to ``n`` bytes of plaintext (all buffered if ``n < 0``); ``b""`` at EOF.
+
+        Raises:
+            FrameError: a frame failed to decrypt or has a bad length (the connection is closed).
+        """
+        while not self._buf:
+            if not await self._recv_more():
+                return b""
+        out = self._buf
+        if n < 0 or n >= len(out):
+            self._buf = b""
+            return out
+        self._buf = out[n:]
+        return out[:n]
+
+    async def readexactly(self, n: int) -> bytes:
+        """Read exactly ``n`` plaintext bytes.
+
+        Raises:
+            ConnectionClosedError: EOF came first.
+        """
+        parts = bytearray()
+        while len(parts) < n:
+            chunk = await self.read(n - len(parts))
+            if not chunk:
+                raise ConnectionClosedError(f"EOF after {len(parts)} of {n} bytes")
+            parts += chunk
+        return bytes(parts)
+
+    async def read_sized(self, max_total: int) -> bytes:
+        """Read one amino sized message (``uvarint(len) || body``), bounded by ``max_total``.
+
+        Raises:
+            DecodeError: the prefix announces more than ``max_total`` bytes.
+            ConnectionClosedError: EOF came first.
+        """
+        while True:
+            got = _tm2.take_sized(self._buf, max_total)
+            if got is not None:
+                body, used = got
+                self._buf = self._buf[used:]
+                return body
+            if not await self._recv_more():
+                raise ConnectionClosedError("EOF inside a sized message")
+
+    async def _recv_more(self) -> bool:
+        """Read one socket buffer and append its plaintext; False at EOF."""
+        if self._closed:
+            return False
+        try:
+            data = await self._reader.read(_RECV_CHUNK)
+        except (ConnectionError, OSError):
+            data = b""
+        if not data:
+            await self.close()
+            return False
+        try:
+            plain = self._session.open(data)
+        except BaseException:
+            await self.close()
+            raise
+        self._buf = self._buf + plain if self._buf else plain
+        return True
+
+    def unread(self, data: bytes) -> None:
+        """Push plaintext back to the front of the read buffer."""
+        self._buf = bytes(data) + self._buf
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def close(self) -> None:
+        """Close the underlying writer (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        await _close_quietly(self._writer)
+
+
+async def _close_quietly(writer: Writer) -> None:
+    with contextlib.suppress(Exception):
+        writer.close()
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            await writer.wait_closed()

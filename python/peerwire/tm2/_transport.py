@@ -1,0 +1,317 @@
+"""MultiplexTransport and the peer it yields (gno ``tm2/pkg/p2p/transport.go``, ``peer.go``).
+
+A connection becomes a peer in two bounded steps: the secret handshake
+(3 s), then the NodeInfo exchange (3 s) with ``validate()``, the
+pubkey-to-ID check, the dialed-ID check and ``compatible_with()``. Unlike
+gno, the number of inbound handshakes running at once is bounded
+(``max_inbound_handshakes``); a connection beyond the bound is closed at
+once. A second connection from a remote ``ip:port`` that is already active
+is refused (gno's duplicate-connection guard).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire.errors import ConnectionClosedError, DialError, PeerwireError
+from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
+from peerwire.tm2._mconn import ChannelDescriptor, ConnectionStatus, MConnConfig, MConnection
+from peerwire.tm2._netaddr import NetAddress
+from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo, NodeInfoError
+from peerwire.tm2._secret import SecretConnection
+
+__all__ = ["ConnInfo", "MultiplexTransport", "Peer", "PeerBehavior", "Reactor"]
+
+#: gno ``defaultHandshakeTimeout``, used once for the STS step and once for NodeInfo.
+HANDSHAKE_TIMEOUT = 3.0
+#: gno's switch dial timeout.
+DIAL_TIMEOUT = 3.0
+#: Inbound handshakes allowed at once; gno has no bound, which lets a peer
+#: hold unlimited sockets and goroutines in the 6 s handshake window.
+DEFAULT_MAX_INBOUND_HANDSHAKES = 64
+
+
+class Reactor(Protocol):
+    async def receive(self, ch_id: int, peer: Peer, msg: bytes) -> None: ...
+
+
+class PeerBehavior(Protocol):
+    """What the transport needs from the switch to build a peer."""
+
+    def reactor_ch_descriptors(self) -> list[ChannelDescriptor]: ...
+
+    def reactors(self) -> dict[int, Reactor]: ...
+
+    def handle_peer_error(self, peer: Peer, err: BaseException) -> None: ...
+
+    def is_persistent_peer(self, peer_id: ID) -> bool: ...
+
+    def is_private_peer(self, peer_id: ID) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ConnInfo:
+    """gno ``ConnInfo``: how the connection came about."""
+
+    outbound: bool
+    persistent: bool
+    private: bool
+    remote_ip: str
+    socket_addr: NetAddress
+
+
+class Peer:
+    """A connected, verified peer running an MConnection (gno ``PeerConn``)."""
+
+    def __init__(
+        self,
+        sc: SecretConnection,
+        node_info: NodeInfo,
+        conn_info: ConnInfo,
+        behavior: PeerBehavior,
+        mconfig: MConnConfig,
+        clock: Clock,
+    ) -> None:
+        self.node_info = node_info
+        self.conn_info = conn_info
+        self._sc = sc
+        self._behavior = behavior
+        self._data: dict[str, Any] = {}
+        self._reactors = behavior.reactors()
+        self.mconn = MConnection(
+            sc, behavior.reactor_ch_descriptors(), self._on_receive, self._on_error, mconfig, clock=clock
+        )
+
+    async def _on_receive(self, ch_id: int, msg: bytes) -> None:
+        reactor = self._reactors.get(ch_id)
+        if reactor is None:
+            raise PeerwireError(f"no reactor for channel {ch_id:#x}")
+        await reactor.receive(ch_id, self, msg)
+
+    def _on_error(self, err: BaseException) -> None:
+        self._behavior.handle_peer_error(self, err)
+
+    @property
+    def id(self) -> ID:
+        return self.node_info.id
+
+    @property
+    def remote_ip(self) -> str:
+        return self.conn_info.remote_ip
+
+    @property
+    def remote_addr(self) -> NetAddress:
+        return self.conn_info.socket_addr
+
+    @property
+    def socket_addr(self) -> NetAddress:
+        return self.conn_info.socket_addr
+
+    @property
+    def is_outbound(self) -> bool:
+        return self.conn_info.outbound
+
+    @property
+    def is_persistent(self) -> bool:
+        return self.conn_info.persistent
+
+    @property
+    def is_private(self) -> bool:
+        return self.conn_info.private
+
+    def start(self) -> None:
+        self.mconn.start()
+
+    @property
+    def is_running(self) -> bool:
+        return self.mconn.is_running
+
+    async def stop(self) -> None:
+        await self.mconn.stop()
+
+    def status(self) -> ConnectionStatus:
+        return self.mconn.status()
+
+    def _has_channel(self, ch_id: int) -> bool:
+        return ch_id in self.node_info.channels
+
+    async def send(self, ch_id: int, msg: bytes) -> bool:
+        """False if not running or the remote did not advertise ``ch_id``."""
+        if not self.is_running or not self._has_channel(ch_id):
+            return False
+        return await self.mconn.send(ch_id, msg)
+
+    def try_send(self, ch_id: int, msg: bytes) -> bool:
+        if not self.is_running or not self._has_channel(ch_id):
+            return False
+        return self.mconn.try_send(ch_id, msg)
+
+    def get(self, key: str) -> Any:
+        return self._data.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        self._data[key] = value
+
+    async def close_conn(self) -> None:
+        await self._sc.close()
+
+    def __repr__(self) -> str:
+        return f"Peer({self.id}, {'out' if self.is_outbound else 'in'} {self.socket_addr.dial_string()})"
+
+
+@dataclass
+class _Verified:
+    sc: SecretConnection
+    node_info: NodeInfo
+    socket_addr: NetAddress
+    remote_ip: str
+    key: str
+
+
+class MultiplexTransport:
+    """Listens, accepts and dials TM2 peers (gno ``MultiplexTransport``)."""
+
+    def __init__(
+        self,
+        node_info: NodeInfo,
+        node_key: NodeKey,
+        mconfig: MConnConfig | None = None,
+        *,
+        max_inbound_handshakes: int = DEFAULT_MAX_INBOUND_HANDSHAKES,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self._node_info = node_info
+        self._node_key = node_key
+        self._mconfig = mconfig or MConnConfig()
+        self._clock = clock
+        self._handshake_timeout = handshake_timeout
+        self._max_inbound = max_inbound_handshakes
+        self._server: asyncio.Server | None = None
+        self._net_address: NetAddress | None = None
+        self._accepted: asyncio.Queue[_Verified] = asyncio.Queue(maxsize=1)
+        self._active: set[str] = set()
+        self._handshakes: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.rejected_inbound = 0
+
+    def net_address(self) -> NetAddress:
+        if self._net_address is None:
+            raise RuntimeError("transport is not listening")
+        return self._net_address
+
+    async def listen(self, addr: NetAddress) -> None:
+        """Start accepting on ``addr`` (port 0 picks one; ``net_address()`` then has it)."""
+        self._server = await asyncio.start_server(self._on_inbound, str(addr.ip), addr.port)
+        port = self._server.sockets[0].getsockname()[1]
+        self._net_address = NetAddress(addr.id, addr.ip, port)
+
+    def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Tasks are counted from creation, so a burst cannot overshoot the bound.
+        if self._closed or len(self._handshakes) >= self._max_inbound:
+            self.rejected_inbound += 1
+            writer.close()
+            return
+        task = asyncio.get_running_loop().create_task(self._inbound(reader, writer))
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
+
+    async def _inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            verified = await self._process(reader, writer, None)
+        except (PeerwireError, OSError, TimeoutError):
+            return
+        await self._accepted.put(verified)
+
+    async def _process(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, expected: ID | None
+    ) -> _Verified:
+        peername = writer.get_extra_info("peername")
+        host, port = str(peername[0]), int(peername[1])
+        key = NetAddress("", host, port).dial_string()
+        if key in self._active:
+            writer.close()
+            raise DialError(f"duplicate connection from {key}", reason="duplicate connection")
+        self._active.add(key)
+        sc: SecretConnection | None = None
+        try:
+            async with asyncio.timeout(self._handshake_timeout):
+                sc = await SecretConnection.make(reader, writer, self._node_key)
+            async with asyncio.timeout(self._handshake_timeout):
+                await sc.write(self._node_info.encode())
+                peer_info = NodeInfo.decode(await sc.read_sized(MAX_NODE_INFO_SIZE))
+            peer_info.validate()
+            conn_id = id_from_public_key(sc.remote_public_key)
+            if conn_id != peer_info.id:
+                raise NodeInfoError(
+                    f"connection ID does not match node info ID ({conn_id} != {peer_info.id})"
+                )
+            if expected is not None and conn_id != expected:
+                raise NodeInfoError(f"connection ID does not match the dialed ID ({conn_id} != {expected})")
+            self._node_info.compatible_with(peer_info)
+        except BaseException:
+            self._active.discard(key)
+            if sc is not None:
+                await sc.close()
+            else:
+                writer.close()
+            raise
+        sock_addr = NetAddress(peer_info.id, host, port)
+        return _Verified(sc, peer_info, sock_addr, host, key)
+
+    def _peer(self, v: _Verified, behavior: PeerBehavior, outbound: bool) -> Peer:
+        info = ConnInfo(
+            outbound=outbound,
+            persistent=behavior.is_persistent_peer(v.node_info.id),
+            private=behavior.is_private_peer(v.node_info.id),
+            remote_ip=v.remote_ip,
+            socket_addr=v.socket_addr,
+        )
+        peer = Peer(v.sc, v.node_info, info, behavior, self._mconfig, self._clock)
+        peer.set("_transport_key", v.key)
+        return peer
+
+    async def accept(self, behavior: PeerBehavior) -> Peer:
+        """Wait for the next verified inbound peer (not started)."""
+        if self._closed:
+            raise ConnectionClosedError("transport closed")
+        return self._peer(await self._accepted.get(), behavior, outbound=False)
+
+    async def dial(self, addr: NetAddress, behavior: PeerBehavior) -> Peer:
+        """Connect to ``addr``, handshake, and check the peer is ``addr.id`` (not started).
+
+        Raises:
+            DialError: the TCP connection failed.
+            HandshakeError / NodeInfoError / FrameError: the peer failed verification.
+            TimeoutError: a step ran out of time.
+        """
+        try:
+            async with asyncio.timeout(DIAL_TIMEOUT):
+                reader, writer = await asyncio.open_connection(str(addr.ip), addr.port)
+        except OSError as e:
+            raise DialError(f"dial {addr}: {e}", reason="connect failed") from e
+        v = await self._process(reader, writer, addr.id or None)
+        # Outbound peers are known by the address we dialed.
+        v.socket_addr = addr
+        return self._peer(v, behavior, outbound=True)
+
+    def remove(self, peer: Peer) -> None:
+        """Forget the peer's socket address in the duplicate guard."""
+        key = peer.get("_transport_key")
+        if isinstance(key, str):
+            self._active.discard(key)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+        for t in list(self._handshakes):
+            t.cancel()
+        while not self._accepted.empty():
+            await self._accepted.get_nowait().sc.close()

@@ -1,0 +1,200 @@
+"""MConnection: reassembly, scheduler, limits, keepalive and the exactly-once error path."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import pytest
+from tests.tm2.conftest import secret_pair
+
+from peerwire._clock import FakeClock
+from peerwire._core import tm2 as core
+from peerwire.tm2._mconn import ChannelDescriptor, MConnConfig, MConnection
+
+CHANNELS = [
+    ChannelDescriptor(0x10, priority=1, send_queue_capacity=100),
+    ChannelDescriptor(0x11, priority=5, send_queue_capacity=100),
+    ChannelDescriptor(0x12, priority=10, send_queue_capacity=100, recv_message_capacity=5000),
+]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.msgs: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(maxsize=10_000)
+        self.errors: list[BaseException] = []
+        self.error_seen = asyncio.Event()
+
+    async def on_receive(self, ch: int, msg: bytes) -> None:
+        await self.msgs.put((ch, msg))
+
+    def on_error(self, e: BaseException) -> None:
+        self.errors.append(e)
+        self.error_seen.set()
+
+
+def _mconn(sc: Any, rec: Recorder, **kw: Any) -> MConnection:
+    return MConnection(sc, CHANNELS, rec.on_receive, rec.on_error, MConnConfig(**kw))
+
+
+def test_round_trip_on_three_channels() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        ra, rb = Recorder(), Recorder()
+        ma, mb = _mconn(a, ra), _mconn(b, rb)
+        ma.start()
+        mb.start()
+        sent = [(ch, os.urandom(n)) for n in (0, 1, 1023, 1024, 1025, 4000, 70_000) for ch in (0x10, 0x11)]
+        sent.append((0x12, os.urandom(4999)))
+        async with srv, asyncio.timeout(10):
+            for ch, m in sent:
+                assert await ma.send(ch, m)
+            got = [await rb.msgs.get() for _ in sent]
+            for ch in (0x10, 0x11, 0x12):
+                assert [m for c, m in got if c == ch] == [m for c, m in sent if c == ch]
+            assert not await ma.send(0x99, b"x") and not ma.try_send(0x99, b"x")
+            await ma.stop()
+            async with asyncio.timeout(5):
+                await rb.error_seen.wait()
+            await mb.stop()
+        assert ra.errors == [] and len(rb.errors) == 1
+        assert not await ma.send(0x10, b"after stop")
+
+    asyncio.run(main())
+
+
+def test_scheduler_prefers_least_recently_sent_over_priority() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        rec = Recorder()
+        m = _mconn(a, rec)
+        m._running = True  # drive the scheduler by hand, without the routines
+        for _ in range(5):
+            assert m.try_send(0x10, bytes(1024 * 100))
+            assert m.try_send(0x12, bytes(1024 * 100))
+        order: list[int] = []
+        for _ in range(6):
+            await m._send_batch()
+            pkts, _ = core.decode_packets(bytes(m._wbuf), 2000)
+            order += [p[1] for p in pkts]
+            m._wbuf.clear()
+        # priority 10 gets about ten packets for each packet of priority 1
+        assert order.count(0x12) >= 8 * order.count(0x10) > 0
+        assert m.status().channels[2].recently_sent > 0
+        async with srv:
+            await m.stop()
+            await b.close()
+
+    asyncio.run(main())
+
+
+async def _raw_peer_then(send: bytes, **kw: Any) -> Recorder:
+    a, b, srv = await secret_pair()
+    rec = Recorder()
+    m = _mconn(a, rec, **kw)
+    m.start()
+    async with srv, asyncio.timeout(5):
+        await b.write(send)
+        await rec.error_seen.wait()
+        await asyncio.sleep(0.05)
+        assert await b.read() == b""  # our side closed the socket
+    assert m.is_running is False
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("wire", "match"),
+    [
+        (core.encode_msg_packet(0x42, 1, b"x"), "unknown channel 42"),
+        (core.encode_message(0x10, bytes(2000), 2000), "read overflow"),
+        (b"\x0b\x0a\x09/p2p.Pang", "unknown message type"),
+        (core.encode_message(0x12, bytes(5001), 1024), "exceeds available capacity"),
+        (b"\x0e\x0a\x08/p2p.Msg\x12\x02\x20\x01", "unknown field"),
+    ],
+)
+def test_bad_input_stops_connection_once(wire: bytes, match: str) -> None:
+    rec = asyncio.run(_raw_peer_then(wire))
+    assert len(rec.errors) == 1
+    assert match in str(rec.errors[0])
+
+
+def test_ping_is_answered_and_missing_pong_times_out() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        clock = FakeClock()
+        rec = Recorder()
+        m = MConnection(a, CHANNELS, rec.on_receive, rec.on_error, MConnConfig(), clock=clock)
+        m.start()
+        async with srv, asyncio.timeout(5):
+            await b.write(core.encode_ping())
+            assert await b.readexactly(12) == core.encode_pong()
+            await clock.advance(60)
+            assert await b.readexactly(12) == core.encode_ping()
+            await clock.advance(44)
+            assert not rec.errors
+            await clock.advance(1.5)
+            await rec.error_seen.wait()
+            assert len(rec.errors) == 1 and "pong timeout" in str(rec.errors[0])
+            await b.close()
+
+    asyncio.run(main())
+
+
+def test_pong_keeps_connection_alive() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        clock = FakeClock()
+        rec = Recorder()
+        m = MConnection(a, CHANNELS, rec.on_receive, rec.on_error, MConnConfig(), clock=clock)
+        m.start()
+        await asyncio.sleep(0.01)  # let the routines start their timers at t=0
+        async with srv, asyncio.timeout(5):
+            for i in range(3):
+                await clock.advance(60)
+                assert await b.readexactly(12) == core.encode_ping()
+                await b.write(core.encode_pong())
+                for _ in range(400):
+                    if m.pongs_received > i:
+                        break
+                    await asyncio.sleep(0.005)
+            await clock.advance(59)
+            assert rec.errors == [] and m.is_running
+            await m.stop()
+            await b.close()
+
+    asyncio.run(main())
+
+
+def test_try_send_full_queue_and_send_timeout() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        rec = Recorder()
+        m = MConnection(a, [ChannelDescriptor(1)], rec.on_receive, rec.on_error)
+        m._running = True  # not started: nothing drains the queue
+        assert m.try_send(1, b"a")
+        assert not m.try_send(1, b"b")
+        assert not m.can_send(1)
+        async with srv:
+            await m.stop()
+            await b.close()
+
+    asyncio.run(main())
+
+
+def test_rate_limit_counts_100ms_windows() -> None:
+    from peerwire.tm2._mconn import _RateLimiter
+
+    async def main() -> None:
+        clock = FakeClock()
+        lim = _RateLimiter(10_000, clock)  # 1000 bytes per 100 ms window
+        await lim.limit()
+        lim.update(1000)
+        t = asyncio.create_task(lim.limit())
+        await asyncio.sleep(0)
+        assert not t.done()
+        await clock.advance(0.1)
+        await t
+        assert lim.total == 1000
+
+    asyncio.run(main())

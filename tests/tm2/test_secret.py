@@ -1,0 +1,160 @@
+"""SecretConnection over loopback TCP; bad peers get a clear error and a closed socket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from peerwire import tm2
+from peerwire._core import tm2 as core
+from peerwire.errors import ConnectionClosedError, FrameError, HandshakeError
+
+A = tm2.NodeKey.from_seed(b"\x01" * 32)
+B = tm2.NodeKey.from_seed(b"\x02" * 32)
+
+
+async def _tcp_pair(
+    server_side: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Server]:
+    srv = await asyncio.start_server(server_side, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    return r, w, srv
+
+
+def test_loopback_round_trip_and_stream_semantics() -> None:
+    async def main() -> None:
+        got: asyncio.Queue[tm2.SecretConnection] = asyncio.Queue(maxsize=1)
+
+        async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            await got.put(await tm2.SecretConnection.make(r, w, B))
+
+        r, w, srv = await _tcp_pair(serve)
+        async with srv, asyncio.timeout(10):
+            ca = await tm2.SecretConnection.make(r, w, A)
+            cb = await got.get()
+            assert ca.remote_public_key == B.public_key and cb.remote_public_key == A.public_key
+            assert ca.remote_id == B.id
+            msgs = [os.urandom(n) for n in (0, 1, 1023, 1024, 1025, 70_000, 3)]
+            for m in msgs:
+                await ca.write(m)
+            want = b"".join(msgs)
+            assert await cb.readexactly(len(want)) == want
+            await cb.write(b"pong")
+            assert await ca.readexactly(4) == b"pong"
+            await ca.close()
+            assert await cb.read() == b""
+            await cb.close()
+
+    asyncio.run(main())
+
+
+def test_deterministic_handshake_over_tcp() -> None:
+    """The DERIVED vector: with the ephemeral secrets injected, the first frames are the vector bytes."""
+
+    async def main() -> None:
+        seen = bytearray()
+
+        async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            # A raw peer: play node B by hand with the core state machine.
+            hs = core.SecretHandshake(B.seed, b"\x22" * 32)
+            w.write(hs.ephemeral_message())
+            w.write(hs.read_ephemeral(await r.readexactly(35)))
+            frame = await r.readexactly(core.SEALED_FRAME_SIZE)
+            seen.extend(frame)
+            assert hs.read_auth(frame)
+            w.close()
+
+        r, w, srv = await _tcp_pair(serve)
+        async with srv, asyncio.timeout(10):
+            c = await tm2.SecretConnection.make(r, w, A, _ephemeral=b"\x11" * 32)
+            assert c.remote_public_key == B.public_key
+            await c.close()
+        assert seen.hex().startswith("a4383eff674a7f2a")
+
+    asyncio.run(main())
+
+
+async def _bad_peer(script: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]) -> bool:
+    """Run our side against a scripted peer; return True if our side closed the socket."""
+    closed = asyncio.Event()
+
+    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await script(r, w)
+        while await r.read(65536):
+            pass
+        closed.set()
+
+    r, w, srv = await _tcp_pair(serve)
+    async with srv:
+        try:
+            await tm2.SecretConnection.make(r, w, A)
+        finally:
+            async with asyncio.timeout(5):
+                await closed.wait()
+    return closed.is_set()
+
+
+def _peer_handshake(ephemeral: bytes | None = None) -> core.SecretHandshake:
+    return core.SecretHandshake(B.seed, ephemeral)
+
+
+@pytest.mark.parametrize(
+    ("first", "err", "match"),
+    [
+        (b"\x23\x0a\x21" + bytes(33), HandshakeError, "35 bytes"),
+        (b"\x22\x0a\x20" + bytes(32), HandshakeError, "low order"),
+        (b"\x22\x0a\x20" + b"\x01" + bytes(31), HandshakeError, "low order"),
+    ],
+)
+def test_bad_ephemeral_closes_socket(first: bytes, err: type[Exception], match: str) -> None:
+    async def script(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(first)
+        await r.readexactly(35)
+
+    with pytest.raises(err, match=match):
+        asyncio.run(_bad_peer(script))
+
+
+def test_bad_frame_and_eof_close_socket() -> None:
+    async def garbage_frame(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        hs = _peer_handshake()
+        w.write(hs.ephemeral_message())
+        hs.read_ephemeral(await r.readexactly(35))
+        w.write(os.urandom(core.SEALED_FRAME_SIZE))
+
+    with pytest.raises(FrameError, match="failed to decrypt"):
+        asyncio.run(_bad_peer(garbage_frame))
+
+    async def eof(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"\x22\x0a")
+        w.write_eof()
+
+    with pytest.raises(ConnectionClosedError):
+        asyncio.run(_bad_peer(eof))
+
+
+def test_timeout_closes_socket() -> None:
+    async def silent(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await r.readexactly(35)
+
+    async def main() -> None:
+        closed = asyncio.Event()
+
+        async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            await silent(r, w)
+            if await r.read() == b"":
+                closed.set()
+
+        r, w, srv = await _tcp_pair(serve)
+        async with srv:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    await tm2.SecretConnection.make(r, w, A)
+            async with asyncio.timeout(5):
+                await closed.wait()
+
+    asyncio.run(main())
