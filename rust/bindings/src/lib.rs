@@ -12,9 +12,9 @@ mod discv4;
 mod enr;
 mod errors;
 mod identity;
+mod kad;
 mod p2p_base;
 mod rlpx;
-mod kad;
 mod tm2;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
