@@ -337,3 +337,17 @@ def test_pending_handshakes_are_capped() -> None:
             await srv.close()
 
     run(main())
+
+
+@pytest.mark.parametrize("check", ["roundtrip_snappy", "large_messages", "close_is_seen", "read_timeout"])
+def test_conformance_on_uvloop(check: str) -> None:
+    import uvloop  # a dev dependency: the driver must run on it (no isinstance on transports)
+
+    coro = asyncio.wait_for(CHECKS[check](TRANSPORTS["tcp"]), 60)
+    uvloop.run(coro)
+
+
+def test_backpressure_on_uvloop() -> None:
+    import uvloop
+
+    uvloop.run(asyncio.wait_for(check_backpressure_bounded(tcp_pair), 60))

@@ -25,7 +25,7 @@ import builtins
 import collections
 import contextlib
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, cast
 
 from peerwire._core import rlpx as _rlpx
 from peerwire.devp2p._keys import PrivateKey, PublicKey
@@ -105,14 +105,14 @@ class _RlpxProtocol(asyncio.Protocol):
     # -- asyncio callbacks -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport: no isinstance check
+        self.transport = cast(asyncio.Transport, transport)
         if self.refuse:
-            transport.abort()
+            self.transport.abort()
             return
-        transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
+        self.transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
         if self._first_write:
-            transport.write(self._first_write)
+            self.transport.write(self._first_write)
             self._first_write = None
 
     def data_received(self, data: bytes) -> None:
