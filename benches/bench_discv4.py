@@ -1,7 +1,9 @@
 """discv4 packet handling and Kademlia distance throughput, baselines in the same run.
 
 * ``bench_decode_verify``: packets decoded and signature-verified per second by the Rust codec
-  (``peerwire._core.discv4.decode``), one Python call per packet.
+  (``peerwire._core.discv4.decode``), one Python call per packet; go-ethereum's
+  ``v4wire.Decode`` rate over the same kind of packets (harness ``discv4-decode-bench``, run
+  just before in the same process tree) goes into ``extra_info``.
 * ``bench_service_receive``: the same through the Python service's ``datagram_received``
   (limiter, decode+verify, expiry check, reply matching) for unsolicited Pongs from many sources.
 * ``bench_log_distances``: ``kad.log_distances`` over N IDs against a numpy-vectorised and a
@@ -44,7 +46,24 @@ def _pongs() -> list[bytes]:
     return [wire.encode_pong(keys[i % 16].to_bytes(), LO, bytes(32), exp, i)[0] for i in range(N_PACKETS)]
 
 
-def bench_decode_verify(benchmark: BenchmarkFixture) -> None:
+def _geth_decode_rate(binary: Path, rounds: int) -> dict[str, float]:
+    """go-ethereum's v4wire.Decode over the same kind of packets, measured in this run."""
+    out = subprocess.run(
+        [str(binary), "discv4-decode-bench", "-n", str(N_PACKETS), "-rounds", str(rounds)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    res: dict[str, float] = json.loads(out)
+    assert res["packets"] == N_PACKETS and res["best_per_s"] > 0
+    return res
+
+
+def bench_decode_verify(benchmark: BenchmarkFixture, go_harness: Path) -> None:
+    geth = _geth_decode_rate(go_harness, 1 if benchmark.disabled else 10)
+    benchmark.extra_info["geth_best_per_s"] = geth["best_per_s"]
+    benchmark.extra_info["geth_mean_per_s"] = geth["mean_per_s"]
     pkts = _pongs()
     assert all(wire.decode(p)[0] == 2 for p in pkts)
 

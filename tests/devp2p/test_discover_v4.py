@@ -340,3 +340,20 @@ async def test_injected_clock_governs_expiry_and_bond_age() -> None:
             tr.sendto(fn, d.local_addr)
             assert await _nothing_within(sink)
             assert d.stats.dropped_unbonded == 1
+
+
+@run_async
+async def test_hearsay_does_not_overwrite_a_known_endpoint() -> None:
+    async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0") as d:
+        k = devp2p.PrivateKey.generate()
+        rec = devp2p.ENR.build(k, seq=5, ip="127.0.0.1", udp=30303)
+        d._add(devp2p.Node.from_record(rec), inbound=False)
+        # a Neighbors entry (no record) claiming another endpoint is ignored
+        d._add(devp2p.Node(public_key=k.public_key, host="127.0.0.9", udp_port=4000), inbound=False)
+        (n,) = [x for x in d.table_nodes() if x.id == k.public_key.node_id]
+        assert (n.ip, n.udp_port) == ("127.0.0.1", 30303)
+        # a newer record moves it
+        newer = devp2p.ENR.build(k, seq=6, ip="127.0.0.2", udp=30304)
+        d._add(devp2p.Node.from_record(newer), inbound=False)
+        (n,) = [x for x in d.table_nodes() if x.id == k.public_key.node_id]
+        assert (n.ip, n.udp_port) == ("127.0.0.2", 30304)

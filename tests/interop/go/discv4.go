@@ -81,19 +81,7 @@ func runDiscv4(args []string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := net.ListenUDP("udp", udpAddr)
-	if err != nil {
-		return err
-	}
-	db, err := enode.OpenDB("")
-	if err != nil {
-		return err
-	}
-	ln := enode.NewLocalNode(db, key)
-	laddr := conn.LocalAddr().(*net.UDPAddr)
-	ln.SetStaticIP(laddr.IP)
-	ln.SetFallbackUDP(laddr.Port)
-	disc, err := discover.ListenV4(conn, ln, discover.Config{PrivateKey: key, Bootnodes: bootnodes})
+	disc, err := listenDiscv4(key, udpAddr, bootnodes)
 	if err != nil {
 		return err
 	}
@@ -123,6 +111,24 @@ func runDiscv4(args []string) error {
 		}
 	}
 	return in.Err()
+}
+
+// listenDiscv4 starts a geth discv4 node on addr with an in-memory node DB;
+// its record carries the bound IP and UDP port.
+func listenDiscv4(key *ecdsa.PrivateKey, addr *net.UDPAddr, boot []*enode.Node) (*discover.UDPv4, error) {
+	conn, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	db, err := enode.OpenDB("")
+	if err != nil {
+		return nil, err
+	}
+	ln := enode.NewLocalNode(db, key)
+	laddr := conn.LocalAddr().(*net.UDPAddr)
+	ln.SetStaticIP(laddr.IP)
+	ln.SetFallbackUDP(laddr.Port)
+	return discover.ListenV4(conn, ln, discover.Config{PrivateKey: key, Bootnodes: boot})
 }
 
 func discv4Do(disc *discover.UDPv4, c discv4Cmd) (map[string]any, error) {

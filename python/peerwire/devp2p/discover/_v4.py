@@ -541,11 +541,16 @@ class UDPv4(asyncio.DatagramProtocol):
     def _add(self, node: Node, *, inbound: bool) -> None:
         if node.ip is None:
             return
+        old = self._nodes.get(node.id)
+        if old is not None and not inbound and node.id in self.table:
+            # As geth: hearsay (Neighbors, lookups) updates an entry only with a newer record;
+            # the node's own contact (inbound) may change anything.
+            old_seq = old.record.seq if old.record is not None else 0
+            if (node.record.seq if node.record is not None else 0) <= old_seq:
+                return
         res = self.table.add(node.id, _norm_ip(node.ip), self._clock.monotonic(), inbound)
         if not res.startswith("rejected"):
-            old = self._nodes.get(node.id)
-            if old is None or old.record is None or node.record is not None:
-                self._nodes[node.id] = node
+            self._nodes[node.id] = node
         if len(self._nodes) > 2 * kad.N_BUCKETS * (kad.BUCKET_SIZE + kad.MAX_REPLACEMENTS):
             keep = set(self.table.nodes())
             for i in list(self._nodes):
