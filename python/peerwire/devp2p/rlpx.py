@@ -212,6 +212,21 @@ class _RlpxProtocol(asyncio.Protocol):
             self.transport.resume_reading()
         return code, payload
 
+    def decompress_inbox(self) -> None:
+        """Snappy-decode the messages decoded before compression was switched on."""
+        if not self._inbox or self.error is not None:
+            return
+        try:
+            fixed = [(code, _rlpx.decompress(payload)) for code, payload in self._inbox]
+        except PeerwireError as e:
+            self._inbox.clear()
+            self._inbox_bytes = 0
+            self._fail(e)
+            return
+        self._inbox.clear()
+        self._inbox.extend(fixed)
+        self._inbox_bytes = sum(len(p) for _, p in fixed)
+
     def finished(self) -> bool:
         return self.error is not None or self._eof or self.closed.done()
 
@@ -267,8 +282,16 @@ class Connection:
         return self._session.snappy
 
     def set_snappy(self, on: bool) -> None:
-        """Compress (snappy block format) every later message in both directions."""
+        """Compress (snappy block format) every later message in both directions.
+
+        Frames are decoded as soon as they arrive, so messages that came in the
+        same read as the one that decided the switch (the remote Hello) were
+        decoded with compression off; turning it on decompresses them in place
+        (go-ethereum reads lazily and never sees this).
+        """
         self._proto.flush()  # messages queued before the switch keep the old setting
+        if on and not self._session.snappy:
+            self._proto.decompress_inbox()
         self._session.snappy = on
 
     def set_max_frame_size(self, n: int) -> None:
