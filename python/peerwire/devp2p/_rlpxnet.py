@@ -77,8 +77,8 @@ class _GatedProtocol(rlpx._RlpxProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        assert isinstance(transport, asyncio.Transport)
-        transport.pause_reading()
+        if self.transport is not None:  # set by the base class; uvloop's is no asyncio.Transport
+            self.transport.pause_reading()
         self._on_accept(self)
 
 
