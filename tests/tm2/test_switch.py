@@ -517,3 +517,21 @@ def test_switch_works_before_its_transport_knows_its_address() -> None:
             assert sw.dial_peers(b.addr) == 1
 
     run(main)
+
+
+def test_stop_abandons_in_flight_dials_at_once() -> None:
+    async def main() -> None:
+        net = MemoryNetwork(FakeClock())
+        net.blackhole("127.0.0.3:9")
+        a = Node(net, "a")
+        await a.__aenter__()
+        a.sw.dial_peers(f"{nid('far')}@127.0.0.3:9")
+        await settle()
+        assert a.sw.stats.dials == 1
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await a.__aexit__()
+        assert loop.time() - t0 < 1.0  # not the 5 s grace given to teardowns
+        assert not a.sw.running and len(a.sw.peers()) == 0
+
+    run(main)

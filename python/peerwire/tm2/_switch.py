@@ -435,6 +435,7 @@ class MultiplexSwitch:
         self._behavior = _Behavior(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._dial_tasks: set[asyncio.Task[Any]] = set()
         self._dial_slots: asyncio.Semaphore | None = None
         self._running = False
         for opt in options:
@@ -515,7 +516,11 @@ class MultiplexSwitch:
             t.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
-        for p in self._peers.list():
+        dials = list(self._dial_tasks)  # in-flight dials are abandoned, not awaited
+        for t in dials:
+            t.cancel()
+        await asyncio.gather(*dials, return_exceptions=True)
+        for p in [*self._peers.list(), *self._adding.values()]:
             self.stop_peer_for_error(p, None)
         pending = list(self._tasks)
         if pending:
@@ -690,6 +695,9 @@ class MultiplexSwitch:
     async def _add_peer(self, peer: PeerConn) -> bool:
         """Register, start and announce a verified peer. False (and the connection closed) if refused."""
         pid = peer.id
+        if not self._running:  # a dial or handshake that finished after stop()
+            self._reject(peer)
+            return False
         if pid == self.own_id():
             self.stats.rejected_self += 1
             self._reject(peer)
@@ -767,7 +775,9 @@ class MultiplexSwitch:
                 finally:
                     slots.release()
 
-            self._spawn(run(item.address), name=f"tm2-dial-{item.address.id}")
+            t = self._spawn(run(item.address), name=f"tm2-dial-{item.address.id}")
+            self._dial_tasks.add(t)
+            t.add_done_callback(self._dial_tasks.discard)
 
     async def _resolve(self, addr: PeerAddress) -> PeerAddress:
         if addr.is_resolved:
