@@ -200,3 +200,42 @@ def test_peer_error_reaches_behavior_once() -> None:
         await tb.close()
 
     asyncio.run(main())
+
+
+def test_bad_inbound_harms_nothing_else() -> None:
+    """A peer that fails the handshake is dropped; an established peer and later dials are unaffected."""
+
+    async def main() -> None:
+        tb = await _listener()
+        ta = tm2.MultiplexTransport(_info(KA), KA)
+        ba, bb = Behavior(), Behavior()
+        async with asyncio.timeout(10):
+            accept = asyncio.create_task(tb.accept(bb))
+            pa = await ta.dial(tb.net_address(), ba)
+            pb = await accept
+            pa.start()
+            pb.start()
+            for bad in (b"\x23" + bytes(40), b"\x22\x0a\x20" + bytes(32), b"\x22\x0a\x20" + bytes(31)):
+                r, w = await asyncio.open_connection("127.0.0.1", tb.net_address().port)
+                w.write(bad)
+                await w.drain()
+                if len(bad) == 35:
+                    # a full but invalid key: the listener closes at once
+                    assert len(await r.readexactly(35)) == 35
+                    assert await r.read() == b""
+                w.close()
+            assert await pa.send(CH, b"still here")
+            assert await bb.got.get() == b"still here"
+            assert ba.errors == [] and bb.errors == []
+            # and a new peer can still connect
+            kc = tm2.NodeKey.from_secret(b"node-c")
+            tc = tm2.MultiplexTransport(_info(kc), kc)
+            accept = asyncio.create_task(tb.accept(Behavior()))
+            pc = await tc.dial(tb.net_address(), Behavior())
+            assert (await accept).id == kc.id
+            await pc.close_conn()
+            await pa.stop()
+            await pb.stop()
+        await tb.close()
+
+    asyncio.run(main())

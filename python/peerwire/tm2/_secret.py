@@ -62,7 +62,9 @@ class SecretConnection:
         self._writer = writer
         self._session = session
         self._remote = remote_public_key
-        self._buf = bytearray(leftover)
+        # Plaintext received but not yet returned; bytes, so a read that takes
+        # everything hands out the buffer Rust produced without a copy.
+        self._buf: bytes = bytes(leftover)
         self._closed = False
         self._write_lock = asyncio.Lock()
 
@@ -150,13 +152,12 @@ class SecretConnection:
         while not self._buf:
             if not await self._recv_more():
                 return b""
-        if n < 0 or n >= len(self._buf):
-            out = bytes(self._buf)
-            self._buf.clear()
+        out = self._buf
+        if n < 0 or n >= len(out):
+            self._buf = b""
             return out
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
+        self._buf = out[n:]
+        return out[:n]
 
     async def readexactly(self, n: int) -> bytes:
         """Read exactly ``n`` plaintext bytes.
@@ -180,10 +181,10 @@ class SecretConnection:
             ConnectionClosedError: EOF came first.
         """
         while True:
-            got = _tm2.take_sized(bytes(self._buf), max_total)
+            got = _tm2.take_sized(self._buf, max_total)
             if got is not None:
                 body, used = got
-                del self._buf[:used]
+                self._buf = self._buf[used:]
                 return body
             if not await self._recv_more():
                 raise ConnectionClosedError("EOF inside a sized message")
@@ -200,15 +201,16 @@ class SecretConnection:
             await self.close()
             return False
         try:
-            self._buf += self._session.open(data)
+            plain = self._session.open(data)
         except BaseException:
             await self.close()
             raise
+        self._buf = self._buf + plain if self._buf else plain
         return True
 
     def unread(self, data: bytes) -> None:
         """Push plaintext back to the front of the read buffer."""
-        self._buf[:0] = data
+        self._buf = bytes(data) + self._buf
 
     @property
     def closed(self) -> bool:

@@ -10,11 +10,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -22,7 +25,9 @@ import (
 	"time"
 
 	"github.com/gnolang/gno/tm2/pkg/crypto/ed25519"
+	"github.com/gnolang/gno/tm2/pkg/p2p"
 	"github.com/gnolang/gno/tm2/pkg/p2p/conn"
+	"github.com/gnolang/gno/tm2/pkg/p2p/types"
 )
 
 func init() {
@@ -263,4 +268,79 @@ func mconnBenchOne(size, total int) (map[string]any, error) {
 	send.Stop()
 	recv.Stop()
 	return map[string]any{"messages": count, "seconds": el, "mb_per_s": float64(count*size) / el / 1e6, "msgs_per_s": float64(count) / el}, nil
+}
+
+func init() {
+	register("tm2-handshake-bench", "Go<->Go STS + NodeInfo handshakes per second over loopback TCP: -count N", runTM2HandshakeBench)
+}
+
+func runTM2HandshakeBench(args []string) error {
+	fs := flag.NewFlagSet("tm2-handshake-bench", flag.ContinueOnError)
+	count := fs.Int("count", 200, "handshakes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	mk := func(secret string) (types.NodeKey, types.NodeInfo, error) {
+		nk := types.NodeKey{PrivKey: ed25519.GenPrivKeyFromSecret([]byte(secret))}
+		na, err := types.NewNetAddress(nk.ID(), &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 26656})
+		if err != nil {
+			return nk, types.NodeInfo{}, err
+		}
+		return nk, types.NodeInfo{NetAddress: na, Network: "b", Channels: []byte{0x77}, Moniker: "m"}, nil
+	}
+	nkA, niA, err := mk("ha")
+	if err != nil {
+		return err
+	}
+	nkB, niB, err := mk("hb")
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	trB := p2p.NewMultiplexTransport(niB, nkB, conn.DefaultMConnConfig(), logger)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	addrB, err := types.NewNetAddress(nkB.ID(), &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
+	if err != nil {
+		return err
+	}
+	if err := trB.Listen(*addrB); err != nil {
+		return err
+	}
+	defer trB.Close()
+	trA := p2p.NewMultiplexTransport(niA, nkA, conn.DefaultMConnConfig(), logger)
+	ctx := context.Background()
+	start := time.Now()
+	for i := 0; i < *count; i++ {
+		accCh := make(chan p2p.PeerConn, 1)
+		errCh := make(chan error, 1)
+		go func() {
+			p, err := trB.Accept(ctx, nopBehavior{})
+			if err != nil {
+				errCh <- err
+				return
+			}
+			accCh <- p
+		}()
+		pa, err := trA.Dial(ctx, *addrB, nopBehavior{})
+		if err != nil {
+			return err
+		}
+		var pb p2p.PeerConn
+		select {
+		case pb = <-accCh:
+		case err := <-errCh:
+			return err
+		}
+		_ = pa.CloseConn()
+		_ = pb.CloseConn()
+		trB.Remove(pb)
+		trA.Remove(pa)
+	}
+	el := time.Since(start).Seconds()
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"handshakes_per_s": float64(*count) / el, "count": *count})
 }
