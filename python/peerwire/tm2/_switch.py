@@ -279,9 +279,13 @@ class _PeerRuntime:
         self.peer = peer
         self.inbox: dict[int, asyncio.Queue[bytes]] = {}
         self.tasks: list[asyncio.Task[None]] = []
-        self.outbox: asyncio.Queue[tuple[int, bytes]] | None = None
+        # Broadcast queue: a deque and an event (cheaper than asyncio.Queue on this hot path).
+        self.outq: deque[tuple[int, bytes]] = deque()
+        self.outq_bytes = 0
+        self.sending = False
+        self.wake = asyncio.Event()
+        self.sender: asyncio.Task[None] | None = None
         self.inbox_bytes: dict[int, int] = {}
-        self.outbox_bytes = 0
         self.dispatch_dropped = 0
         self.broadcast_dropped = 0
         self.live = True
@@ -324,22 +328,33 @@ class _PeerRuntime:
     def enqueue(self, ch_id: int, msg: bytes) -> bool:
         if not self.live:
             return False
-        if self.outbox is None:
-            self.outbox = asyncio.Queue(maxsize=self.sw._broadcast_queue)
-            self.tasks.append(asyncio.create_task(self._send_loop(self.outbox)))
-        queued = self.outbox_bytes
-        if self.outbox.full() or (queued and queued + len(msg) > BROADCAST_QUEUE_BYTES):
+        out = self.outq
+        # Fast path: nothing queued or in flight, so sending now keeps the order.
+        if not out and not self.sending and self.peer.try_send(ch_id, msg):
+            return True
+        queued = self.outq_bytes
+        if len(out) >= self.sw._broadcast_queue or (queued and queued + len(msg) > BROADCAST_QUEUE_BYTES):
             self.broadcast_dropped += 1
             self.sw.stats.broadcast_dropped += 1
             return False
-        self.outbox.put_nowait((ch_id, msg))
-        self.outbox_bytes = queued + len(msg)
+        out.append((ch_id, msg))
+        self.outq_bytes = queued + len(msg)
+        if self.sender is None:
+            self.sender = asyncio.create_task(self._send_loop())
+            self.tasks.append(self.sender)
+        self.wake.set()
         return True
 
-    async def _send_loop(self, q: asyncio.Queue[tuple[int, bytes]]) -> None:
+    async def _send_loop(self) -> None:
+        out = self.outq
         while True:
-            ch_id, msg = await q.get()
-            self.outbox_bytes -= len(msg)
+            if not out:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            ch_id, msg = out.popleft()
+            self.outq_bytes -= len(msg)
+            self.sending = True
             try:
                 # Non-blocking first (the common case: room in the connection's queue).
                 ok = self.peer.try_send(ch_id, msg) or await self.peer.send(ch_id, msg)
@@ -348,6 +363,8 @@ class _PeerRuntime:
             except Exception as e:
                 log.debug("broadcast to %s failed: %r", self.peer.id, e)
                 ok = False
+            finally:
+                self.sending = False
             if not ok:
                 self.broadcast_dropped += 1
                 self.sw.stats.broadcast_dropped += 1
