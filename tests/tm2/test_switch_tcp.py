@@ -126,3 +126,14 @@ def test_inbound_over_the_limit_is_closed_not_left_silent_over_tcp() -> None:
             assert not c2.sw.peers().has(srv.id) and srv.sw.peers().num_inbound() == 1
 
     asyncio.run(main())
+
+
+def test_persistent_peer_given_by_hostname_is_resolved_and_connected() -> None:
+    async def main() -> None:
+        async with TcpNode("named-srv", with_discovery=False) as srv:
+            named = f"{srv.id}@localhost:{srv.port}"
+            async with TcpNode("named-cli", tm2.with_persistent_peers([named]), with_discovery=False) as cli:
+                await wait_for(lambda: cli.sw.peers().has(srv.id), 10, "dialed via localhost")
+                assert cli.sw.persistent_peers()[0].host == "localhost"  # kept, resolved per dial
+
+    asyncio.run(main())
