@@ -535,3 +535,48 @@ def test_stop_abandons_in_flight_dials_at_once() -> None:
         assert not a.sw.running and len(a.sw.peers()) == 0
 
     run(main)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_random_churn_keeps_peer_sets_consistent(seed: int) -> None:
+    """Random dials (both directions at once included) and random disconnects among 6 nodes:
+    afterwards every connection is registered on both ends as one and the same link, the
+    in/out counters match, and nothing registered is closed."""
+
+    async def main() -> None:
+        rng = random.Random(seed)
+        net = MemoryNetwork(FakeClock())
+        nodes = [
+            Node(net, f"churn{seed}-{i}", tm2.with_max_inbound_peers(3), tm2.with_max_outbound_peers(3))
+            for i in range(6)
+        ]
+        for n in nodes:
+            await n.__aenter__()
+        try:
+            for _ in range(120):
+                a, b = rng.sample(nodes, 2)
+                if rng.random() < 0.6:
+                    a.sw.dial_peers(b.addr)
+                else:
+                    peers = a.sw.peers().list()
+                    if peers:
+                        a.sw.stop_peer_for_error(rng.choice(peers), None)
+                await settle(rng.randrange(0, 20))
+            await settle(2000)
+            for n in nodes:
+                ps = n.sw.peers()
+                listed = ps.list()
+                assert len({p.id for p in listed}) == len(listed)
+                assert ps.num_inbound() == sum(not p.is_outbound for p in listed)
+                assert ps.num_outbound() == sum(p.is_outbound for p in listed)
+                assert ps.num_inbound() <= 3 and ps.num_outbound() <= 3
+                for p in listed:
+                    assert isinstance(p, MemoryPeer) and not p.closed
+                    other = next(x for x in nodes if x.id == p.id)
+                    back = other.sw.peers().get(n.id)
+                    assert back is p.remote, "both ends must hold the same link"
+        finally:
+            for n in nodes:
+                await n.__aexit__()
+
+    run(main)
