@@ -38,8 +38,6 @@ UPDATE_STATS_INTERVAL = 2.0
 RATE_WINDOW = 0.1
 #: How long a blocking ``send`` waits for queue space (gno ``defaultSendTimeout``).
 DEFAULT_SEND_TIMEOUT = 10.0
-#: Bytes asked from the secret connection per read.
-_RECV_CHUNK = 65536
 
 _PING, _PONG, _MSG = 0, 1, 2
 
@@ -376,7 +374,7 @@ class MConnection:
         try:
             while True:
                 await self._recv_limiter.limit()
-                chunk = await self._sc.read(_RECV_CHUNK)
+                chunk = await self._sc.read()
                 if not chunk:
                     raise RemoteProtocolError("connection closed by peer")
                 self._recv_limiter.update(len(chunk))

@@ -22,7 +22,7 @@ from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 from peerwire.tm2._mconn import ChannelDescriptor, ConnectionStatus, MConnConfig, MConnection
 from peerwire.tm2._netaddr import NetAddress
 from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo, NodeInfoError
-from peerwire.tm2._secret import SecretConnection
+from peerwire.tm2._secret import STREAM_LIMIT, SecretConnection
 
 __all__ = ["ConnInfo", "MultiplexTransport", "Peer", "PeerBehavior", "Reactor"]
 
@@ -206,7 +206,9 @@ class MultiplexTransport:
 
     async def listen(self, addr: NetAddress) -> None:
         """Start accepting on ``addr`` (port 0 picks one; ``net_address()`` then has it)."""
-        self._server = await asyncio.start_server(self._on_inbound, str(addr.ip), addr.port)
+        self._server = await asyncio.start_server(
+            self._on_inbound, str(addr.ip), addr.port, limit=STREAM_LIMIT
+        )
         port = self._server.sockets[0].getsockname()[1]
         self._net_address = NetAddress(addr.id, addr.ip, port)
 
@@ -291,7 +293,7 @@ class MultiplexTransport:
         """
         try:
             async with asyncio.timeout(DIAL_TIMEOUT):
-                reader, writer = await asyncio.open_connection(str(addr.ip), addr.port)
+                reader, writer = await asyncio.open_connection(str(addr.ip), addr.port, limit=STREAM_LIMIT)
         except OSError as e:
             raise DialError(f"dial {addr}: {e}", reason="connect failed") from e
         v = await self._process(reader, writer, addr.id or None)

@@ -115,17 +115,20 @@ struct SecretSession {
 
 #[pymethods]
 impl SecretSession {
-    /// Seal all of `data` into 1044-byte frames (one call, one buffer).
+    /// Seal all of `data` into 1044-byte frames (one call, one buffer, sealed in place
+    /// inside the returned `bytes`).
     fn seal<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
+            let n = secret::Session::frames_for(data.len()) * secret::SEALED_FRAME_SIZE;
             let inner = &mut self.inner;
-            let out = if data.len() >= DETACH_THRESHOLD {
-                py.detach(|| inner.seal(data))
-            } else {
-                inner.seal(data)
-            }
-            .py_err()?;
-            Ok(PyBytes::new(py, &out))
+            PyBytes::new_with(py, n, |buf| {
+                if data.len() >= DETACH_THRESHOLD {
+                    py.detach(|| inner.seal_to_slice(data, buf))
+                } else {
+                    inner.seal_to_slice(data, buf)
+                }
+                .py_err()
+            })
         })
     }
 

@@ -169,24 +169,43 @@ impl Session {
     /// Seal `data` into consecutive 1044-byte frames appended to `out`.
     /// An empty write sends nothing, like Go.
     pub fn seal_into(&mut self, data: &[u8], out: &mut Vec<u8>) -> CoreResult<()> {
-        let frames = Self::frames_for(data.len());
-        out.reserve(frames * SEALED_FRAME_SIZE);
-        for chunk in data.chunks(DATA_MAX_SIZE) {
+        let start = out.len();
+        out.resize(start + Self::frames_for(data.len()) * SEALED_FRAME_SIZE, 0);
+        let res = self.seal_to_slice(data, &mut out[start..]);
+        if res.is_err() {
+            out.truncate(start);
+        }
+        res
+    }
+
+    /// Seal `data` into `out`, which must be exactly
+    /// `frames_for(data.len()) * SEALED_FRAME_SIZE` bytes (lets the caller
+    /// seal straight into its own buffer, e.g. a Python `bytes`).
+    pub fn seal_to_slice(&mut self, data: &[u8], out: &mut [u8]) -> CoreResult<()> {
+        if out.len() != Self::frames_for(data.len()) * SEALED_FRAME_SIZE {
+            return Err(CoreError::local(
+                "seal_to_slice: output size does not match the frame count",
+            ));
+        }
+        for (chunk, frame) in data
+            .chunks(DATA_MAX_SIZE)
+            .zip(out.chunks_exact_mut(SEALED_FRAME_SIZE))
+        {
             let nonce = self.send.next_nonce()?;
-            let start = out.len();
-            out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
-            out.extend_from_slice(chunk);
-            out.resize(start + TOTAL_FRAME_SIZE, 0);
+            let (body, tag_out) = frame.split_at_mut(TOTAL_FRAME_SIZE);
+            body[..DATA_LEN_SIZE].copy_from_slice(&(chunk.len() as u32).to_le_bytes());
+            body[DATA_LEN_SIZE..DATA_LEN_SIZE + chunk.len()].copy_from_slice(chunk);
+            body[DATA_LEN_SIZE + chunk.len()..].fill(0);
             let tag = self
                 .send
                 .aead
                 .seal_in_place_separate_tag(
                     ring::aead::Nonce::assume_unique_for_key(nonce),
                     ring::aead::Aad::empty(),
-                    &mut out[start..],
+                    body,
                 )
                 .map_err(|_| CoreError::frame("ChaCha20-Poly1305 seal failed"))?;
-            out.extend_from_slice(tag.as_ref());
+            tag_out.copy_from_slice(tag.as_ref());
         }
         Ok(())
     }
