@@ -673,6 +673,8 @@ class MultiplexSwitch:
                     addr = self._persistent[peer.id]
                     if not self._queue.has_id(peer.id) and peer.id not in self._dialing:
                         self._queue.push(addr)
+                        # That immediate redial is attempt 0: if it fails, the next tick backs off.
+                        self._redial_attempts.setdefault(peer.id, 0)
         finally:
             self._tearing.discard(id(peer))
 
