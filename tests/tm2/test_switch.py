@@ -580,3 +580,29 @@ def test_random_churn_keeps_peer_sets_consistent(seed: int) -> None:
                 await n.__aexit__()
 
     run(main)
+
+
+def test_lost_persistent_peer_redial_round_table() -> None:
+    """Lost at t=12: redial at once (attempt 0), then tick (every 5 s) + 1, 2, 4, 8, 16 s."""
+
+    async def main() -> None:
+        clock = FakeClock()
+        net = MemoryNetwork(clock)
+        pid, port = nid("lost"), 40100
+        async with Node(net, "a", tm2.with_persistent_peers([f"{pid}@127.0.0.1:{port}"])) as a:
+            p = Node(net, "lost", port=port)
+            await p.__aenter__()
+            await until(lambda: a.sw.peers().has(pid))
+            for _ in range(12):
+                await clock.advance(1.0)
+            assert clock.monotonic() == 12.0
+            await p.transport.close()  # the listener goes first, then the connection
+            await p.__aexit__()
+            await until(lambda: not a.sw.peers().has(pid))
+            await settle(200)
+            for _ in range(50):
+                await clock.advance(1.0)
+            dials = [t for t in net.dials_to(f"127.0.0.1:{port}") if t >= 12.0]
+            assert dials == [12.0, 16.0, 22.0, 29.0, 38.0, 56.0]
+
+    run(main)
