@@ -113,11 +113,16 @@ class SecretConnection:
         writer.write(hs.ephemeral_message())
         await writer.drain()
         try:
-            first = await reader.readexactly(1)
-            if first != b"\x22":
-                hs.read_ephemeral(first)  # raises HandshakeError with the details
+            # Usually all 35 bytes arrive at once; a wrong first byte fails at once
+            # instead of waiting for bytes a bad peer may never send.
+            msg = await reader.read(_tm2.EPHEMERAL_MSG_SIZE)
+            if not msg:
+                raise asyncio.IncompleteReadError(b"", _tm2.EPHEMERAL_MSG_SIZE)
+            if msg[0] != 0x22:
+                hs.read_ephemeral(msg)  # raises HandshakeError with the details
                 raise HandshakeError("bad ephemeral key message")  # pragma: no cover
-            msg = first + await reader.readexactly(_tm2.EPHEMERAL_MSG_SIZE - 1)
+            if len(msg) < _tm2.EPHEMERAL_MSG_SIZE:
+                msg += await reader.readexactly(_tm2.EPHEMERAL_MSG_SIZE - len(msg))
         except asyncio.IncompleteReadError as e:
             raise ConnectionClosedError("connection closed during the ephemeral key exchange") from e
         writer.write(hs.read_ephemeral(msg))

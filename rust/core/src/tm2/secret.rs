@@ -231,11 +231,22 @@ impl Session {
             let mut frame = std::mem::take(&mut self.partial);
             self.open_frame(&mut frame, out)?;
         }
-        let mut frame = [0u8; SEALED_FRAME_SIZE];
         let mut chunks = data.chunks_exact(SEALED_FRAME_SIZE);
+        out.reserve(data.len());
         for c in &mut chunks {
-            frame.copy_from_slice(c);
-            self.open_frame(&mut frame, out)?;
+            // Decrypt in place at the end of `out`, then slide the chunk over its
+            // 4-byte length header: one copy in, one short move, no scratch frame.
+            let start = out.len();
+            out.extend_from_slice(c);
+            let len = match self.open_frame_in_place(&mut out[start..]) {
+                Ok(len) => len,
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(e);
+                }
+            };
+            out.copy_within(start + DATA_LEN_SIZE..start + DATA_LEN_SIZE + len, start);
+            out.truncate(start + len);
         }
         self.partial.extend_from_slice(chunks.remainder());
         Ok(())
@@ -248,7 +259,8 @@ impl Session {
         Ok(out)
     }
 
-    fn open_frame(&mut self, frame: &mut [u8], out: &mut Vec<u8>) -> CoreResult<()> {
+    /// Open one sealed frame in place; returns the chunk length (the chunk is at `frame[4..4 + len]`).
+    fn open_frame_in_place(&mut self, frame: &mut [u8]) -> CoreResult<usize> {
         let nonce = self.recv.next_nonce()?;
         let body = self
             .recv
@@ -263,7 +275,12 @@ impl Session {
         if len > DATA_MAX_SIZE {
             return Err(CoreError::frame("chunkLength is greater than dataMaxSize"));
         }
-        out.extend_from_slice(&body[DATA_LEN_SIZE..DATA_LEN_SIZE + len]);
+        Ok(len)
+    }
+
+    fn open_frame(&mut self, frame: &mut [u8], out: &mut Vec<u8>) -> CoreResult<()> {
+        let len = self.open_frame_in_place(frame)?;
+        out.extend_from_slice(&frame[DATA_LEN_SIZE..DATA_LEN_SIZE + len]);
         Ok(())
     }
 
