@@ -271,21 +271,31 @@ def with_dispatch_queue_size(n: int) -> SwitchOption:
 # -- per-peer runtime ----------------------------------------------------------------------------------
 
 
+class _Inbox:
+    """Messages of one channel of one peer waiting for the reactor (bounded by the caller)."""
+
+    __slots__ = ("items", "size", "wake")
+
+    def __init__(self) -> None:
+        self.items: deque[bytes] = deque()
+        self.size = 0  # bytes queued
+        self.wake = asyncio.Event()
+
+
 class _PeerRuntime:
     """The switch's side of one connected peer: dispatch queues and the broadcast queue."""
 
     def __init__(self, sw: MultiplexSwitch, peer: PeerConn) -> None:
         self.sw = sw
         self.peer = peer
-        self.inbox: dict[int, asyncio.Queue[bytes]] = {}
+        self.inbox: dict[int, _Inbox] = {}
         self.tasks: list[asyncio.Task[None]] = []
-        # Broadcast queue: a deque and an event (cheaper than asyncio.Queue on this hot path).
+        # Broadcast queue: a deque and an event (cheaper than asyncio.Queue on these hot paths).
         self.outq: deque[tuple[int, bytes]] = deque()
         self.outq_bytes = 0
         self.sending = False
         self.wake = asyncio.Event()
         self.sender: asyncio.Task[None] | None = None
-        self.inbox_bytes: dict[int, int] = {}
         self.dispatch_dropped = 0
         self.broadcast_dropped = 0
         self.live = True
@@ -293,29 +303,33 @@ class _PeerRuntime:
     def deliver(self, ch_id: int, msg: bytes) -> bool:
         if not self.live:
             return False
-        q = self.inbox.get(ch_id)
-        if q is None:
+        box = self.inbox.get(ch_id)
+        if box is None:
             reactor = self.sw._reactors_by_ch.get(ch_id)
             if reactor is None:
                 self.sw.stop_peer_for_error(self.peer, DecodeError(f"message on unknown channel {ch_id:#x}"))
                 return False
-            q = asyncio.Queue(maxsize=self.sw._dispatch_queue)
-            self.inbox[ch_id] = q
-            self.inbox_bytes[ch_id] = 0
-            self.tasks.append(asyncio.create_task(self._dispatch(ch_id, reactor, q)))
-        queued = self.inbox_bytes[ch_id]
-        if q.full() or (queued and queued + len(msg) > DISPATCH_QUEUE_BYTES):
+            box = self.inbox[ch_id] = _Inbox()
+            self.tasks.append(asyncio.create_task(self._dispatch(ch_id, reactor, box)))
+        queued = box.size
+        if len(box.items) >= self.sw._dispatch_queue or (queued and queued + len(msg) > DISPATCH_QUEUE_BYTES):
             self.dispatch_dropped += 1
             self.sw.stats.dispatch_dropped += 1
             return False
-        q.put_nowait(msg)
-        self.inbox_bytes[ch_id] = queued + len(msg)
+        box.items.append(msg)
+        box.size = queued + len(msg)
+        box.wake.set()
         return True
 
-    async def _dispatch(self, ch_id: int, reactor: BaseReactor, q: asyncio.Queue[bytes]) -> None:
+    async def _dispatch(self, ch_id: int, reactor: BaseReactor, box: _Inbox) -> None:
+        items = box.items
         while True:
-            msg = await q.get()
-            self.inbox_bytes[ch_id] -= len(msg)
+            if not items:
+                box.wake.clear()
+                await box.wake.wait()
+                continue
+            msg = items.popleft()
+            box.size -= len(msg)
             try:
                 await reactor.receive(ch_id, self.peer, msg)
             except asyncio.CancelledError:
