@@ -43,15 +43,15 @@ harness: $(HARNESS)  ## Build the Go interop harness (go-ethereum + gno) into .c
 
 .PHONY: lint
 lint: install  ## ruff, cargo fmt --check, clippy -D warnings
-	$(BIN)/ruff check python tests benches
-	$(BIN)/ruff format --check python tests benches
+	$(BIN)/ruff check python tests benches examples
+	$(BIN)/ruff format --check python tests benches examples
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --release --locked -- -D warnings
 
 .PHONY: format
 format: install  ## Apply ruff format and cargo fmt
-	$(BIN)/ruff check --fix python tests benches
-	$(BIN)/ruff format python tests benches
+	$(BIN)/ruff check --fix python tests benches examples
+	$(BIN)/ruff format python tests benches examples
 	cargo fmt --all
 
 .PHONY: typecheck
@@ -79,6 +79,20 @@ bench: install harness  ## Run the benchmarks (pytest-benchmark) and the Rust ke
 	$(BIN)/pytest benches -q --benchmark-enable --benchmark-only --benchmark-columns=min,mean,ops --benchmark-sort=name
 	cargo bench -p peerwire-core --bench keccak -- --warm-up-time 1 --measurement-time 3
 
+.PHONY: testnet
+testnet: install  ## The main job: a local devp2p + TM2 testnet with a live view (TESTNET_ARGS="--nodes 4")
+	$(BIN)/peerwire testnet $(TESTNET_ARGS)
+
+# The docs toolchain is the `docs` extra of pyproject.toml, kept out of `dev` so the
+# default install stays fast; installed here on first use.
+$(VENV)/.docs: $(STAMP)
+	$(PY) -m pip install -q "mkdocs>=1.6" "mkdocstrings[python]>=0.26"
+	touch $@
+
+.PHONY: docs
+docs: install $(VENV)/.docs  ## Build the documentation site (mkdocs + mkdocstrings) into site/
+	$(BIN)/mkdocs build --strict --site-dir site
+
 .PHONY: wheel
 wheel: install  ## Build the release wheel and sdist into dist/
 	$(BIN)/maturin build --release --locked --out dist
@@ -86,4 +100,4 @@ wheel: install  ## Build the release wheel and sdist into dist/
 
 .PHONY: clean
 clean:  ## Remove build artefacts (keeps Go and cargo caches)
-	rm -rf $(VENV) $(CACHE) dist target .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CACHE) dist target site .mypy_cache .pytest_cache .ruff_cache

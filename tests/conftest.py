@@ -35,13 +35,11 @@ def _harness_stale() -> bool:
     return any(p.stat().st_mtime > built for p in HARNESS_SRC.iterdir() if p.is_file())
 
 
-@pytest.fixture(scope="session")
-def go_harness() -> Path:
-    """Path of the Go interop binary, built once per session into ``.cache/``.
+def build_go_harness(go: str | None) -> Path:
+    """Build the Go interop binary into ``.cache/`` if its sources changed.
 
     Fails (never skips) when Go is missing: interop is proven, not assumed.
     """
-    go = shutil.which("go")
     if go is None:
         pytest.fail(
             "the Go toolchain (>= 1.24) is required for the interop tests: install Go and "
@@ -61,6 +59,12 @@ def go_harness() -> Path:
         if proc.returncode != 0:
             pytest.fail(f"building the Go interop harness failed:\n{proc.stderr}", pytrace=False)
     return HARNESS_BIN
+
+
+@pytest.fixture(scope="session")
+def go_harness() -> Path:
+    """Path of the Go interop binary, built once per session."""
+    return build_go_harness(shutil.which("go"))
 
 
 def run_harness(binary: Path, *args: str, stdin: str | None = None, timeout: float = 60.0) -> str:

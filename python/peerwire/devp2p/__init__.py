@@ -1,8 +1,34 @@
-"""devp2p as go-ethereum speaks it: keys, nodes, RLPx, the server and discovery."""
+"""devp2p as go-ethereum speaks it: keys, nodes and records, RLPx, the server and discovery."""
 
 from __future__ import annotations
 
+from peerwire.devp2p import discover, rlpx
+from peerwire.devp2p._base import Cap, ConnFlag, DiscReason, Msg, PeerEvent, PeerEventType
 from peerwire.devp2p._enode import Node
+from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._keys import PrivateKey, PublicKey, recover_public_key
+from peerwire.devp2p._peer import MsgReadWriter, Peer, Protocol
+from peerwire.devp2p._server import Config, EventSubscription, Server
 
-__all__ = ["Node", "PrivateKey", "PublicKey", "recover_public_key"]
+__all__ = [
+    "ENR",
+    "Cap",
+    "Config",
+    "ConnFlag",
+    "DiscReason",
+    "EventSubscription",
+    "LocalNode",
+    "Msg",
+    "MsgReadWriter",
+    "Node",
+    "Peer",
+    "PeerEvent",
+    "PeerEventType",
+    "PrivateKey",
+    "Protocol",
+    "PublicKey",
+    "Server",
+    "discover",
+    "recover_public_key",
+    "rlpx",
+]

@@ -1,4 +1,4 @@
-"""devp2p node addresses: ``enode://<hex pubkey>@ip:tcp?discport=udp``."""
+"""devp2p node addresses: ``enode://<hex pubkey>@ip:tcp?discport=udp`` and ``enr:…`` records."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import ipaddress
 import urllib.parse
 from dataclasses import dataclass
 
+from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PublicKey
 from peerwire.errors import DecodeError, InvalidKeyError
 
@@ -17,13 +18,15 @@ class Node:
     """A devp2p node: its public key and, when known, where to reach it.
 
     ``host`` keeps a DNS name as written (resolved later, before each dial);
-    ``ip`` is set when the host is a literal address.
+    ``ip`` is set when the host is a literal address. ``record`` is the
+    node's verified ENR when it is known.
     """
 
     public_key: PublicKey
     host: str | None = None
     tcp_port: int = 0
     udp_port: int = 0
+    record: ENR | None = None
 
     @property
     def id(self) -> bytes:
@@ -45,12 +48,33 @@ class Node:
         return self.host is None
 
     @classmethod
-    def parse(cls, url: str) -> Node:
-        """Parse an ``enode://`` URL (complete or ID-only).
+    def from_record(cls, record: ENR) -> Node:
+        """A node from a record (verified here): IPv4 endpoint preferred, else IPv6.
 
         Raises:
-            DecodeError: the URL is malformed.
+            InvalidKeyError: the record's signature does not verify.
         """
+        record.verify()
+        if record.ip is not None:
+            host, tcp, udp = record.ip, record.tcp, record.udp
+        elif record.ip6 is not None:
+            host, tcp, udp = record.ip6, record.tcp6, record.udp6
+        else:
+            host, tcp, udp = None, record.tcp, record.udp
+        return cls(
+            public_key=record.public_key, host=host, tcp_port=tcp or 0, udp_port=udp or 0, record=record
+        )
+
+    @classmethod
+    def parse(cls, url: str) -> Node:
+        """Parse an ``enode://`` URL (complete or ID-only) or an ``enr:`` record.
+
+        Raises:
+            DecodeError: the URL or record is malformed.
+            InvalidKeyError: an ``enr:`` record's signature is invalid.
+        """
+        if url.strip().startswith("enr:"):
+            return cls.from_record(ENR.decode(url.strip()))
         u = urllib.parse.urlsplit(url.strip())
         if u.scheme != "enode":
             raise DecodeError(f"not an enode URL (scheme {u.scheme!r}): {url!r}")
@@ -89,6 +113,10 @@ class Node:
         if self.udp_port != self.tcp_port:
             url += f"?discport={self.udp_port}"
         return url
+
+    def with_record(self, record: ENR) -> Node:
+        """This node with a newer record (endpoint taken from the record)."""
+        return Node.from_record(record)
 
     def __str__(self) -> str:
         return self.enode_url()

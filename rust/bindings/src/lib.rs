@@ -8,8 +8,13 @@
 
 use pyo3::prelude::*;
 
+mod discv4;
+mod enr;
 mod errors;
 mod identity;
+mod kad;
+mod p2p_base;
+mod rlpx;
 mod tm2;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
@@ -44,6 +49,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(errors::_panic_for_tests, m)?)?;
     add_submodule(m, "identity", identity::init)?;
+    add_submodule(m, "p2p_base", p2p_base::init)?;
+    add_submodule(m, "rlpx", rlpx::init)?;
+    add_submodule(m, "enr", enr::init)?;
+    add_submodule(m, "discv4", discv4::init)?;
+    add_submodule(m, "kad", kad::init)?;
     add_submodule(m, "tm2", tm2::init)?;
     Ok(())
 }

@@ -15,10 +15,15 @@
 //!   [`error::CoreError`].
 #![forbid(unsafe_code)]
 
+pub mod discv4;
+pub mod enr;
 pub mod error;
 pub mod hash;
+pub mod kad;
 pub mod keys;
+pub mod p2p_base;
 pub mod rlp;
+pub mod rlpx;
 pub mod tm2;
 
 pub use error::{CoreError, CoreResult};

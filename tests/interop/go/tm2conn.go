@@ -45,11 +45,6 @@ func init() {
 	register("tm2-sc-bench", "Go<->Go gno SecretConnection throughput: -sizes 1024,65536 -total bytes", runTM2SCBench)
 }
 
-func emit(v map[string]any) {
-	b, _ := json.Marshal(v)
-	fmt.Println(string(b))
-}
-
 func privFromSeedHex(h string) (ed25519.PrivKeyEd25519, error) {
 	var priv ed25519.PrivKeyEd25519
 	seed, err := hex.DecodeString(h)

@@ -1,0 +1,7 @@
+"""``python -m peerwire.cli``."""
+
+import sys
+
+from peerwire.cli import main
+
+sys.exit(main())

@@ -1,0 +1,383 @@
+"""The dial scheduler: which nodes to dial, when, and how many at once.
+
+A port of the policy of go-ethereum's ``p2p/dial.go`` on an injected clock:
+
+* every candidate passes :meth:`DialScheduler.check_dial` in geth's order
+  (self, no port, already dialing, connected, pending inbound, net_restrict,
+  recently dialed), then our one addition, endpoint backoff;
+* each dial start puts the node in a 35 s history;
+* free slots = ``min(2 * (max_dial_peers - dial_peers), max_active_dials) - dialing``;
+  static nodes are started first (picked at random from the static pool), then
+  dynamic candidates read from an async iterator (see :class:`FairMix`);
+* a static node is put back in the pool whenever it becomes dialable again
+  (dial done, peer dropped, pending inbound ended, history or backoff expired),
+  so a dropped static peer is redialed;
+* unlike geth's fixed 35 s, an endpoint that keeps failing backs off
+  exponentially: after the n-th consecutive failure it is not dialed again for
+  ``min(BACKOFF_BASE * 2**(n-1), BACKOFF_MAX)``; a successful connection resets it;
+* a static node given by DNS name is resolved before each dial (5 s deadline);
+  the last good address is kept when a lookup fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import random
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from peerwire._clock import Clock
+from peerwire.devp2p._base import ConnFlag
+from peerwire.devp2p._enode import Node
+from peerwire.devp2p._transport import with_deadline
+from peerwire.errors import TimeoutError
+
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_MAX",
+    "DIAL_HISTORY_EXPIRATION",
+    "DialScheduler",
+    "FairMix",
+    "NetRestrict",
+]
+
+DIAL_HISTORY_EXPIRATION = 35.0  # geth: inboundThrottleTime + 5 s
+BACKOFF_BASE = 35.0  # first failure: the same wait geth always uses
+BACKOFF_MAX = 300.0  # cap: a dead static endpoint is still retried every 5 minutes
+DNS_TIMEOUT = 5.0
+FAIRMIX_TIMEOUT = 0.1  # how long FairMix waits for the fair choice before taking any source
+
+# check_dial results (geth's error texts)
+ERR_SELF = "is self"
+ERR_NO_PORT = "no port"
+ERR_ALREADY_DIALING = "already dialing"
+ERR_ALREADY_CONNECTED = "already connected"
+ERR_PENDING_INBOUND = "peer is pending inbound"
+ERR_NET_RESTRICT = "not contained in netrestrict list"
+ERR_RECENTLY_DIALED = "recently dialed"
+ERR_BACKOFF = "endpoint backing off after failures"
+
+SetUp = Callable[[Node, str, ConnFlag], Awaitable[None]]
+Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+class NetRestrict:
+    """An allow-list of networks (geth's ``netutil.Netlist``)."""
+
+    def __init__(self, cidrs: Sequence[str]) -> None:
+        self._nets = [ipaddress.ip_network(c, strict=False) for c in cidrs]
+
+    def contains(self, ip: str | None) -> bool:
+        if ip is None:
+            return False
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in n for n in self._nets)
+
+
+async def system_resolver(host: str) -> list[str]:
+    """Resolve ``host`` with the event loop's resolver (IPv4 first, as geth picks)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    ips = [str(info[4][0]) for info in infos]
+    return sorted(dict.fromkeys(ips), key=lambda ip: ":" in ip)
+
+
+@dataclass
+class _Task:
+    node: Node
+    flags: ConnFlag
+    in_pool: bool = False
+    resolved_ip: str | None = None
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    until: float = 0.0
+
+
+@dataclass
+class DialScheduler:
+    """Decides and starts outbound dials; the server reports peers coming and going."""
+
+    self_id: bytes
+    max_dial_peers: int
+    max_active_dials: int
+    set_up: SetUp
+    clock: Clock
+    net_restrict: NetRestrict | None = None
+    resolve_host: Resolver = system_resolver
+    rand: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.dialing: dict[bytes, _Task] = {}
+        self.peers: set[bytes] = set()
+        self.pending_inbound: set[bytes] = set()
+        self.static: dict[bytes, _Task] = {}
+        self.static_pool: list[_Task] = []
+        self.history: dict[bytes, float] = {}
+        self.backoff: dict[bytes, _Backoff] = {}
+        self.dial_peers = 0
+        self._wake = asyncio.Event()
+        self._candidates: asyncio.Queue[Node] = asyncio.Queue(maxsize=1)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.failures_log: list[tuple[bytes, str]] = []
+
+    # -- inputs from the server ------------------------------------------
+    def add_static(self, node: Node) -> None:
+        if node.id in self.static:
+            return
+        task = _Task(node, ConnFlag.STATIC_DIALED)
+        self.static[node.id] = task
+        if self.check_dial(node) is None:
+            self._to_pool(task)
+        self._wake.set()
+
+    def remove_static(self, node_id: bytes) -> None:
+        task = self.static.pop(node_id, None)
+        if task is not None and task.in_pool:
+            self._from_pool(task)
+
+    def peer_added(self, node_id: bytes, flags: ConnFlag) -> None:
+        if flags & (ConnFlag.DYN_DIALED | ConnFlag.STATIC_DIALED):
+            self.dial_peers += 1
+        self.peers.add(node_id)
+        self.backoff.pop(node_id, None)  # a working connection resets the backoff
+        task = self.static.get(node_id)
+        if task is not None and task.in_pool:
+            self._from_pool(task)
+        self._wake.set()
+
+    def peer_removed(self, node_id: bytes, flags: ConnFlag) -> None:
+        if flags & (ConnFlag.DYN_DIALED | ConnFlag.STATIC_DIALED):
+            self.dial_peers -= 1
+        self.peers.discard(node_id)
+        self._update_static_pool(node_id)
+        self._wake.set()
+
+    def add_pending_inbound(self, node_id: bytes) -> None:
+        self.pending_inbound.add(node_id)
+
+    def remove_pending_inbound(self, node_id: bytes) -> None:
+        self.pending_inbound.discard(node_id)
+        self._update_static_pool(node_id)
+        self._wake.set()
+
+    # -- policy ------------------------------------------------------------
+    def free_dial_slots(self) -> int:
+        slots = min((self.max_dial_peers - self.dial_peers) * 2, self.max_active_dials)
+        return slots - len(self.dialing)
+
+    def check_dial(self, node: Node) -> str | None:
+        """Why ``node`` must not be dialed now, or ``None``."""
+        now = self.clock.monotonic()
+        nid = node.id
+        if nid == self.self_id:
+            return ERR_SELF
+        if node.ip is not None and node.tcp_port == 0:
+            return ERR_NO_PORT
+        if nid in self.dialing:
+            return ERR_ALREADY_DIALING
+        if nid in self.peers:
+            return ERR_ALREADY_CONNECTED
+        if nid in self.pending_inbound:
+            return ERR_PENDING_INBOUND
+        # A DNS name is checked against net_restrict after it resolves.
+        if self.net_restrict is not None and node.ip is not None and not self.net_restrict.contains(node.ip):
+            return ERR_NET_RESTRICT
+        if self.history.get(nid, -1.0) > now:
+            return ERR_RECENTLY_DIALED
+        b = self.backoff.get(nid)
+        if b is not None and b.until > now:
+            return ERR_BACKOFF
+        return None
+
+    def backoff_delay(self, failures: int) -> float:
+        """How long an endpoint waits after its ``failures``-th consecutive failure."""
+        return float(min(BACKOFF_BASE * 2.0 ** max(0, failures - 1), BACKOFF_MAX))
+
+    # -- pool ----------------------------------------------------------------
+    def _to_pool(self, task: _Task) -> None:
+        if not task.in_pool:
+            task.in_pool = True
+            self.static_pool.append(task)
+
+    def _from_pool(self, task: _Task) -> None:
+        task.in_pool = False
+        self.static_pool.remove(task)
+
+    def _update_static_pool(self, node_id: bytes) -> None:
+        task = self.static.get(node_id)
+        if task is not None and not task.in_pool and self.check_dial(task.node) is None:
+            self._to_pool(task)
+
+    def _expire(self) -> None:
+        now = self.clock.monotonic()
+        for nid in [n for n, t in self.history.items() if t <= now]:
+            del self.history[nid]
+            self._update_static_pool(nid)
+        for nid, b in self.backoff.items():
+            if b.until and b.until <= now:
+                b.until = 0.0
+                self._update_static_pool(nid)
+
+    def _next_expiry(self) -> float | None:
+        times = list(self.history.values()) + [b.until for b in self.backoff.values() if b.until]
+        return min(times) if times else None
+
+    # -- running -------------------------------------------------------------
+    def _start_dial(self, task: _Task) -> None:
+        nid = task.node.id
+        self.history[nid] = self.clock.monotonic() + DIAL_HISTORY_EXPIRATION
+        self.dialing[nid] = task
+        t = asyncio.ensure_future(self._run_task(task))
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    async def _run_task(self, task: _Task) -> None:
+        node = task.node
+        ok = False
+        try:
+            host = node.ip
+            if host is None and node.host is not None:
+                try:
+                    ips = await with_deadline(self.clock, DNS_TIMEOUT, self.resolve_host(node.host))
+                    if ips:
+                        task.resolved_ip = ips[0]
+                except (OSError, TimeoutError) as e:
+                    self.failures_log.append((node.id, f"dns: {e}"))
+                host = task.resolved_ip
+            if host is None:
+                raise OSError(f"no address for {node.host or node.id.hex()[:16]}")
+            if self.net_restrict is not None and not self.net_restrict.contains(host):
+                raise OSError(ERR_NET_RESTRICT)
+            await self.set_up(node, host, task.flags)
+            ok = True
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            self.failures_log.append((node.id, str(e)))
+        finally:
+            self.dialing.pop(node.id, None)
+            if not ok and node.id not in self.peers:
+                b = self.backoff.setdefault(node.id, _Backoff())
+                b.failures += 1
+                b.until = self.clock.monotonic() + self.backoff_delay(b.failures)
+            self._update_static_pool(node.id)
+            self._wake.set()
+
+    def _start_static_dials(self, n: int) -> int:
+        started = 0
+        while started < n and self.static_pool:
+            task = self.static_pool[self.rand.randrange(len(self.static_pool))]
+            self._from_pool(task)
+            self._start_dial(task)
+            started += 1
+        return started
+
+    async def _read_candidates(self, it: AsyncIterator[Node]) -> None:
+        async for node in it:
+            await self._candidates.put(node)
+            self._wake.set()
+
+    def step(self) -> None:
+        """One scheduling pass: expire, start static dials, then dynamic ones while slots last."""
+        self._expire()
+        slots = self.free_dial_slots()
+        slots -= self._start_static_dials(slots)
+        while slots > 0 and not self._candidates.empty():
+            node = self._candidates.get_nowait()
+            if self.check_dial(node) is None:
+                self._start_dial(_Task(node, ConnFlag.DYN_DIALED))
+                slots -= 1
+
+    async def run(self, candidates: AsyncIterator[Node] | None = None) -> None:
+        """Schedule until cancelled; cancelling also cancels the dials in flight."""
+        reader = asyncio.ensure_future(self._read_candidates(candidates)) if candidates is not None else None
+        try:
+            while True:
+                self._wake.clear()
+                self.step()
+                expiry = self._next_expiry()
+                if expiry is None:
+                    await self._wake.wait()
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        delay = max(0.0, expiry - self.clock.monotonic())
+                        await with_deadline(self.clock, delay, self._wake.wait())
+        finally:
+            if reader is not None:
+                reader.cancel()
+            for t in list(self._tasks):
+                t.cancel()
+            await asyncio.gather(*self._tasks, *([reader] if reader else []), return_exceptions=True)
+
+
+class FairMix:
+    """Mixes several async node sources fairly (geth's ``enode.FairMix``).
+
+    Sources take turns; when the source whose turn it is has nothing within
+    ``timeout``, the first node any source offers is taken instead, so one slow
+    source never stalls the others and one fast source never starves them.
+    """
+
+    def __init__(self, clock: Clock, timeout: float = FAIRMIX_TIMEOUT) -> None:
+        self._clock = clock
+        self._timeout = timeout
+        self._sources: list[asyncio.Queue[Node]] = []
+        self._readers: list[asyncio.Task[None]] = []
+        self._any = asyncio.Event()
+        self._turn = 0
+
+    def add_source(self, it: AsyncIterator[Node]) -> None:
+        q: asyncio.Queue[Node] = asyncio.Queue(maxsize=1)
+        self._sources.append(q)
+
+        async def pump() -> None:
+            async for node in it:
+                await q.put(node)
+                self._any.set()
+
+        self._readers.append(asyncio.ensure_future(pump()))
+
+    def close(self) -> None:
+        for r in self._readers:
+            r.cancel()
+
+    def __aiter__(self) -> AsyncIterator[Node]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Node]:
+        try:
+            while True:
+                if not self._sources:
+                    await self._any.wait()
+                    self._any.clear()
+                    continue
+                self._turn = (self._turn + 1) % len(self._sources)
+                fair = self._sources[self._turn]
+                try:
+                    node: Node | None = await with_deadline(self._clock, self._timeout, fair.get())
+                except TimeoutError:
+                    node = None
+                if node is not None:
+                    yield node
+                    continue
+                while True:
+                    for q in self._sources:
+                        if not q.empty():
+                            yield q.get_nowait()
+                            break
+                    else:
+                        self._any.clear()
+                        if all(q.empty() for q in self._sources):
+                            await self._any.wait()
+                        continue
+                    break
+        finally:
+            self.close()

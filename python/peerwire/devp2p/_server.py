@@ -1,0 +1,563 @@
+"""The devp2p server (go-ethereum's ``p2p.Server``): accept, dial, admit, run peers.
+
+Admission follows geth step by step:
+
+1. inbound: wait for one of ``max_pending_peers`` handshake tokens, refuse IPs
+   outside ``net_restrict`` and non-LAN IPs seen in the last 30 s, before any
+   RLPx byte;
+2. RLPx handshake (5 s);
+3. post-handshake checks, in order: too many peers, too many inbound, already
+   connected, self (trusted peers skip the first two). A refusal is an
+   *uncompressed* Disconnect sent as the only frame;
+4. Hello exchange (both sides send at once), snappy on iff the remote
+   version >= 5, identity check (``keccak(Hello.ID)`` = the RLPx key) -
+   ``UnexpectedIdentity`` is sent, compressed when snappy is on;
+5. add-peer checks: no shared capability -> useless peer, then the
+   post-handshake list again (the peer set may have changed meanwhile);
+   refusals are compressed Disconnects;
+6. the peer runs; ``ADD`` is emitted, then ``DROP`` after it left the set.
+
+Events go to each subscriber through a bounded buffer (``Config.event_buffer``).
+Policy for a slow subscriber: when its buffer is full, *new* events for that
+subscriber are dropped and counted in :attr:`EventSubscription.dropped`; the
+server never waits for a subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ipaddress
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._core import identity, p2p_base
+from peerwire.devp2p._base import (
+    BASE_PROTOCOL_VERSION,
+    DIAL_TIMEOUT,
+    DISC_MSG,
+    DISC_WRITE_TIMEOUT,
+    FRAME_READ_TIMEOUT,
+    FRAME_WRITE_TIMEOUT,
+    HANDSHAKE_TIMEOUT,
+    HELLO_MSG,
+    SNAPPY_PROTOCOL_VERSION,
+    Cap,
+    ConnFlag,
+    DiscReason,
+    PeerEvent,
+    PeerEventType,
+)
+from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
+from peerwire.devp2p._enode import Node
+from peerwire.devp2p._keys import PrivateKey
+from peerwire.devp2p._peer import Peer, Protocol
+from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
+from peerwire.errors import DialError, PeerwireError, RemoteProtocolError
+
+__all__ = ["Config", "EventSubscription", "Server"]
+
+DEFAULT_MAX_PENDING_PEERS = 50
+DEFAULT_DIAL_RATIO = 3
+INBOUND_THROTTLE_TIME = 30.0
+DEFAULT_EVENT_BUFFER = 256
+SETUP_FAILURES_KEPT = 64  # recent refused/failed connection setups kept for diagnostics
+MAX_HELLO_SIZE = 2048
+
+
+@dataclass
+class Config:
+    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults."""
+
+    private_key: PrivateKey
+    name: str = "peerwire"
+    listen_addr: str | None = "0.0.0.0:30303"
+    max_peers: int = 50
+    max_pending_peers: int = 0
+    dial_ratio: int = 0
+    protocols: Sequence[Protocol] = ()
+    no_discovery: bool = True
+    no_dial: bool = False
+    bootstrap_nodes: Sequence[Node | str] = ()
+    static_nodes: Sequence[Node | str] = ()
+    trusted_nodes: Sequence[Node | str] = ()
+    net_restrict: Sequence[str] | None = None
+    node_database: str | None = None
+    enable_msg_events: bool = False
+    #: Sources of dynamic dial candidates, mixed fairly (discovery plugs in here).
+    dial_candidates: Sequence[AsyncIterator[Node]] = ()
+    event_buffer: int = DEFAULT_EVENT_BUFFER
+    clock: Clock = SYSTEM_CLOCK
+    #: How to dial and listen; ``None`` is RLPx over TCP (``peerwire.devp2p.rlpx``).
+    network: Network | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _as_node(n: Node | str) -> Node:
+    return n if isinstance(n, Node) else Node.parse(n)
+
+
+def _split_hostport(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+def _is_lan(ip: str) -> bool:
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return a.is_loopback or a.is_private or a.is_link_local
+
+
+class EventSubscription:
+    """An async iterator of :class:`PeerEvent`; also an async context manager that unsubscribes."""
+
+    def __init__(self, server: Server, size: int) -> None:
+        self._server = server
+        self._q: asyncio.Queue[PeerEvent | None] = asyncio.Queue(maxsize=size + 1)
+        self._size = size
+        self.dropped = 0
+        self.closed = False
+
+    def _offer(self, ev: PeerEvent) -> None:
+        if self.closed:
+            return
+        if self._q.qsize() >= self._size:
+            self.dropped += 1
+            return
+        self._q.put_nowait(ev)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._server._subs.discard(self)
+            with contextlib.suppress(asyncio.QueueFull):
+                self._q.put_nowait(None)
+
+    def __aiter__(self) -> EventSubscription:
+        return self
+
+    async def __anext__(self) -> PeerEvent:
+        if self.closed and self._q.empty():
+            raise StopAsyncIteration
+        ev = await self._q.get()
+        if ev is None:
+            raise StopAsyncIteration
+        return ev
+
+    async def __aenter__(self) -> EventSubscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Server:
+    """A devp2p server: ``async with Server(config) as srv: ...``."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._key = config.private_key
+        self._self_id = self._key.public_key.node_id
+        self._clock = config.clock
+        self._protocols = list(config.protocols)
+        self._local_protos = [(p.name, p.version, p.length) for p in self._protocols]
+        self._our_hello = p2p_base.encode_hello(
+            BASE_PROTOCOL_VERSION,
+            config.name,
+            sorted((p.name, p.version) for p in self._protocols),
+            0,
+            self._key.public_key.to_bytes(),
+        )
+        self._peers: dict[bytes, Peer] = {}
+        self._inbound_count = 0
+        self._trusted: set[bytes] = {_as_node(n).id for n in config.trusted_nodes}
+        self._net_restrict = NetRestrict(config.net_restrict) if config.net_restrict is not None else None
+        self._inbound_history: dict[str, float] = {}
+        max_pending = config.max_pending_peers or DEFAULT_MAX_PENDING_PEERS
+        self._tokens = asyncio.Semaphore(max_pending)
+        self._subs: set[EventSubscription] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._peer_tasks: dict[bytes, asyncio.Task[None]] = {}
+        self._listener: Listener | None = None
+        self._listen_host = "0.0.0.0"
+        self._listen_port = 0
+        self._running = False
+        self._network: Network | None = config.network
+        self._mix: FairMix | None = None
+        self.dialer = DialScheduler(
+            self_id=self._self_id,
+            max_dial_peers=self.max_dialed_conns(),
+            max_active_dials=max_pending,
+            set_up=self._dial_and_set_up,
+            clock=self._clock,
+            net_restrict=self._net_restrict,
+        )
+        #: Recent connection setups that failed or were refused: (remote, error), newest last.
+        self.setup_failures: collections.deque[tuple[str, PeerwireError | OSError]] = collections.deque(
+            maxlen=SETUP_FAILURES_KEPT
+        )
+
+    # -- limits ------------------------------------------------------------
+    def max_dialed_conns(self) -> int:
+        cfg = self.config
+        if cfg.no_dial or cfg.max_peers == 0:
+            return 0
+        return max(1, cfg.max_peers // (cfg.dial_ratio or DEFAULT_DIAL_RATIO))
+
+    def max_inbound_conns(self) -> int:
+        return self.config.max_peers - self.max_dialed_conns()
+
+    # -- lifecycle -----------------------------------------------------------
+    async def __aenter__(self) -> Server:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        if self._running:
+            raise RuntimeError("server already running")
+        if self._network is None:
+            from peerwire.devp2p._rlpxnet import RlpxNetwork
+
+            self._network = RlpxNetwork()
+        self._running = True
+        if self.config.listen_addr is not None:
+            host, port = _split_hostport(self.config.listen_addr)
+            self._listener = await self._network.listen(host, port, self._key, self._handle_incoming)
+            self._listen_host, self._listen_port = host, self._listener.port
+        if not self.config.no_dial:
+            for n in self.config.static_nodes:
+                self.dialer.add_static(_as_node(n))
+            it: AsyncIterator[Node] | None = None
+            if self.config.dial_candidates:
+                self._mix = FairMix(self._clock)
+                for src in self.config.dial_candidates:
+                    self._mix.add_source(src)
+                it = aiter(self._mix)
+            self._spawn(self.dialer.run(it))
+
+    async def stop(self) -> None:
+        """Stop accepting and dialing, disconnect every peer with ``DiscQuitting``, wait for them."""
+        if not self._running:
+            return
+        self._running = False
+        if self._listener is not None:
+            await self._listener.close()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._mix is not None:
+            self._mix.close()
+        for p in list(self._peers.values()):
+            p.disconnect(DiscReason.QUITTING)
+        await asyncio.gather(*self._peer_tasks.values(), return_exceptions=True)
+        for sub in list(self._subs):
+            sub.close()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        t: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+        return t
+
+    # -- public API ----------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def listen_port(self) -> int:
+        return self._listen_port
+
+    def self_node(self) -> Node:
+        host = self._listen_host if self._listen_host not in ("0.0.0.0", "::") else "127.0.0.1"
+        return Node(self._key.public_key, host, self._listen_port, self._listen_port)
+
+    def peers(self) -> list[Peer]:
+        return list(self._peers.values())
+
+    def peer_count(self) -> int:
+        return len(self._peers)
+
+    def add_peer(self, node: Node | str) -> None:
+        """Add a static peer: dialed, and redialed whenever the connection drops."""
+        self.dialer.add_static(_as_node(node))
+
+    def remove_peer(self, node: Node | str) -> None:
+        """Forget a static peer and disconnect it (``DiscRequested``)."""
+        n = _as_node(node)
+        self.dialer.remove_static(n.id)
+        p = self._peers.get(n.id)
+        if p is not None:
+            p.disconnect(DiscReason.REQUESTED)
+
+    def add_trusted_peer(self, node: Node | str) -> None:
+        """Admit this node past the peer limits (does not dial it)."""
+        n = _as_node(node)
+        self._trusted.add(n.id)
+        if (p := self._peers.get(n.id)) is not None:
+            p.flags |= ConnFlag.TRUSTED
+
+    def remove_trusted_peer(self, node: Node | str) -> None:
+        n = _as_node(node)
+        self._trusted.discard(n.id)
+        if (p := self._peers.get(n.id)) is not None:
+            p.flags &= ~ConnFlag.TRUSTED
+
+    def subscribe_events(self, buffer: int | None = None) -> EventSubscription:
+        """Subscribe to ADD/DROP (and, with ``enable_msg_events``, MSG_SEND/MSG_RECV) events."""
+        sub = EventSubscription(self, buffer or self.config.event_buffer)
+        self._subs.add(sub)
+        return sub
+
+    def node_info(self) -> dict[str, Any]:
+        """geth's ``admin_nodeInfo``."""
+        node = self.self_node()
+        protocols: dict[str, Any] = {}
+        for p in self._protocols:
+            if p.name not in protocols:
+                protocols[p.name] = p.node_info() if p.node_info else "unknown"
+        return {
+            "id": self._self_id.hex(),
+            "name": self.config.name,
+            "enode": node.enode_url(),
+            "enr": "",
+            "ip": node.ip,
+            "ports": {
+                "discovery": 0 if self.config.no_discovery else node.udp_port,
+                "listener": node.tcp_port,
+            },
+            "listenAddr": f"{self._listen_host}:{self._listen_port}" if self._listener else "",
+            "protocols": protocols,
+        }
+
+    def peers_info(self) -> list[dict[str, Any]]:
+        """geth's ``admin_peers``: one ``PeerInfo`` per peer, sorted by ID."""
+        return [p.info() for p in sorted(self._peers.values(), key=lambda p: p.id)]
+
+    # -- events --------------------------------------------------------------
+    def _emit(self, ev: PeerEvent) -> None:
+        for sub in list(self._subs):
+            sub._offer(ev)
+
+    # -- inbound -------------------------------------------------------------
+    def _check_inbound(self, ip: str) -> str | None:
+        now = self._clock.monotonic()
+        if self._net_restrict is not None and not self._net_restrict.contains(ip):
+            return "not in netrestrict list"
+        for k in [k for k, t in self._inbound_history.items() if t <= now]:
+            del self._inbound_history[k]
+        if not _is_lan(ip) and ip in self._inbound_history:
+            return "too many attempts"
+        self._inbound_history[ip] = now + INBOUND_THROTTLE_TIME
+        return None
+
+    async def _handle_incoming(self, inc: Incoming) -> None:
+        remote = inc.remote_address
+        label = f"{remote[0]}:{remote[1]}"
+        try:
+            await with_deadline(self._clock, HANDSHAKE_TIMEOUT, self._tokens.acquire())
+        except PeerwireError as e:
+            self.setup_failures.append((label, e))
+            await inc.close()
+            return
+        try:
+            if not self._running:
+                await inc.close()
+                return
+            why = self._check_inbound(remote[0])
+            if why is not None:
+                self.setup_failures.append((label, DialError(f"rejected inbound: {why}", reason=why)))
+                await inc.close()
+                return
+            try:
+                t = await with_deadline(self._clock, HANDSHAKE_TIMEOUT, inc.handshake())
+            except (PeerwireError, OSError) as e:
+                self.setup_failures.append((label, e))
+                await inc.close()
+                return
+            with contextlib.suppress(PeerwireError, OSError):
+                await self._set_up_conn(t, ConnFlag.INBOUND, None, inc.local_address, remote)
+        finally:
+            self._tokens.release()
+
+    # -- dialing -------------------------------------------------------------
+    async def _dial_and_set_up(self, node: Node, host: str, flags: ConnFlag) -> None:
+        if not self._running or self._network is None:
+            raise DialError("server stopped", reason="stopped")
+        t, local = await with_deadline(
+            self._clock,
+            DIAL_TIMEOUT + HANDSHAKE_TIMEOUT,
+            self._network.dial(host, node.tcp_port, node.public_key, self._key),
+        )
+        await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
+
+    # -- admission -------------------------------------------------------------
+    def _post_handshake_checks(self, node_id: bytes, flags: ConnFlag) -> DiscReason | None:
+        trusted = bool(flags & ConnFlag.TRUSTED)
+        if not trusted and len(self._peers) >= self.config.max_peers:
+            return DiscReason.TOO_MANY_PEERS
+        if not trusted and flags & ConnFlag.INBOUND and self._inbound_count >= self.max_inbound_conns():
+            return DiscReason.TOO_MANY_PEERS
+        if node_id in self._peers:
+            return DiscReason.ALREADY_CONNECTED
+        if node_id == self._self_id:
+            return DiscReason.SELF
+        return None
+
+    async def _refuse(self, t: Transport, reason: DiscReason) -> None:
+        with contextlib.suppress(PeerwireError, OSError):
+            await with_deadline(
+                self._clock, DISC_WRITE_TIMEOUT, t.send(DISC_MSG, p2p_base.encode_disconnect(int(reason)))
+            )
+        with contextlib.suppress(PeerwireError, OSError):
+            await t.close()
+
+    async def _proto_handshake(self, t: Transport) -> p2p_base.DecodedHello:
+        send = asyncio.ensure_future(
+            with_deadline(self._clock, FRAME_WRITE_TIMEOUT, t.send(HELLO_MSG, self._our_hello))
+        )
+        try:
+            code, payload = await with_deadline(self._clock, FRAME_READ_TIMEOUT, t.recv())
+            if len(payload) > MAX_HELLO_SIZE:
+                raise RemoteProtocolError("message too big")
+            if code == DISC_MSG:
+                reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
+                raise RemoteProtocolError(
+                    f"disconnected before hello: {reason}", disconnect_reason=int(reason)
+                )
+            if code != HELLO_MSG:
+                raise RemoteProtocolError(f"expected handshake, got {code:x}")
+            hello = p2p_base.decode_hello(payload)
+            if not hello.id_is_valid():
+                raise RemoteProtocolError(
+                    str(DiscReason.INVALID_IDENTITY), disconnect_reason=int(DiscReason.INVALID_IDENTITY)
+                )
+        except asyncio.CancelledError:
+            send.cancel()
+            await asyncio.gather(send, return_exceptions=True)
+            raise
+        except BaseException:
+            # like geth, let our Hello write finish (it has its own deadline) before failing
+            await asyncio.gather(send, return_exceptions=True)
+            raise
+        await send
+        return hello
+
+    async def _set_up_conn(
+        self,
+        t: Transport,
+        flags: ConnFlag,
+        dialed: Node | None,
+        local: tuple[str, int] | None,
+        remote: tuple[str, int],
+    ) -> None:
+        label = f"{remote[0]}:{remote[1]}"
+        node = dialed or Node(t.remote_public_key, remote[0], remote[1], remote[1])
+        pending_inbound = False
+        try:
+            if not self._running:
+                raise DialError("server stopped", reason="stopped")
+            if node.id in self._trusted:
+                flags |= ConnFlag.TRUSTED
+            reason = self._post_handshake_checks(node.id, flags)
+            if reason is not None:
+                await self._refuse(t, reason)  # uncompressed: snappy is not on yet
+                raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
+            if flags & ConnFlag.INBOUND:
+                self.dialer.add_pending_inbound(node.id)
+                pending_inbound = True
+            try:
+                hello = await self._proto_handshake(t)
+            except BaseException:
+                with contextlib.suppress(PeerwireError, OSError):
+                    await t.close()
+                raise
+            t.set_snappy(hello.version >= SNAPPY_PROTOCOL_VERSION)
+            if identity.keccak256(hello.id) != node.id:
+                await self._refuse(t, DiscReason.UNEXPECTED_IDENTITY)
+                raise RemoteProtocolError(
+                    str(DiscReason.UNEXPECTED_IDENTITY), disconnect_reason=int(DiscReason.UNEXPECTED_IDENTITY)
+                )
+            matched = hello.match_protocols(self._local_protos)
+            reason = DiscReason.USELESS_PEER if self._protocols and not matched else None
+            reason = reason or self._post_handshake_checks(node.id, flags)
+            if reason is not None:
+                await self._refuse(t, reason)  # compressed when snappy is on
+                raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
+            self._launch(t, node, hello, flags, matched, local, remote)
+        except (PeerwireError, OSError) as e:
+            self.setup_failures.append((label, e))
+            raise
+        finally:
+            if pending_inbound:
+                self.dialer.remove_pending_inbound(node.id)
+
+    def _launch(
+        self,
+        t: Transport,
+        node: Node,
+        hello: p2p_base.DecodedHello,
+        flags: ConnFlag,
+        matched: list[tuple[int, int]],
+        local: tuple[str, int] | None,
+        remote: tuple[str, int],
+    ) -> None:
+        peer = Peer(
+            transport=t,
+            node=node,
+            name=hello.name,
+            caps=[Cap(n, v) for n, v in hello.caps],
+            flags=flags,
+            matched=[(self._protocols[i], off) for i, off in matched],
+            clock=self._clock,
+            emit=self._emit if self.config.enable_msg_events else None,
+            local_address=local,
+            remote_address=remote,
+        )
+        self._peers[node.id] = peer
+        if peer.inbound:
+            self._inbound_count += 1
+        self.dialer.peer_added(node.id, flags)
+        self._emit(
+            PeerEvent(
+                PeerEventType.ADD,
+                node.id,
+                local_address=peer.local_address,
+                remote_address=peer.remote_address,
+            )
+        )
+        self._peer_tasks[node.id] = asyncio.ensure_future(self._run_peer(peer))
+
+    async def _run_peer(self, peer: Peer) -> None:
+        try:
+            end = await peer.run()
+            error = end.error
+        except asyncio.CancelledError:
+            error = str(DiscReason.QUITTING)
+        finally:
+            self._peers.pop(peer.id, None)
+            self._peer_tasks.pop(peer.id, None)
+            if peer.inbound:
+                self._inbound_count -= 1
+            self.dialer.peer_removed(peer.id, peer.flags)
+        self._emit(
+            PeerEvent(
+                PeerEventType.DROP,
+                peer.id,
+                error=error,
+                local_address=peer.local_address,
+                remote_address=peer.remote_address,
+            )
+        )

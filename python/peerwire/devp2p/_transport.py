@@ -1,0 +1,296 @@
+"""What the server needs from RLPx, as interfaces, plus an in-memory network.
+
+The server is written against :class:`Transport` (an established RLPx
+connection: ``send``/``recv``/``set_snappy``/``close``/``remote_public_key``,
+the API of ``peerwire.devp2p.rlpx``) and :class:`Network` (dialing and
+listening). :class:`MemoryNetwork` implements both in memory, with the same
+observable behaviour a socket gives the server (closing, ordering, backpressure)
+but no encryption: it is the harness for the server's conformance tests, in
+the spirit of go-ethereum's ``p2p.MsgPipe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from peerwire._clock import Clock, SystemClock
+from peerwire.devp2p._keys import PrivateKey, PublicKey
+from peerwire.errors import ConnectionClosedError, DialError, HandshakeError, TimeoutError
+
+__all__ = [
+    "Incoming",
+    "Listener",
+    "MemoryNetwork",
+    "MemoryTransport",
+    "Network",
+    "Transport",
+    "with_deadline",
+]
+
+T = TypeVar("T")
+
+
+class Transport(Protocol):
+    """An established RLPx connection (``peerwire.devp2p.rlpx.Connection``)."""
+
+    @property
+    def remote_public_key(self) -> PublicKey: ...
+
+    async def send(self, code: int, payload: bytes) -> None: ...
+
+    async def recv(self) -> tuple[int, bytes]: ...
+
+    def set_snappy(self, enabled: bool) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Incoming(Protocol):
+    """An accepted TCP connection whose RLPx handshake has not run yet."""
+
+    @property
+    def remote_address(self) -> tuple[str, int]: ...
+
+    @property
+    def local_address(self) -> tuple[str, int]: ...
+
+    async def handshake(self) -> Transport: ...
+
+    async def close(self) -> None: ...
+
+
+class Listener(Protocol):
+    @property
+    def port(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+class Network(Protocol):
+    """Dialing and listening, RLPx handshake included."""
+
+    async def dial(
+        self, host: str, port: int, remote_public_key: PublicKey, private_key: PrivateKey
+    ) -> tuple[Transport, tuple[str, int]]:
+        """Connect and run the initiator handshake; returns the connection and the local address.
+
+        The caller bounds the whole call with a deadline.
+        """
+        ...
+
+    async def listen(
+        self,
+        host: str,
+        port: int,
+        private_key: PrivateKey,
+        handler: Callable[[Incoming], Awaitable[None]],
+    ) -> Listener: ...
+
+
+async def sleep_until(clock: Clock, deadline: float) -> None:
+    """Sleep until ``clock`` reads ``deadline`` (robust to starting late)."""
+    while (remaining := deadline - clock.monotonic()) > 0:
+        await clock.sleep(remaining)
+
+
+async def with_deadline(clock: Clock, seconds: float, aw: Awaitable[T]) -> T:
+    """Await ``aw`` for at most ``seconds`` of ``clock`` time; raise :class:`TimeoutError`.
+
+    On the real clock this is ``asyncio.timeout``; on any other clock the wait
+    races a ``clock.sleep`` so a :class:`FakeClock` drives the deadline.
+    """
+    if isinstance(clock, SystemClock):
+        try:
+            async with asyncio.timeout(seconds):
+                return await aw
+        except builtins.TimeoutError as e:
+            raise TimeoutError(f"deadline of {seconds}s passed") from e
+    task: asyncio.Future[T] = asyncio.ensure_future(aw)
+    sleeper = asyncio.ensure_future(sleep_until(clock, clock.monotonic() + seconds))
+    waiters: set[asyncio.Future[Any]] = {task, sleeper}
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        sleeper.cancel()
+        raise
+    if task.done():
+        sleeper.cancel()
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(BaseException):  # the cancelled operation's outcome is irrelevant
+        await task
+    raise TimeoutError(f"deadline of {seconds}s passed")
+
+
+# ---------------------------------------------------------------------------
+# In-memory network
+
+
+_CLOSED = object()
+PIPE_DEPTH = 64  # frames in flight per direction before send() waits (backpressure)
+
+
+@dataclass
+class _Wire:
+    queue: asyncio.Queue[object] = field(default_factory=lambda: asyncio.Queue(maxsize=PIPE_DEPTH))
+    closed: bool = False
+
+
+class MemoryTransport:
+    """One end of an in-memory connection; records what it sent (and whether compressed)."""
+
+    def __init__(self, local: PublicKey, remote: PublicKey, out: _Wire, inp: _Wire) -> None:
+        self._local = local
+        self._remote = remote
+        self._out = out
+        self._in = inp
+        self.snappy = False
+        self.closed = False
+        self.sent: list[tuple[int, bytes, bool]] = []
+
+    @property
+    def remote_public_key(self) -> PublicKey:
+        return self._remote
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed by either end."""
+        return self.closed or self._in.closed
+
+    async def send(self, code: int, payload: bytes) -> None:
+        if self.closed or self._out.closed:
+            raise ConnectionClosedError("connection closed")
+        self.sent.append((code, payload, self.snappy))
+        await self._out.queue.put((code, bytes(payload)))
+
+    async def recv(self) -> tuple[int, bytes]:
+        if self.closed:
+            raise ConnectionClosedError("connection closed")
+        item = await self._in.queue.get()
+        if item is _CLOSED:
+            self._in.queue.put_nowait(_CLOSED)
+            raise ConnectionClosedError("connection closed by peer")
+        assert isinstance(item, tuple)
+        return item
+
+    def set_snappy(self, enabled: bool) -> None:
+        self.snappy = enabled
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for wire in (self._out, self._in):
+            wire.closed = True
+            while True:
+                try:
+                    wire.queue.put_nowait(_CLOSED)
+                    break
+                except asyncio.QueueFull:
+                    wire.queue.get_nowait()
+
+
+def memory_pipe(a: PublicKey, b: PublicKey) -> tuple[MemoryTransport, MemoryTransport]:
+    """Two connected ends: the first is ``a``'s (its remote is ``b``), the second ``b``'s."""
+    ab, ba = _Wire(), _Wire()
+    return MemoryTransport(a, b, ab, ba), MemoryTransport(b, a, ba, ab)
+
+
+class _MemIncoming:
+    def __init__(self, transport: MemoryTransport, remote: tuple[str, int], local: tuple[str, int]) -> None:
+        self._t = transport
+        self._remote = remote
+        self._local = local
+
+    @property
+    def remote_address(self) -> tuple[str, int]:
+        return self._remote
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        return self._local
+
+    async def handshake(self) -> Transport:
+        if self._t.closed:
+            raise HandshakeError("connection closed during handshake")
+        return self._t
+
+    async def close(self) -> None:
+        await self._t.close()
+
+
+class _MemListener:
+    def __init__(self, net: MemoryNetwork, addr: tuple[str, int]) -> None:
+        self._net = net
+        self._addr = addr
+
+    @property
+    def port(self) -> int:
+        return self._addr[1]
+
+    async def close(self) -> None:
+        self._net._listeners.pop(self._addr, None)
+
+
+class MemoryNetwork:
+    """Listeners keyed by ``(host, port)``; ``dial`` connects to them in memory.
+
+    ``open_transports()`` counts ends of connections not yet closed by either side (the in-memory stand-in for
+    file descriptors). ``source_host`` sets the address dialers appear from.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: dict[tuple[str, int], tuple[PrivateKey, Callable[[Incoming], Awaitable[None]]]] = {}
+        self._ports = itertools.count(30000)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.transports: list[MemoryTransport] = []
+        self.source_host = "127.0.0.1"
+        self.dials: list[tuple[str, int]] = []
+
+    def open_transports(self) -> int:
+        return sum(1 for t in self.transports if not t.is_closed)
+
+    async def dial(
+        self, host: str, port: int, remote_public_key: PublicKey, private_key: PrivateKey
+    ) -> tuple[Transport, tuple[str, int]]:
+        self.dials.append((host, port))
+        entry = self._listeners.get((host, port))
+        if entry is None:
+            raise DialError(f"connection refused: {host}:{port}", reason="refused")
+        key, handler = entry
+        if key.public_key != remote_public_key:
+            raise HandshakeError("remote key does not match the dialed node")
+        src = (self.source_host, next(self._ports))
+        mine, theirs = memory_pipe(private_key.public_key, key.public_key)
+        self.transports += [mine, theirs]
+        task: asyncio.Task[None] = asyncio.ensure_future(handler(_MemIncoming(theirs, src, (host, port))))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return mine, src
+
+    async def connect_raw(self, host: str, port: int, key: PrivateKey) -> MemoryTransport:
+        """Dial as a hand-driven test peer: no server on this side, full control of frames."""
+        t, _ = await self.dial(host, port, self._listeners[(host, port)][0].public_key, key)
+        assert isinstance(t, MemoryTransport)
+        return t
+
+    async def listen(
+        self,
+        host: str,
+        port: int,
+        private_key: PrivateKey,
+        handler: Callable[[Incoming], Awaitable[None]],
+    ) -> Listener:
+        if port == 0:
+            port = next(self._ports)
+        if (host, port) in self._listeners:
+            raise OSError(f"address in use: {host}:{port}")
+        self._listeners[(host, port)] = (private_key, handler)
+        return _MemListener(self, (host, port))

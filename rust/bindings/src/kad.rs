@@ -1,0 +1,205 @@
+//! Kademlia helpers and the routing table as `peerwire._core.kad`.
+use std::net::IpAddr;
+
+use peerwire_core::kad::{self, table};
+use pyo3::buffer::PyBuffer;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::{guard, DecodeError};
+
+fn id32(b: &[u8]) -> PyResult<[u8; 32]> {
+    b.try_into()
+        .map_err(|_| DecodeError::new_err("node IDs must be 32 bytes"))
+}
+
+fn ip_of(s: &str) -> PyResult<IpAddr> {
+    s.parse()
+        .map_err(|_| DecodeError::new_err(format!("invalid IP address {s:?}")))
+}
+
+/// 256 − leading zero bits of `a XOR b` (0 when equal).
+#[pyfunction]
+fn log_distance(a: &[u8], b: &[u8]) -> PyResult<u16> {
+    Ok(kad::log_distance(&id32(a)?, &id32(b)?))
+}
+
+/// Log distances from `target` to N packed 32-byte IDs read through the
+/// buffer protocol; returns N native-endian uint16 values as bytes.
+#[pyfunction]
+fn log_distances<'py>(
+    py: Python<'py>,
+    target: &[u8],
+    ids: PyBuffer<u8>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    guard(|| {
+        let t = id32(target)?;
+        if !ids.is_c_contiguous() {
+            return Err(DecodeError::new_err("ids must be a C-contiguous buffer"));
+        }
+        if ids.len_bytes() % 32 != 0 {
+            return Err(DecodeError::new_err(
+                "ids buffer length must be a multiple of 32",
+            ));
+        }
+        let data = ids.to_vec(py)?;
+        let out = py.detach(|| {
+            let d = kad::log_distances(&t, &data);
+            let mut bytes = Vec::with_capacity(d.len() * 2);
+            for v in d {
+                bytes.extend_from_slice(&v.to_ne_bytes());
+            }
+            bytes
+        });
+        Ok(PyBytes::new(py, &out))
+    })
+}
+
+/// The Kademlia routing table (IDs and IPs; the caller keeps node objects).
+#[pyclass(module = "peerwire._core.kad", name = "Table")]
+pub(crate) struct PyTable {
+    inner: table::Table,
+}
+
+fn ids_out(py: Python<'_>, ids: Vec<[u8; 32]>) -> Vec<Bound<'_, PyBytes>> {
+    ids.iter().map(|i| PyBytes::new(py, i)).collect()
+}
+
+#[pymethods]
+impl PyTable {
+    #[new]
+    #[pyo3(signature = (self_id, seed=0, bucket_size=16, max_replacements=10, bucket_ip_limit=2, table_ip_limit=10))]
+    fn new(
+        self_id: &[u8],
+        seed: u64,
+        bucket_size: usize,
+        max_replacements: usize,
+        bucket_ip_limit: usize,
+        table_ip_limit: usize,
+    ) -> PyResult<Self> {
+        Ok(PyTable {
+            inner: table::Table::with_limits(
+                id32(self_id)?,
+                seed,
+                bucket_size,
+                max_replacements,
+                bucket_ip_limit,
+                table_ip_limit,
+            ),
+        })
+    }
+
+    /// Add or update: returns "added", "updated", "replacement" or
+    /// "rejected: <reason>".
+    #[pyo3(signature = (id, ip, now, inbound=false))]
+    fn add(&mut self, id: &[u8], ip: &str, now: f64, inbound: bool) -> PyResult<String> {
+        Ok(match self.inner.add(id32(id)?, ip_of(ip)?, now, inbound) {
+            table::AddResult::Added => "added".to_owned(),
+            table::AddResult::Updated => "updated".to_owned(),
+            table::AddResult::Replacement => "replacement".to_owned(),
+            table::AddResult::Rejected(why) => format!("rejected: {why}"),
+        })
+    }
+
+    fn remove<'py>(&mut self, py: Python<'py>, id: &[u8]) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        Ok(self.inner.remove(&id32(id)?).map(|r| PyBytes::new(py, &r)))
+    }
+
+    fn __contains__(&self, id: &[u8]) -> PyResult<bool> {
+        Ok(self.inner.contains(&id32(id)?))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn bucket_index(&self, id: &[u8]) -> PyResult<Option<usize>> {
+        Ok(self.inner.bucket_index(&id32(id)?))
+    }
+
+    fn nodes<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyBytes>> {
+        ids_out(py, self.inner.nodes())
+    }
+
+    fn replacements<'py>(&self, py: Python<'py>, id: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        Ok(ids_out(py, self.inner.replacements(&id32(id)?)))
+    }
+
+    #[pyo3(signature = (target, k=16, prefer_live=false))]
+    fn closest<'py>(
+        &self,
+        py: Python<'py>,
+        target: &[u8],
+        k: usize,
+        prefer_live: bool,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        Ok(ids_out(
+            py,
+            self.inner.closest(&id32(target)?, k, prefer_live),
+        ))
+    }
+
+    fn random_nodes<'py>(&mut self, py: Python<'py>, n: usize) -> Vec<Bound<'py, PyBytes>> {
+        ids_out(py, self.inner.random_nodes(n))
+    }
+
+    fn liveness(&self, id: &[u8]) -> PyResult<Option<u32>> {
+        Ok(self.inner.liveness(&id32(id)?))
+    }
+
+    fn mark_live(&mut self, id: &[u8]) -> PyResult<bool> {
+        Ok(self.inner.mark_live(&id32(id)?))
+    }
+
+    fn mark_dead<'py>(
+        &mut self,
+        py: Python<'py>,
+        id: &[u8],
+    ) -> PyResult<(bool, Option<Bound<'py, PyBytes>>)> {
+        let (removed, rep) = self.inner.mark_dead(&id32(id)?);
+        Ok((removed, rep.map(|r| PyBytes::new(py, &r))))
+    }
+
+    fn due_revalidations<'py>(&mut self, py: Python<'py>, now: f64) -> Vec<Bound<'py, PyBytes>> {
+        ids_out(py, self.inner.due_revalidations(now))
+    }
+
+    fn next_revalidation(&self) -> f64 {
+        self.inner.next_revalidation()
+    }
+
+    fn refresh_due(&self, now: f64) -> bool {
+        self.inner.refresh_due(now)
+    }
+
+    fn refresh_done(&mut self, now: f64) -> f64 {
+        self.inner.refresh_done(now)
+    }
+
+    #[getter]
+    fn init_done(&self) -> bool {
+        self.inner.init_done()
+    }
+
+    #[getter]
+    fn self_id<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.self_id())
+    }
+}
+
+/// Is `ip` exempt from the table's IP limits (loopback, private, link-local)?
+#[pyfunction]
+fn is_lan(ip: &str) -> PyResult<bool> {
+    Ok(table::is_lan(&ip_of(ip)?))
+}
+
+pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(log_distance, m)?)?;
+    m.add_function(wrap_pyfunction!(log_distances, m)?)?;
+    m.add_function(wrap_pyfunction!(is_lan, m)?)?;
+    m.add_class::<PyTable>()?;
+    m.add("BUCKET_SIZE", table::BUCKET_SIZE)?;
+    m.add("N_BUCKETS", table::N_BUCKETS)?;
+    m.add("MAX_REPLACEMENTS", table::MAX_REPLACEMENTS)?;
+    Ok(())
+}

@@ -1,0 +1,215 @@
+"""The devp2p.Server adapter against a stand-in with API.md's server surface
+(mirrors python/peerwire/cli/_devp2p_backend.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peerwire._metrics import NetMetrics
+from peerwire.cli._adapt import to_json
+from peerwire.cli._admin import build_dispatcher
+from peerwire.cli._config import parse_config
+from peerwire.cli._devp2p_backend import ServerBackend, bridge_devp2p_events, server_config_kwargs
+from peerwire.devp2p import Node, PrivateKey
+
+
+class PeerEventType(enum.Enum):
+    ADD = "add"
+    DROP = "drop"
+    MSG_SEND = "msgsend"
+    MSG_RECV = "msgrecv"
+
+
+@dataclasses.dataclass
+class Ev:
+    type: PeerEventType
+    peer: bytes
+    error: str = ""
+    protocol: str = ""
+    msg_size: int = 0
+
+
+@dataclasses.dataclass
+class Ports:
+    discovery: int
+    listener: int
+
+
+@dataclasses.dataclass
+class NodeInfo:
+    id: str
+    name: str
+    enode: str
+    enr: str
+    ip: str
+    ports: Ports
+    listen_addr: str
+    protocols: dict[str, Any]
+
+
+@dataclasses.dataclass
+class FakePeer:
+    id: bytes
+    inbound: bool
+
+
+class FakeServer:
+    """API.md's devp2p.Server surface, recording calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.entered = self.exited = False
+        self.peer_list = [FakePeer(b"\x01", True), FakePeer(b"\x02", False)]
+        self.events: asyncio.Queue[Ev | None] = asyncio.Queue(maxsize=16)
+
+    async def __aenter__(self) -> FakeServer:
+        self.entered = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.exited = True
+
+    def node_info(self) -> NodeInfo:
+        return NodeInfo(
+            "ab", "peerwire/x", "enode://…", "enr:…", "127.0.0.1", Ports(1, 2), ":2", {"echo": "unknown"}
+        )
+
+    def peers_info(self) -> list[dict[str, Any]]:
+        return [{"id": "ff", "network": {"inbound": False}}, {"id": "0a", "network": {"inbound": True}}]
+
+    def peer_count(self) -> int:
+        return 2
+
+    def peers(self) -> list[FakePeer]:
+        return self.peer_list
+
+    def add_peer(self, node: Node) -> None:
+        self.calls.append(("add_peer", node.enode_url()))
+
+    async def remove_peer(self, node: Node) -> None:  # sync or async: both are accepted
+        self.calls.append(("remove_peer", node.enode_url()))
+
+    def add_trusted_peer(self, node: Node) -> None:
+        self.calls.append(("add_trusted_peer", node.enode_url()))
+
+    def remove_trusted_peer(self, node: Node) -> None:
+        self.calls.append(("remove_trusted_peer", node.enode_url()))
+
+    async def subscribe_events(self) -> AsyncIterator[Ev]:
+        while (ev := await self.events.get()) is not None:
+            yield ev
+
+
+ENODE = f"enode://{PrivateKey.from_hex('22' * 32).public_key.to_hex()}@127.0.0.1:30303"
+
+
+def _rpc(d: Any, method: str, *params: Any) -> Any:
+    raw = asyncio.run(
+        d.handle_bytes(
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+        )
+    )
+    return json.loads(raw)
+
+
+def test_geth_shapes_through_the_dispatcher() -> None:
+    server = FakeServer()
+    backend = ServerBackend(server, network_id=5)
+    d = build_dispatcher(backend)
+    info = _rpc(d, "admin_nodeInfo")["result"]
+    assert info["listenAddr"] == ":2" and info["ports"] == {"discovery": 1, "listener": 2}
+    assert [p["id"] for p in _rpc(d, "admin_peers")["result"]] == ["0a", "ff"]  # sorted by id, as geth
+    assert _rpc(d, "net_peerCount")["result"] == "0x2"
+    assert _rpc(d, "net_version")["result"] == "5"
+    for method in ("admin_addPeer", "admin_removePeer", "admin_addTrustedPeer", "admin_removeTrustedPeer"):
+        assert _rpc(d, method, ENODE)["result"] is True
+    assert [c[0] for c in server.calls] == [
+        "add_peer",
+        "remove_peer",
+        "add_trusted_peer",
+        "remove_trusted_peer",
+    ]
+    assert all(c[1] == ENODE for c in server.calls)
+    assert _rpc(d, "admin_addPeer", "enode://00@1.2.3.4:1")["error"]["message"].startswith("invalid enode")
+    assert len(server.calls) == 4
+
+
+def test_lifecycle_and_event_bridge() -> None:
+    async def main() -> tuple[FakeServer, NetMetrics, bool]:
+        server = FakeServer()
+        metrics = NetMetrics("devp2p")
+        backend = ServerBackend(server, network_id=1, metrics=metrics)
+        await backend.start()
+        listening = backend.listening()
+        for ev in (
+            Ev(PeerEventType.ADD, b"\x01"),
+            Ev(PeerEventType.ADD, b"\x02"),
+            Ev(PeerEventType.MSG_RECV, b"\x01", protocol="echo", msg_size=10),
+            Ev(PeerEventType.MSG_SEND, b"\x02", protocol="echo", msg_size=4),
+            Ev(PeerEventType.DROP, b"\x01", error="too many peers"),
+        ):
+            await server.events.put(ev)
+        for _ in range(50):
+            if metrics.snapshot().disconnects:
+                break
+            await asyncio.sleep(0.01)
+        await backend.stop()
+        return server, metrics, listening
+
+    server, metrics, listening = asyncio.run(main())
+    assert listening and server.entered and server.exited
+    snap = metrics.snapshot()
+    assert (snap.peers_inbound, snap.peers_outbound, snap.disconnects) == (0, 1, 1)
+    assert (snap.messages_in, snap.bytes_in, snap.messages_out, snap.bytes_out) == (1, 10, 1, 4)
+    assert b'reason="too many peers"' in metrics.exposition()
+
+
+def test_bridge_ends_with_the_stream() -> None:
+    async def events() -> AsyncIterator[Any]:
+        yield Ev(PeerEventType.ADD, b"\x09")
+
+    m = NetMetrics("devp2p")
+    asyncio.run(bridge_devp2p_events(events(), m, lambda pid: None))
+    assert m.snapshot().peers_outbound == 1
+
+
+def test_server_config_kwargs() -> None:
+    cfg = parse_config(
+        f'[devp2p]\nmaxpeers = 9\nport = 0\nnodiscover = true\nbootnodes = "{ENODE}"\n'
+        'netrestrict = "10.0.0.0/8"\n',
+        path="n.toml",
+        base_dir=Path("/b"),
+    )
+    key = PrivateKey.generate()
+    kw = server_config_kwargs(cfg, key)
+    assert kw["private_key"] is key
+    assert (kw["listen_addr"], kw["max_peers"], kw["max_pending_peers"], kw["no_discovery"]) == (
+        "0.0.0.0:0",
+        9,
+        50,
+        True,
+    )
+    assert [n.enode_url() for n in kw["bootstrap_nodes"]] == [ENODE]
+    assert kw["net_restrict"] == ["10.0.0.0/8"]
+    assert kw["node_database"] == "/b/data/nodes.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (b"\x01\x02", "0102"),
+        ((1, "a"), [1, "a"]),
+        ({"k": Ports(1, 2)}, {"k": {"discovery": 1, "listener": 2}}),
+        (Path("/x"), "/x"),
+    ],
+)
+def test_to_json(value: Any, expected: Any) -> None:
+    assert to_json(value) == expected

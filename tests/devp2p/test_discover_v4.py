@@ -1,0 +1,359 @@
+"""discv4 service on loopback: ping/pong, bonding, ENR, lookups, and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import functools
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peerwire import devp2p
+from peerwire._clock import FakeClock
+from peerwire._core import discv4 as wire
+from peerwire._core import identity
+from peerwire.devp2p.discover import UDPv4, check_relay_addr, listen_v4
+from peerwire.errors import DecodeError, InvalidKeyError, TimeoutError
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run_async(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test body in a fresh event loop (no pytest async plugin is used)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+LO = (b"\x7f\x00\x00\x01", 0, 0)
+
+
+class _Sink(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if not self.queue.full():
+            self.queue.put_nowait(data)
+
+
+@asynccontextmanager
+async def raw_socket() -> AsyncIterator[tuple[asyncio.DatagramTransport, _Sink]]:
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(_Sink, local_addr=("127.0.0.1", 0))
+    try:
+        yield transport, proto
+    finally:
+        transport.close()
+
+
+async def _nothing_within(sink: _Sink, seconds: float = 0.3) -> bool:
+    try:
+        async with asyncio.timeout(seconds):
+            await sink.queue.get()
+    except builtins.TimeoutError:
+        return True
+    return False
+
+
+builtins_timeout = (
+    __builtins__["TimeoutError"] if isinstance(__builtins__, dict) else __builtins__.TimeoutError
+)
+
+
+def _exp(delta: float = 20) -> int:
+    return int(time.time() + delta)
+
+
+@run_async
+async def test_ping_enr_and_bonding_both_ways() -> None:
+    ka, kb = devp2p.PrivateKey.generate(), devp2p.PrivateKey.generate()
+    async with listen_v4(ka, "127.0.0.1:0") as a, listen_v4(kb, "127.0.0.1:0") as b:
+        na, nb = a.self_node(), b.self_node()
+        assert na.udp_port == a.local_addr[1] and na.record is not None
+        assert na.record.seq > 1_600_000_000_000  # UNIX ms
+        seq = await a.ping(nb)
+        assert seq == b.local.seq  # type: ignore[union-attr]
+        rec = await a.request_enr(nb)
+        assert rec == nb.record and rec.node_id == kb.public_key.node_id
+        rec2 = await b.request_enr(na)
+        assert rec2 == na.record
+
+
+@run_async
+async def test_lookup_converges_in_small_network() -> None:
+    keys = [devp2p.PrivateKey.generate() for _ in range(8)]
+    async with AsyncExitStack() as stack:
+        boot = await stack.enter_async_context(listen_v4(keys[0], "127.0.0.1:0"))
+        others: list[UDPv4] = []
+        for k in keys[1:]:
+            others.append(
+                await stack.enter_async_context(listen_v4(k, "127.0.0.1:0", bootnodes=[boot.self_node()]))
+            )
+        ids = {k.public_key.node_id for k in keys}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            for d in others:
+                await d.lookup(None)
+            if all(len({n.id for n in d.table_nodes()} & ids) >= 6 for d in [boot, *others]):
+                break
+        for d in [boot, *others]:
+            assert len({n.id for n in d.table_nodes()} & ids) >= 6
+        found = await others[0].lookup(keys[5].public_key)
+        assert found[0].id == keys[5].public_key.node_id
+        it = others[1].random_nodes()
+        first = await anext(it)
+        assert first.id in ids
+        await it.aclose()  # type: ignore[attr-defined]
+
+
+@run_async
+async def test_bad_input_is_dropped_without_reply() -> None:
+    key = devp2p.PrivateKey.generate()
+    attacker = devp2p.PrivateKey.generate()
+    sk = attacker.to_bytes()
+    async with listen_v4(key, "127.0.0.1:0") as d, raw_socket() as (tr, sink):
+        addr = d.local_addr
+        base = d.stats.dropped_invalid
+        tr.sendto(os.urandom(200), addr)  # malformed
+        tr.sendto(b"\x00" * 1300, addr)  # oversize
+        ping, _ = wire.encode_ping(sk, LO, LO, _exp())
+        bad_sig = bytearray(ping)
+        bad_sig[32:97] = b"\x00" * 64 + b"\x05"  # unrecoverable signature, hash fixed up
+        bad_sig[:32] = identity.keccak256(bytes(bad_sig[32:]))
+        tr.sendto(bytes(bad_sig), addr)
+        tr.sendto(ping[:-1] + bytes([ping[-1] ^ 1]), addr)  # bad hash
+        assert await _nothing_within(sink)
+        assert d.stats.dropped_invalid == base + 4
+        # expired ping
+        old, _ = wire.encode_ping(sk, LO, LO, _exp(-5))
+        tr.sendto(old, addr)
+        assert await _nothing_within(sink)
+        assert d.stats.dropped_expired == 1
+        # unbonded findnode / ENR request: no reply (no amplification)
+        fn, _ = wire.encode_findnode(sk, attacker.public_key.to_bytes(), _exp())
+        er, _ = wire.encode_enr_request(sk, _exp())
+        tr.sendto(fn, addr)
+        tr.sendto(er, addr)
+        assert await _nothing_within(sink)
+        assert d.stats.dropped_unbonded == 2
+        # unsolicited replies: dropped, no endpoint proof recorded
+        pong, _ = wire.encode_pong(sk, LO, b"\x01" * 32, _exp())
+        nb = wire.encode_neighbors(sk, [], _exp())[0]
+        rec = devp2p.ENR.build(attacker, ip="127.0.0.1", udp=1)
+        resp, _ = wire.encode_enr_response(sk, b"\x02" * 32, rec.to_bytes())
+        for p in (pong, nb, resp):
+            tr.sendto(p, addr)
+        assert await _nothing_within(sink)
+        assert d.stats.dropped_unsolicited == 3
+        assert d._db.last_pong_received(attacker.public_key.node_id, "127.0.0.1") == 0.0
+        # a valid ping is answered with a pong echoing its hash
+        good, h = wire.encode_ping(sk, LO, LO, _exp())
+        tr.sendto(good, addr)
+        async with asyncio.timeout(2):
+            reply = await sink.queue.get()
+        t, _, sender, _, f = wire.decode(reply)
+        assert t == 2 and f["reply_tok"] == h and sender == key.public_key.to_bytes()
+        assert f["expiration"] >= _exp(15)
+
+
+@run_async
+async def test_findnode_answered_after_bond_and_split() -> None:
+    key = devp2p.PrivateKey.generate()
+    client = devp2p.PrivateKey.generate()
+    async with listen_v4(key, "127.0.0.1:0") as d, raw_socket() as (tr, sink):
+        for i in range(20):
+            k = devp2p.PrivateKey((i + 1000).to_bytes(32, "big"))
+            d._add(devp2p.Node(public_key=k.public_key, host="127.0.0.1", udp_port=40000 + i), inbound=False)
+        port = tr.get_extra_info("sockname")[1]
+        d._db.update_last_pong_received(client.public_key.node_id, "127.0.0.1", time.time())
+        fn, _ = wire.encode_findnode(client.to_bytes(), client.public_key.to_bytes(), _exp())
+        tr.sendto(fn, d.local_addr)
+        got = []
+        async with asyncio.timeout(2):
+            while len(got) < 16:
+                t, *_, f = wire.decode(await sink.queue.get())
+                assert t == 4
+                got.extend(f["nodes"])
+        assert len(got) == 16 and port
+
+
+def test_relay_rules() -> None:
+    assert check_relay_addr("127.0.0.1", "127.0.0.2") is None
+    assert check_relay_addr("8.8.8.8", "127.0.0.1") is not None
+    assert check_relay_addr("8.8.8.8", "10.0.0.1") is not None
+    assert check_relay_addr("10.0.0.5", "10.0.0.1") is None
+    assert check_relay_addr("8.8.8.8", "0.0.0.0") is not None
+    assert check_relay_addr("8.8.8.8", "192.0.2.1") is not None
+    assert check_relay_addr("8.8.8.8", "1.1.1.1") is None
+
+
+@run_async
+async def test_neighbor_validation_rules() -> None:
+    key = devp2p.PrivateKey.generate()
+    other = devp2p.PrivateKey.generate().public_key.to_bytes()
+    async with listen_v4(key, "127.0.0.1:0", net_restrict=["127.0.0.0/8"]) as d:
+        ok = d._validate_neighbor("127.0.0.1", b"\x7f\x00\x00\x02", 30303, 30303, other)
+        assert ok is not None and ok.udp_port == 30303
+        assert d._validate_neighbor("127.0.0.1", b"\x7f\x00\x00\x02", 1024, 1, other) is None  # low port
+        assert d._validate_neighbor("127.0.0.1", b"\x0a\x00\x00\x02", 30303, 1, other) is None  # restrict
+        assert d._validate_neighbor("127.0.0.1", b"\x7f\x00\x00\x02", 30303, 1, b"\x00" * 64) is None
+        assert d._validate_neighbor("8.8.8.8", b"\x7f\x00\x00\x02", 30303, 1, other) is None  # relay
+
+
+@run_async
+async def test_timeout_and_flood_keeps_others_answered() -> None:
+    key = devp2p.PrivateKey.generate()
+    async with listen_v4(key, "127.0.0.1:0") as d, raw_socket() as (tr, sink):
+        dead = devp2p.Node(public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.1", udp_port=9)
+        with pytest.raises(TimeoutError):
+            await d.ping(dead)
+        flooder = devp2p.PrivateKey.generate()
+        ping, _ = wire.encode_ping(flooder.to_bytes(), LO, LO, _exp(60))
+
+        async def flood() -> None:
+            # 10,000 packets/s from one address for one second, in 10 ms slices
+            for _ in range(100):
+                for _ in range(100):
+                    tr.sendto(ping, d.local_addr)
+                await asyncio.sleep(0.01)
+
+        async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0") as h:
+            task = asyncio.create_task(flood())
+            answered_honest = 0
+            while not task.done():
+                await h.ping(d.self_node())
+                answered_honest += 1
+                await asyncio.sleep(0.05)
+            await task
+        assert answered_honest >= 3
+        await asyncio.sleep(0.2)
+        assert d.stats.received >= 9_000 and d.stats.dropped_flood > 5_000
+        assert len(d._limiter) <= 4096 and len(d._tasks) <= 258 and len(d._pending) <= 8
+        # the flooder got at most its burst (plus refill) of pongs, not 10,000
+        answered = sink.queue.qsize()
+        assert answered < 10_000 * 0.5
+
+
+@run_async
+async def test_local_seq_persists_across_restarts(tmp_path: Path) -> None:
+    key = devp2p.PrivateKey.generate()
+    db = tmp_path / "nodes.sqlite"
+    async with listen_v4(key, "127.0.0.1:0", node_database=db) as d:
+        first = d.self_node().record
+    async with listen_v4(key, "127.0.0.1:0", node_database=db) as d:
+        second = d.self_node().record
+    assert first is not None and second is not None
+    assert second.seq > first.seq
+
+
+@run_async
+async def test_enr_response_for_another_node_or_oversize_is_rejected() -> None:
+    ka, kb, kc = (devp2p.PrivateKey.generate() for _ in range(3))
+    async with listen_v4(ka, "127.0.0.1:0") as a, listen_v4(kb, "127.0.0.1:0") as b:
+        nb = b.self_node()
+        # kc answers our ENR request with b's (valid) record: rejected
+        async with raw_socket() as (tr, sink):
+            port = tr.get_extra_info("sockname")[1]
+            kc_node = devp2p.Node(public_key=kc.public_key, host="127.0.0.1", udp_port=port)
+            a._db.update_last_ping_received(kc.public_key.node_id, "127.0.0.1", time.time())
+
+            async def answer() -> None:
+                req = await sink.queue.get()
+                t, h, *_ = wire.decode(req)
+                assert t == 5
+                assert nb.record is not None
+                resp, _ = wire.encode_enr_response(kc.to_bytes(), h, nb.record.to_bytes())
+                tr.sendto(resp, a.local_addr)
+
+            task = asyncio.create_task(answer())
+            with pytest.raises(InvalidKeyError, match="different node"):
+                await a.request_enr(kc_node)
+            await task
+        # an ENR response whose record exceeds 300 bytes does not even decode
+        big = identity.rlp_encode([b"\x00" * 64, 1, b"k", b"x" * 300])
+        body = bytes([6]) + identity.rlp_encode([b"\x01" * 32, identity.rlp_decode(big)])
+        sig = kb.sign_recoverable(identity.keccak256(body))
+        pkt = identity.keccak256(sig + body) + sig + body
+        with pytest.raises(DecodeError):
+            wire.decode(pkt)
+        before = a.stats.dropped_invalid
+        a.datagram_received(pkt, ("127.0.0.1", nb.udp_port))
+        assert a.stats.dropped_invalid == before + 1
+
+
+@run_async
+async def test_bootnode_hostname_resolved_and_dead_node_revalidated_away() -> None:
+    kb = devp2p.PrivateKey.generate()
+    async with listen_v4(kb, "127.0.0.1:0") as b:
+        port = b.local_addr[1]
+        url = f"enode://{kb.public_key.to_hex()}@localhost:{port}"
+        async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0", bootnodes=[url]) as a:
+            assert a._bootnodes[0].ip in ("127.0.0.1", "::1")
+            assert await a.ping(a._bootnodes[0]) is not None
+            # a table node that stops answering is removed by revalidation
+            dead = devp2p.Node(
+                public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.1", udp_port=9
+            )
+            a.table.refresh_done(0.0)
+            a._add(dead, inbound=False)
+            assert dead.id in a.table
+            await a._revalidate(dead)
+            assert dead.id not in a.table
+            # a live one passes and is counted
+            a._add(b.self_node(), inbound=False)
+            await a._revalidate(b.self_node())
+            assert (a.table.liveness(b.self_node().id) or 0) >= 1
+
+
+@run_async
+async def test_injected_clock_governs_expiry_and_bond_age() -> None:
+    clock = FakeClock(wall_offset=time.time() + 3600)  # the service lives one hour ahead
+    client = devp2p.PrivateKey.generate()
+    sk = client.to_bytes()
+    cid = client.public_key.node_id
+    async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0", clock=clock) as d:
+        assert d.self_node().record.seq == int(clock.time() * 1000) + 1  # type: ignore[union-attr]
+        async with raw_socket() as (tr, sink):
+            # expiration in 20 s of real time is an hour in the past for the service
+            ping, _ = wire.encode_ping(sk, LO, LO, _exp(20))
+            tr.sendto(ping, d.local_addr)
+            assert await _nothing_within(sink)
+            assert d.stats.dropped_expired == 1
+            # bonded 23 h 59 min ago (service time): FindNode answered
+            fn, _ = wire.encode_findnode(sk, client.public_key.to_bytes(), int(clock.time()) + 20)
+            d._db.update_last_pong_received(cid, "127.0.0.1", clock.time() - 24 * 3600 + 60)
+            tr.sendto(fn, d.local_addr)
+            async with asyncio.timeout(2):
+                assert wire.decode(await sink.queue.get())[0] == 4
+            # bonded 24 h + 1 s ago: the proof expired, no answer
+            d._db.update_last_pong_received(cid, "127.0.0.1", clock.time() - 24 * 3600 - 1)
+            tr.sendto(fn, d.local_addr)
+            assert await _nothing_within(sink)
+            assert d.stats.dropped_unbonded == 1
+
+
+@run_async
+async def test_hearsay_does_not_overwrite_a_known_endpoint() -> None:
+    async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0") as d:
+        k = devp2p.PrivateKey.generate()
+        rec = devp2p.ENR.build(k, seq=5, ip="127.0.0.1", udp=30303)
+        d._add(devp2p.Node.from_record(rec), inbound=False)
+        # a Neighbors entry (no record) claiming another endpoint is ignored
+        d._add(devp2p.Node(public_key=k.public_key, host="127.0.0.9", udp_port=4000), inbound=False)
+        (n,) = [x for x in d.table_nodes() if x.id == k.public_key.node_id]
+        assert (n.ip, n.udp_port) == ("127.0.0.1", 30303)
+        # a newer record moves it
+        newer = devp2p.ENR.build(k, seq=6, ip="127.0.0.2", udp=30304)
+        d._add(devp2p.Node.from_record(newer), inbound=False)
+        (n,) = [x for x in d.table_nodes() if x.id == k.public_key.node_id]
+        assert (n.ip, n.udp_port) == ("127.0.0.2", 30304)
