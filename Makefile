@@ -57,6 +57,7 @@ format: install  ## Apply ruff format and cargo fmt
 .PHONY: typecheck
 typecheck: install  ## mypy --strict on python/, stubtest of _core against the .pyi stubs
 	$(BIN)/mypy --strict python/peerwire
+	$(BIN)/mypy --strict examples
 	$(BIN)/python -m mypy.stubtest peerwire._core --allowlist .mypy-stubtest-allowlist
 
 .PHONY: test-rust

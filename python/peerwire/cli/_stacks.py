@@ -19,7 +19,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from peerwire._metrics import NetMetrics
 from peerwire.cli._backend import Identity, register_backend
@@ -51,7 +51,6 @@ from peerwire.tm2 import (
     NodeInfo,
     NodeKey,
     PeerConn,
-    Transport,
     with_max_inbound_peers,
     with_max_outbound_peers,
     with_persistent_peers,
@@ -492,8 +491,7 @@ class Tm2Node:
         if pex:
             self.pex = tm2_discovery.Reactor(address_book, seeds=list(seeds), interval=pex_interval)
             options.append(with_reactor("discovery", self.pex))
-        # cast: tm2's Peer matches PeerConn at run time; the two protocols differ in annotations only
-        self.switch = MultiplexSwitch(cast(Transport, self.transport), *options)
+        self.switch = MultiplexSwitch(self.transport, *options)
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._running = False

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
@@ -149,7 +149,7 @@ class MConnection:
     def __init__(
         self,
         sc: SecretConnection,
-        channels: list[ChannelDescriptor],
+        channels: Sequence[ChannelDescriptor],
         on_receive: Callable[[int, bytes], Awaitable[None]],
         on_error: Callable[[BaseException], None],
         config: MConnConfig | None = None,

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire.errors import ConnectionClosedError, DialError, PeerwireError
@@ -23,6 +24,9 @@ from peerwire.tm2._mconn import ChannelDescriptor, ConnectionStatus, MConnConfig
 from peerwire.tm2._netaddr import NetAddress
 from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo, NodeInfoError
 from peerwire.tm2._secret import STREAM_LIMIT, SecretConnection
+
+if TYPE_CHECKING:
+    from peerwire.tm2._contracts import PeerConn
 
 __all__ = ["ConnInfo", "MultiplexTransport", "Peer", "PeerBehavior", "Reactor"]
 
@@ -42,9 +46,9 @@ class Reactor(Protocol):
 class PeerBehavior(Protocol):
     """What the transport needs from the switch to build a peer."""
 
-    def reactor_ch_descriptors(self) -> list[ChannelDescriptor]: ...
+    def reactor_ch_descriptors(self) -> Sequence[ChannelDescriptor]: ...
 
-    def reactors(self) -> dict[int, Reactor]: ...
+    def reactors(self) -> Mapping[int, Reactor]: ...
 
     def handle_peer_error(self, peer: Peer, err: BaseException) -> None: ...
 
@@ -301,7 +305,7 @@ class MultiplexTransport:
         v.socket_addr = addr
         return self._peer(v, behavior, outbound=True)
 
-    def remove(self, peer: Peer) -> None:
+    def remove(self, peer: PeerConn) -> None:
         """Forget the peer's socket address in the duplicate guard."""
         key = peer.get("_transport_key")
         if isinstance(key, str):
