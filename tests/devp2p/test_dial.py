@@ -26,6 +26,7 @@ from peerwire.devp2p._dial import (
     NetRestrict,
     _Backoff,
 )
+from peerwire.errors import RemoteProtocolError
 
 KEYS = [PrivateKey.generate() for _ in range(20)]
 DYN, STATIC = ConnFlag.DYN_DIALED, ConnFlag.STATIC_DIALED
@@ -326,3 +327,21 @@ async def test_backoff_records_are_forgotten_after_a_quiet_period() -> None:
     await clock.advance(1)
     s.step()
     assert node(1).id not in s.backoff
+
+
+@aio
+async def test_already_connected_while_the_node_connects_inbound_is_no_failure() -> None:
+    """Simultaneous open: our dial is refused ALREADY_CONNECTED while the node's own connection
+    to us is still in its handshake (pending inbound): no backoff; any other failure backs off."""
+    rig = Rig(max_dial_peers=3, max_active_dials=5)
+    rig.sched.add_static(node(1))
+    rig.sched.add_static(node(2))
+    await rig.run([Round(want_new_dials=[1, 2])])
+    for n in (1, 2):
+        rig.sched.add_pending_inbound(node(n).id)
+    rig.pending.pop(1)[0].set_exception(RemoteProtocolError("rejected", disconnect_reason=5))
+    rig.pending.pop(2)[0].set_exception(RemoteProtocolError("rejected", disconnect_reason=4))
+    await settle()
+    assert node(1).id not in rig.sched.backoff
+    assert rig.sched.backoff[node(2).id].failures == 1  # TOO_MANY_PEERS is an endpoint failure
+    await rig.close()

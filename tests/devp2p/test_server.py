@@ -23,6 +23,7 @@ from peerwire.devp2p import (
     Protocol,
     Server,
 )
+from peerwire.devp2p._server import SIMULTANEOUS_OPEN_GRACE
 from peerwire.devp2p._transport import MemoryNetwork, MemoryTransport
 from peerwire.errors import ConnectionClosedError, RemoteProtocolError
 
@@ -469,3 +470,104 @@ async def test_dynamic_candidates_are_dialed_with_dyn_flag() -> None:
         assert {p.flags for p in srv.peers()} == {ConnFlag.DYN_DIALED}
     for t in targets:
         await t.stop()
+
+
+def force_simultaneous_open(srv: Server, delay_inbound: bool = True) -> None:
+    """Worst case of two nodes dialing each other at once, made deterministic: every inbound
+    (else: outbound) connection finishes its Hello only once the other connection to that node
+    runs as a peer, so each side completes its outbound (inbound) connection first; geth loses
+    both connections when the two sides complete different ones first."""
+    delayed: set[Any] = set()
+    set_up, proto = srv._set_up_conn, srv._proto_handshake
+
+    async def set_up_conn(t: Any, flags: ConnFlag, *rest: Any) -> None:
+        if bool(flags & ConnFlag.INBOUND) == delay_inbound:
+            delayed.add(t)
+        await set_up(t, flags, *rest)
+
+    async def proto_handshake(t: Any) -> p2p_base.DecodedHello:
+        h = await proto(t)
+        if t in delayed:
+            await wait_for(lambda: t.remote_public_key.node_id in srv._peers)
+        return h
+
+    srv._set_up_conn = set_up_conn  # type: ignore[method-assign]
+    srv._proto_handshake = proto_handshake  # type: ignore[method-assign]
+
+
+async def _events(sub: Any) -> list[Any]:
+    out = []
+    while True:
+        try:
+            out.append(await asyncio.wait_for(anext(sub), 0.3))
+        except TimeoutError:
+            return out
+
+
+async def check_simultaneous_open(lo: Server, hi: Server, lo_first: bool = True) -> None:
+    """``lo`` has the lower node ID; both dial each other at once (forced worst case)."""
+    lo_id, hi_id = lo.self_node().id, hi.self_node().id
+    assert lo_id < hi_id
+    force_simultaneous_open(lo)
+    force_simultaneous_open(hi)
+    ev_lo, ev_hi = lo.subscribe_events(), hi.subscribe_events()
+    for a, b in [(lo, hi), (hi, lo)][:: 1 if lo_first else -1]:
+        a.add_peer(b.self_node())
+    # Both keep the connection lo dialed: outbound at lo, inbound at hi.
+    await wait_for(
+        lambda: [p.inbound for p in lo.peers()] == [False] and [p.inbound for p in hi.peers()] == [True]
+    )
+    [p_lo], [p_hi] = lo.peers(), hi.peers()
+    assert p_lo.local_address == p_hi.remote_address and p_lo.remote_address == p_hi.local_address
+    got_lo, got_hi = await _events(ev_lo), await _events(ev_hi)
+    # The survivor was never torn down: lo saw exactly one ADD; hi lost its own dial (ALREADY_CONNECTED
+    # from lo) and then took the connection it had held, one ADD for the survivor.
+    assert [(e.type, e.peer) for e in got_lo] == [(PeerEventType.ADD, hi_id)]
+    assert [e.type for e in got_hi] == [PeerEventType.ADD, PeerEventType.DROP, PeerEventType.ADD]
+    assert got_hi[2].remote_address == p_hi.remote_address and got_hi[0].remote_address != p_hi.remote_address
+    assert lo.peers() == [p_lo] and hi.peers() == [p_hi] and p_lo.running_protocols
+    refused = [e for _, e in lo.setup_failures if getattr(e, "disconnect_reason", None) == 5]
+    assert len(refused) == 1  # lo refused hi's dial once, as ALREADY_CONNECTED
+    assert lo_id not in hi.dialer.backoff and hi_id not in lo.dialer.backoff
+
+
+def _key_pair() -> tuple[PrivateKey, PrivateKey]:
+    k1, k2 = PrivateKey.generate(), PrivateKey.generate()
+    return (k1, k2) if k1.public_key.node_id < k2.public_key.node_id else (k2, k1)
+
+
+@pytest.mark.parametrize("lo_first", [True, False])
+@aio
+async def test_simultaneous_dial_keeps_the_connection_the_lower_id_dialed(lo_first: bool) -> None:
+    net = MemoryNetwork()
+    k_lo, k_hi = _key_pair()
+    lo, hi = make(net, key=k_lo), make(net, key=k_hi)
+    async with lo, hi:
+        await check_simultaneous_open(lo, hi, lo_first)
+
+
+@aio
+async def test_simultaneous_dial_both_running_the_other_one_keep_it_after_the_grace() -> None:
+    """Both sides complete the connection ``hi`` dialed first: both hold ``lo``'s dial, nobody
+    drops the running one, so after the grace both refuse the held one and keep ``hi``'s."""
+    net = MemoryNetwork()
+    k_lo, k_hi = _key_pair()
+    lo, hi = make(net, key=k_lo), make(net, key=k_hi)
+    force_simultaneous_open(lo, delay_inbound=False)
+    force_simultaneous_open(hi, delay_inbound=True)
+    async with lo, hi:
+        ev_lo, ev_hi = lo.subscribe_events(), hi.subscribe_events()
+        lo.add_peer(hi.self_node())
+        hi.add_peer(lo.self_node())
+        await wait_for(lambda: lo.peer_count() == 1 and hi.peer_count() == 1)
+        [p_lo], [p_hi] = lo.peers(), hi.peers()
+        assert p_lo.inbound and not p_hi.inbound
+        await wait_for(
+            lambda: not lo.dialer.dialing and not hi.dialer.dialing, within=SIMULTANEOUS_OPEN_GRACE + 3
+        )
+        assert lo.peers() == [p_lo] and hi.peers() == [p_hi]
+        assert [e.type for e in await _events(ev_lo)] == [PeerEventType.ADD]
+        assert [e.type for e in await _events(ev_hi)] == [PeerEventType.ADD]
+        # lo's dial ended in ALREADY_CONNECTED while connected the other way: no backoff.
+        assert not lo.dialer.backoff and not hi.dialer.backoff
+        assert any("already connected" in str(e) for _, e in lo.setup_failures)

@@ -7,6 +7,7 @@ import os
 
 import pytest
 from tests.devp2p._aio import aio
+from tests.devp2p.test_server import _key_pair, check_simultaneous_open
 
 from peerwire import devp2p
 from peerwire._core import p2p_base
@@ -178,3 +179,17 @@ async def test_tcp_flood_beyond_pending_tokens_keeps_established_peers() -> None
         assert all(d.peer == late.self_node().id for d in drops)  # none of the 20 was dropped
         for c in clients:
             await c.stop()
+
+
+@aio
+async def test_simultaneous_dial_over_tcp_keeps_one_connection_on_both_sides() -> None:
+    k_lo, k_hi = _key_pair()
+
+    def srv(k: PrivateKey) -> Server:
+        return Server(
+            Config(private_key=k, listen_addr="127.0.0.1:0", protocols=[Protocol("echo", 1, 2, echo)])
+        )
+
+    lo, hi = srv(k_lo), srv(k_hi)
+    async with lo, hi:
+        await check_simultaneous_open(lo, hi)

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from peerwire._clock import Clock
-from peerwire.devp2p._base import ConnFlag
+from peerwire.devp2p._base import ConnFlag, DiscReason
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._transport import with_deadline
 from peerwire.errors import TimeoutError
@@ -45,6 +45,7 @@ __all__ = [
     "NetRestrict",
 ]
 
+DISC_ALREADY_CONNECTED = int(DiscReason.ALREADY_CONNECTED)
 DIAL_HISTORY_EXPIRATION = 35.0  # geth: inboundThrottleTime + 5 s
 BACKOFF_BASE = 35.0  # first failure: the same wait geth always uses
 BACKOFF_MAX = 300.0  # cap: a dead static endpoint is still retried every 5 minutes
@@ -249,6 +250,7 @@ class DialScheduler:
     async def _run_task(self, task: _Task) -> None:
         node = task.node
         ok = False
+        already = False
         try:
             host = node.ip
             if host is None and node.host is not None:
@@ -269,9 +271,12 @@ class DialScheduler:
             raise
         except Exception as e:
             self.failures_log.append((node.id, str(e)))
+            already = getattr(e, "disconnect_reason", None) == DISC_ALREADY_CONNECTED
         finally:
             self.dialing.pop(node.id, None)
-            if not ok and node.id not in self.peers:
+            # ALREADY_CONNECTED while the node connects the other way is no failure of the endpoint.
+            connecting = node.id in self.peers or (already and node.id in self.pending_inbound)
+            if not ok and not connecting:
                 b = self.backoff.setdefault(node.id, _Backoff())
                 b.failures += 1
                 b.last_failure = self.clock.monotonic()

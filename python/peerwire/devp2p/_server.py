@@ -15,7 +15,18 @@ Admission follows geth step by step:
 5. add-peer checks: no shared capability -> useless peer, then the
    post-handshake list again (the peer set may have changed meanwhile);
    refusals are compressed Disconnects;
+   a second connection to a connected node passes step 5 only as below;
 6. the peer runs; ``ADD`` is emitted, then ``DROP`` after it left the set.
+
+Simultaneous open (both nodes dial each other at once, each completes its own
+dial first and refuses the other's as ``ALREADY_CONNECTED``) would kill both
+connections in geth. Both peerwire nodes instead keep the connection dialed by
+the node with the lower node ID: a later connection that is *not* that one is
+refused at once (geth's rule); a later connection that *is* that one is held,
+after Hello, for up to ``SIMULTANEOUS_OPEN_GRACE`` seconds; if the running
+connection ends meanwhile (the remote refused it), the held one takes its place,
+otherwise it is refused. The running peer is never closed by us for this, so a
+geth remote (first one wins) still keeps whatever geth keeps.
 
 Events go to each subscriber through a bounded buffer (``Config.event_buffer``).
 Policy for a slow subscriber: when its buffer is full, *new* events for that
@@ -68,6 +79,9 @@ INBOUND_THROTTLE_TIME = 30.0
 DEFAULT_EVENT_BUFFER = 256
 SETUP_FAILURES_KEPT = 64  # recent refused/failed connection setups kept for diagnostics
 MAX_HELLO_SIZE = p2p_base.MAX_HELLO_SIZE
+#: How long a second connection to a connected node, the one simultaneous-open keeps
+#: (see ``Server._keeps_new_conn``), waits for the remote to drop the first before it is refused.
+SIMULTANEOUS_OPEN_GRACE = 3.0
 
 
 @dataclass
@@ -429,6 +443,27 @@ class Server:
             return DiscReason.SELF
         return None
 
+    def _keeps_new_conn(self, node_id: bytes, flags: ConnFlag) -> bool:
+        """Whether a new connection to the connected ``node_id`` is the one simultaneous open keeps.
+
+        Kept is the connection dialed by the node with the lower ID; a new connection
+        in the same direction as the running one is never preferred (geth's rule).
+        """
+        old = self._peers.get(node_id)
+        new_inbound = bool(flags & ConnFlag.INBOUND)
+        if old is None or old.inbound == new_inbound:
+            return False
+        we_dial_kept = self._self_id < node_id
+        return new_inbound != we_dial_kept
+
+    async def _await_old_conn(self, node_id: bytes) -> None:
+        """Wait up to the grace period for the running connection to ``node_id`` to end."""
+        task = self._peer_tasks.get(node_id)
+        if task is None:
+            return
+        with contextlib.suppress(PeerwireError, asyncio.TimeoutError):
+            await with_deadline(self._clock, SIMULTANEOUS_OPEN_GRACE, asyncio.shield(task))
+
     async def _refuse(self, t: Transport, reason: DiscReason) -> None:
         with contextlib.suppress(PeerwireError, OSError):
             await with_deadline(
@@ -505,6 +540,8 @@ class Server:
                 )
             matched = hello.match_protocols(self._local_protos)
             reason = DiscReason.USELESS_PEER if self._protocols and not matched else None
+            if reason is None and self._keeps_new_conn(node.id, flags):
+                await self._await_old_conn(node.id)  # simultaneous open, see the module docstring
             reason = reason or self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # compressed when snappy is on
