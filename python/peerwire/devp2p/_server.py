@@ -56,6 +56,7 @@ from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._peer import Peer, Protocol
+from peerwire.devp2p._server_discovery import ServerDiscovery, discovery_address, start_discovery
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
 from peerwire.errors import DialError, PeerwireError, RemoteProtocolError
 
@@ -87,6 +88,8 @@ class Config:
     trusted_nodes: Sequence[Node | str] = ()
     net_restrict: Sequence[str] | None = None
     node_database: str | None = None
+    #: UDP address for discovery (geth's ``DiscAddr``); ``None`` uses ``listen_addr``.
+    discovery_addr: str | None = None
     enable_msg_events: bool = False
     #: Sources of dynamic dial candidates, mixed fairly (discovery plugs in here).
     dial_candidates: Sequence[AsyncIterator[Node]] = ()
@@ -191,6 +194,8 @@ class Server:
         self._running = False
         self._network: Network | None = config.network
         self._mix: FairMix | None = None
+        #: The discovery v4 service while running with ``no_discovery=False``, else ``None``.
+        self.discovery: ServerDiscovery | None = None
         self.dialer = DialScheduler(
             self_id=self._self_id,
             max_dial_peers=self.max_dialed_conns(),
@@ -236,13 +241,18 @@ class Server:
             host, port = _split_hostport(self.config.listen_addr)
             self._listener = await self._network.listen(host, port, self._key, self._handle_incoming)
             self._listen_host, self._listen_port = host, self._listener.port
+        if not self.config.no_discovery:
+            await self._start_discovery()
         if not self.config.no_dial:
             for n in self.config.static_nodes:
                 self.dialer.add_static(_as_node(n))
             it: AsyncIterator[Node] | None = None
-            if self.config.dial_candidates:
+            sources = list(self.config.dial_candidates)
+            if self.discovery is not None:
+                sources.append(self.discovery.random_nodes())
+            if sources:
                 self._mix = FairMix(self._clock)
-                for src in self.config.dial_candidates:
+                for src in sources:
                     self._mix.add_source(src)
                 it = aiter(self._mix)
             self._spawn(self.dialer.run(it))
@@ -259,11 +269,34 @@ class Server:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._mix is not None:
             self._mix.close()
+        if self.discovery is not None:
+            await self.discovery.close()
+            self.discovery = None
         for p in list(self._peers.values()):
             p.disconnect(DiscReason.QUITTING)
         await asyncio.gather(*self._peer_tasks.values(), return_exceptions=True)
         for sub in list(self._subs):
             sub.close()
+
+    async def _start_discovery(self) -> None:
+        cfg = self.config
+        host, ports = discovery_address(cfg.discovery_addr, cfg.listen_addr, self._listen_port)
+        try:
+            self.discovery = await start_discovery(
+                self._key,
+                host=host,
+                ports=ports,
+                tcp_port=self._listen_port,
+                bootnodes=cfg.bootstrap_nodes,
+                node_database=cfg.node_database,
+                net_restrict=cfg.net_restrict,
+                clock=self._clock,
+            )
+        except BaseException:
+            self._running = False
+            if self._listener is not None:
+                await self._listener.close()
+            raise
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         t: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -281,6 +314,8 @@ class Server:
         return self._listen_port
 
     def self_node(self) -> Node:
+        if self.discovery is not None:
+            return self.discovery.self_node()
         host = self._listen_host if self._listen_host not in ("0.0.0.0", "::") else "127.0.0.1"
         return Node(self._key.public_key, host, self._listen_port, self._listen_port)
 
@@ -332,7 +367,7 @@ class Server:
             "id": self._self_id.hex(),
             "name": self.config.name,
             "enode": node.enode_url(),
-            "enr": "",
+            "enr": str(self.discovery.record) if self.discovery is not None else "",
             "ip": node.ip,
             "ports": {
                 "discovery": 0 if self.config.no_discovery else node.udp_port,
