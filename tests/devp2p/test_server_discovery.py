@@ -203,3 +203,26 @@ def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@aio
+async def test_static_node_that_moved_is_resolved_through_discovery() -> None:
+    """geth dialTask.resolve: a static node's dial fails at its old endpoint; discovery
+    finds its current record and the server connects there (and keeps using it)."""
+    async with make("boot") as boot:
+        kb = PrivateKey.generate()
+        async with make("moved", private_key=kb, bootstrap_nodes=[boot.self_node()], no_dial=True) as b:
+            await wait_for(lambda: kb.public_key.node_id in {n.id for n in _table(boot)}, 5)
+            dead = _free_udp_port()  # nothing listens here, TCP or UDP
+            stale = Node(kb.public_key, "127.0.0.1", dead, dead)
+            async with make("a", bootstrap_nodes=[boot.self_node()], max_peers=3) as a:
+                a.add_peer(stale)
+                await wait_for(lambda: any(p.id == b.self_node().id for p in a.peers()), 10)
+                (p,) = [p for p in a.peers() if p.id == b.self_node().id]
+                assert p.flags & ConnFlag.STATIC_DIALED and not p.inbound
+                assert p.node.tcp_port == b.listen_port != dead
+
+
+def _table(srv: Server) -> list[Node]:
+    assert srv.discovery is not None
+    return srv.discovery.table_nodes()

@@ -15,25 +15,94 @@ What geth does, and what :class:`peerwire.devp2p.Server` does through this modul
   ``node_database`` and honours ``net_restrict``;
 * its ``random_nodes()`` feed becomes one source of the server's
   :class:`~peerwire.devp2p._dial.FairMix`, next to any other dial candidate
-  sources, so discovered nodes are dialed as dynamic peers.
+  sources, so discovered nodes are dialed as dynamic peers;
+* discovery is the dialer's resolver for static nodes (geth ``dialTask.resolve``):
+  when dialing a static node fails at the connection level (refused, timed out,
+  closed; not a protocol-level refusal), its newest record is looked up through
+  discovery and, if that gives another endpoint, dialed at once; later dials use
+  that endpoint. Resolving a node waits 60 s after the last try, doubling up to
+  1 h while it finds nothing new.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from peerwire._clock import Clock
+from peerwire.devp2p._base import ConnFlag
+from peerwire.devp2p._dial import NetRestrict
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p.discover._v4 import UDPv4, listen_v4
 
-__all__ = ["FALLBACK_IP", "ServerDiscovery", "discovery_address", "start_discovery"]
+__all__ = ["FALLBACK_IP", "ServerDiscovery", "StaticResolver", "discovery_address", "start_discovery"]
 
 FALLBACK_IP = "127.0.0.1"
 """Advertised when discovery is bound to 0.0.0.0 / :: and nothing better is known (geth)."""
+INITIAL_RESOLVE_DELAY = 60.0
+"""geth ``initialResolveDelay``: least time between two resolves of one static node."""
+MAX_RESOLVE_DELAY = 3600.0
+"""geth ``maxResolveDelay``: the cap of that delay while resolving keeps finding nothing new."""
+
+SetUp = Callable[[Node, str, ConnFlag], Awaitable[None]]
+
+
+@dataclass
+class _ResolveState:
+    delay: float = INITIAL_RESOLVE_DELAY
+    last: float | None = None
+    dest: Node | None = None
+
+
+class StaticResolver:
+    """Wraps the server's dial-and-set-up so failed static dials are re-resolved via discovery."""
+
+    def __init__(
+        self, udp: UDPv4, set_up: SetUp, clock: Clock, net_restrict: NetRestrict | None = None
+    ) -> None:
+        self._udp = udp
+        self._set_up = set_up
+        self._clock = clock
+        self._restrict = net_restrict
+        self._state: dict[bytes, _ResolveState] = {}
+
+    async def __call__(self, node: Node, host: str, flags: ConnFlag) -> None:
+        if not flags & ConnFlag.STATIC_DIALED:
+            await self._set_up(node, host, flags)
+            return
+        st = self._state.get(node.id)
+        if st is not None and st.dest is not None and st.dest.ip is not None:
+            node, host = st.dest, st.dest.ip  # an endpoint found by an earlier resolve
+        try:
+            await self._set_up(node, host, flags)
+        except OSError:  # the connection failed (geth: a dialError), not a protocol refusal
+            moved = await self.resolve(node)
+            if moved is None or moved.ip is None:
+                raise
+            await self._set_up(moved, moved.ip, flags)
+
+    async def resolve(self, node: Node) -> Node | None:
+        """A new endpoint for the static ``node``, or ``None`` (nothing new, or too soon)."""
+        st = self._state.setdefault(node.id, _ResolveState())
+        now = self._clock.monotonic()
+        if st.last is not None and now - st.last < st.delay:
+            return None
+        found = await self._udp.resolve(node)
+        st.last = self._clock.monotonic()
+        same = (found.ip, found.tcp_port) == (node.ip, node.tcp_port)
+        if same or (self._restrict is not None and not self._restrict.contains(found.ip)):
+            st.delay = min(st.delay * 2, MAX_RESOLVE_DELAY)
+            return None
+        st.delay = INITIAL_RESOLVE_DELAY
+        st.dest = found
+        return found
+
+    def forget(self, node_id: bytes) -> None:
+        self._state.pop(node_id, None)
 
 
 def _split(addr: str) -> tuple[str, int]:
@@ -80,6 +149,12 @@ class ServerDiscovery:
 
     def table_nodes(self) -> list[Node]:
         return self.udp.table_nodes()
+
+    def static_resolver(
+        self, set_up: SetUp, clock: Clock, net_restrict: NetRestrict | None = None
+    ) -> StaticResolver:
+        """``set_up`` with static nodes re-resolved through discovery when their dial fails."""
+        return StaticResolver(self.udp, set_up, clock, net_restrict)
 
     async def close(self) -> None:
         if not self._closed:
