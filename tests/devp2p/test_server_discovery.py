@@ -16,6 +16,7 @@ from peerwire.devp2p import (
     ENR,
     Config,
     ConnFlag,
+    DiscReason,
     MsgReadWriter,
     Node,
     Peer,
@@ -215,7 +216,7 @@ async def test_static_node_that_moved_is_resolved_through_discovery() -> None:
             await wait_for(lambda: kb.public_key.node_id in {n.id for n in _table(boot)}, 5)
             dead = _free_udp_port()  # nothing listens here, TCP or UDP
             stale = Node(kb.public_key, "127.0.0.1", dead, dead)
-            async with make("a", bootstrap_nodes=[boot.self_node()], max_peers=3) as a:
+            async with make("a", bootstrap_nodes=[boot.self_node()]) as a:
                 a.add_peer(stale)
                 await wait_for(lambda: any(p.id == b.self_node().id for p in a.peers()), 10)
                 (p,) = [p for p in a.peers() if p.id == b.self_node().id]
@@ -226,3 +227,26 @@ async def test_static_node_that_moved_is_resolved_through_discovery() -> None:
 def _table(srv: Server) -> list[Node]:
     assert srv.discovery is not None
     return srv.discovery.table_nodes()
+
+
+@aio
+async def test_static_node_given_by_id_only_is_located_through_discovery() -> None:
+    """geth: a static node without an IP is resolved through the DHT before it is dialed."""
+    async with make("boot") as boot:
+        kb = PrivateKey.generate()
+        async with make("b", private_key=kb, bootstrap_nodes=[boot.self_node()], no_dial=True) as b:
+            await wait_for(lambda: kb.public_key.node_id in {n.id for n in _table(boot)}, 5)
+            async with make("a", bootstrap_nodes=[boot.self_node()]) as a:
+                a.add_peer(f"enode://{kb.public_key.to_bytes().hex()}")
+                await wait_for(lambda: any(p.id == b.self_node().id for p in a.peers()), 10)
+                (p,) = [p for p in a.peers() if p.id == b.self_node().id]
+                assert p.flags & ConnFlag.STATIC_DIALED and not p.inbound
+                assert p.node.tcp_port == b.listen_port
+                # after a drop the static node is redialed at the endpoint found before
+                p.disconnect(DiscReason.REQUESTED)
+                await wait_for(lambda: b.self_node().id not in {q.id for q in a.peers()}, 5)
+                await wait_for(lambda: a.self_node().id not in {q.id for q in b.peers()}, 5)
+                a.dialer.history.clear()  # skip the 35 s dial history
+                a.dialer._update_static_pool(b.self_node().id)
+                a.dialer._wake.set()
+                await wait_for(lambda: b.self_node().id in {q.id for q in a.peers()}, 5)

@@ -243,11 +243,10 @@ class Server:
             self._listen_host, self._listen_port = host, self._listener.port
         if not self.config.no_discovery:
             await self._start_discovery()
-        self.dialer.set_up = self._dial_and_set_up
-        if self.discovery is not None:  # discovery resolves static nodes whose dial fails
-            self.dialer.set_up = self.discovery.static_resolver(
-                self._dial_and_set_up, self._clock, self._net_restrict
-            )
+        self.dialer.set_up, self.dialer.resolve_node = self._dial_and_set_up, None
+        if self.discovery is not None:  # discovery resolves static nodes (ID-only, or whose dial fails)
+            resolver = self.discovery.static_resolver(self._dial_and_set_up, self._clock, self._net_restrict)
+            self.dialer.set_up, self.dialer.resolve_node = resolver, resolver.locate
         if not self.config.no_dial:
             for n in self.config.static_nodes:
                 self.dialer.add_static(_as_node(n))

@@ -17,7 +17,8 @@ What geth does, and what :class:`peerwire.devp2p.Server` does through this modul
   :class:`~peerwire.devp2p._dial.FairMix`, next to any other dial candidate
   sources, so discovered nodes are dialed as dynamic peers;
 * discovery is the dialer's resolver for static nodes (geth ``dialTask.resolve``):
-  when dialing a static node fails at the connection level (refused, timed out,
+  a static node given by ID only (``enode://<id>``) is looked up before it is
+  dialed; when dialing a static node fails at the connection level (refused, timed out,
   closed; not a protocol-level refusal), its newest record is looked up through
   discovery and, if that gives another endpoint, dialed at once; later dials use
   that endpoint. Resolving a node waits 60 s after the last try, doubling up to
@@ -100,6 +101,13 @@ class StaticResolver:
         st.delay = INITIAL_RESOLVE_DELAY
         st.dest = found
         return found
+
+    async def locate(self, node: Node) -> Node | None:
+        """Where to dial a static node given by ID only: the last endpoint found, else a resolve."""
+        st = self._state.get(node.id)
+        if st is not None and st.dest is not None:
+            return st.dest
+        return await self.resolve(node)
 
     def forget(self, node_id: bytes) -> None:
         self._state.pop(node_id, None)
