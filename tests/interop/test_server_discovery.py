@@ -211,3 +211,45 @@ async def test_geth_server_finds_and_dials_a_peerwire_server_through_discovery(g
 
                 await poll(dialed_by_geth, 15)
                 assert (await g.peers()).get(tid) is False  # outbound on the geth side
+
+
+@aio
+async def test_mixed_network_of_servers_with_discovery_interconnects(go_harness: Path) -> None:
+    """Three geth servers and three peerwire servers, all dialing, told only a geth bootnode:
+    every peerwire server ends up with geth peers and every geth server with peerwire peers.
+    (That geth dials peerwire servers it discovered is the test above; here our dials are
+    usually faster.)"""
+    async with go_servers(go_harness, ["-nodial", "-name", "geth-boot"]) as (boot,):
+        args = ["-bootnodes", boot.enr, "-maxpeers", "20"]
+        async with go_servers(go_harness, *[[*args, "-name", f"geth-{i}"] for i in range(3)]) as gs:
+            geth_ids = {g.id for g in gs}
+            async with contextlib.AsyncExitStack() as stack:
+                ours: list[Server] = []
+                for i in range(3):
+                    srv = Server(
+                        Config(
+                            private_key=PrivateKey.generate(),
+                            name=f"peerwire-{i}",
+                            listen_addr="127.0.0.1:0",
+                            max_peers=20,
+                            protocols=[echo_protocol(asyncio.Queue(maxsize=1))],
+                            no_discovery=False,
+                            bootstrap_nodes=[boot.enode],
+                        )
+                    )
+                    ours.append(await stack.enter_async_context(srv))
+                our_ids = {s.self_node().id for s in ours}
+
+                async def interconnected() -> bool:
+                    if not all(geth_ids & {p.id for p in s.peers()} for s in ours):
+                        return False
+                    for g in gs:
+                        if not our_ids & set(await g.peers()):
+                            return False
+                    return True
+
+                await poll(interconnected, 15, every=0.5)
+                # every link is a dial of a discovered node (nobody was told about anyone but boot)
+                for s in ours:
+                    for p in s.peers():
+                        assert p.inbound or p.flags & ConnFlag.DYN_DIALED
