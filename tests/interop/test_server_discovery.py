@@ -165,8 +165,6 @@ async def test_peerwire_server_finds_and_dials_geth_servers_it_was_never_told_ab
                     assert (await g.peers()).get(srv.self_node().id) is True  # inbound on the geth side
                 got = await asyncio.wait_for(echoed.get(), 5)
                 assert got[1] == b"\x85hello"
-                # the geth servers learned our record, endpoint and all, through discovery
-                assert srv.self_node().id in await gs[0].table() | await gs[1].table() | await gs[2].table()
 
 
 @aio

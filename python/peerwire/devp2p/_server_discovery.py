@@ -54,7 +54,7 @@ SetUp = Callable[[Node, str, ConnFlag], Awaitable[None]]
 
 @dataclass
 class _ResolveState:
-    delay: float = INITIAL_RESOLVE_DELAY
+    delay: float = 0.0  # 0: INITIAL_RESOLVE_DELAY
     last: float | None = None
     dest: Node | None = None
 
@@ -90,15 +90,16 @@ class StaticResolver:
         """A new endpoint for the static ``node``, or ``None`` (nothing new, or too soon)."""
         st = self._state.setdefault(node.id, _ResolveState())
         now = self._clock.monotonic()
-        if st.last is not None and now - st.last < st.delay:
+        delay = st.delay or INITIAL_RESOLVE_DELAY
+        if st.last is not None and now - st.last < delay:
             return None
         found = await self._udp.resolve(node)
         st.last = self._clock.monotonic()
         same = (found.ip, found.tcp_port) == (node.ip, node.tcp_port)
         if same or (self._restrict is not None and not self._restrict.contains(found.ip)):
-            st.delay = min(st.delay * 2, MAX_RESOLVE_DELAY)
+            st.delay = min(delay * 2, MAX_RESOLVE_DELAY)
             return None
-        st.delay = INITIAL_RESOLVE_DELAY
+        st.delay = 0.0
         st.dest = found
         return found
 
