@@ -43,20 +43,21 @@ harness: $(HARNESS)  ## Build the Go interop harness (go-ethereum + gno) into .c
 
 .PHONY: lint
 lint: install  ## ruff, cargo fmt --check, clippy -D warnings
-	$(BIN)/ruff check python tests benches
-	$(BIN)/ruff format --check python tests benches
+	$(BIN)/ruff check python tests benches examples
+	$(BIN)/ruff format --check python tests benches examples
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --release --locked -- -D warnings
 
 .PHONY: format
 format: install  ## Apply ruff format and cargo fmt
-	$(BIN)/ruff check --fix python tests benches
-	$(BIN)/ruff format python tests benches
+	$(BIN)/ruff check --fix python tests benches examples
+	$(BIN)/ruff format python tests benches examples
 	cargo fmt --all
 
 .PHONY: typecheck
 typecheck: install  ## mypy --strict on python/, stubtest of _core against the .pyi stubs
 	$(BIN)/mypy --strict python/peerwire
+	$(BIN)/mypy --strict examples
 	$(BIN)/python -m mypy.stubtest peerwire._core --allowlist .mypy-stubtest-allowlist
 
 .PHONY: test-rust

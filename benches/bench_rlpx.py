@@ -212,38 +212,55 @@ def _core_handshakes(n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def report() -> None:
-    """Measure everything once and print markdown rows for benches/RESULTS.md."""
+def report(rounds: int = 3) -> None:
+    """Measure everything and print markdown rows for benches/RESULTS.md.
+
+    The machine is shared, so every figure is the best of ``rounds`` and the
+    rounds interleave peerwire and geth: a busy spell hits both alike.
+    """
     data = os.urandom(BATCH_BYTES)
-    geth = run_geth(HARNESS, False)
-    gsizes = {s["size"]: s for s in geth["sizes"]}
-    print(
-        "| size | codec seal+open MB/s | keccak+AES bound MB/s | codec/bound "
-        "| py e2e MB/s | py msgs/s | geth MB/s | geth msgs/s | e2e py/geth |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, size in SIZES.items():
+    codec: dict[int, float] = {}
+    bound: dict[int, float] = {}
+    for size in SIZES.values():
         a, b = _pair()
         batch = _batch(size)
-        nbytes = len(batch) * size
         t_codec, t_bound = _interleaved(
             [lambda a=a, b=b, batch=batch: _seal_open(a, b, batch), lambda: _bound(data)]
         )
-        codec = nbytes / t_codec / 1e6
-        bound = len(data) / t_bound / 1e6
-        n = _e2e_count(size, False)
-        el = asyncio.run(_e2e(size, n))
-        g = gsizes[size]
-        py_mb = n * size / el / 1e6
-        print(
-            f"| {name} | {codec:.0f} | {bound:.0f} | {codec / bound:.2f} | {py_mb:.0f} | "
-            f"{n / el:.0f} | {g['mb_per_s']:.0f} | {g['msgs_per_s']:.0f} | {py_mb / g['mb_per_s']:.2f} |"
-        )
-    hs = asyncio.run(_handshakes(300))
-    core_hs = _core_handshakes(300)
+        codec[size] = len(batch) * size / t_codec / 1e6
+        bound[size] = len(data) / t_bound / 1e6
+    py_mb = dict.fromkeys(SIZES.values(), 0.0)
+    py_msgs = dict.fromkeys(SIZES.values(), 0.0)
+    go_mb = dict.fromkeys(SIZES.values(), 0.0)
+    go_msgs = dict.fromkeys(SIZES.values(), 0.0)
+    py_hs = go_hs = core_hs = 0.0
+    for _ in range(rounds):
+        geth = run_geth(HARNESS, False)
+        for g in geth["sizes"]:
+            go_mb[g["size"]] = max(go_mb[g["size"]], g["mb_per_s"])
+            go_msgs[g["size"]] = max(go_msgs[g["size"]], g["msgs_per_s"])
+        go_hs = max(go_hs, geth["handshakes_per_s"])
+        for size in SIZES.values():
+            n = max(20, (128 << 20) // size)
+            el = asyncio.run(_e2e(size, n))
+            py_mb[size] = max(py_mb[size], n * size / el / 1e6)
+            py_msgs[size] = max(py_msgs[size], n / el)
+        py_hs = max(py_hs, asyncio.run(_handshakes(300)))
+        core_hs = max(core_hs, _core_handshakes(300))
     print(
-        f"\nhandshakes/s over loopback TCP: peerwire {hs:.0f}, geth {geth['handshakes_per_s']:.0f} "
-        f"({hs / geth['handshakes_per_s']:.2f}x); peerwire core only (no sockets): {core_hs:.0f}"
+        "| size | codec seal+open MB/s | keccak+AES bound MB/s | codec/bound "
+        "| py e2e MB/s | py msgs/s | geth MB/s | geth msgs/s | MB/s py/geth | msgs/s py/geth |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, size in SIZES.items():
+        print(
+            f"| {name} | {codec[size]:.0f} | {bound[size]:.0f} | {codec[size] / bound[size]:.2f} "
+            f"| {py_mb[size]:.0f} | {py_msgs[size]:.0f} | {go_mb[size]:.0f} | {go_msgs[size]:.0f} "
+            f"| {py_mb[size] / go_mb[size]:.2f} | {py_msgs[size] / go_msgs[size]:.2f} |"
+        )
+    print(
+        f"\nhandshakes/s over loopback TCP: peerwire {py_hs:.0f}, geth {go_hs:.0f} "
+        f"({py_hs / go_hs:.2f}x); peerwire core only (no sockets): {core_hs:.0f}"
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,13 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from tests.conftest import run_harness
 from tests.tm2.conftest import secret_pair
 
+from benches._tm2_listener import _Behavior, node_info
 from peerwire import tm2
 from peerwire._core import tm2 as core
 from peerwire.tm2._mconn import ChannelDescriptor, MConnConfig, MConnection
 
 MIB = 1 << 20
+ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"1KiB": 1024, "64KiB": 64 * 1024, "1MiB": MIB}
 
 
@@ -207,10 +210,44 @@ async def _handshakes(count: int) -> float:
     return count / el
 
 
+async def _handshakes_two_processes(count: int) -> float:
+    """Dial a peerwire listener running in its own process (as two nodes would)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benches._tm2_listener",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=str(ROOT),
+    )
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(30):
+            addr = tm2.NetAddress.parse((await proc.stdout.readline()).decode().strip())
+        ka = tm2.NodeKey.from_secret(b"ha")
+        ta = tm2.MultiplexTransport(node_info(ka), ka)
+        start = time.perf_counter()
+        for _ in range(count):
+            pa = await ta.dial(addr, _Behavior())
+            await pa.close_conn()
+            ta.remove(pa)
+        el = time.perf_counter() - start
+        await ta.close()
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        async with asyncio.timeout(10):
+            await proc.wait()
+    return count / el
+
+
 def bench_handshakes_vs_gno(benchmark: BenchmarkFixture, go_harness: Path) -> None:
     count = 500 if not benchmark.disabled else 20
     go = json.loads(run_harness(go_harness, "tm2-handshake-bench", "-count", str(count)))
     ours = benchmark.pedantic(lambda: asyncio.run(_handshakes(count)), rounds=1, iterations=1)
+    two = asyncio.run(_handshakes_two_processes(count))
     benchmark.group = "tm2 handshakes (STS + NodeInfo)"
-    benchmark.extra_info.update(peerwire_per_s=ours, gno_per_s=go["handshakes_per_s"])
-    assert ours > 0
+    benchmark.extra_info.update(
+        peerwire_one_process_per_s=ours, peerwire_two_processes_per_s=two, gno_per_s=go["handshakes_per_s"]
+    )
+    assert ours > 0 and two > 0

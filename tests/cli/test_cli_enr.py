@@ -1,70 +1,68 @@
-"""``peerwire enr decode`` against a stand-in with the ENR surface of API.md
-(``decode``, ``verify``, ``seq``, ``node_id``, field properties, ``keys``, ``[key]``, ``str``)."""
+"""``peerwire enr decode`` with the real ``devp2p.ENR`` (EIP-778's example record and built ones)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Iterator
 
 import pytest
 
-from peerwire import devp2p
 from peerwire.cli import main
-from peerwire.errors import DecodeError
+from peerwire.devp2p import ENR, PrivateKey
+
+# EIP-778's example record (key b71c71a6…, seq 1, ip 127.0.0.1, udp 30303)
+EXAMPLE = (
+    "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0"
+    "gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8"
+)
+EXAMPLE_ID = "a448f24c6d18e575453db13171562b71999873db5b286df957af199ec94617f7"
 
 
-class FakeENR:
-    def __init__(self, good: bool) -> None:
-        self._good = good
-
-    @classmethod
-    def decode(cls, text: str) -> FakeENR:
-        if not text.startswith("enr:"):
-            raise DecodeError("missing enr: prefix")
-        return cls(good="bad" not in text)
-
-    def verify(self) -> None:  # discv4's style: None, or raises
-        if not self._good:
-            raise DecodeError("bad signature")
-
-    seq = 7
-    node_id = bytes.fromhex("a448f24c6d18e575453db13171562b71999873db5b286df957af199ec94617f7")
-    ip = "127.0.0.1"
-    udp = 30303
-    tcp = None
-
-    def keys(self) -> list[bytes]:
-        return [b"id", b"ip", b"secp256k1", b"udp", b"eth"]
-
-    def __getitem__(self, key: bytes) -> bytes:
-        return {b"eth": b"\xc7\xc6\x84\xfc\x64\xec\x04\x80"}.get(key, b"\x01")
-
-    def __str__(self) -> str:
-        return "enr:-fake"
-
-
-@pytest.fixture
-def fake_enr(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(devp2p, "ENR", FakeENR, raising=False)
+@pytest.fixture(autouse=True)
+def _drop_log_handler() -> Iterator[None]:
     yield
     root = logging.getLogger()  # main() installed its stderr handler; drop it with capsys's stream
     for h in [h for h in root.handlers if getattr(h, "_peerwire", False)]:
         root.removeHandler(h)
 
 
-def test_decode_prints_fields(fake_enr: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["enr", "decode", "enr:-good", "--json"]) == 0
+def _tampered(text: str) -> str:
+    raw = base64.urlsafe_b64decode(text.removeprefix("enr:") + "==")
+    assert raw.endswith(b"\x83udp\x82\x76\x5f")
+    bad = raw[:-1] + b"\x60"  # udp 30303 -> 30304: still decodes, signature no longer matches
+    return "enr:" + base64.urlsafe_b64encode(bad).decode().rstrip("=")
+
+
+def test_decode_eip778_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["enr", "decode", EXAMPLE, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["seq"] == 7 and info["signature_valid"] is True
-    assert info["node_id"] == FakeENR.node_id.hex()
+    assert info["seq"] == 1 and info["signature_valid"] is True
+    assert info["node_id"] == EXAMPLE_ID
     assert (info["ip"], info["udp"]) == ("127.0.0.1", 30303) and "tcp" not in info
-    assert info["eth"] == "c7c684fc64ec0480" and info["secp256k1"] == "01" and "id" not in info
-    assert info["enr"] == "enr:-fake"
+    assert info["public_key"] == ENR.decode(EXAMPLE).public_key.to_hex()
+    assert "id" not in info and "secp256k1" not in info and "enode" not in info
+    assert info["enr"] == EXAMPLE
 
 
-def test_bad_signature_and_bad_text(fake_enr: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["enr", "decode", "enr:-bad"]) == 1
-    assert "signature_valid:" in capsys.readouterr().out
+def test_decode_built_record_with_extra_key_and_hex_input(capsys: pytest.CaptureFixture[str]) -> None:
+    key = PrivateKey.generate()
+    rec = ENR.build(key, 9, ip="10.1.2.3", tcp=30303, udp=30301, extra={"eth": [[b"\xfc\x64\xec\x04", 0]]})
+    assert main(["enr", "decode", rec.to_bytes().hex(), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["seq"] == 9 and info["signature_valid"] is True
+    assert info["node_id"] == key.public_key.node_id.hex()
+    assert info["enode"] == f"enode://{key.public_key.to_hex()}@10.1.2.3:30303?discport=30301"
+    assert info["eth"] == "c7c684fc64ec0480"
+    assert info["enr"] == str(rec)
+
+
+def test_bad_signature_and_bad_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["enr", "decode", _tampered(EXAMPLE), "--json"]) == 1
+    info = json.loads(capsys.readouterr().out)
+    assert info["signature_valid"] is False and info["udp"] == 30304
     assert main(["enr", "decode", "nope"]) == 2
-    assert "invalid ENR: missing enr: prefix" in capsys.readouterr().err
+    assert "invalid ENR" in capsys.readouterr().err
+    assert main(["enr", "decode", "enr:-IS4QHCY"]) == 2
+    assert "invalid ENR" in capsys.readouterr().err

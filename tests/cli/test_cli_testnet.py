@@ -64,16 +64,27 @@ def test_runner_stops_early_and_reports_start_failures(tmp_path: Path) -> None:
     assert stack.nodes[0].stopped and stack.nodes[1].stopped
 
 
-def test_testnet_without_stacks_fails_clearly(peerwire_bin: Path) -> None:
-    res = run_cli("testnet", "--duration", "1", timeout=120)
-    if testnet_stacks():  # pragma: no cover - once the stacks register, the real run must pass
-        assert res.returncode == 0, res.stdout + res.stderr
-        assert "nodes connected" in res.stdout
-    else:
-        assert res.returncode == 2
-        assert "not available in this build" in res.stderr
-        assert "nothing was started" in res.stderr
-        assert res.stdout == ""
+def test_real_testnet_both_stacks_every_node_connected(peerwire_bin: Path) -> None:
+    """The README's main job with its defaults (8 devp2p + 8 TM2 nodes), shortened to 5 s."""
+    assert set(testnet_stacks()) >= {"devp2p", "tm2"}
+    res = run_cli("testnet", "--duration", "5", timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "testnet summary (finished" in res.stdout
+    assert "16/16 nodes connected" in res.stdout
+    rows = [line for line in res.stdout.splitlines() if line.startswith("│ ")]
+    assert len(rows) == 16
+    for line in rows:
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        name, stack, peers_in, peers_out, _max, msgs_in, msgs_out = cells[:7]
+        assert stack in ("devp2p", "tm2") and name.startswith(stack + "-")
+        assert int(peers_in) + int(peers_out) >= 1, line
+        assert int(msgs_in) > 0 and int(msgs_out) > 0, line  # the demo protocol / reactor ran
+        assert cells[-1] == "yes", line
+
+
+def test_unknown_stack_is_a_usage_error(peerwire_bin: Path) -> None:
+    res = run_cli("testnet", "--stack", "nope")
+    assert res.returncode == 2 and "invalid choice" in res.stderr
 
 
 _SCRIPT = f"""
@@ -144,3 +155,19 @@ def test_rates_per_node_even_with_repeated_names(tmp_path: Path) -> None:
     asyncio.run(main())
     assert seen and len(seen[-1]) == 4
     assert all(rate > 0 for rate in seen[-1]), seen[-1]
+
+
+def test_real_testnet_ctrl_c_stops_cleanly(peerwire_bin: Path) -> None:
+    proc = subprocess.Popen(
+        [str(peerwire_bin), "testnet", "--nodes", "3", "--duration", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    time.sleep(8)  # start, discover, connect (with margin for a loaded CI machine)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out + err
+    assert "testnet summary (interrupted" in out
+    assert "6/6 nodes connected" in out

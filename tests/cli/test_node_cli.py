@@ -7,13 +7,14 @@ import signal
 import socket
 import stat
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from peerwire.devp2p import PrivateKey
+from peerwire.devp2p import ENR, PrivateKey
 from peerwire.tm2 import NodeKey
 
 from .conftest import RunningNode, run_cli
@@ -30,11 +31,29 @@ def _write_config(tmp_path: Path, body: str) -> Path:
     return cfg
 
 
+def free_port() -> int:
+    """A TCP port that is free now and whose UDP twin is too (discovery v4 uses the same number)."""
+    while True:
+        with socket.socket() as t, socket.socket(type=socket.SOCK_DGRAM) as u:
+            t.bind(("127.0.0.1", 0))
+            port = int(t.getsockname()[1])
+            try:
+                u.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+
+
 @pytest.fixture
-def devp2p_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> RunningNode:
+def devp2p_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def devp2p_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path, devp2p_port: int) -> RunningNode:
     cfg = _write_config(
         tmp_path,
-        """\
+        f"""\
         stack = "devp2p"
         data_dir = "data"
 
@@ -43,7 +62,7 @@ def devp2p_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> Runnin
 
         [devp2p]
         maxpeers = 25
-        port = 30399
+        port = {devp2p_port}
         network_id = 7
         """,
     )
@@ -51,7 +70,9 @@ def devp2p_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> Runnin
     return node
 
 
-def test_node_creates_key_0600_and_reports_its_identity(devp2p_node: RunningNode, tmp_path: Path) -> None:
+def test_node_creates_key_0600_and_reports_its_identity(
+    devp2p_node: RunningNode, tmp_path: Path, devp2p_port: int
+) -> None:
     key_file = tmp_path / "data" / "nodekey"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
@@ -59,26 +80,26 @@ def test_node_creates_key_0600_and_reports_its_identity(devp2p_node: RunningNode
     assert devp2p_node.node_id == key.public_key.node_id.hex()
     info = devp2p_node.call("admin_nodeInfo")["result"]
     assert info["id"] == key.public_key.node_id.hex()
-    assert info["enode"] == f"enode://{key.public_key.to_hex()}@127.0.0.1:30399"
-    assert info["ports"] == {"discovery": 30399, "listener": 30399}
-    assert info["listenAddr"] == ":30399"
+    assert info["enode"] == f"enode://{key.public_key.to_hex()}@127.0.0.1:{devp2p_port}"
+    assert info["ports"] == {"discovery": devp2p_port, "listener": devp2p_port}
+    assert info["listenAddr"] == f":{devp2p_port}"
     assert set(info) >= {"id", "name", "enode", "enr", "ip", "ports", "listenAddr", "protocols"}
+    assert info["protocols"] == {"demo": {"interval": 5.0}}
+    enr = ENR.decode(info["enr"])  # discovery v4's signed local record
+    assert enr.verify() in (True, None) and bytes(enr.node_id).hex() == info["id"]
     code, _, err = devp2p_node.stop()
     assert code == 0, err
     assert key.to_hex() not in err
 
 
 def test_node_net_methods_and_batch(devp2p_node: RunningNode) -> None:
-    assert devp2p_node.call("net_listening")["result"] is False  # no p2p server in this build
+    assert devp2p_node.call("net_listening")["result"] is True
     assert devp2p_node.call("net_peerCount")["result"] == "0x0"
     assert devp2p_node.call("net_version")["result"] == "7"
     assert devp2p_node.call("admin_peers")["result"] == []
-    assert devp2p_node.call("net_info")["result"] == {
-        "listening": False,
-        "listeners": [],
-        "n_peers": "0",
-        "peers": [],
-    }
+    net = devp2p_node.call("net_info")["result"]
+    assert net["listening"] is True and net["n_peers"] == "0" and net["peers"] == []
+    assert len(net["listeners"]) == 1
     assert devp2p_node.call("rpc_modules")["result"]["admin"] == "1.0"
     batch = [
         {"jsonrpc": "2.0", "id": "a", "method": "net_version"},
@@ -130,14 +151,71 @@ def test_bad_rpc_input_gets_jsonrpc_errors(devp2p_node: RunningNode, body: str, 
     assert isinstance(reply["error"]["message"], str) and reply["error"]["message"]
 
 
-def test_peer_management_validates_then_reports_node_not_started(devp2p_node: RunningNode) -> None:
+def test_peer_management_validates_input(devp2p_node: RunningNode) -> None:
     bad = devp2p_node.call("admin_addPeer", "enode://1234@1.2.3.4:30303")["error"]
     assert bad["code"] == -32000
     assert bad["message"].startswith("invalid enode")
-    for method in ("admin_addPeer", "admin_removePeer", "admin_addTrustedPeer", "admin_removeTrustedPeer"):
-        err = devp2p_node.call(method, ENODE)["error"]
-        assert err["code"] == -32000
-        assert "node not started" in err["message"]
+    for method in ("admin_addTrustedPeer", "admin_removeTrustedPeer", "admin_removePeer"):
+        assert devp2p_node.call(method, ENODE)["result"] is True  # geth answers true
+
+
+def _wait(cond: Any, within: float = 20.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        value = cond()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.1)
+
+
+def _peer_gauges(node: RunningNode) -> dict[str, float]:
+    body = node.get("/metrics")[1].decode()
+    fams = {f.name: f for f in text_string_to_metric_families(body)}
+    return {s.labels["direction"]: s.value for s in fams["peerwire_peers"].samples}
+
+
+def test_two_devp2p_nodes_admin_add_and_remove_peer(
+    tmp_path: Path, node_factory: Any, peerwire_bin: Path
+) -> None:
+    nodes = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        cfg = _write_config(
+            tmp_path / name,
+            f"""\
+            stack = "devp2p"
+            [rpc]
+            listen = "127.0.0.1:0"
+            [devp2p]
+            port = {free_port()}
+            nodiscover = true
+            name = "node-{name}"
+            """,
+        )
+        nodes.append(node_factory("--config", str(cfg), cwd=tmp_path / name))
+    a, b = nodes
+    b_enode = b.call("admin_nodeInfo")["result"]["enode"]
+    assert a.call("admin_addPeer", b_enode)["result"] is True
+    peers = _wait(lambda: a.call("admin_peers")["result"])
+    assert [p["id"] for p in peers] == [b.node_id]
+    assert peers[0]["name"] == "node-b" and peers[0]["caps"] == ["demo/1"]
+    assert peers[0]["network"]["inbound"] is False and peers[0]["network"]["static"] is True
+    _wait(lambda: b.call("net_peerCount")["result"] == "0x1")
+    assert _wait(lambda: _peer_gauges(a) == {"inbound": 0.0, "outbound": 1.0})
+    assert _wait(lambda: _peer_gauges(b) == {"inbound": 1.0, "outbound": 0.0})
+    assert a.call("admin_removePeer", b_enode)["result"] is True
+    _wait(lambda: a.call("net_peerCount")["result"] == "0x0")
+    _wait(lambda: b.call("net_peerCount")["result"] == "0x0")
+    body = a.get("/metrics")[1].decode()
+    fams = {f.name: f for f in text_string_to_metric_families(body)}
+    disc = [s for s in fams["peerwire_disconnects"].samples if s.name == "peerwire_disconnects_total"]
+    assert sum(s.value for s in disc) >= 1
+    msgs = [s for s in fams["peerwire_messages"].samples if s.name == "peerwire_messages_total"]
+    assert any(s.labels.get("protocol") == "demo" and s.value > 0 for s in msgs), msgs
+    for n in nodes:
+        code, _, err = n.stop()
+        assert code == 0, err
 
 
 def test_http_layer_errors(devp2p_node: RunningNode) -> None:
@@ -213,10 +291,12 @@ def test_bearer_token(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> 
     (tmp_path / "rpc.token").write_text("s3cret-token-value\n")
     cfg = _write_config(
         tmp_path,
-        """\
+        f"""\
         [rpc]
         listen = "127.0.0.1:0"
         token_file = "rpc.token"
+        [devp2p]
+        port = {free_port()}
         """,
     )
     node: RunningNode = node_factory("--config", str(cfg), cwd=tmp_path)
@@ -232,34 +312,39 @@ def test_bearer_token(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> 
     assert "s3cret-token-value" not in err
 
 
-def test_tm2_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> None:
-    cfg = _write_config(
+def _tm2_config(tmp_path: Path, moniker: str, port: int) -> Path:
+    return _write_config(
         tmp_path,
-        """\
+        f"""\
         stack = "tm2"
         data_dir = "home"
-        moniker = "py-node"
+        moniker = "{moniker}"
         network = "testchain"
 
         [rpc]
         listen = "127.0.0.1:0"
 
         [p2p]
-        laddr = "tcp://127.0.0.1:26699"
+        laddr = "tcp://127.0.0.1:{port}"
         max_num_inbound_peers = 5
         flush_throttle_timeout = "10ms"
         """,
     )
-    node: RunningNode = node_factory("--config", str(cfg), cwd=tmp_path)
+
+
+def test_tm2_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> None:
+    port = free_port()
+    node: RunningNode = node_factory("--config", str(_tm2_config(tmp_path, "py-node", port)), cwd=tmp_path)
     key_file = tmp_path / "home" / "secrets" / "node_key.json"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     nk = NodeKey.load(key_file)
     assert node.node_id == nk.id
     info = node.call("admin_nodeInfo")["result"]
     assert info["id"] == nk.id
-    assert info["enode"] == f"{nk.id}@127.0.0.1:26699"
+    assert info["enode"] == f"{nk.id}@127.0.0.1:{port}"
     assert info["name"] == "py-node"
     assert node.call("net_version")["result"] == "testchain"
+    assert node.call("net_listening")["result"] is True
     assert node.call("net_info")["result"]["n_peers"] == "0"
     assert (tmp_path / "home" / "config").is_dir()  # the address book's directory
     code, _, err = node.stop()
@@ -267,10 +352,38 @@ def test_tm2_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> None
     assert nk.seed.hex() not in err
 
 
+def test_two_tm2_nodes_admin_add_peer_and_net_info(
+    tmp_path: Path, node_factory: Any, peerwire_bin: Path
+) -> None:
+    nodes = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        cfg = _tm2_config(tmp_path / name, f"tm2-{name}", free_port())
+        nodes.append(node_factory("--config", str(cfg), cwd=tmp_path / name))
+    a, b = nodes
+    b_addr = b.call("admin_nodeInfo")["result"]["enode"]
+    assert a.call("admin_addPeer", b_addr)["result"] is True
+    info = _wait(lambda: (r := a.call("net_info")["result"])["n_peers"] == "1" and r)
+    peer = info["peers"][0]
+    assert peer["node_info"]["moniker"] == "tm2-b" and peer["is_outbound"] is True
+    assert peer["node_info"]["network"] == "testchain"
+    assert [p["id"] for p in a.call("admin_peers")["result"]] == [b.node_id]
+    _wait(lambda: b.call("net_peerCount")["result"] == "0x1")
+    assert _wait(lambda: _peer_gauges(b) == {"inbound": 1.0, "outbound": 0.0})
+    err = a.call("admin_addTrustedPeer", b_addr)["error"]
+    assert err["code"] == -32000 and "no trusted peers" in err["message"]
+    assert a.call("admin_removePeer", b_addr)["result"] is True
+    _wait(lambda: a.call("net_peerCount")["result"] == "0x0")
+    for n in nodes:
+        code, _, stderr = n.stop()
+        assert code == 0, stderr
+
+
 def test_node_reuses_existing_key_and_geth_flags_override(
     tmp_path: Path, node_factory: Any, peerwire_bin: Path
 ) -> None:
     key = PrivateKey.generate()
+    port = free_port()
     (tmp_path / "mykey").write_text(key.to_hex() + "\n")
     (tmp_path / "mykey").chmod(0o600)
     (tmp_path / "conf").mkdir()
@@ -285,7 +398,7 @@ def test_node_reuses_existing_key_and_geth_flags_override(
         "--nodekey",
         "mykey",
         "--port",
-        "31000",
+        str(port),
         "--nodiscover",
         "--log-level",
         "warning",
@@ -293,12 +406,12 @@ def test_node_reuses_existing_key_and_geth_flags_override(
     )
     assert node.node_id == key.public_key.node_id.hex()
     info = node.call("admin_nodeInfo")["result"]
-    assert info["ports"] == {"discovery": 0, "listener": 31000}
-    assert info["enode"] == f"enode://{key.public_key.to_hex()}@127.0.0.1:31000?discport=0"  # as geth
+    assert info["ports"] == {"discovery": 0, "listener": port}
+    assert info["enode"] == f"enode://{key.public_key.to_hex()}@127.0.0.1:{port}?discport=0"  # as geth
     assert not (tmp_path / "d" / "nodekey").exists()
     code, _, err = node.stop()
     assert code == 0
-    assert "level=warning" in err and "level=info" not in err  # --log-level after the subcommand
+    assert "level=info" not in err  # --log-level after the subcommand silences "node started" etc.
 
 
 def test_bad_config_names_key_and_line(tmp_path: Path, peerwire_bin: Path) -> None:
@@ -345,3 +458,60 @@ def test_missing_config_file(tmp_path: Path, peerwire_bin: Path) -> None:
     res = run_cli("node", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
     assert res.returncode == 2
     assert "nope.toml: cannot read config file" in res.stderr
+
+
+def test_devp2p_node_finds_its_bootnode_through_discovery(
+    tmp_path: Path, node_factory: Any, peerwire_bin: Path
+) -> None:
+    (tmp_path / "boot").mkdir()
+    (tmp_path / "joiner").mkdir()
+    boot_cfg = _write_config(
+        tmp_path / "boot",
+        f"""\
+        stack = "devp2p"
+        [rpc]
+        listen = "127.0.0.1:0"
+        [devp2p]
+        port = {free_port()}
+        listen_host = "127.0.0.1"
+        """,
+    )
+    boot = node_factory("--config", str(boot_cfg), cwd=tmp_path / "boot")
+    boot_enode = boot.call("admin_nodeInfo")["result"]["enode"]
+    joiner_cfg = _write_config(
+        tmp_path / "joiner",
+        f"""\
+        stack = "devp2p"
+        [rpc]
+        listen = "127.0.0.1:0"
+        [devp2p]
+        port = {free_port()}
+        listen_host = "127.0.0.1"
+        bootnodes = ["{boot_enode}"]
+        """,
+    )
+    joiner = node_factory("--config", str(joiner_cfg), cwd=tmp_path / "joiner")
+    # no admin_addPeer: the joiner learns the bootnode's TCP endpoint from discovery v4 and dials it
+    peers = _wait(lambda: joiner.call("admin_peers")["result"], within=30)
+    assert [p["id"] for p in peers] == [boot.node_id]
+    assert peers[0]["network"]["static"] is False
+    for n in (joiner, boot):
+        code, _, err = n.stop()
+        assert code == 0, err
+
+
+def test_tm2_node_joins_through_its_seed(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> None:
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "joiner").mkdir()
+    seed_port = free_port()
+    seed = node_factory(
+        "--config", str(_tm2_config(tmp_path / "seed", "seed", seed_port)), cwd=tmp_path / "seed"
+    )
+    cfg = _tm2_config(tmp_path / "joiner", "joiner", free_port())
+    cfg.write_text(cfg.read_text() + f'seeds = "{seed.node_id}@127.0.0.1:{seed_port}"\n')
+    joiner = node_factory("--config", str(cfg), cwd=tmp_path / "joiner")
+    info = _wait(lambda: (r := joiner.call("net_info")["result"])["n_peers"] == "1" and r, within=30)
+    assert info["peers"][0]["node_info"]["moniker"] == "seed"
+    for n in (joiner, seed):
+        code, _, err = n.stop()
+        assert code == 0, err

@@ -166,3 +166,32 @@ def test_discovery_vectors(vectors: Callable[[str], Any]) -> None:
     assert core.decode_pex(bytes.fromhex(r["hex"])) == r["peers"]
     with pytest.raises(DecodeError, match="trailing"):
         core.decode_pex(bytes.fromhex(r["hex"]) + b"\x00")
+
+
+def test_encode_chunks_controls_eof() -> None:
+    wire = core.encode_chunks(5, bytes(2500), 1024, False)
+    pkts, used = core.decode_packets(wire, 1056)
+    assert used == len(wire) and [p[2] for p in pkts] == [0, 0, 0]
+    wire = core.encode_chunks(5, bytes(2500), 1024, True)
+    assert [p[2] for p in core.decode_packets(wire, 1056)[0]] == [0, 0, 1]
+    assert wire == core.encode_message(5, bytes(2500), 1024)
+    assert core.encode_chunks(5, b"", 1024, True) == core.encode_msg_packet(5, 1, b"")
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([1, 2]), st.binary(max_size=3000)), max_size=6), st.integers(1, 2000)
+)
+def test_packet_reader_reassembles_any_cut(msgs: list[tuple[int, bytes]], cut: int) -> None:
+    wire = (
+        core.encode_ping() + b"".join(core.encode_message(ch, m, 1024) for ch, m in msgs) + core.encode_pong()
+    )
+    reader = core.PacketReader([(1, 1 << 20), (2, 1 << 20)], 1056)
+    events = [ev for i in range(0, len(wire), cut) for ev in reader.feed(wire[i : i + cut])]
+    assert events == [(0, 0, b""), *[(2, ch, m) for ch, m in msgs], (1, 0, b"")]
+
+
+def test_packet_reader_limits() -> None:
+    with pytest.raises(DecodeError, match="unknown channel 9"):
+        core.PacketReader([(1, 10)], 1056).feed(core.encode_msg_packet(9, 1, b"x"))
+    with pytest.raises(DecodeError, match="capacity"):
+        core.PacketReader([(1, 10)], 1056).feed(core.encode_message(1, bytes(11), 1024))

@@ -12,6 +12,7 @@ from tests.devp2p._aio import aio
 from peerwire._clock import FakeClock
 from peerwire.devp2p import ConnFlag, Node, PrivateKey
 from peerwire.devp2p._dial import (
+    BACKOFF_FORGET,
     ERR_ALREADY_CONNECTED,
     ERR_ALREADY_DIALING,
     ERR_BACKOFF,
@@ -308,3 +309,20 @@ async def test_fair_mix_alternates_sources_and_skips_slow_ones() -> None:
         seen.append(idx((await f).id))
     assert 9 in seen
     mix.close()
+
+
+@aio
+async def test_backoff_records_are_forgotten_after_a_quiet_period() -> None:
+    clock = FakeClock()
+
+    async def never(n: Node, host: str, flags: ConnFlag) -> None:
+        await asyncio.Event().wait()
+
+    s = DialScheduler(self_id=b"", max_dial_peers=1, max_active_dials=1, set_up=never, clock=clock)
+    s.backoff[node(1).id] = _Backoff(failures=3, until=140.0, last_failure=0.0)
+    await clock.advance(BACKOFF_FORGET - 1)
+    s.step()
+    assert s.backoff[node(1).id].until == 0.0  # backoff over, record kept
+    await clock.advance(1)
+    s.step()
+    assert node(1).id not in s.backoff

@@ -229,3 +229,18 @@ async def test_peer_info_shape() -> None:
     assert p2p_base.decode_disconnect(b"\xc1\x10") == 0x10
     rig.peer.disconnect()
     await rig.end()
+
+
+@aio
+async def test_peer_info_protocol_metadata_like_geth() -> None:
+    clock = FakeClock()
+    rig = Rig(clock, [("a", 1, forever)])
+    p = rig.peer
+    assert p.info()["protocols"] == {"a": "unknown"}
+    rw = p._rws[0]
+    rw.protocol = Protocol("a", 1, 1, forever, peer_info=lambda _id: None)
+    assert p.info()["protocols"] == {"a": "handshake"}
+    rw.protocol = Protocol("a", 1, 1, forever, peer_info=lambda _id: {"head": "0x01"})
+    assert p.info()["protocols"] == {"a": {"head": "0x01"}}
+    p.disconnect()
+    await rig.end()

@@ -337,3 +337,50 @@ def test_pending_handshakes_are_capped() -> None:
             await srv.close()
 
     run(main())
+
+
+@pytest.mark.parametrize("check", ["roundtrip_snappy", "large_messages", "close_is_seen", "read_timeout"])
+def test_conformance_on_uvloop(check: str) -> None:
+    import uvloop  # a dev dependency: the driver must run on it (no isinstance on transports)
+
+    coro = asyncio.wait_for(CHECKS[check](TRANSPORTS["tcp"]), 60)
+    uvloop.run(coro)
+
+
+def test_backpressure_on_uvloop() -> None:
+    import uvloop
+
+    uvloop.run(asyncio.wait_for(check_backpressure_bounded(tcp_pair), 60))
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+def test_snappy_switch_repairs_messages_already_decoded(transport: str) -> None:
+    """A Hello and compressed messages in one read: switching snappy on decodes the queued ones."""
+
+    async def main() -> None:
+        async with TRANSPORTS[transport]() as (a, b):
+            a.send_nowait(0, b"hello")
+            a.set_snappy(True)  # the sender switches right after its Hello, same loop iteration
+            a.send_nowait(0x10, b"x" * 1000)
+            a.send_nowait(0x11, b"")
+            assert await b.recv(timeout=5) == (0, b"hello")
+            await asyncio.sleep(0.05)  # the compressed ones are decoded (still compressed) by now
+            b.set_snappy(True)
+            assert await b.recv(timeout=5) == (0x10, b"x" * 1000)
+            assert await b.recv(timeout=5) == (0x11, b"")
+
+    run(main())
+
+
+def test_snappy_switch_with_garbage_queued_fails_typed() -> None:
+    async def main() -> None:
+        async with TRANSPORTS["memory"]() as (a, b):
+            await a.send(0, b"hello")
+            await a.send(0x10, b"\xff\xff\xff\xff\xff")  # not snappy data
+            assert await b.recv(timeout=5) == (0, b"hello")
+            await asyncio.sleep(0.05)
+            b.set_snappy(True)
+            with pytest.raises(FrameError):
+                await b.recv(timeout=5)
+
+    run(main())

@@ -261,3 +261,21 @@ async def test_static_node_given_by_id_only_is_located_through_discovery(
                 await wait_for(lambda: any(q.id == bid and q is not p for q in a.peers()), 10)
                 (q,) = [q for q in a.peers() if q.id == bid]
                 assert q.flags & ConnFlag.STATIC_DIALED and q.node.tcp_port == b.listen_port
+
+
+@aio
+async def test_restart_unwraps_the_static_resolver_and_keeps_outer_wrappers() -> None:
+    srv = make("r")
+    calls: list[bytes] = []
+    inner = srv.dialer.set_up
+
+    async def counted(node: Node, host: str, flags: ConnFlag) -> None:
+        calls.append(node.id)
+        await inner(node, host, flags)
+
+    srv.dialer.set_up = counted  # e.g. the CLI counts dials this way
+    for _ in range(2):
+        async with srv:
+            assert isinstance(srv.dialer.set_up, server_discovery.StaticResolver)
+            assert srv.dialer.set_up.set_up is counted and srv.dialer.resolve_node is not None
+        assert srv.dialer.set_up is counted and srv.dialer.resolve_node is None

@@ -13,6 +13,7 @@ from tests.devp2p._aio import aio
 
 from peerwire._clock import FakeClock
 from peerwire.devp2p import (
+    ENR,
     Config,
     DiscReason,
     MsgReadWriter,
@@ -104,7 +105,8 @@ def py_server(protocols: list[Protocol] | None = None, **kw: Any) -> Server:
             Protocol("other", 1, 4, parked),
         ]
     kw.setdefault("listen_addr", "127.0.0.1:0")
-    return Server(Config(private_key=PrivateKey.generate(), name="peerwire-test", protocols=protocols, **kw))
+    kw.setdefault("name", "peerwire-test")
+    return Server(Config(private_key=PrivateKey.generate(), protocols=protocols, **kw))
 
 
 async def until(cond: Callable[[], bool], within: float = 10) -> None:
@@ -296,5 +298,47 @@ async def test_static_peer_redialed_after_geth_drops_it(go_harness: Path) -> Non
                 ) from None
             assert add.type is PeerEventType.ADD and add.peer == go.id
             assert srv.peers()[0].static
+    finally:
+        await go.close()
+
+
+def _shape(v: Any) -> Any:
+    """The JSON structure without the values: key sets, recursively, and value types."""
+    if isinstance(v, dict):
+        return {k: _shape(x) for k, x in v.items() if k != "protocols"}
+    if isinstance(v, list):
+        return [_shape(v[0])] if v else []
+    return type(v).__name__
+
+
+@aio
+async def test_node_info_and_peers_info_have_geths_admin_shape(go_harness: Path) -> None:
+    go = await GoServer.start(go_harness, "-protos", "echo/1/2")
+    srv = py_server([Protocol("echo", 1, 2, parked)], name="peerwire/v0.1")
+    try:
+        async with srv:
+            srv.add_peer(Node.parse(go.enode))
+            await until(lambda: srv.peer_count() == 1)
+            await go.wait(lambda e: e["event"] == "add")
+            go_node = (await go.cmd("node_info"))["info"]
+            go_peers = (await go.cmd("peers_info"))["info"]
+            ours_node, ours_peers = srv.node_info(), srv.peers_info()
+            assert _shape(ours_node) == _shape(go_node)
+            assert _shape(ours_peers) == _shape(go_peers)
+            assert set(ours_node["protocols"]) == set(go_node["protocols"]) == {"echo"}
+            assert ours_node["ports"]["listener"] == srv.listen_port
+            rec = ENR.decode(ours_node["enr"])
+            rec.verify()
+            assert rec.node_id == srv.self_node().id and rec[b"tcp"] == srv.listen_port.to_bytes(2, "big")
+            # each side describes the other the same way
+            [theirs_about_us] = go_peers
+            [ours_about_them] = ours_peers
+            assert theirs_about_us["id"] == ours_node["id"] and ours_about_them["id"] == go_node["id"]
+            assert theirs_about_us["name"] == "peerwire/v0.1" and ours_about_them["name"] == go_node["name"]
+            assert theirs_about_us["caps"] == ours_about_them["caps"] == ["echo/1"]
+            assert (
+                theirs_about_us["network"]["inbound"] is True and ours_about_them["network"]["static"] is True
+            )
+            assert theirs_about_us["network"]["remoteAddress"] == ours_about_them["network"]["localAddress"]
     finally:
         await go.close()

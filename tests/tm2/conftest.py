@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from peerwire import tm2
+from peerwire.tm2._secret import STREAM_LIMIT
 
 KEY_A = tm2.NodeKey.from_seed(b"\x01" * 32)
 KEY_B = tm2.NodeKey.from_seed(b"\x02" * 32)
@@ -57,9 +58,9 @@ async def secret_pair() -> tuple[tm2.SecretConnection, tm2.SecretConnection, asy
     async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await got.put(await tm2.SecretConnection.make(r, w, KEY_B))
 
-    srv = await asyncio.start_server(serve, "127.0.0.1", 0)
+    srv = await asyncio.start_server(serve, "127.0.0.1", 0, limit=STREAM_LIMIT)
     port = srv.sockets[0].getsockname()[1]
-    r, w = await asyncio.open_connection("127.0.0.1", port)
+    r, w = await asyncio.open_connection("127.0.0.1", port, limit=STREAM_LIMIT)
     async with asyncio.timeout(5):
         a = await tm2.SecretConnection.make(r, w, KEY_A)
         b = await got.get()

@@ -141,3 +141,21 @@ def test_backoff_is_within_ten_percent_of_the_capped_doubling(attempts: int, r: 
     base = min(2.0 ** min(attempts, 64), BACKOFF_MAX)
     got = redial_backoff(attempts, _FixedRng(r))
     assert base * 0.9 - 1e-9 <= got <= base * 1.1 + 1e-9
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 3)), max_size=60))
+def test_dial_queue_membership_index_matches_the_items(ops: list[tuple[bool, int, int]]) -> None:
+    q = DialQueue(FakeClock())
+    names = [f"m{i}" for i in range(6)]
+    for push, who, port in ops:
+        if push:
+            a = _addr(names[who])
+            q.push(PeerAddress(a.id, "127.0.0.1", 1000 + port), float(who))
+        else:
+            q.pop()
+        items = [it.address for it in q.items()]
+        for who2 in range(6):
+            for port2 in range(4):
+                probe = PeerAddress(_addr(names[who2]).id, "127.0.0.1", 1000 + port2)
+                assert q.has(probe) == any(x.same(probe) for x in items)
+                assert q.has_id(probe.id) == any(x.id == probe.id for x in items)

@@ -136,3 +136,41 @@ def test_semver_major_like_golang_x_mod() -> None:
 def test_node_info_round_trip(moniker: str) -> None:
     ni = _ni(moniker=moniker, version_set=[tm2.VersionInfo("p2p", "v1", True)])
     assert tm2.NodeInfo.decode(ni.encode()[1:]) == ni
+
+
+_TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=30)
+
+
+@given(
+    st.lists(st.builds(tm2.VersionInfo, _TEXT, _TEXT, st.booleans()), max_size=6),
+    _TEXT,
+    _TEXT,
+    _TEXT,
+    st.binary(max_size=20),
+    _TEXT,
+    st.builds(tm2.NodeInfoOther, _TEXT, _TEXT),
+    st.integers(0, 65535),
+)
+def test_node_info_full_round_trip(
+    vs: list[tm2.VersionInfo],
+    network: str,
+    software: str,
+    version: str,
+    channels: bytes,
+    moniker: str,
+    other: tm2.NodeInfoOther,
+    port: int,
+) -> None:
+    ni = tm2.NodeInfo(
+        net_address=tm2.NetAddress("g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5", "10.0.0.1", port),
+        network=network,
+        version_set=vs,
+        software=software,
+        version=version,
+        channels=channels,
+        moniker=moniker,
+        other=other,
+    )
+    enc = ni.encode()
+    prefix = 1 if enc[0] < 0x80 else 2
+    assert tm2.NodeInfo.decode(enc[prefix:]) == ni

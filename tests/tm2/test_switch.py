@@ -517,3 +517,92 @@ def test_switch_works_before_its_transport_knows_its_address() -> None:
             assert sw.dial_peers(b.addr) == 1
 
     run(main)
+
+
+def test_stop_abandons_in_flight_dials_at_once() -> None:
+    async def main() -> None:
+        net = MemoryNetwork(FakeClock())
+        net.blackhole("127.0.0.3:9")
+        a = Node(net, "a")
+        await a.__aenter__()
+        a.sw.dial_peers(f"{nid('far')}@127.0.0.3:9")
+        await settle()
+        assert a.sw.stats.dials == 1
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await a.__aexit__()
+        assert loop.time() - t0 < 1.0  # not the 5 s grace given to teardowns
+        assert not a.sw.running and len(a.sw.peers()) == 0
+
+    run(main)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_random_churn_keeps_peer_sets_consistent(seed: int) -> None:
+    """Random dials (both directions at once included) and random disconnects among 6 nodes:
+    afterwards every connection is registered on both ends as one and the same link, the
+    in/out counters match, and nothing registered is closed."""
+
+    async def main() -> None:
+        rng = random.Random(seed)
+        net = MemoryNetwork(FakeClock())
+        nodes = [
+            Node(net, f"churn{seed}-{i}", tm2.with_max_inbound_peers(3), tm2.with_max_outbound_peers(3))
+            for i in range(6)
+        ]
+        for n in nodes:
+            await n.__aenter__()
+        try:
+            for _ in range(120):
+                a, b = rng.sample(nodes, 2)
+                if rng.random() < 0.6:
+                    a.sw.dial_peers(b.addr)
+                else:
+                    peers = a.sw.peers().list()
+                    if peers:
+                        a.sw.stop_peer_for_error(rng.choice(peers), None)
+                await settle(rng.randrange(0, 20))
+            await settle(2000)
+            for n in nodes:
+                ps = n.sw.peers()
+                listed = ps.list()
+                assert len({p.id for p in listed}) == len(listed)
+                assert ps.num_inbound() == sum(not p.is_outbound for p in listed)
+                assert ps.num_outbound() == sum(p.is_outbound for p in listed)
+                assert ps.num_inbound() <= 3 and ps.num_outbound() <= 3
+                for p in listed:
+                    assert isinstance(p, MemoryPeer) and not p.closed
+                    other = next(x for x in nodes if x.id == p.id)
+                    back = other.sw.peers().get(n.id)
+                    assert back is p.remote, "both ends must hold the same link"
+        finally:
+            for n in nodes:
+                await n.__aexit__()
+
+    run(main)
+
+
+def test_lost_persistent_peer_redial_round_table() -> None:
+    """Lost at t=12: redial at once (attempt 0), then tick (every 5 s) + 1, 2, 4, 8, 16 s."""
+
+    async def main() -> None:
+        clock = FakeClock()
+        net = MemoryNetwork(clock)
+        pid, port = nid("lost"), 40100
+        async with Node(net, "a", tm2.with_persistent_peers([f"{pid}@127.0.0.1:{port}"])) as a:
+            p = Node(net, "lost", port=port)
+            await p.__aenter__()
+            await until(lambda: a.sw.peers().has(pid))
+            for _ in range(12):
+                await clock.advance(1.0)
+            assert clock.monotonic() == 12.0
+            await p.transport.close()  # the listener goes first, then the connection
+            await p.__aexit__()
+            await until(lambda: not a.sw.peers().has(pid))
+            await settle(200)
+            for _ in range(50):
+                await clock.advance(1.0)
+            dials = [t for t in net.dials_to(f"127.0.0.1:{port}") if t >= 12.0]
+            assert dials == [12.0, 16.0, 22.0, 29.0, 38.0, 56.0]
+
+    run(main)

@@ -100,3 +100,40 @@ def test_blocked_reactor_starves_neither_other_channels_nor_keepalive_over_tcp()
             blocking.gate.set()
 
     asyncio.run(main())
+
+
+def test_inbound_over_the_limit_is_closed_not_left_silent_over_tcp() -> None:
+    """tendermint#2046 / gno: a refused inbound connection must be closed, so the dialer
+    learns at once instead of waiting for its pong timeout (45 s)."""
+
+    async def main() -> None:
+        async with (
+            TcpNode("full-srv", tm2.with_max_inbound_peers(1), with_discovery=False) as srv,
+            TcpNode("full-c1", with_discovery=False) as c1,
+            TcpNode("full-c2", with_discovery=False) as c2,
+        ):
+            c1.sw.dial_peers(srv.addr)
+            await wait_for(lambda: srv.sw.peers().has(c1.id), 10)
+            drops = c2.sw.subscribe()
+            c2.sw.dial_peers(srv.addr)
+            kinds = []
+            async with asyncio.timeout(5):
+                async for ev in drops:
+                    kinds.append(ev.type)
+                    if ev.type == tm2.EventType.PEER_DISCONNECTED:
+                        break
+            assert srv.sw.stats.rejected_inbound_full == 1
+            assert not c2.sw.peers().has(srv.id) and srv.sw.peers().num_inbound() == 1
+
+    asyncio.run(main())
+
+
+def test_persistent_peer_given_by_hostname_is_resolved_and_connected() -> None:
+    async def main() -> None:
+        async with TcpNode("named-srv", with_discovery=False) as srv:
+            named = f"{srv.id}@localhost:{srv.port}"
+            async with TcpNode("named-cli", tm2.with_persistent_peers([named]), with_discovery=False) as cli:
+                await wait_for(lambda: cli.sw.peers().has(srv.id), 10, "dialed via localhost")
+                assert cli.sw.persistent_peers()[0].host == "localhost"  # kept, resolved per dial
+
+    asyncio.run(main())

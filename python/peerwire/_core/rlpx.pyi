@@ -6,6 +6,7 @@ MAX_PAYLOAD_SIZE: int
 MAX_HANDSHAKE_SIZE: int
 
 def encode_code(code: int) -> bytes: ...
+def decompress(data: bytes) -> bytes: ...
 
 @final
 class Session:

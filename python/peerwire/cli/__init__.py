@@ -31,6 +31,10 @@ __all__ = [
 ]
 
 
+# the real stacks register their node backends and testnet stacks
+from peerwire.cli import _stacks as _stacks
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; as a console script the return value becomes the exit status."""
     return _main(argv if argv is not None else sys.argv[1:])

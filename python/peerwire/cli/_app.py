@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import logging
 import sys
@@ -22,7 +21,7 @@ from peerwire.cli._keyfile import (
     save_tm2_key,
 )
 from peerwire.cli._logging import LEVELS, setup_logging
-from peerwire.devp2p import PrivateKey
+from peerwire.devp2p import Node, PrivateKey
 from peerwire.errors import PeerwireError
 from peerwire.tm2 import NodeKey
 
@@ -158,47 +157,43 @@ def cmd_node(args: argparse.Namespace) -> int:
 
 
 def cmd_enr_decode(args: argparse.Namespace) -> int:
-    from peerwire import devp2p
+    """Decode an ``enr:…`` record (also raw RLP hex), verify its signature, print its fields."""
+    from peerwire.devp2p import ENR
 
-    enr_cls: Any = getattr(devp2p, "ENR", None)
-    if enr_cls is None:
-        raise CliError("ENR support (peerwire.devp2p.ENR) is not available in this build", EXIT_USAGE)
-    return _print_enr(enr_cls, args.record.strip(), args.json)
-
-
-def _print_enr(enr_cls: Any, text: str, as_json: bool) -> int:
-    """Decode with ``devp2p.ENR.decode`` (API.md) and print its fields."""
+    text: str = args.record.strip()
+    data: str | bytes = text
+    if not text.startswith("enr:"):
+        try:
+            data = bytes.fromhex(text.removeprefix("0x"))
+        except ValueError:
+            raise CliError(
+                "invalid ENR: expected enr:<base64> or the record's RLP in hex", EXIT_USAGE
+            ) from None
     try:
-        rec = enr_cls.decode(text)
+        rec = ENR.decode(data, verify=False)
     except (PeerwireError, ValueError) as e:
         raise CliError(f"invalid ENR: {e}", EXIT_USAGE) from None
     try:
-        ok = rec.verify()  # returns a bool, or None and raises on a bad signature
-        verified = True if ok is None else bool(ok)
+        rec.verify()
+        verified = True
     except (PeerwireError, ValueError):
         verified = False
-    info: dict[str, Any] = {"seq": rec.seq, "node_id": bytes(rec.node_id).hex(), "signature_valid": verified}
+    info: dict[str, Any] = {"seq": rec.seq, "node_id": rec.node_id.hex(), "signature_valid": verified}
+    info["public_key"] = rec.public_key.to_hex()
     for name in ("ip", "tcp", "udp", "ip6", "tcp6", "udp6"):
-        value = getattr(rec, name, None)
-        if value is not None and not callable(value):
+        value = getattr(rec, name)
+        if value is not None:
             info[name] = value
-    keys = rec.keys() if hasattr(rec, "keys") else []
-    for key in keys:
-        name = key.decode("ascii", "replace") if isinstance(key, bytes) else str(key)
-        if name not in info and name != "id":
-            raw = rec[key]
-            info[name] = raw.hex() if isinstance(raw, bytes) else raw
+    if rec.ip is not None and rec.tcp:
+        node = Node(rec.public_key, rec.ip, rec.tcp, rec.udp or rec.tcp)
+        info["enode"] = node.enode_url()
+    for key in rec:
+        name = key.decode("ascii", "replace")
+        if name not in info and name not in ("id", "secp256k1"):
+            info[name] = rec[key].hex()
     info["enr"] = str(rec)
-    _print_info(info, as_json)
+    _print_info(info, args.json)
     return EXIT_OK if verified else EXIT_ERROR
-
-
-def _have(module: str, attr: str | None = None) -> bool:
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return False
-    return attr is None or hasattr(mod, attr)
 
 
 def cmd_ping(args: argparse.Namespace) -> int:
@@ -210,18 +205,19 @@ def cmd_ping(args: argparse.Namespace) -> int:
         raise CliError(
             f"{e} (expected enode://<pubkey>@host:port or <g1 id>@host:port)", EXIT_USAGE
         ) from None
-    if stack == "devp2p" and not _have("peerwire.devp2p.rlpx"):
-        raise CliError(
-            "ping over RLPx needs peerwire.devp2p.rlpx, which is not available in this build", EXIT_USAGE
-        )
-    if stack == "tm2" and not _have("peerwire.tm2", "SecretConnection"):
-        raise CliError(
-            "ping over TM2 needs peerwire.tm2.SecretConnection, which is not available in this build",
-            EXIT_USAGE,
-        )
-    raise CliError(
-        f"ping {normalised}: the handshake client is not wired into this build yet", EXIT_USAGE
-    )  # pragma: no cover
+    from peerwire.cli._ping import ping_devp2p, ping_tm2
+
+    try:
+        if stack == "devp2p":
+            info = asyncio.run(ping_devp2p(normalised, args.timeout))
+        else:
+            info = asyncio.run(ping_tm2(normalised, args.timeout, network=args.network))
+    except TimeoutError:
+        raise CliError(f"ping {normalised}: no answer within {args.timeout:g} s") from None
+    except (PeerwireError, OSError) as e:
+        raise CliError(f"ping {normalised}: {e}") from None
+    _print_info(info, args.json)
+    return EXIT_OK
 
 
 def cmd_testnet(args: argparse.Namespace) -> int:
@@ -324,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     pg = sub.add_parser("ping", parents=[common], help="handshake with a peer and print what it said")
     pg.add_argument("target", help="enode://…@host:port or <g1 id>@host:port")
     pg.add_argument("--timeout", type=_positive_float, default=5.0)
+    pg.add_argument("--network", default="peerwire-ping", help="network named in our TM2 NodeInfo")
+    pg.add_argument("--json", action="store_true", help="print JSON")
     pg.set_defaults(func=cmd_ping)
 
     # bench

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from peerwire._core import p2p_base
+
 __all__ = [
     "BASE_PROTOCOL_LENGTH",
     "BASE_PROTOCOL_VERSION",
@@ -16,9 +18,9 @@ __all__ = [
     "PeerEventType",
 ]
 
-BASE_PROTOCOL_VERSION = 5
-BASE_PROTOCOL_LENGTH = 16
-SNAPPY_PROTOCOL_VERSION = 5
+BASE_PROTOCOL_VERSION: int = p2p_base.BASE_PROTOCOL_VERSION
+BASE_PROTOCOL_LENGTH: int = p2p_base.BASE_PROTOCOL_LENGTH
+SNAPPY_PROTOCOL_VERSION: int = p2p_base.SNAPPY_PROTOCOL_VERSION
 
 HELLO_MSG = 0x00
 DISC_MSG = 0x01

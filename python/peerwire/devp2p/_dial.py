@@ -22,6 +22,7 @@ A port of the policy of go-ethereum's ``p2p/dial.go`` on an injected clock:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import ipaddress
 import random
@@ -48,6 +49,8 @@ DIAL_HISTORY_EXPIRATION = 35.0  # geth: inboundThrottleTime + 5 s
 BACKOFF_BASE = 35.0  # first failure: the same wait geth always uses
 BACKOFF_MAX = 300.0  # cap: a dead static endpoint is still retried every 5 minutes
 DNS_TIMEOUT = 5.0
+BACKOFF_FORGET = 2 * BACKOFF_MAX  # a failure record older than this is dropped (bounds the table)
+FAILURES_KEPT = 64
 FAIRMIX_TIMEOUT = 0.1  # how long FairMix waits for the fair choice before taking any source
 
 # check_dial results (geth's error texts)
@@ -99,6 +102,7 @@ class _Task:
 class _Backoff:
     failures: int = 0
     until: float = 0.0
+    last_failure: float = 0.0
 
 
 @dataclass
@@ -128,7 +132,8 @@ class DialScheduler:
         self._wake = asyncio.Event()
         self._candidates: asyncio.Queue[Node] = asyncio.Queue(maxsize=1)
         self._tasks: set[asyncio.Task[None]] = set()
-        self.failures_log: list[tuple[bytes, str]] = []
+        #: Recent dial failures (node ID, error), newest last, for diagnostics.
+        self.failures_log: collections.deque[tuple[bytes, str]] = collections.deque(maxlen=FAILURES_KEPT)
 
     # -- inputs from the server ------------------------------------------
     def add_static(self, node: Node) -> None:
@@ -223,10 +228,12 @@ class DialScheduler:
         for nid in [n for n, t in self.history.items() if t <= now]:
             del self.history[nid]
             self._update_static_pool(nid)
-        for nid, b in self.backoff.items():
+        for nid, b in list(self.backoff.items()):
             if b.until and b.until <= now:
                 b.until = 0.0
                 self._update_static_pool(nid)
+            if not b.until and b.last_failure + BACKOFF_FORGET <= now:
+                del self.backoff[nid]  # quiet for long enough: forget it
 
     def _next_expiry(self) -> float | None:
         times = list(self.history.values()) + [b.until for b in self.backoff.values() if b.until]
@@ -273,7 +280,8 @@ class DialScheduler:
             if not ok and node.id not in self.peers:
                 b = self.backoff.setdefault(node.id, _Backoff())
                 b.failures += 1
-                b.until = self.clock.monotonic() + self.backoff_delay(b.failures)
+                b.last_failure = self.clock.monotonic()
+                b.until = b.last_failure + self.backoff_delay(b.failures)
             self._update_static_pool(node.id)
             self._wake.set()
 

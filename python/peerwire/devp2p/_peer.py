@@ -147,7 +147,6 @@ class Peer:
         self._rws = [MsgReadWriter(self, p, off) for p, off in matched]
         self._wlock = asyncio.Lock()
         self._end: asyncio.Future[PeerEnd] = asyncio.get_running_loop().create_future()
-        self.created = clock.monotonic()
 
     # -- public surface ---------------------------------------------------
     @property
@@ -187,7 +186,11 @@ class Peer:
         protocols: dict[str, Any] = {}
         for rw in self._rws:
             p = rw.protocol
-            protocols[p.name] = p.peer_info(self.id) if p.peer_info else "unknown"
+            meta: Any = "unknown"
+            if p.peer_info is not None:  # geth: None from the query means "handshake" (still running)
+                got = p.peer_info(self.id)
+                meta = got if got is not None else "handshake"
+            protocols[p.name] = meta
         return {
             "enode": self.node.enode_url(),
             "id": self.id.hex(),

@@ -15,7 +15,6 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from peerwire._core import p2p_base
 from peerwire._core import rlpx as _rlpx
 from peerwire.devp2p import rlpx
 from peerwire.devp2p._base import DIAL_TIMEOUT, FRAME_READ_TIMEOUT, FRAME_WRITE_TIMEOUT, HANDSHAKE_TIMEOUT
@@ -37,13 +36,11 @@ def _addr(info: Any) -> tuple[str, int]:
 
 
 class _Conn:
-    """An ``rlpx.Connection`` whose snappy switch also repairs already-decoded messages.
+    """An ``rlpx.Connection`` as the server's transport.
 
-    The RLPx driver decodes frames as soon as bytes arrive, so frames that came
-    in the same read as the remote Hello were decoded *before* ``set_snappy(True)``
-    and still hold compressed payloads (go-ethereum reads lazily and never sees
-    this). Everything a >= v5 peer sends after its Hello is compressed, so on the
-    switch the messages still waiting in the inbox are decompressed here.
+    The RLPx driver decodes frames as soon as bytes arrive; frames that came in
+    the same read as the remote Hello are decompressed by
+    ``rlpx.Connection.set_snappy(True)`` itself.
     """
 
     def __init__(self, conn: rlpx.Connection) -> None:
@@ -60,13 +57,7 @@ class _Conn:
         return await self._c.recv()
 
     def set_snappy(self, enabled: bool) -> None:
-        if enabled and not self._c.snappy:
-            inbox = self._c._proto._inbox
-            fixed = [(code, p2p_base.snappy_decompress(payload)) for code, payload in inbox]
-            inbox.clear()
-            inbox.extend(fixed)
-            self._c._proto._inbox_bytes = sum(len(p) for _, p in fixed)
-        self._c.set_snappy(enabled)
+        self._c.set_snappy(enabled)  # rlpx.Connection repairs the already-decoded inbox itself
 
     async def close(self) -> None:
         await self._c.close()
@@ -86,8 +77,8 @@ class _GatedProtocol(rlpx._RlpxProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        assert isinstance(transport, asyncio.Transport)
-        transport.pause_reading()
+        if self.transport is not None:  # set by the base class; uvloop's is no asyncio.Transport
+            self.transport.pause_reading()
         self._on_accept(self)
 
 

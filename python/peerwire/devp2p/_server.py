@@ -28,12 +28,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ipaddress
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
 from peerwire.devp2p._base import (
@@ -54,11 +54,17 @@ from peerwire.devp2p._base import (
 )
 from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
 from peerwire.devp2p._enode import Node
+from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._peer import Peer, Protocol
-from peerwire.devp2p._server_discovery import ServerDiscovery, discovery_address, start_discovery
+from peerwire.devp2p._server_discovery import (
+    ServerDiscovery,
+    StaticResolver,
+    discovery_address,
+    start_discovery,
+)
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
-from peerwire.errors import DialError, PeerwireError, RemoteProtocolError
+from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
 
 __all__ = ["Config", "EventSubscription", "Server"]
 
@@ -67,12 +73,21 @@ DEFAULT_DIAL_RATIO = 3
 INBOUND_THROTTLE_TIME = 30.0
 DEFAULT_EVENT_BUFFER = 256
 SETUP_FAILURES_KEPT = 64  # recent refused/failed connection setups kept for diagnostics
-MAX_HELLO_SIZE = 2048
+MAX_HELLO_SIZE = p2p_base.MAX_HELLO_SIZE
 
 
 @dataclass
 class Config:
-    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults."""
+    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults.
+
+    ``max_pending_peers`` 0 means 50 and ``dial_ratio`` 0 means 3, as in geth.
+    With ``no_discovery=False`` the server runs discovery v4 (see
+    ``peerwire.devp2p._server_discovery``): on ``discovery_addr`` or the
+    ``listen_addr`` host, bootstrapped from ``bootstrap_nodes``, stored in
+    ``node_database``; its random nodes join ``dial_candidates`` (async
+    iterators of :class:`Node`) in one fair mix of dynamic dial candidates.
+    Unlike geth, ``no_discovery`` defaults to ``True``.
+    """
 
     private_key: PrivateKey
     name: str = "peerwire"
@@ -97,7 +112,6 @@ class Config:
     clock: Clock = SYSTEM_CLOCK
     #: How to dial and listen; ``None`` is RLPx over TCP (``peerwire.devp2p.rlpx``).
     network: Network | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _as_node(n: Node | str) -> Node:
@@ -111,11 +125,11 @@ def _split_hostport(addr: str) -> tuple[str, int]:
 
 
 def _is_lan(ip: str) -> bool:
+    """geth's ``netutil.AddrIsLAN`` (loopback, private, link-local); unparsable is not LAN."""
     try:
-        a = ipaddress.ip_address(ip)
-    except ValueError:
+        return kad.is_lan(ip)
+    except DecodeError:
         return False
-    return a.is_loopback or a.is_private or a.is_link_local
 
 
 class EventSubscription:
@@ -196,6 +210,7 @@ class Server:
         self._mix: FairMix | None = None
         #: The discovery v4 service while running with ``no_discovery=False``, else ``None``.
         self.discovery: ServerDiscovery | None = None
+        self._record: ENR | None = None
         self.dialer = DialScheduler(
             self_id=self._self_id,
             max_dial_peers=self.max_dialed_conns(),
@@ -243,10 +258,15 @@ class Server:
             self._listen_host, self._listen_port = host, self._listener.port
         if not self.config.no_discovery:
             await self._start_discovery()
-        self.dialer.set_up, self.dialer.resolve_node = self._dial_and_set_up, None
         if self.discovery is not None:  # discovery resolves static nodes (ID-only, or whose dial fails)
-            resolver = self.discovery.static_resolver(self._dial_and_set_up, self._clock, self._net_restrict)
+            resolver = self.discovery.static_resolver(self.dialer.set_up, self._clock, self._net_restrict)
             self.dialer.set_up, self.dialer.resolve_node = resolver, resolver.locate
+        if self.discovery is None:  # (with discovery, its record is ours)
+            node = self.self_node()
+            # Our record as geth's NodeInfo shows it: seq = UNIX milliseconds, ip and tcp.
+            self._record = ENR.build(
+                self._key, int(self._clock.time() * 1000), ip=node.ip, tcp=node.tcp_port or None
+            )
         if not self.config.no_dial:
             for n in self.config.static_nodes:
                 self.dialer.add_static(_as_node(n))
@@ -276,6 +296,8 @@ class Server:
         if self.discovery is not None:
             await self.discovery.close()
             self.discovery = None
+            if isinstance(self.dialer.set_up, StaticResolver):  # unwrap what start() wrapped
+                self.dialer.set_up, self.dialer.resolve_node = self.dialer.set_up.set_up, None
         for p in list(self._peers.values()):
             p.disconnect(DiscReason.QUITTING)
         await asyncio.gather(*self._peer_tasks.values(), return_exceptions=True)
@@ -371,7 +393,9 @@ class Server:
             "id": self._self_id.hex(),
             "name": self.config.name,
             "enode": node.enode_url(),
-            "enr": str(self.discovery.record) if self.discovery is not None else "",
+            "enr": str(self.discovery.record)
+            if self.discovery is not None
+            else (str(self._record) if self._record is not None else ""),
             "ip": node.ip,
             "ports": {
                 "discovery": 0 if self.config.no_discovery else node.udp_port,

@@ -66,25 +66,26 @@ class StaticResolver:
         self, udp: UDPv4, set_up: SetUp, clock: Clock, net_restrict: NetRestrict | None = None
     ) -> None:
         self._udp = udp
-        self._set_up = set_up
+        #: The wrapped dial-and-set-up.
+        self.set_up = set_up
         self._clock = clock
         self._restrict = net_restrict
         self._state: dict[bytes, _ResolveState] = {}
 
     async def __call__(self, node: Node, host: str, flags: ConnFlag) -> None:
         if not flags & ConnFlag.STATIC_DIALED:
-            await self._set_up(node, host, flags)
+            await self.set_up(node, host, flags)
             return
         st = self._state.get(node.id)
         if st is not None and st.dest is not None and st.dest.ip is not None:
             node, host = st.dest, st.dest.ip  # an endpoint found by an earlier resolve
         try:
-            await self._set_up(node, host, flags)
+            await self.set_up(node, host, flags)
         except OSError:  # the connection failed (geth: a dialError), not a protocol refusal
             moved = await self.resolve(node)
             if moved is None or moved.ip is None:
                 raise
-            await self._set_up(moved, moved.ip, flags)
+            await self.set_up(moved, moved.ip, flags)
 
     async def resolve(self, node: Node) -> Node | None:
         """A new endpoint for the static ``node``, or ``None`` (nothing new, or too soon)."""

@@ -25,7 +25,7 @@ import builtins
 import collections
 import contextlib
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, cast
 
 from peerwire._core import rlpx as _rlpx
 from peerwire.devp2p._keys import PrivateKey, PublicKey
@@ -98,16 +98,21 @@ class _RlpxProtocol(asyncio.Protocol):
         self._writable.set()
         self._pending: list[tuple[int, bytes]] = []
         self._pending_bytes = 0
+        #: Set by a listener over its pending-handshake cap: abort on connect.
+        self.refuse = False
         self._flush_scheduled = False
 
     # -- asyncio callbacks -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
+        # uvloop's transports do not subclass asyncio.Transport: no isinstance check
+        self.transport = cast(asyncio.Transport, transport)
+        if self.refuse:
+            self.transport.abort()
+            return
+        self.transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
         if self._first_write:
-            transport.write(self._first_write)
+            self.transport.write(self._first_write)
             self._first_write = None
 
     def data_received(self, data: bytes) -> None:
@@ -166,9 +171,12 @@ class _RlpxProtocol(asyncio.Protocol):
             self.error = ConnectionClosedError(f"connection lost: {exc or 'closed'}")
         self._eof = True
         if not self.established.done():
-            self.established.set_exception(
-                self.error or ConnectionClosedError("connection closed during the handshake")
-            )
+            if self.refuse:  # nobody waits on a refused connection
+                self.established.cancel()
+            else:
+                self.established.set_exception(
+                    self.error or ConnectionClosedError("connection closed during the handshake")
+                )
         if not self.closed.done():
             self.closed.set_result(None)
         self._readable.set()
@@ -203,6 +211,21 @@ class _RlpxProtocol(asyncio.Protocol):
             self._reading_paused = False
             self.transport.resume_reading()
         return code, payload
+
+    def decompress_inbox(self) -> None:
+        """Snappy-decode the messages decoded before compression was switched on."""
+        if not self._inbox or self.error is not None:
+            return
+        try:
+            fixed = [(code, _rlpx.decompress(payload)) for code, payload in self._inbox]
+        except PeerwireError as e:
+            self._inbox.clear()
+            self._inbox_bytes = 0
+            self._fail(e)
+            return
+        self._inbox.clear()
+        self._inbox.extend(fixed)
+        self._inbox_bytes = sum(len(p) for _, p in fixed)
 
     def finished(self) -> bool:
         return self.error is not None or self._eof or self.closed.done()
@@ -259,8 +282,16 @@ class Connection:
         return self._session.snappy
 
     def set_snappy(self, on: bool) -> None:
-        """Compress (snappy block format) every later message in both directions."""
+        """Compress (snappy block format) every later message in both directions.
+
+        Frames are decoded as soon as they arrive, so messages that came in the
+        same read as the one that decided the switch (the remote Hello) were
+        decoded with compression off; turning it on decompresses them in place
+        (go-ethereum reads lazily and never sees this).
+        """
         self._proto.flush()  # messages queued before the switch keep the old setting
+        if on and not self._session.snappy:
+            self._proto.decompress_inbox()
         self._session.snappy = on
 
     def set_max_frame_size(self, n: int) -> None:
@@ -450,7 +481,8 @@ class Listener:
         self._handshaking = 0
         self._accepted: asyncio.Queue[Connection] = asyncio.Queue(maxsize=_ACCEPT_BACKLOG)
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: dict[_RlpxProtocol, asyncio.TimerHandle] = {}
+        self._closing = False
         #: The most recent handshake failures (newest last), for diagnostics.
         self.failures: collections.deque[BaseException] = collections.deque(maxlen=32)
         self._failure_event = asyncio.Event()
@@ -465,32 +497,43 @@ class Listener:
         self._server = await loop.create_server(self._make_protocol, self._host, self._port)
 
     def _make_protocol(self) -> _RlpxProtocol:
+        # Callbacks and one timer per inbound handshake, no task: accepting is
+        # the listener's hot path.
         proto = _recipient_protocol(self._key, self._inbox_limit)
-        task = asyncio.get_running_loop().create_task(self._run_handshake(proto))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self._handshaking >= self._max_pending or self._closing:
+            # go-ethereum MaxPendingPeers: refuse rather than queue unauthenticated sockets
+            proto.refuse = True
+            return proto
+        self._handshaking += 1
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self._handshake_timeout, self._expire, proto)
+        self._pending[proto] = timer
+        proto.established.add_done_callback(lambda fut: self._on_established(proto, fut))
         return proto
 
-    async def _run_handshake(self, proto: _RlpxProtocol) -> None:
-        if self._handshaking >= self._max_pending:
-            # go-ethereum MaxPendingPeers: refuse rather than queue unauthenticated sockets
+    def _expire(self, proto: _RlpxProtocol) -> None:
+        if not proto.established.done():
+            proto._fail(TimeoutError(f"RLPx handshake did not finish within {self._handshake_timeout} s"))
+
+    def _on_established(self, proto: _RlpxProtocol, fut: asyncio.Future[None]) -> None:
+        timer = self._pending.pop(proto, None)
+        if timer is not None:
+            timer.cancel()
+        self._handshaking -= 1
+        exc = fut.exception() if not fut.cancelled() else ConnectionClosedError("handshake cancelled")
+        if exc is not None:
             if proto.transport is not None:
                 proto.transport.abort()
-            return
-        self._handshaking += 1
-        try:
-            conn = await _establish(proto, self._handshake_timeout, self._read_timeout, self._write_timeout)
-        except PeerwireError as e:
-            self.failures.append(e)
+            self.failures.append(exc)
             self._failure_event.set()
             return
-        finally:
-            self._handshaking -= 1
+        conn = Connection(proto, read_timeout=self._read_timeout, write_timeout=self._write_timeout)
         try:
-            async with asyncio.timeout(self._handshake_timeout):
-                await self._accepted.put(conn)
-        except builtins.TimeoutError:
-            await conn.close()
+            self._accepted.put_nowait(conn)
+        except asyncio.QueueFull:
+            # nobody is accepting: drop the newest rather than buffer without bound
+            if proto.transport is not None:
+                proto.transport.abort()
 
     async def accept(self, timeout: float | None = None) -> Connection:  # noqa: ASYNC109
         """The next connection whose handshake succeeded."""
@@ -514,13 +557,12 @@ class Listener:
         return self.failures.popleft()
 
     async def close(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
-        for t in list(self._tasks):
-            t.cancel()
-        for t in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await t
+        for proto in list(self._pending):
+            proto._fail(ConnectionClosedError("listener closed"))
+        await asyncio.sleep(0)  # let the abort callbacks run
         while not self._accepted.empty():
             await self._accepted.get_nowait().close()
         if self._server is not None:

@@ -18,6 +18,7 @@ import asyncio
 import heapq
 import itertools
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from peerwire._clock import Clock
@@ -74,6 +75,9 @@ class DialQueue:
         self._seq = itertools.count()
         self._max = max_items
         self._changed = asyncio.Event()
+        # Indexes for O(1) membership (a discovery response checks 30 addresses at once).
+        self._ids: Counter[str] = Counter()
+        self._dials: Counter[str] = Counter()
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -84,20 +88,30 @@ class DialQueue:
             return False
         when = self._clock.monotonic() if at is None else at
         heapq.heappush(self._heap, DialItem(when, next(self._seq), address))
+        self._ids[address.id] += 1
+        self._dials[address.dial_string()] += 1
         self._changed.set()
         return True
 
     def has(self, address: PeerAddress) -> bool:
-        return any(it.address.same(address) for it in self._heap)
+        """Whether an address with the same ID or the same ``ip:port`` is queued (gno's ``Same``)."""
+        return self._ids[address.id] > 0 or self._dials[address.dial_string()] > 0
 
     def has_id(self, node_id: str) -> bool:
-        return any(it.address.id == node_id for it in self._heap)
+        return self._ids[node_id] > 0
 
     def peek(self) -> DialItem | None:
         return self._heap[0] if self._heap else None
 
     def pop(self) -> DialItem | None:
-        return heapq.heappop(self._heap) if self._heap else None
+        if not self._heap:
+            return None
+        item = heapq.heappop(self._heap)
+        for index, key in ((self._ids, item.address.id), (self._dials, item.address.dial_string())):
+            index[key] -= 1
+            if index[key] <= 0:
+                del index[key]
+        return item
 
     def items(self) -> list[DialItem]:
         return sorted(self._heap)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
@@ -38,8 +38,6 @@ UPDATE_STATS_INTERVAL = 2.0
 RATE_WINDOW = 0.1
 #: How long a blocking ``send`` waits for queue space (gno ``defaultSendTimeout``).
 DEFAULT_SEND_TIMEOUT = 10.0
-#: Bytes asked from the secret connection per read.
-_RECV_CHUNK = 65536
 
 _PING, _PONG, _MSG = 0, 1, 2
 
@@ -127,14 +125,13 @@ class _RateLimiter:
 
 
 class _Channel:
-    __slots__ = ("desc", "queue", "recently_sent", "recving", "sending", "sending_pos")
+    __slots__ = ("desc", "queue", "recently_sent", "sending", "sending_pos")
 
     def __init__(self, desc: ChannelDescriptor) -> None:
         self.desc = desc
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=desc.send_queue_capacity)
         self.sending: bytes | None = None
         self.sending_pos = 0
-        self.recving = bytearray()
         self.recently_sent = 0
 
     def pending(self) -> bool:
@@ -152,7 +149,7 @@ class MConnection:
     def __init__(
         self,
         sc: SecretConnection,
-        channels: list[ChannelDescriptor],
+        channels: Sequence[ChannelDescriptor],
         on_receive: Callable[[int, bytes], Awaitable[None]],
         on_error: Callable[[BaseException], None],
         config: MConnConfig | None = None,
@@ -284,23 +281,33 @@ class MConnection:
         """Write up to 10 packets; True if any channel still has data."""
         await self._send_limiter.limit()
         wrote = 0
-        for _ in range(NUM_BATCH_PACKET_MSGS):
-            ch = self._pick()
-            if ch is None:
+        budget = NUM_BATCH_PACKET_MSGS
+        while budget > 0:
+            pending = [c for c in self._channels if c.pending()]
+            if not pending:
                 break
+            if len(pending) == 1:
+                # One channel with data: the scheduler would pick it every time, so
+                # cut all of this batch's packets for it in one call.
+                ch = pending[0]
+                n = budget
+            else:
+                ch = min(pending, key=lambda c: c.recently_sent / c.desc.priority)
+                n = 1
             assert ch.sending is not None
             data, pos = ch.sending, ch.sending_pos
-            end = min(pos + self._max_payload, len(data))
-            eof = 1 if end == len(data) else 0
-            pkt = _tm2.encode_msg_packet(ch.desc.id, eof, data[pos:end])
-            if eof:
+            end = min(pos + n * self._max_payload, len(data))
+            last = end == len(data)
+            pkts = _tm2.encode_chunks(ch.desc.id, data[pos:end], self._max_payload, last)
+            budget -= max(1, -(-(end - pos) // self._max_payload))
+            if last:
                 ch.sending = None
                 ch.sending_pos = 0
             else:
                 ch.sending_pos = end
-            ch.recently_sent += len(pkt)
-            self._wbuf += pkt
-            wrote += len(pkt)
+            ch.recently_sent += len(pkts)
+            self._wbuf += pkts
+            wrote += len(pkts)
         if wrote:
             self._send_limiter.update(wrote)
             if len(self._wbuf) >= WRITE_BUFFER_SIZE:
@@ -372,23 +379,25 @@ class MConnection:
     # ------------------------------------------------------------ receiving
 
     async def _recv_routine(self) -> None:
-        buf = b""
+        # Packet splitting, decoding and per-channel reassembly happen in Rust,
+        # one call per socket buffer; this loop only applies policy.
+        reader = _tm2.PacketReader(
+            [(c.desc.id, c.desc.recv_message_capacity) for c in self._channels], self.max_packet_msg_size
+        )
         try:
             while True:
                 await self._recv_limiter.limit()
-                chunk = await self._sc.read(_RECV_CHUNK)
+                chunk = await self._sc.read()
                 if not chunk:
                     raise RemoteProtocolError("connection closed by peer")
                 self._recv_limiter.update(len(chunk))
-                buf = buf + chunk if buf else chunk
                 try:
-                    packets, used = _tm2.decode_packets(buf, self.max_packet_msg_size)
+                    events = reader.feed(chunk)
                 except DecodeError as e:
                     raise DecodeError(f"bad packet: {e}") from None
-                buf = buf[used:]
-                for kind, ch_id, eof, data in packets:
+                for kind, ch_id, msg in events:
                     if kind == _MSG:
-                        await self._on_msg(ch_id, eof, data)
+                        await self._on_receive(ch_id, msg)
                     elif kind == _PING:
                         self.pings_received += 1
                         self._pong_pending = True
@@ -402,23 +411,6 @@ class MConnection:
             raise
         except Exception as e:  # a reactor's error stops the peer, as gno's recover() does
             await self._stop_for_error(e)
-
-    async def _on_msg(self, ch_id: int, eof: int, data: bytes) -> None:
-        ch = self._by_id.get(ch_id)
-        if ch is None:
-            raise RemoteProtocolError(f"unknown channel {ch_id:X}")
-        if len(ch.recving) + len(data) > ch.desc.recv_message_capacity:
-            raise RemoteProtocolError("received message exceeds available capacity")
-        if eof == 1:
-            if ch.recving:
-                ch.recving += data
-                msg = bytes(ch.recving)
-                ch.recving.clear()
-            else:
-                msg = data
-            await self._on_receive(ch_id, msg)
-        else:
-            ch.recving += data
 
     # ---------------------------------------------------------------- status
 

@@ -20,11 +20,19 @@ from peerwire._core import tm2 as _tm2
 from peerwire.errors import ConnectionClosedError, HandshakeError
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 
-__all__ = ["Reader", "SecretConnection", "Writer"]
+__all__ = ["STREAM_LIMIT", "Reader", "SecretConnection", "Writer"]
 
-#: Bytes asked from the socket per read: 63 whole frames, so a busy stream
-#: opens many frames per call into Rust.
-_RECV_CHUNK = 63 * _tm2.SEALED_FRAME_SIZE
+#: Pending plaintext at which a write is sealed at once instead of at the end of the loop turn.
+COALESCE_LIMIT = 64 * 1024
+
+#: Bytes asked from the socket per read: 255 whole frames, so a busy stream
+#: opens many frames per call into Rust (a read returns what is buffered).
+_RECV_CHUNK = 255 * _tm2.SEALED_FRAME_SIZE
+
+#: ``limit`` to give ``asyncio.open_connection`` / ``start_server`` for a secret
+#: connection: the StreamReader then buffers up to 2x this before pausing the
+#: socket, enough for the large reads above (the 64 KiB default halves throughput).
+STREAM_LIMIT = 256 * 1024
 
 
 class Reader(Protocol):
@@ -66,7 +74,11 @@ class SecretConnection:
         # everything hands out the buffer Rust produced without a copy.
         self._buf: bytes = bytes(leftover)
         self._closed = False
-        self._write_lock = asyncio.Lock()
+        # Small writes made in one event-loop turn are sealed together: full
+        # 1024-byte frames and one socket write instead of one per call.
+        self._pending = bytearray()
+        self._flush_scheduled = False
+        self._write_error: BaseException | None = None
 
     @classmethod
     async def make(
@@ -101,11 +113,16 @@ class SecretConnection:
         writer.write(hs.ephemeral_message())
         await writer.drain()
         try:
-            first = await reader.readexactly(1)
-            if first != b"\x22":
-                hs.read_ephemeral(first)  # raises HandshakeError with the details
+            # Usually all 35 bytes arrive at once; a wrong first byte fails at once
+            # instead of waiting for bytes a bad peer may never send.
+            msg = await reader.read(_tm2.EPHEMERAL_MSG_SIZE)
+            if not msg:
+                raise asyncio.IncompleteReadError(b"", _tm2.EPHEMERAL_MSG_SIZE)
+            if msg[0] != 0x22:
+                hs.read_ephemeral(msg)  # raises HandshakeError with the details
                 raise HandshakeError("bad ephemeral key message")  # pragma: no cover
-            msg = first + await reader.readexactly(_tm2.EPHEMERAL_MSG_SIZE - 1)
+            if len(msg) < _tm2.EPHEMERAL_MSG_SIZE:
+                msg += await reader.readexactly(_tm2.EPHEMERAL_MSG_SIZE - len(msg))
         except asyncio.IncompleteReadError as e:
             raise ConnectionClosedError("connection closed during the ephemeral key exchange") from e
         writer.write(hs.read_ephemeral(msg))
@@ -130,18 +147,54 @@ class SecretConnection:
         return id_from_public_key(self._remote)
 
     async def write(self, data: bytes) -> None:
-        """Seal ``data`` into frames and write them (an empty write sends nothing)."""
+        """Seal ``data`` into frames and write them (an empty write sends nothing).
+
+        Writes smaller than :data:`COALESCE_LIMIT` made in the same event-loop turn
+        are sealed together at the end of the turn, so the byte stream is the
+        same but the frames are full; the call still waits for the writer to
+        drain (back-pressure).
+        """
+        if self._write_error is not None:
+            raise ConnectionClosedError(f"write failed: {self._write_error}") from self._write_error
         if self._closed:
             raise ConnectionClosedError("secret connection is closed")
         if not data:
             return
-        async with self._write_lock:
-            try:
+        try:
+            if len(data) >= COALESCE_LIMIT:
+                # Big write: seal it as is, after anything still pending.
+                self._flush_pending()
                 self._writer.write(self._session.seal(bytes(data)))
-                await self._writer.drain()
-            except (ConnectionError, OSError) as e:
-                await self.close()
-                raise ConnectionClosedError(f"write failed: {e}") from e
+            elif len(self._pending) + len(data) >= COALESCE_LIMIT:
+                self._pending += data
+                self._flush_pending()
+            else:
+                self._pending += data
+                if not self._flush_scheduled:
+                    self._flush_scheduled = True
+                    asyncio.get_running_loop().call_soon(self._flush_soon)
+            await self._writer.drain()
+        except (ConnectionError, OSError) as e:
+            await self.close()
+            raise ConnectionClosedError(f"write failed: {e}") from e
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            self._writer.write(self._session.seal(data))
+
+    def _flush_soon(self) -> None:
+        self._flush_scheduled = False
+        if self._closed:
+            return
+        try:
+            self._flush_pending()
+        except Exception as e:  # surfaces on the next write; the reader sees EOF
+            self._write_error = e
+            self._closed = True
+            with contextlib.suppress(Exception):
+                self._writer.close()
 
     async def read(self, n: int = -1) -> bytes:
         """Return up to ``n`` bytes of plaintext (all buffered if ``n < 0``); ``b""`` at EOF.
@@ -220,6 +273,8 @@ class SecretConnection:
         """Close the underlying writer (idempotent)."""
         if self._closed:
             return
+        with contextlib.suppress(Exception):
+            self._flush_pending()
         self._closed = True
         await _close_quietly(self._writer)
 

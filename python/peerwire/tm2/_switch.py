@@ -271,17 +271,31 @@ def with_dispatch_queue_size(n: int) -> SwitchOption:
 # -- per-peer runtime ----------------------------------------------------------------------------------
 
 
+class _Inbox:
+    """Messages of one channel of one peer waiting for the reactor (bounded by the caller)."""
+
+    __slots__ = ("items", "size", "wake")
+
+    def __init__(self) -> None:
+        self.items: deque[bytes] = deque()
+        self.size = 0  # bytes queued
+        self.wake = asyncio.Event()
+
+
 class _PeerRuntime:
     """The switch's side of one connected peer: dispatch queues and the broadcast queue."""
 
     def __init__(self, sw: MultiplexSwitch, peer: PeerConn) -> None:
         self.sw = sw
         self.peer = peer
-        self.inbox: dict[int, asyncio.Queue[bytes]] = {}
+        self.inbox: dict[int, _Inbox] = {}
         self.tasks: list[asyncio.Task[None]] = []
-        self.outbox: asyncio.Queue[tuple[int, bytes]] | None = None
-        self.inbox_bytes: dict[int, int] = {}
-        self.outbox_bytes = 0
+        # Broadcast queue: a deque and an event (cheaper than asyncio.Queue on these hot paths).
+        self.outq: deque[tuple[int, bytes]] = deque()
+        self.outq_bytes = 0
+        self.sending = False
+        self.wake = asyncio.Event()
+        self.sender: asyncio.Task[None] | None = None
         self.dispatch_dropped = 0
         self.broadcast_dropped = 0
         self.live = True
@@ -289,29 +303,33 @@ class _PeerRuntime:
     def deliver(self, ch_id: int, msg: bytes) -> bool:
         if not self.live:
             return False
-        q = self.inbox.get(ch_id)
-        if q is None:
+        box = self.inbox.get(ch_id)
+        if box is None:
             reactor = self.sw._reactors_by_ch.get(ch_id)
             if reactor is None:
                 self.sw.stop_peer_for_error(self.peer, DecodeError(f"message on unknown channel {ch_id:#x}"))
                 return False
-            q = asyncio.Queue(maxsize=self.sw._dispatch_queue)
-            self.inbox[ch_id] = q
-            self.inbox_bytes[ch_id] = 0
-            self.tasks.append(asyncio.create_task(self._dispatch(ch_id, reactor, q)))
-        queued = self.inbox_bytes[ch_id]
-        if q.full() or (queued and queued + len(msg) > DISPATCH_QUEUE_BYTES):
+            box = self.inbox[ch_id] = _Inbox()
+            self.tasks.append(asyncio.create_task(self._dispatch(ch_id, reactor, box)))
+        queued = box.size
+        if len(box.items) >= self.sw._dispatch_queue or (queued and queued + len(msg) > DISPATCH_QUEUE_BYTES):
             self.dispatch_dropped += 1
             self.sw.stats.dispatch_dropped += 1
             return False
-        q.put_nowait(msg)
-        self.inbox_bytes[ch_id] = queued + len(msg)
+        box.items.append(msg)
+        box.size = queued + len(msg)
+        box.wake.set()
         return True
 
-    async def _dispatch(self, ch_id: int, reactor: BaseReactor, q: asyncio.Queue[bytes]) -> None:
+    async def _dispatch(self, ch_id: int, reactor: BaseReactor, box: _Inbox) -> None:
+        items = box.items
         while True:
-            msg = await q.get()
-            self.inbox_bytes[ch_id] -= len(msg)
+            if not items:
+                box.wake.clear()
+                await box.wake.wait()
+                continue
+            msg = items.popleft()
+            box.size -= len(msg)
             try:
                 await reactor.receive(ch_id, self.peer, msg)
             except asyncio.CancelledError:
@@ -324,22 +342,33 @@ class _PeerRuntime:
     def enqueue(self, ch_id: int, msg: bytes) -> bool:
         if not self.live:
             return False
-        if self.outbox is None:
-            self.outbox = asyncio.Queue(maxsize=self.sw._broadcast_queue)
-            self.tasks.append(asyncio.create_task(self._send_loop(self.outbox)))
-        queued = self.outbox_bytes
-        if self.outbox.full() or (queued and queued + len(msg) > BROADCAST_QUEUE_BYTES):
+        out = self.outq
+        # Fast path: nothing queued or in flight, so sending now keeps the order.
+        if not out and not self.sending and self.peer.try_send(ch_id, msg):
+            return True
+        queued = self.outq_bytes
+        if len(out) >= self.sw._broadcast_queue or (queued and queued + len(msg) > BROADCAST_QUEUE_BYTES):
             self.broadcast_dropped += 1
             self.sw.stats.broadcast_dropped += 1
             return False
-        self.outbox.put_nowait((ch_id, msg))
-        self.outbox_bytes = queued + len(msg)
+        out.append((ch_id, msg))
+        self.outq_bytes = queued + len(msg)
+        if self.sender is None:
+            self.sender = asyncio.create_task(self._send_loop())
+            self.tasks.append(self.sender)
+        self.wake.set()
         return True
 
-    async def _send_loop(self, q: asyncio.Queue[tuple[int, bytes]]) -> None:
+    async def _send_loop(self) -> None:
+        out = self.outq
         while True:
-            ch_id, msg = await q.get()
-            self.outbox_bytes -= len(msg)
+            if not out:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            ch_id, msg = out.popleft()
+            self.outq_bytes -= len(msg)
+            self.sending = True
             try:
                 # Non-blocking first (the common case: room in the connection's queue).
                 ok = self.peer.try_send(ch_id, msg) or await self.peer.send(ch_id, msg)
@@ -348,6 +377,8 @@ class _PeerRuntime:
             except Exception as e:
                 log.debug("broadcast to %s failed: %r", self.peer.id, e)
                 ok = False
+            finally:
+                self.sending = False
             if not ok:
                 self.broadcast_dropped += 1
                 self.sw.stats.broadcast_dropped += 1
@@ -435,6 +466,7 @@ class MultiplexSwitch:
         self._behavior = _Behavior(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._dial_tasks: set[asyncio.Task[Any]] = set()
         self._dial_slots: asyncio.Semaphore | None = None
         self._running = False
         for opt in options:
@@ -515,7 +547,11 @@ class MultiplexSwitch:
             t.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
-        for p in self._peers.list():
+        dials = list(self._dial_tasks)  # in-flight dials are abandoned, not awaited
+        for t in dials:
+            t.cancel()
+        await asyncio.gather(*dials, return_exceptions=True)
+        for p in [*self._peers.list(), *self._adding.values()]:
             self.stop_peer_for_error(p, None)
         pending = list(self._tasks)
         if pending:
@@ -651,6 +687,8 @@ class MultiplexSwitch:
                     addr = self._persistent[peer.id]
                     if not self._queue.has_id(peer.id) and peer.id not in self._dialing:
                         self._queue.push(addr)
+                        # That immediate redial is attempt 0: if it fails, the next tick backs off.
+                        self._redial_attempts.setdefault(peer.id, 0)
         finally:
             self._tearing.discard(id(peer))
 
@@ -690,6 +728,9 @@ class MultiplexSwitch:
     async def _add_peer(self, peer: PeerConn) -> bool:
         """Register, start and announce a verified peer. False (and the connection closed) if refused."""
         pid = peer.id
+        if not self._running:  # a dial or handshake that finished after stop()
+            self._reject(peer)
+            return False
         if pid == self.own_id():
             self.stats.rejected_self += 1
             self._reject(peer)
@@ -767,7 +808,9 @@ class MultiplexSwitch:
                 finally:
                     slots.release()
 
-            self._spawn(run(item.address), name=f"tm2-dial-{item.address.id}")
+            t = self._spawn(run(item.address), name=f"tm2-dial-{item.address.id}")
+            self._dial_tasks.add(t)
+            t.add_done_callback(self._dial_tasks.discard)
 
     async def _resolve(self, addr: PeerAddress) -> PeerAddress:
         if addr.is_resolved:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire.errors import ConnectionClosedError, DialError, PeerwireError
@@ -22,7 +23,10 @@ from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 from peerwire.tm2._mconn import ChannelDescriptor, ConnectionStatus, MConnConfig, MConnection
 from peerwire.tm2._netaddr import NetAddress
 from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo, NodeInfoError
-from peerwire.tm2._secret import SecretConnection
+from peerwire.tm2._secret import STREAM_LIMIT, SecretConnection
+
+if TYPE_CHECKING:
+    from peerwire.tm2._contracts import PeerConn
 
 __all__ = ["ConnInfo", "MultiplexTransport", "Peer", "PeerBehavior", "Reactor"]
 
@@ -42,9 +46,9 @@ class Reactor(Protocol):
 class PeerBehavior(Protocol):
     """What the transport needs from the switch to build a peer."""
 
-    def reactor_ch_descriptors(self) -> list[ChannelDescriptor]: ...
+    def reactor_ch_descriptors(self) -> Sequence[ChannelDescriptor]: ...
 
-    def reactors(self) -> dict[int, Reactor]: ...
+    def reactors(self) -> Mapping[int, Reactor]: ...
 
     def handle_peer_error(self, peer: Peer, err: BaseException) -> None: ...
 
@@ -206,7 +210,9 @@ class MultiplexTransport:
 
     async def listen(self, addr: NetAddress) -> None:
         """Start accepting on ``addr`` (port 0 picks one; ``net_address()`` then has it)."""
-        self._server = await asyncio.start_server(self._on_inbound, str(addr.ip), addr.port)
+        self._server = await asyncio.start_server(
+            self._on_inbound, str(addr.ip), addr.port, limit=STREAM_LIMIT
+        )
         port = self._server.sockets[0].getsockname()[1]
         self._net_address = NetAddress(addr.id, addr.ip, port)
 
@@ -291,7 +297,7 @@ class MultiplexTransport:
         """
         try:
             async with asyncio.timeout(DIAL_TIMEOUT):
-                reader, writer = await asyncio.open_connection(str(addr.ip), addr.port)
+                reader, writer = await asyncio.open_connection(str(addr.ip), addr.port, limit=STREAM_LIMIT)
         except OSError as e:
             raise DialError(f"dial {addr}: {e}", reason="connect failed") from e
         v = await self._process(reader, writer, addr.id or None)
@@ -299,7 +305,7 @@ class MultiplexTransport:
         v.socket_addr = addr
         return self._peer(v, behavior, outbound=True)
 
-    def remove(self, peer: Peer) -> None:
+    def remove(self, peer: PeerConn) -> None:
         """Forget the peer's socket address in the duplicate guard."""
         key = peer.get("_transport_key")
         if isinstance(key, str):

@@ -347,11 +347,21 @@ fn encode_code(py: Python<'_>, code: u64) -> Bound<'_, PyBytes> {
     PyBytes::new(py, &v)
 }
 
+/// Snappy block decode (declared length checked against 16 MiB first).
+#[pyfunction]
+fn decompress<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    guard(|| {
+        let out = core::frame::decompress(data).py_err()?;
+        Ok(PyBytes::new(py, &out))
+    })
+}
+
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Handshake>()?;
     m.add_class::<HandshakeDone>()?;
     m.add_class::<Session>()?;
     m.add_function(wrap_pyfunction!(encode_code, m)?)?;
+    m.add_function(wrap_pyfunction!(decompress, m)?)?;
     m.add("MAX_FRAME_SIZE", core::MAX_FRAME_SIZE)?;
     m.add("MAX_PAYLOAD_SIZE", core::MAX_PAYLOAD_SIZE)?;
     m.add("MAX_HANDSHAKE_SIZE", core::MAX_HANDSHAKE_SIZE)?;

@@ -1,7 +1,7 @@
 //! `peerwire._core.tm2`: the TM2 secret connection, amino packets, NodeInfo
 //! and discovery codecs. Whole buffers cross the boundary in one call; big
 //! seals and opens release the GIL.
-use peerwire_core::tm2::{amino, nodeinfo, packet, pex, secret};
+use peerwire_core::tm2::{amino, mconn, nodeinfo, packet, pex, secret};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -9,6 +9,8 @@ use crate::errors::{guard, IntoPyResult};
 
 /// Work above this many bytes runs with the GIL released.
 const DETACH_THRESHOLD: usize = 16 * 1024;
+/// Largest receive scratch buffer a session keeps between calls (bounds idle memory per peer).
+const SCRATCH_KEEP: usize = 2 << 20;
 
 fn arr32(b: &[u8], what: &str) -> PyResult<[u8; 32]> {
     b.try_into()
@@ -87,7 +89,10 @@ impl SecretHandshake {
             .take()
             .ok_or_else(|| crate::errors::LocalProtocolError::new_err("handshake not finished"))?;
         Ok((
-            SecretSession { inner: est.session },
+            SecretSession {
+                inner: est.session,
+                scratch: Vec::new(),
+            },
             PyBytes::new(py, &est.remote_public_key),
             PyBytes::new(py, &est.leftover),
         ))
@@ -111,21 +116,25 @@ impl SecretHandshake {
 #[pyclass(module = "peerwire._core.tm2")]
 struct SecretSession {
     inner: secret::Session,
+    scratch: Vec<u8>,
 }
 
 #[pymethods]
 impl SecretSession {
-    /// Seal all of `data` into 1044-byte frames (one call, one buffer).
+    /// Seal all of `data` into 1044-byte frames (one call, one buffer, sealed in place
+    /// inside the returned `bytes`).
     fn seal<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
+            let n = secret::Session::frames_for(data.len()) * secret::SEALED_FRAME_SIZE;
             let inner = &mut self.inner;
-            let out = if data.len() >= DETACH_THRESHOLD {
-                py.detach(|| inner.seal(data))
-            } else {
-                inner.seal(data)
-            }
-            .py_err()?;
-            Ok(PyBytes::new(py, &out))
+            PyBytes::new_with(py, n, |buf| {
+                if data.len() >= DETACH_THRESHOLD {
+                    py.detach(|| inner.seal_to_slice(data, buf))
+                } else {
+                    inner.seal_to_slice(data, buf)
+                }
+                .py_err()
+            })
         })
     }
 
@@ -133,13 +142,21 @@ impl SecretSession {
     fn open<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
             let inner = &mut self.inner;
-            let out = if data.len() >= DETACH_THRESHOLD {
-                py.detach(|| inner.open(data))
+            // A scratch buffer reused across calls: no fresh allocation (and page
+            // faults) per socket read.
+            let scratch = &mut self.scratch;
+            scratch.clear();
+            if data.len() >= DETACH_THRESHOLD {
+                py.detach(|| inner.open_into(data, scratch))
             } else {
-                inner.open(data)
+                inner.open_into(data, scratch)
             }
             .py_err()?;
-            Ok(PyBytes::new(py, &out))
+            let out = PyBytes::new(py, scratch);
+            if scratch.capacity() > SCRATCH_KEEP {
+                *scratch = Vec::new();
+            }
+            Ok(out)
         })
     }
 
@@ -231,6 +248,20 @@ fn encode_message<'py>(
     PyBytes::new(py, &v)
 }
 
+/// Msg packets for a slice of a message; EOF=1 on the last packet only if `last`.
+#[pyfunction]
+fn encode_chunks<'py>(
+    py: Python<'py>,
+    channel_id: u8,
+    data: &[u8],
+    max_payload: usize,
+    last: bool,
+) -> Bound<'py, PyBytes> {
+    let mut v = Vec::new();
+    packet::put_chunks(&mut v, channel_id, data, max_payload, last);
+    PyBytes::new(py, &v)
+}
+
 /// `_maxPacketMsgSize` for a payload size.
 #[pyfunction]
 fn max_packet_msg_size(max_payload: usize) -> usize {
@@ -276,6 +307,49 @@ fn take_sized<'py>(
             .py_err()?
             .map(|(body, used)| (PyBytes::new(py, body), used)))
     })
+}
+
+/// MConnection receive path: feed decrypted bytes, get pings, pongs and whole messages.
+#[pyclass(module = "peerwire._core.tm2")]
+struct PacketReader {
+    inner: mconn::Reassembler,
+}
+
+#[pymethods]
+impl PacketReader {
+    /// `channels`: (channel id, recv_message_capacity) pairs; `max_packet_size`: receive limit.
+    #[new]
+    fn new(channels: Vec<(u8, usize)>, max_packet_size: usize) -> PyResult<Self> {
+        guard(|| {
+            Ok(PacketReader {
+                inner: mconn::Reassembler::new(&channels, max_packet_size).py_err()?,
+            })
+        })
+    }
+
+    /// Returns [(kind, channel_id, message)] with kind 0 = Ping, 1 = Pong, 2 = message.
+    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
+        guard(|| {
+            let mut events = Vec::new();
+            let inner = &mut self.inner;
+            if data.len() >= DETACH_THRESHOLD {
+                py.detach(|| inner.feed(data, &mut events))
+            } else {
+                inner.feed(data, &mut events)
+            }
+            .py_err()?;
+            let list = PyList::empty(py);
+            for ev in events {
+                let item = match ev {
+                    mconn::Event::Ping => (0u8, 0u8, PyBytes::new(py, b"")),
+                    mconn::Event::Pong => (1, 0, PyBytes::new(py, b"")),
+                    mconn::Event::Message(ch, msg) => (2, ch, PyBytes::new(py, &msg)),
+                };
+                list.append(item)?;
+            }
+            Ok(list)
+        })
+    }
 }
 
 // ----------------------------------------------------------------- NodeInfo
@@ -371,6 +445,7 @@ fn decode_pex(bz: &[u8]) -> PyResult<Option<Vec<String>>> {
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SecretHandshake>()?;
     m.add_class::<SecretSession>()?;
+    m.add_class::<PacketReader>()?;
     m.add_function(wrap_pyfunction!(derive_secrets, m)?)?;
     m.add_function(wrap_pyfunction!(nonce, m)?)?;
     m.add_function(wrap_pyfunction!(has_small_order, m)?)?;
@@ -378,6 +453,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_pong, m)?)?;
     m.add_function(wrap_pyfunction!(encode_msg_packet, m)?)?;
     m.add_function(wrap_pyfunction!(encode_message, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_chunks, m)?)?;
     m.add_function(wrap_pyfunction!(max_packet_msg_size, m)?)?;
     m.add_function(wrap_pyfunction!(decode_packets, m)?)?;
     m.add_function(wrap_pyfunction!(take_sized, m)?)?;

@@ -13,7 +13,8 @@ package main
 // stdin:  JSON lines {"cmd": ...}:
 //         add_peer/remove_peer/add_trusted {"enode"}; peers {};
 //         drop {"id", "reason"}; send {"id","proto","code","payload"};
-//         setup_conn {"enode"} (dial with srv.SetupConn and report its error).
+//         setup_conn {"enode"} (dial with srv.SetupConn and report its error);
+//         node_info {} / peers_info {} (srv.NodeInfo() / srv.PeersInfo() as "info").
 
 import (
 	"bufio"
@@ -207,6 +208,10 @@ func runP2PServer(args []string) error {
 					"inbound": p.Inbound(), "trusted": info.Network.Trusted, "static": info.Network.Static})
 			}
 			reply["peers"] = list
+		case "node_info":
+			reply["info"] = srv.NodeInfo()
+		case "peers_info":
+			reply["info"] = srv.PeersInfo()
 		case "drop":
 			for _, p := range srv.Peers() {
 				if p.ID().String() == c.ID {

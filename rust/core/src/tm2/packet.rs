@@ -106,6 +106,30 @@ pub fn put_message(out: &mut Vec<u8>, channel_id: u8, msg: &[u8], max_payload: u
     count
 }
 
+/// Cut `data` into Msg packets of at most `max_payload` bytes; the last one
+/// carries EOF=1 only when `last` (the data ends the message). Returns the packet count.
+pub fn put_chunks(
+    out: &mut Vec<u8>,
+    channel_id: u8,
+    data: &[u8],
+    max_payload: usize,
+    last: bool,
+) -> usize {
+    let max_payload = max_payload.max(1);
+    if data.is_empty() {
+        put_msg(out, channel_id, u8::from(last), &[]);
+        return 1;
+    }
+    let mut count = 0;
+    let mut chunks = data.chunks(max_payload).peekable();
+    while let Some(c) = chunks.next() {
+        let eof = u8::from(last && chunks.peek().is_none());
+        put_msg(out, channel_id, eof, c);
+        count += 1;
+    }
+    count
+}
+
 /// gno's `_maxPacketMsgSize`: the sized encoding of a full packet on channel 1 plus 10.
 pub fn max_packet_msg_size(max_payload: usize) -> usize {
     let mut v = Vec::new();

@@ -169,24 +169,43 @@ impl Session {
     /// Seal `data` into consecutive 1044-byte frames appended to `out`.
     /// An empty write sends nothing, like Go.
     pub fn seal_into(&mut self, data: &[u8], out: &mut Vec<u8>) -> CoreResult<()> {
-        let frames = Self::frames_for(data.len());
-        out.reserve(frames * SEALED_FRAME_SIZE);
-        for chunk in data.chunks(DATA_MAX_SIZE) {
+        let start = out.len();
+        out.resize(start + Self::frames_for(data.len()) * SEALED_FRAME_SIZE, 0);
+        let res = self.seal_to_slice(data, &mut out[start..]);
+        if res.is_err() {
+            out.truncate(start);
+        }
+        res
+    }
+
+    /// Seal `data` into `out`, which must be exactly
+    /// `frames_for(data.len()) * SEALED_FRAME_SIZE` bytes (lets the caller
+    /// seal straight into its own buffer, e.g. a Python `bytes`).
+    pub fn seal_to_slice(&mut self, data: &[u8], out: &mut [u8]) -> CoreResult<()> {
+        if out.len() != Self::frames_for(data.len()) * SEALED_FRAME_SIZE {
+            return Err(CoreError::local(
+                "seal_to_slice: output size does not match the frame count",
+            ));
+        }
+        for (chunk, frame) in data
+            .chunks(DATA_MAX_SIZE)
+            .zip(out.chunks_exact_mut(SEALED_FRAME_SIZE))
+        {
             let nonce = self.send.next_nonce()?;
-            let start = out.len();
-            out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
-            out.extend_from_slice(chunk);
-            out.resize(start + TOTAL_FRAME_SIZE, 0);
+            let (body, tag_out) = frame.split_at_mut(TOTAL_FRAME_SIZE);
+            body[..DATA_LEN_SIZE].copy_from_slice(&(chunk.len() as u32).to_le_bytes());
+            body[DATA_LEN_SIZE..DATA_LEN_SIZE + chunk.len()].copy_from_slice(chunk);
+            body[DATA_LEN_SIZE + chunk.len()..].fill(0);
             let tag = self
                 .send
                 .aead
                 .seal_in_place_separate_tag(
                     ring::aead::Nonce::assume_unique_for_key(nonce),
                     ring::aead::Aad::empty(),
-                    &mut out[start..],
+                    body,
                 )
                 .map_err(|_| CoreError::frame("ChaCha20-Poly1305 seal failed"))?;
-            out.extend_from_slice(tag.as_ref());
+            tag_out.copy_from_slice(tag.as_ref());
         }
         Ok(())
     }
@@ -212,11 +231,22 @@ impl Session {
             let mut frame = std::mem::take(&mut self.partial);
             self.open_frame(&mut frame, out)?;
         }
-        let mut frame = [0u8; SEALED_FRAME_SIZE];
         let mut chunks = data.chunks_exact(SEALED_FRAME_SIZE);
+        out.reserve(data.len());
         for c in &mut chunks {
-            frame.copy_from_slice(c);
-            self.open_frame(&mut frame, out)?;
+            // Decrypt in place at the end of `out`, then slide the chunk over its
+            // 4-byte length header: one copy in, one short move, no scratch frame.
+            let start = out.len();
+            out.extend_from_slice(c);
+            let len = match self.open_frame_in_place(&mut out[start..]) {
+                Ok(len) => len,
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(e);
+                }
+            };
+            out.copy_within(start + DATA_LEN_SIZE..start + DATA_LEN_SIZE + len, start);
+            out.truncate(start + len);
         }
         self.partial.extend_from_slice(chunks.remainder());
         Ok(())
@@ -229,7 +259,8 @@ impl Session {
         Ok(out)
     }
 
-    fn open_frame(&mut self, frame: &mut [u8], out: &mut Vec<u8>) -> CoreResult<()> {
+    /// Open one sealed frame in place; returns the chunk length (the chunk is at `frame[4..4 + len]`).
+    fn open_frame_in_place(&mut self, frame: &mut [u8]) -> CoreResult<usize> {
         let nonce = self.recv.next_nonce()?;
         let body = self
             .recv
@@ -244,7 +275,12 @@ impl Session {
         if len > DATA_MAX_SIZE {
             return Err(CoreError::frame("chunkLength is greater than dataMaxSize"));
         }
-        out.extend_from_slice(&body[DATA_LEN_SIZE..DATA_LEN_SIZE + len]);
+        Ok(len)
+    }
+
+    fn open_frame(&mut self, frame: &mut [u8], out: &mut Vec<u8>) -> CoreResult<()> {
+        let len = self.open_frame_in_place(frame)?;
+        out.extend_from_slice(&frame[DATA_LEN_SIZE..DATA_LEN_SIZE + len]);
         Ok(())
     }
 
