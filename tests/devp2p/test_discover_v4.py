@@ -357,3 +357,43 @@ async def test_hearsay_does_not_overwrite_a_known_endpoint() -> None:
         d._add(devp2p.Node.from_record(newer), inbound=False)
         (n,) = [x for x in d.table_nodes() if x.id == k.public_key.node_id]
         assert (n.ip, n.udp_port) == ("127.0.0.2", 30304)
+
+
+@run_async
+async def test_resolve_finds_a_moved_node_through_a_lookup() -> None:
+    """geth UDPv4.Resolve: the old endpoint is dead, a lookup of the key finds the new one."""
+    kboot, ka, kb = (devp2p.PrivateKey.generate() for _ in range(3))
+    async with (
+        listen_v4(kboot, "127.0.0.1:0") as boot,
+        listen_v4(kb, "127.0.0.1:0", bootnodes=[boot.self_node()], tcp_port=4242) as b,
+        listen_v4(ka, "127.0.0.1:0", bootnodes=[boot.self_node()]) as a,
+    ):
+        for _ in range(100):
+            if kb.public_key.node_id in {n.id for n in boot.table_nodes()}:
+                break
+            await asyncio.sleep(0.05)
+        async with raw_socket() as (dead, _):
+            stale = devp2p.Node(kb.public_key, "127.0.0.1", 4241, dead.get_extra_info("sockname")[1])
+            found = await a.resolve(stale)
+        assert found.record is not None and found.record == b.self_node().record
+        assert (found.udp_port, found.tcp_port) == (b.local_addr[1], 4242)
+        # a node nobody knows resolves to itself
+        ghost = devp2p.Node(devp2p.PrivateKey.generate().public_key, "127.0.0.1", 1, 9)
+        assert await a.resolve(ghost) is ghost
+
+
+@run_async
+async def test_concurrent_findnodes_to_one_node_both_get_the_neighbors() -> None:
+    """geth hands a reply to every pending request it matches, not only to the first."""
+    ka, kb = devp2p.PrivateKey.generate(), devp2p.PrivateKey.generate()
+    async with listen_v4(ka, "127.0.0.1:0") as a, listen_v4(kb, "127.0.0.1:0") as b:
+        for i in range(5):
+            k = devp2p.PrivateKey((i + 2000).to_bytes(32, "big"))
+            b._add(devp2p.Node(public_key=k.public_key, host="127.0.0.1", udp_port=41000 + i), inbound=False)
+        nb = b.self_node()
+        await a.find_node(nb, ka.public_key.to_bytes())  # bond first, so both queries go out at once
+        x, y = await asyncio.gather(
+            a.find_node(nb, os.urandom(64)), a.find_node(nb, os.urandom(64)), return_exceptions=True
+        )
+        assert isinstance(x, list) and isinstance(y, list), (x, y)
+        assert x and {n.id for n in x} == {n.id for n in y}

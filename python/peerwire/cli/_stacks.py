@@ -219,6 +219,8 @@ class Devp2pNode:
         self._tasks: list[asyncio.Task[None]] = []
         if discovery:
             config.dial_candidates = [*config.dial_candidates, self._candidates()]
+        # This node runs discovery itself (below), so the server must not bind the same UDP port.
+        config.no_discovery = True
         config.enable_msg_events = True
         self.server = Server(config)
         self._running = False

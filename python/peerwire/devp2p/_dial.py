@@ -118,6 +118,8 @@ class DialScheduler:
     net_restrict: NetRestrict | None = None
     resolve_host: Resolver = system_resolver
     rand: random.Random = field(default_factory=random.Random)
+    #: Finds the endpoint of a static node given by ID only (the server plugs discovery in).
+    resolve_node: Callable[[Node], Awaitable[Node | None]] | None = None
 
     def __post_init__(self) -> None:
         self.dialing: dict[bytes, _Task] = {}
@@ -261,6 +263,10 @@ class DialScheduler:
                 except (OSError, TimeoutError) as e:
                     self.failures_log.append((node.id, f"dns: {e}"))
                 host = task.resolved_ip
+            if host is None and node.host is None and self.resolve_node is not None:
+                found = await self.resolve_node(node)  # geth: resolve through the DHT, else skip
+                if found is not None and found.ip is not None:
+                    node, host = found, found.ip
             if host is None:
                 raise OSError(f"no address for {node.host or node.id.hex()[:16]}")
             if self.net_restrict is not None and not self.net_restrict.contains(host):

@@ -68,6 +68,12 @@ from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._peer import Peer, Protocol
+from peerwire.devp2p._server_discovery import (
+    ServerDiscovery,
+    StaticResolver,
+    discovery_address,
+    start_discovery,
+)
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
 from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
 
@@ -89,10 +95,12 @@ class Config:
     """Server settings (geth's ``p2p.Config``); zero values take geth's defaults.
 
     ``max_pending_peers`` 0 means 50 and ``dial_ratio`` 0 means 3, as in geth.
-    Discovery is not wired in yet: ``no_discovery``, ``bootstrap_nodes`` and
-    ``node_database`` are accepted for the discovery issue and currently unused;
-    dynamic dial candidates come from ``dial_candidates`` (async iterators of
-    :class:`Node`, mixed fairly).
+    With ``no_discovery=False`` the server runs discovery v4 (see
+    ``peerwire.devp2p._server_discovery``): on ``discovery_addr`` or the
+    ``listen_addr`` host, bootstrapped from ``bootstrap_nodes``, stored in
+    ``node_database``; its random nodes join ``dial_candidates`` (async
+    iterators of :class:`Node`) in one fair mix of dynamic dial candidates.
+    Unlike geth, ``no_discovery`` defaults to ``True``.
     """
 
     private_key: PrivateKey
@@ -109,6 +117,8 @@ class Config:
     trusted_nodes: Sequence[Node | str] = ()
     net_restrict: Sequence[str] | None = None
     node_database: str | None = None
+    #: UDP address for discovery (geth's ``DiscAddr``); ``None`` uses ``listen_addr``.
+    discovery_addr: str | None = None
     enable_msg_events: bool = False
     #: Sources of dynamic dial candidates, mixed fairly (discovery plugs in here).
     dial_candidates: Sequence[AsyncIterator[Node]] = ()
@@ -212,6 +222,8 @@ class Server:
         self._running = False
         self._network: Network | None = config.network
         self._mix: FairMix | None = None
+        #: The discovery v4 service while running with ``no_discovery=False``, else ``None``.
+        self.discovery: ServerDiscovery | None = None
         self._record: ENR | None = None
         self.dialer = DialScheduler(
             self_id=self._self_id,
@@ -258,18 +270,27 @@ class Server:
             host, port = _split_hostport(self.config.listen_addr)
             self._listener = await self._network.listen(host, port, self._key, self._handle_incoming)
             self._listen_host, self._listen_port = host, self._listener.port
-        node = self.self_node()
-        # Our record as geth's NodeInfo shows it: seq = UNIX milliseconds, ip and tcp.
-        self._record = ENR.build(
-            self._key, int(self._clock.time() * 1000), ip=node.ip, tcp=node.tcp_port or None
-        )
+        if not self.config.no_discovery:
+            await self._start_discovery()
+        if self.discovery is not None:  # discovery resolves static nodes (ID-only, or whose dial fails)
+            resolver = self.discovery.static_resolver(self.dialer.set_up, self._clock, self._net_restrict)
+            self.dialer.set_up, self.dialer.resolve_node = resolver, resolver.locate
+        if self.discovery is None:  # (with discovery, its record is ours)
+            node = self.self_node()
+            # Our record as geth's NodeInfo shows it: seq = UNIX milliseconds, ip and tcp.
+            self._record = ENR.build(
+                self._key, int(self._clock.time() * 1000), ip=node.ip, tcp=node.tcp_port or None
+            )
         if not self.config.no_dial:
             for n in self.config.static_nodes:
                 self.dialer.add_static(_as_node(n))
             it: AsyncIterator[Node] | None = None
-            if self.config.dial_candidates:
+            sources = list(self.config.dial_candidates)
+            if self.discovery is not None:
+                sources.append(self.discovery.random_nodes())
+            if sources:
                 self._mix = FairMix(self._clock)
-                for src in self.config.dial_candidates:
+                for src in sources:
                     self._mix.add_source(src)
                 it = aiter(self._mix)
             self._spawn(self.dialer.run(it))
@@ -286,11 +307,36 @@ class Server:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._mix is not None:
             self._mix.close()
+        if self.discovery is not None:
+            await self.discovery.close()
+            self.discovery = None
+            if isinstance(self.dialer.set_up, StaticResolver):  # unwrap what start() wrapped
+                self.dialer.set_up, self.dialer.resolve_node = self.dialer.set_up.set_up, None
         for p in list(self._peers.values()):
             p.disconnect(DiscReason.QUITTING)
         await asyncio.gather(*self._peer_tasks.values(), return_exceptions=True)
         for sub in list(self._subs):
             sub.close()
+
+    async def _start_discovery(self) -> None:
+        cfg = self.config
+        host, ports = discovery_address(cfg.discovery_addr, cfg.listen_addr, self._listen_port)
+        try:
+            self.discovery = await start_discovery(
+                self._key,
+                host=host,
+                ports=ports,
+                tcp_port=self._listen_port,
+                bootnodes=cfg.bootstrap_nodes,
+                node_database=cfg.node_database,
+                net_restrict=cfg.net_restrict,
+                clock=self._clock,
+            )
+        except BaseException:
+            self._running = False
+            if self._listener is not None:
+                await self._listener.close()
+            raise
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         t: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -308,6 +354,8 @@ class Server:
         return self._listen_port
 
     def self_node(self) -> Node:
+        if self.discovery is not None:
+            return self.discovery.self_node()
         host = self._listen_host if self._listen_host not in ("0.0.0.0", "::") else "127.0.0.1"
         return Node(self._key.public_key, host, self._listen_port, self._listen_port)
 
@@ -359,7 +407,9 @@ class Server:
             "id": self._self_id.hex(),
             "name": self.config.name,
             "enode": node.enode_url(),
-            "enr": str(self._record) if self._record is not None else "",
+            "enr": str(self.discovery.record)
+            if self.discovery is not None
+            else (str(self._record) if self._record is not None else ""),
             "ip": node.ip,
             "ports": {
                 "discovery": 0 if self.config.no_discovery else node.udp_port,

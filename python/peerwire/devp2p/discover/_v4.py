@@ -426,6 +426,35 @@ class UDPv4(asyncio.DatagramProtocol):
             for task in inflight:
                 task.cancel()
 
+    async def resolve(self, node: Node) -> Node:
+        """The newest record of ``node`` we can find (geth ``UDPv4.Resolve``), else ``node``.
+
+        Asks the node directly, then at the endpoint of a newer table entry, then
+        at whatever endpoint a lookup of its key turns up.
+        """
+
+        async def ask(n: Node) -> Node | None:
+            if n.ip is None or not n.udp_port:
+                return None
+            try:
+                found = Node.from_record(await self.request_enr(n))
+            except (TimeoutError, PeerwireError, OSError):
+                return None
+            return found if found.ip is not None else None
+
+        if (direct := await ask(node)) is not None:
+            return direct
+        known = self._nodes.get(node.id)
+        seq = node.record.seq if node.record is not None else 0
+        if known is not None and known.record is not None and known.record.seq > seq:
+            node = known
+            if (newer := await ask(node)) is not None:
+                return newer
+        for n in await self.lookup(node.public_key):
+            if n.id == node.id and (found := await ask(n)) is not None:
+                return found
+        return node
+
     async def random_nodes(self) -> AsyncIterator[Node]:
         """Endless iterator over nodes found by chained random lookups."""
         while not self._closed:
@@ -494,14 +523,17 @@ class UDPv4(asyncio.DatagramProtocol):
                     del self._pending[key]
 
     def _handle_reply(self, sender_id: bytes, ip: str, ptype: int, f: dict[str, Any]) -> bool:
+        # As geth: the reply goes to EVERY pending request it matches (two concurrent
+        # FindNodes to one node both take its Neighbors), not only to the first.
+        any_matched = False
         for p in list(self._pending.get((sender_id, ip, ptype), ())):
             matched, complete = p.match(f)
             if matched:
+                any_matched = True
                 p.replies += 1
                 if complete and not p.future.done():
                     p.future.set_result(None)
-                return True
-        return False
+        return any_matched
 
     async def _ensure_bond(self, node: Node) -> None:
         ip, _ = self._addr(node)
