@@ -33,7 +33,7 @@ def test_devp2p_node_counts_a_garbage_handshake() -> None:
     async def main() -> None:
         key = PrivateKey.generate()
         cfg = Config(private_key=key, listen_addr="127.0.0.1:0", protocols=[demo_protocol()])
-        node = Devp2pNode("n", key, NetMetrics("devp2p"), config=cfg, discovery=False)
+        node = Devp2pNode("n", key, NetMetrics("devp2p"), config=cfg)  # no_discovery: the default
         await node.start()
         try:
             assert node.self_node().udp_port == 0 and node.disc is None
@@ -60,8 +60,9 @@ def test_devp2p_stack_three_nodes_meet_through_discovery(tmp_path: Path) -> None
         await nodes[0].start()
         await asyncio.gather(*(n.start() for n in nodes[1:]))
         try:
-            assert nodes[0].disc is not None
-            assert nodes[1]._bootnodes == [nodes[0].self_node()]  # told about the bootnode after it started
+            assert nodes[0].disc is nodes[0].server.discovery is not None  # the server's own discovery
+            # told about the bootnode after it started
+            assert list(nodes[1].server.config.bootstrap_nodes) == [nodes[0].self_node()]
             await _until(lambda: all(n.metrics.snapshot().peers == 2 for n in nodes), 20)
             await _until(lambda: all(n.metrics.snapshot().messages_in > 0 for n in nodes))
             snap = nodes[1].metrics.snapshot()

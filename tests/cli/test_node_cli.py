@@ -408,6 +408,8 @@ def test_node_reuses_existing_key_and_geth_flags_override(
     info = node.call("admin_nodeInfo")["result"]
     assert info["ports"] == {"discovery": 0, "listener": port}
     assert info["enode"] == f"enode://{key.public_key.to_hex()}@127.0.0.1:{port}?discport=0"  # as geth
+    with socket.socket(type=socket.SOCK_DGRAM) as u:
+        u.bind(("127.0.0.1", port))  # --nodiscover: the server opened no UDP socket on that port
     assert not (tmp_path / "d" / "nodekey").exists()
     code, _, err = node.stop()
     assert code == 0
@@ -465,6 +467,7 @@ def test_devp2p_node_finds_its_bootnode_through_discovery(
 ) -> None:
     (tmp_path / "boot").mkdir()
     (tmp_path / "joiner").mkdir()
+    boot_port = free_port()
     boot_cfg = _write_config(
         tmp_path / "boot",
         f"""\
@@ -472,12 +475,17 @@ def test_devp2p_node_finds_its_bootnode_through_discovery(
         [rpc]
         listen = "127.0.0.1:0"
         [devp2p]
-        port = {free_port()}
+        port = {boot_port}
         listen_host = "127.0.0.1"
         """,
     )
     boot = node_factory("--config", str(boot_cfg), cwd=tmp_path / "boot")
-    boot_enode = boot.call("admin_nodeInfo")["result"]["enode"]
+    info = boot.call("admin_nodeInfo")["result"]
+    boot_enode = info["enode"]
+    # the server's own discovery: UDP on the TCP port number, in the enode and the ENR
+    assert boot_enode.endswith(f"@127.0.0.1:{boot_port}") and info["ports"]["discovery"] == boot_port
+    rec = ENR.decode(info["enr"])
+    assert (rec.ip, rec.tcp, rec.udp) == ("127.0.0.1", boot_port, boot_port)
     joiner_cfg = _write_config(
         tmp_path / "joiner",
         f"""\

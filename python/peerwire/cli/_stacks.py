@@ -1,8 +1,8 @@
 """The real stacks behind ``peerwire testnet`` and ``peerwire node``, registered on import.
 
-devp2p: a :class:`~peerwire.devp2p.Server` plus a discovery v4 service on the same port number
-(UDP), whose ``random_nodes()`` feed the server's dial candidates (the server takes candidate
-sources; it does not run discovery itself). TM2: a
+devp2p: a :class:`~peerwire.devp2p.Server` running discovery v4 itself (``Config.no_discovery``
+false, ``bootstrap_nodes``, ``node_database``; UDP on the TCP port number when it is free), so
+``srv.discovery`` finds the peers the server dials. TM2: a
 :class:`~peerwire.tm2.MultiplexTransport` + :class:`~peerwire.tm2.MultiplexSwitch` with the
 peer-exchange :class:`peerwire.tm2.discovery.Reactor`.
 
@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from peerwire.devp2p import (
     Protocol,
     Server,
 )
-from peerwire.devp2p.discover import UDPv4, listen_v4
+from peerwire.devp2p._server_discovery import ServerDiscovery
 from peerwire.errors import ConnectionClosedError, PeerwireError, RemoteProtocolError
 from peerwire.tm2 import (
     BaseReactor,
@@ -188,39 +188,19 @@ async def _poll_failures(server: Server, metrics: NetMetrics, stop: asyncio.Even
 
 
 class Devp2pNode:
-    """A devp2p server with discovery v4 on the same port number (UDP), metrics fed by events."""
+    """A devp2p server, with the discovery v4 its ``config`` asks for; metrics fed by events.
 
-    def __init__(
-        self,
-        name: str,
-        key: PrivateKey,
-        metrics: NetMetrics,
-        *,
-        config: Config,
-        discovery: bool = True,
-        bootnodes: list[Node] | None = None,
-        node_database: str | None = None,
-        net_restrict: Sequence[str] | None = None,
-        udp_port: int | None = None,
-    ) -> None:
+    Discovery is the server's own (``no_discovery``, ``bootstrap_nodes``, ``node_database``,
+    ``net_restrict`` of ``config``); :attr:`disc` is the running service, ``None`` without it.
+    """
+
+    def __init__(self, name: str, key: PrivateKey, metrics: NetMetrics, *, config: Config) -> None:
         self.name = name
         self.stack = "devp2p"
         self.key = key
         self.metrics = metrics
-        self._discovery_on = discovery
-        self._bootnodes = bootnodes if bootnodes is not None else []  # may be filled before start()
-        self._db = node_database
-        self._restrict = net_restrict
-        self._udp_port = udp_port
-        self.disc: UDPv4 | None = None
-        self._disc_ready = asyncio.Event()
-        self._disc_cm: Any = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        if discovery:
-            config.dial_candidates = [*config.dial_candidates, self._candidates()]
-        # This node runs discovery itself (below), so the server must not bind the same UDP port.
-        config.no_discovery = True
         config.enable_msg_events = True
         self.server = Server(config)
         self._running = False
@@ -245,20 +225,19 @@ class Devp2pNode:
 
         dialer.set_up = counted
 
-    async def _candidates(self) -> AsyncIterator[Node]:
-        await self._disc_ready.wait()
-        if self.disc is None:
-            return
-        async for n in self.disc.random_nodes():
-            yield n
+    @property
+    def disc(self) -> ServerDiscovery | None:
+        """The server's discovery v4 service while it runs, else ``None``."""
+        return self.server.discovery
 
     @property
     def address(self) -> str:
         return self.self_node().enode_url()
 
     def self_node(self) -> Node:
+        """The server's node; UDP port 0 without discovery (geth's ``?discport=0``)."""
         n = self.server.self_node()
-        udp = self.disc.local_addr[1] if self.disc is not None else 0
+        udp = n.udp_port if self.disc is not None else 0
         return Node(n.public_key, n.ip or "127.0.0.1", n.tcp_port, udp)
 
     async def start(self) -> None:
@@ -270,25 +249,6 @@ class Devp2pNode:
             )
         )
         self._tasks.append(asyncio.create_task(_poll_failures(self.server, self.metrics, self._stop)))
-        if self._discovery_on:
-            host = self.server.config.listen_addr or "0.0.0.0:0"
-            h = host.rpartition(":")[0].strip("[]") or "0.0.0.0"
-            port = self._udp_port if self._udp_port is not None else self.server.listen_port
-            self._disc_cm = listen_v4(
-                self.key,
-                f"{h}:{port}",
-                bootnodes=self._bootnodes,
-                node_database=self._db,
-                net_restrict=self._restrict,
-                tcp_port=self.server.listen_port,
-            )
-            try:
-                self.disc = await self._disc_cm.__aenter__()
-            except BaseException:
-                self._disc_cm = None
-                await self.stop()
-                raise
-        self._disc_ready.set()
 
     def _inbound_of(self, peer_id: Any) -> bool | None:
         for p in self.server.peers():
@@ -298,13 +258,9 @@ class Devp2pNode:
 
     async def stop(self) -> None:
         self._stop.set()
-        self._disc_ready.set()
         if self._running:
             self._running = False
             await self.server.stop()
-        if self._disc_cm is not None:
-            cm, self._disc_cm = self._disc_cm, None
-            await cm.__aexit__(None, None, None)
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -331,16 +287,10 @@ class Devp2pTestnetStack:
                 max_peers=max(2 * count, 8),
                 protocols=[demo_protocol()],
                 no_discovery=False,
-                node_database=None,
-            )
-            node = Devp2pNode(
-                f"devp2p-{i}",
-                key,
-                NetMetrics("devp2p"),
-                config=cfg,
-                bootnodes=boot,
+                bootstrap_nodes=boot,  # the same list: filled once node 0 runs, read at start()
                 node_database=str(ndir / "nodes.db"),
             )
+            node = Devp2pNode(f"devp2p-{i}", key, NetMetrics("devp2p"), config=cfg)
             if i == 0:
                 # later nodes learn the bootnode's ports once it has started
                 node0 = node
@@ -376,9 +326,6 @@ class DiscoveringServerBackend(ServerBackend):
         me = self.node.self_node()
         info["enode"] = me.enode_url()  # ``?discport=0`` without discovery, as geth
         info["ports"] = {"discovery": me.udp_port, "listener": me.tcp_port}
-        disc = self.node.disc
-        if disc is not None and disc.local is not None:
-            info["enr"] = str(disc.local.record)
         host, _, port = str(info.get("listenAddr", "")).rpartition(":")
         if host in ("0.0.0.0", "[::]", "::"):
             info["listenAddr"] = f":{port}"  # geth prints the configured ``:30303``
@@ -391,19 +338,9 @@ async def devp2p_node_backend(cfg: NodeConfig, identity: Identity, metrics: NetM
         raise TypeError("the devp2p backend needs a secp256k1 PrivateKey")
     kw = server_config_kwargs(cfg, identity)
     kw["protocols"] = [demo_protocol(interval=5.0)]
-    kw["node_database"] = None  # the discovery service owns the node database
+    # discovery is the server's: no_discovery, bootstrap_nodes, node_database, net_restrict
     d = cfg.devp2p
-    node = Devp2pNode(
-        d.name,
-        identity,
-        metrics,
-        config=Config(**kw),
-        discovery=not d.nodiscover,
-        bootnodes=list(d.bootnodes),
-        node_database=str(cfg.node_db_path),
-        net_restrict=[str(n) for n in d.netrestrict] or None,
-        udp_port=d.port if d.port else None,
-    )
+    node = Devp2pNode(d.name, identity, metrics, config=Config(**kw))
     return DiscoveringServerBackend(node, network_id=d.network_id)
 
 
