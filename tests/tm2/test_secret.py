@@ -158,3 +158,56 @@ def test_timeout_closes_socket() -> None:
                 await closed.wait()
 
     asyncio.run(main())
+
+
+def _forged_auth_peer(
+    edit: Callable[[bytes], bytes],
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """A raw peer that completes the DH exchange, then sends its auth message changed by ``edit``.
+
+    It derives the session keys itself (X25519 + the core's HKDF split) so it can re-seal a
+    forged 101-byte auth message under the real send key: our side then sees a frame that
+    decrypts fine but carries a wrong signature or a wrong length.
+    """
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    eph_secret = b"\x33" * 32
+    eph_pub = X25519PrivateKey.from_private_bytes(eph_secret).public_key().public_bytes_raw()
+
+    async def script(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        hs = _peer_handshake(eph_secret)
+        w.write(hs.ephemeral_message())
+        theirs = await r.readexactly(35)
+        good_frame = hs.read_ephemeral(theirs)
+        dh = X25519PrivateKey.from_private_bytes(eph_secret).exchange(
+            X25519PublicKey.from_public_bytes(theirs[3:])
+        )
+        _recv, send, _challenge = core.derive_secrets(dh, eph_pub < theirs[3:])
+        aead = ChaCha20Poly1305(send)
+        plain = aead.decrypt(core.nonce(0), good_frame, None)  # proves the key split is right
+        n = int.from_bytes(plain[:4], "little")
+        forged = edit(plain[4 : 4 + n])
+        frame = len(forged).to_bytes(4, "little") + forged
+        frame += bytes(core.SEALED_FRAME_SIZE - 16 - len(frame))
+        w.write(aead.encrypt(core.nonce(0), frame, None))
+
+    return script
+
+
+def test_wrong_signature_closes_socket() -> None:
+    def flip_signature(auth: bytes) -> bytes:
+        assert len(auth) == 101 and auth[35:37] == b"\x12\x40"
+        return auth[:-1] + bytes([auth[-1] ^ 0x01])
+
+    with pytest.raises(HandshakeError, match="challenge verification failed"):
+        asyncio.run(_bad_peer(_forged_auth_peer(flip_signature)))
+
+
+def test_wrong_auth_length_closes_socket() -> None:
+    def cometbft_layout(auth: bytes) -> bytes:
+        # CometBFT wraps the key in PublicKey{ed25519}: 103 bytes with prefix 0x66, not TM2's 101.
+        return b"\x66\x0a\x22" + auth[1:]
+
+    with pytest.raises(HandshakeError, match="must be 101 bytes"):
+        asyncio.run(_bad_peer(_forged_auth_peer(cometbft_layout)))
