@@ -198,3 +198,11 @@ def test_rate_limit_counts_100ms_windows() -> None:
         assert lim.total == 1000
 
     asyncio.run(main())
+
+
+def test_connection_status_rates_are_bytes_over_lifetime() -> None:
+    from peerwire.tm2._mconn import ConnectionStatus
+
+    st = ConnectionStatus(duration=2.0, bytes_sent=4096, bytes_received=1000)
+    assert st.send_rate == 2048.0 and st.recv_rate == 500.0
+    assert ConnectionStatus(duration=0.0, bytes_sent=10, bytes_received=10).send_rate == 0.0

@@ -211,3 +211,28 @@ def test_wrong_auth_length_closes_socket() -> None:
 
     with pytest.raises(HandshakeError, match="must be 101 bytes"):
         asyncio.run(_bad_peer(_forged_auth_peer(cometbft_layout)))
+
+
+def test_standalone_make_has_its_own_handshake_timeout() -> None:
+    """A peer that stalls mid-handshake costs at most ``timeout``: typed error, socket closed."""
+    from peerwire.errors import TimeoutError as PeerwireTimeoutError
+
+    async def main() -> None:
+        closed = asyncio.Event()
+
+        async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            await r.readexactly(35)  # takes our ephemeral key, never answers
+            if await r.read() == b"":
+                closed.set()
+
+        r, w, srv = await _tcp_pair(serve)
+        async with srv:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            with pytest.raises(PeerwireTimeoutError, match="handshake"):
+                await tm2.SecretConnection.make(r, w, A, timeout=0.3)
+            assert loop.time() - start < 2.0
+            async with asyncio.timeout(5):
+                await closed.wait()
+
+    asyncio.run(main())

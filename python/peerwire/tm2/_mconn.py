@@ -95,6 +95,16 @@ class ConnectionStatus:
     bytes_received: int
     channels: list[ChannelStatus] = field(default_factory=list)
 
+    @property
+    def send_rate(self) -> float:
+        """Average bytes/s sent over the connection's life (gno flowrate's ``AvgRate``)."""
+        return self.bytes_sent / self.duration if self.duration > 0 else 0.0
+
+    @property
+    def recv_rate(self) -> float:
+        """Average bytes/s received over the connection's life."""
+        return self.bytes_received / self.duration if self.duration > 0 else 0.0
+
 
 class _RateLimiter:
     """Bytes per 100 ms window: once the window's budget is used, wait for the next window."""

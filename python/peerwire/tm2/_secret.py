@@ -18,6 +18,7 @@ from typing import Protocol
 
 from peerwire._core import tm2 as _tm2
 from peerwire.errors import ConnectionClosedError, HandshakeError
+from peerwire.errors import TimeoutError as PeerwireTimeoutError
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 
 __all__ = ["STREAM_LIMIT", "Reader", "SecretConnection", "Writer"]
@@ -33,6 +34,9 @@ _RECV_CHUNK = 255 * _tm2.SEALED_FRAME_SIZE
 #: connection: the StreamReader then buffers up to 2x this before pausing the
 #: socket, enough for the large reads above (the 64 KiB default halves throughput).
 STREAM_LIMIT = 256 * 1024
+#: Default bound on the whole handshake of a standalone :meth:`SecretConnection.make`, so a
+#: peer that stalls mid-handshake cannot hold the socket forever (the transport passes gno's 3 s).
+DEFAULT_HANDSHAKE_TIMEOUT = 5.0
 
 
 class Reader(Protocol):
@@ -87,20 +91,27 @@ class SecretConnection:
         writer: Writer,
         node_key: NodeKey,
         *,
+        timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT,  # noqa: ASYNC109 - a default bound, like rlpx.dial
         _ephemeral: bytes | None = None,
     ) -> SecretConnection:
         """Run the handshake (gno ``MakeSecretConnection``) and return the connection.
 
-        Wrap the call in ``asyncio.timeout(...)`` to bound it (gno's transport uses 3 s).
-        On any failure, cancellation included, the writer is closed before the error propagates.
+        The whole handshake is bounded by ``timeout`` seconds (``None``: no bound of its own;
+        gno's transport uses 3 s). On any failure, timeout and cancellation included, the
+        writer is closed before the error propagates.
 
         Raises:
             HandshakeError: bad ephemeral message, low-order point, bad auth message or signature.
             FrameError: a handshake frame failed to decrypt.
             ConnectionClosedError: the peer closed the connection.
+            peerwire.errors.TimeoutError: the handshake did not finish within ``timeout``.
         """
         try:
-            return await cls._handshake(reader, writer, node_key, _ephemeral)
+            async with asyncio.timeout(timeout):
+                return await cls._handshake(reader, writer, node_key, _ephemeral)
+        except TimeoutError:
+            await _close_quietly(writer)
+            raise PeerwireTimeoutError(f"secret connection handshake took longer than {timeout} s") from None
         except BaseException:
             await _close_quietly(writer)
             raise
