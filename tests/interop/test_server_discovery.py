@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.devp2p._aio import aio
+from tests.interop._goserver import GoServer
 
 from peerwire.devp2p import (
     Config,
@@ -30,51 +30,18 @@ from peerwire.devp2p import (
 pytestmark = pytest.mark.interop
 
 
-class GoDiscServer:
-    """A running ``peerwire-interop p2pserver-disc``."""
+class GoDiscServer(GoServer):
+    """A running `peerwire-interop p2pserver-disc`: a geth server with discovery v4."""
+
+    subcommand = "p2pserver-disc"
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.lines: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
-        self.unconsumed: list[dict[str, Any]] = []
-        self._reader = asyncio.ensure_future(self._read())
-        self.enode = ""
+        super().__init__(proc)
         self.enr = ""
-        self.id = b""
 
-    @classmethod
-    async def start(cls, binary: Path, *args: str) -> GoDiscServer:
-        proc = await asyncio.create_subprocess_exec(
-            str(binary),
-            "p2pserver-disc",
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        g = cls(proc)
-        ready = await g.wait(lambda e: e["event"] == "ready", 20)
-        g.enode, g.enr, g.id = ready["enode"], ready["enr"], bytes.fromhex(ready["id"])
-        return g
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            await self.lines.put(json.loads(line))
-
-    async def wait(self, pred: Callable[[dict[str, Any]], bool], within: float = 10) -> dict[str, Any]:
-        async with asyncio.timeout(within):
-            while True:
-                for i, ev in enumerate(self.unconsumed):
-                    if pred(ev):
-                        return self.unconsumed.pop(i)
-                self.unconsumed.append(await self.lines.get())
-
-    async def cmd(self, cmd: str) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps({"cmd": cmd}) + "\n").encode())
-        await self.proc.stdin.drain()
-        return await self.wait(lambda e: e["event"] == cmd, 10)
+    def _ready(self, ready: dict[str, Any]) -> None:
+        super()._ready(ready)
+        self.enr = ready["enr"]
 
     async def table(self) -> set[bytes]:
         return {bytes.fromhex(i) for i in (await self.cmd("table"))["nodes"]}
