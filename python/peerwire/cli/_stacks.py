@@ -295,13 +295,18 @@ class Tm2Node:
         extra_options: Sequence[Any] = (),
         demo_interval: float = DEMO_INTERVAL,
         mconfig: MConnConfig | None = None,
+        external: tuple[str, int] | None = None,
     ) -> None:
+        """``external``: the ``(ip, port)`` to advertise in NodeInfo instead of the listen address."""
         self.name = name
         self.stack = "tm2"
         self.key = key
         self.metrics = metrics
         self.listen = NetAddress(str(key.id), host, port)
-        advertised = NetAddress(str(key.id), "127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
+        if external is not None:
+            advertised = NetAddress(str(key.id), *external)
+        else:
+            advertised = NetAddress(str(key.id), "127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
         self.demo = DemoReactor(metrics, demo_interval)
         channels = [DEMO_CHANNEL] + ([tm2_discovery.CHANNEL] if pex else [])
         self.info = NodeInfo(
@@ -392,6 +397,7 @@ async def tm2_node_backend(cfg: NodeConfig, identity: NodeKey, metrics: NetMetri
         options.append(with_persistent_peers(list(p.persistent_peers)))
     if p.private_peer_ids:
         options.append(with_private_peers(list(p.private_peer_ids)))
+    external = split_host_port(p.external_address.split("://", 1)[-1]) if p.external_address else None
     node = Tm2Node(
         cfg.moniker,
         identity,
@@ -411,6 +417,7 @@ async def tm2_node_backend(cfg: NodeConfig, identity: NodeKey, metrics: NetMetri
             max_packet_msg_payload_size=p.max_packet_msg_payload_size,
             flush_throttle=p.flush_throttle_timeout,
         ),
+        external=external,
     )
     return node.backend
 
