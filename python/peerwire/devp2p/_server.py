@@ -68,7 +68,7 @@ from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
-from peerwire.devp2p._lifecycle import LifecycleFeed, drop_reason
+from peerwire.devp2p._lifecycle import drop_reason, lifecycle_feed
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._server_discovery import (
     ServerDiscovery,
@@ -78,7 +78,7 @@ from peerwire.devp2p._server_discovery import (
 )
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
 from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
-from peerwire.events import Event
+from peerwire.events import Event, HandshakeFailureReason
 
 __all__ = ["Config", "EventSubscription", "Server"]
 
@@ -223,7 +223,7 @@ class Server:
         self._tokens = asyncio.Semaphore(max_pending)
         self._subs: set[EventSubscription] = set()
         #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
-        self.lifecycle = LifecycleFeed()
+        self.lifecycle = lifecycle_feed()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._peer_tasks: dict[bytes, asyncio.Task[None]] = {}
         self._listener: Listener | None = None
@@ -443,14 +443,14 @@ class Server:
             sub._offer(ev)
 
     # -- inbound -------------------------------------------------------------
-    def _check_inbound(self, ip: str) -> str | None:
+    def _check_inbound(self, ip: str) -> HandshakeFailureReason | None:
         now = self._clock.monotonic()
         if self._net_restrict is not None and not self._net_restrict.contains(ip):
-            return "not in netrestrict list"
+            return HandshakeFailureReason.NET_RESTRICTED
         for k in [k for k, t in self._inbound_history.items() if t <= now]:
             del self._inbound_history[k]
         if not _is_lan(ip) and ip in self._inbound_history:
-            return "too many attempts"
+            return HandshakeFailureReason.THROTTLED
         self._inbound_history[ip] = now + INBOUND_THROTTLE_TIME
         return None
 
