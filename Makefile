@@ -94,8 +94,16 @@ $(VENV)/.docs: $(STAMP)
 docs: install $(VENV)/.docs  ## Build the documentation site (mkdocs + mkdocstrings) into site/
 	$(BIN)/mkdocs build --strict --site-dir site
 
+# `peerwire bench` builds the Go harness from sources shipped in the wheel (gitignored copy).
+BENCH_HARNESS_SRC := python/peerwire/bench/harness_src
+
+.PHONY: harness-src
+harness-src:  ## Copy the Go harness sources into the package (shipped in the wheel for `peerwire bench`)
+	rm -rf $(BENCH_HARNESS_SRC) && mkdir -p $(BENCH_HARNESS_SRC)
+	cp tests/interop/go/*.go tests/interop/go/go.mod tests/interop/go/go.sum $(BENCH_HARNESS_SRC)/
+
 .PHONY: wheel
-wheel: install  ## Build the release wheel and sdist into dist/
+wheel: install harness-src  ## Build the release wheel and sdist into dist/
 	$(BIN)/maturin build --release --locked --out dist
 	$(BIN)/maturin sdist --out dist
 
