@@ -8,11 +8,19 @@ from typing import Any
 
 import jsonschema
 import pytest
-from tests.cli.conftest import run_cli
 
-from peerwire.bench import JSON_SCHEMA, Comparison, compare_runs, from_pytest_benchmark, load, record, to_json
-from peerwire.bench import _suite
+from peerwire.bench import (
+    JSON_SCHEMA,
+    Comparison,
+    _suite,
+    compare_runs,
+    from_pytest_benchmark,
+    load,
+    record,
+    to_json,
+)
 from peerwire.bench._harness import HarnessUnavailable, locate
+from tests.cli.conftest import run_cli
 
 API_KEYS = {"name", "unit", "peerwire", "peer", "peer_name", "ratio"}
 

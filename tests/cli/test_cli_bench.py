@@ -1,4 +1,4 @@
-"""``peerwire bench`` from a checkout: the list, and a pytest-benchmark file read back (more in tests/bench)."""
+"""``peerwire bench`` from a checkout: the list, and a pytest-benchmark file read back."""
 
 from __future__ import annotations
 
