@@ -43,15 +43,15 @@ harness: $(HARNESS)  ## Build the Go interop harness (go-ethereum + gno) into .c
 
 .PHONY: lint
 lint: install  ## ruff, cargo fmt --check, clippy -D warnings
-	$(BIN)/ruff check python tests benches examples
-	$(BIN)/ruff format --check python tests benches examples
+	$(BIN)/ruff check python tests benches examples tools
+	$(BIN)/ruff format --check python tests benches examples tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --release --locked -- -D warnings
 
 .PHONY: format
 format: install  ## Apply ruff format and cargo fmt
-	$(BIN)/ruff check --fix python tests benches examples
-	$(BIN)/ruff format python tests benches examples
+	$(BIN)/ruff check --fix python tests benches examples tools
+	$(BIN)/ruff format python tests benches examples tools
 	cargo fmt --all
 
 .PHONY: typecheck
@@ -68,8 +68,17 @@ test-rust:  ## cargo test for the core crate
 pytest: install harness  ## pytest, all tests including slow and interop ones
 	$(BIN)/pytest -q
 
+# Deterministic regression gate: callgrind instruction counts of the hot paths (needs valgrind).
+.PHONY: icount
+icount:  ## Hot-path instruction counts (callgrind) vs tools/icount_baseline.json; fails above +3%
+	$(PYTHON) tools/icount.py
+
+.PHONY: icount-update
+icount-update:  ## Re-measure the instruction-count baseline after an intended change (commit it)
+	$(PYTHON) tools/icount.py --update
+
 .PHONY: test
-test: lint typecheck test-rust pytest  ## Everything CI checks: lint, types, Rust tests, pytest
+test: lint typecheck test-rust icount pytest  ## Everything CI checks: lint, types, Rust tests, icount, pytest
 
 .PHONY: test-fast
 test-fast: install  ## pytest without slow tests
