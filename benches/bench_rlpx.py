@@ -33,6 +33,7 @@ def bench_codec_seal_open(benchmark: BenchmarkFixture, size: str) -> None:
     batch = body.make_batch(SIZES[size])
     assert b.feed(a.seal_batch(batch[:3])) == batch[:3]
     benchmark.group = f"rlpx codec {size}"
+    benchmark.extra_info["impl"] = "peerwire"
     benchmark.extra_info["bytes"] = sum(len(p) for _, p in batch)
     assert benchmark(body.seal_open, a, b, batch) == len(batch)
 
@@ -43,6 +44,7 @@ def bench_bound_keccak_aes(benchmark: BenchmarkFixture, size: str) -> None:
     assert bound is not None, "cryptography or pycryptodome is a dev dependency"
     data = os.urandom(body.BATCH_BYTES)
     benchmark.group = f"rlpx codec {size}"
+    benchmark.extra_info["impl"] = "keccak+AES-CTR bound"
     benchmark.extra_info["bytes"] = len(data)
     benchmark(bound, data)
 

@@ -70,6 +70,16 @@ def test_pytest_benchmark_groups_extra_info_and_paired_keys_all_give_numbers() -
                 gno_mb_per_s=100.0,
                 ratio=3.0,
             ),
+            {**_bench("bench_hub[peerwire]", "broadcast", 0.2), "params": {"hub_impl": "peerwire"}},
+            {**_bench("bench_hub[gno]", "broadcast", 0.3), "params": {"hub_impl": "gno"}},
+            _bench(
+                "bench_rss",
+                "rss",
+                1.0,
+                comparisons=[Comparison("rss", "KiB/peer", 20.0, 40.0, "geth").to_dict()],
+            ),
+            {**_bench("bench_codec", "codec", 2e-3), "extra_info": {"impl": "peerwire"}},
+            {**_bench("bench_bound", "codec", 1e-3), "extra_info": {"impl": "ChaCha20-Poly1305 bound"}},
             _bench("bench_x", "lonely", 2e-3),  # no peer: not a comparison
         ]
     }
@@ -78,7 +88,13 @@ def test_pytest_benchmark_groups_extra_info_and_paired_keys_all_give_numbers() -
         ("keccak256 64B", "safe-pysha3"),
         ("rlpx e2e 1KiB", "go-ethereum"),
         ("tm2 secret connection 1KiB (mb_per_s)", "gno"),
+        ("broadcast", "gno"),
+        ("rss", "geth"),
+        ("codec", "ChaCha20-Poly1305 bound"),
     }
+    assert got["codec", "ChaCha20-Poly1305 bound"].ratio == pytest.approx(0.5)  # named in extra_info
+    assert got["broadcast", "gno"].ratio == pytest.approx(1.5)  # parameter named *_impl
+    assert got["rss", "geth"].ratio == pytest.approx(2.0)  # memory per peer: less is better
     assert got["keccak256 64B", "safe-pysha3"].ratio == pytest.approx(3.0)
     assert got["rlpx e2e 1KiB", "go-ethereum"].ratio == pytest.approx(1.5)
     gno = got["tm2 secret connection 1KiB (mb_per_s)", "gno"]

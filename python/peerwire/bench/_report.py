@@ -33,7 +33,7 @@ __all__ = [
 
 REFERENCE = "peerwire"
 #: Units where a lower figure is better; every other unit is a rate.
-LOWER_IS_BETTER = frozenset({"s", "ms", "µs", "ns", "s/op"})
+LOWER_IS_BETTER = frozenset({"s", "ms", "µs", "ns", "s/op", "KiB/peer", "B/peer"})
 
 #: JSON Schema of ``peerwire bench --json`` (API.md: machine-readable output).
 JSON_SCHEMA: dict[str, Any] = {
@@ -122,9 +122,19 @@ def to_json(comparisons: Iterable[Comparison]) -> str:
 
 
 def _impl_of(bench: Mapping[str, Any]) -> str:
+    """The implementation a benchmark measured: ``extra_info["impl"]``, an ``impl``/``*_impl``
+    parameter, or ``peerwire`` when its name says so (else its name)."""
+    named = (bench.get("extra_info") or {}).get("impl")
+    if isinstance(named, str):
+        return named
     params = bench.get("params") or {}
-    if isinstance(params, dict) and "impl" in params:
-        return str(params["impl"])
+    impls = (
+        [v for k, v in params.items() if k == "impl" or k.endswith("_impl")]
+        if isinstance(params, dict)
+        else []
+    )
+    if impls:
+        return str(impls[0])
     name = str(bench.get("name", "?"))
     return REFERENCE if REFERENCE in name else name
 
