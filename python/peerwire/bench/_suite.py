@@ -19,7 +19,7 @@ import numpy as np
 from peerwire import kad
 from peerwire._core import identity
 from peerwire._core import rlpx as core_rlpx
-from peerwire.bench import _rlpx, _tm2
+from peerwire.bench import _pyrlpx, _rlpx, _tm2
 from peerwire.bench._crypto import chacha20poly1305_roundtrip, crypto_backend, keccak_baselines
 from peerwire.bench._harness import Harness, HarnessUnavailable, locate
 from peerwire.bench._report import Comparison
@@ -108,6 +108,36 @@ def rlpx_codec(ctx: Context) -> list[Comparison]:
                 nbytes / t_codec / MB,
                 nbytes / t_bound / MB,
                 "keccak+AES-CTR bound",
+            )
+        )
+    return out
+
+
+def rlpx_python(ctx: Context) -> list[Comparison]:
+    missing = _pyrlpx.available()
+    if missing is not None:
+        raise Skipped(f"pure-Python RLPx writer skipped: {missing}")
+    total = (1 << 20) if ctx.quick else _rlpx.BATCH_BYTES
+    out = []
+    for name, size in (("1KiB", 1024), ("16KiB", 16 * 1024)):
+        batch = _rlpx.make_batch(size, total)
+        a, b = _rlpx.codec_pair()
+        py = _pyrlpx.PyFrameWriter(b"\x11" * 32, b"\x22" * 32, b"a")
+        if b.feed(b"".join(py.seal(c, p) for c, p in batch[:3])) != batch[:3]:
+            raise AssertionError("peerwire cannot open the pure-Python writer's frames")
+
+        def ours(a: core_rlpx.Session = a, batch: list[tuple[int, bytes]] = batch) -> None:
+            a.seal_batch(batch)
+
+        def theirs(py: _pyrlpx.PyFrameWriter = py, batch: list[tuple[int, bytes]] = batch) -> None:
+            for c, p in batch:
+                py.seal(c, p)
+
+        t_ours, t_py = best_times([ours, theirs], ctx.repeat)
+        nbytes = len(batch) * size
+        out.append(
+            Comparison(
+                f"rlpx frame seal {name}", "MB/s", nbytes / t_ours / MB, nbytes / t_py / MB, "pure Python"
             )
         )
     return out
@@ -272,6 +302,7 @@ class Entry:
 
 ENTRIES = [
     Entry("rlpx-codec", "keccak+AES-256-CTR bound (cryptography or pycryptodome)", rlpx_codec),
+    Entry("rlpx-python", "pure-Python RLPx frame writer (safe-pysha3 or pycryptodome + AES)", rlpx_python),
     Entry("tm2-codec", "ChaCha20-Poly1305 bound (cryptography or pycryptodome)", tm2_codec),
     Entry("keccak", "Python keccak-256 (safe-pysha3, pycryptodome)", keccak),
     Entry("kad", "pure Python", log_distances),
