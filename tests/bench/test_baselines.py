@@ -58,3 +58,14 @@ def test_rlpx_python_entry_compares_seal_throughput() -> None:
         ("rlpx frame seal 16KiB", "pure Python", "MB/s"),
     ]
     assert all(c.ratio > 0 for c in out)
+
+
+def test_latency_entry_times_echoed_round_trips_against_plain_asyncio() -> None:
+    ctx = _suite.Context(quick=True)
+    out = _suite.run_entries(_suite.select("latency"), ctx)
+    assert [(c.name, c.unit) for c in out] == [
+        ("rlpx round trip 64 B", "µs"),
+        ("tm2 secret connection round trip 64 B", "µs"),
+    ]
+    # µs: less is better, so the ratio is the floor's time over peerwire's
+    assert all(c.ratio == pytest.approx(c.peer / c.peerwire) for c in out)

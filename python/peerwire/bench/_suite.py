@@ -19,7 +19,7 @@ import numpy as np
 from peerwire import kad
 from peerwire._core import identity
 from peerwire._core import rlpx as core_rlpx
-from peerwire.bench import _pyrlpx, _rlpx, _tm2
+from peerwire.bench import _latency, _pyrlpx, _rlpx, _tm2
 from peerwire.bench._crypto import chacha20poly1305_roundtrip, crypto_backend, keccak_baselines
 from peerwire.bench._harness import Harness, HarnessUnavailable, locate
 from peerwire.bench._report import Comparison
@@ -224,6 +224,26 @@ def log_distances(ctx: Context) -> list[Comparison]:
     return [Comparison("kad log_distances", "ids/s", n / t_ours, n / t_py, "pure Python")]
 
 
+def latency(ctx: Context) -> list[Comparison]:
+    n = 200 if ctx.quick else 5000
+
+    async def measure() -> tuple[float, float, float]:
+        best = [float("inf")] * 3
+        for _ in range(1 if ctx.quick else 3):  # interleaved rounds, best of each
+            for i, fn in enumerate(
+                (_latency.asyncio_round_trips, _latency.rlpx_round_trips, _latency.secret_round_trips)
+            ):
+                best[i] = min(best[i], await fn(n))
+        return best[0], best[1], best[2]
+
+    floor, rlpx_rt, secret_rt = asyncio.run(measure())
+    peer = "asyncio streams (no framing, no crypto)"
+    return [
+        Comparison("rlpx round trip 64 B", "µs", rlpx_rt * 1e6, floor * 1e6, peer),
+        Comparison("tm2 secret connection round trip 64 B", "µs", secret_rt * 1e6, floor * 1e6, peer),
+    ]
+
+
 def _geth(ctx: Context) -> dict[str, object]:
     if ctx._geth is None:
         ctx._geth = _rlpx.geth_figures(ctx.harness().run, ctx.quick)
@@ -306,6 +326,7 @@ ENTRIES = [
     Entry("tm2-codec", "ChaCha20-Poly1305 bound (cryptography or pycryptodome)", tm2_codec),
     Entry("keccak", "Python keccak-256 (safe-pysha3, pycryptodome)", keccak),
     Entry("kad", "pure Python", log_distances),
+    Entry("latency", "plain asyncio TCP streams on the same loopback", latency),
     Entry("rlpx-e2e", "go-ethereum (Go harness)", rlpx_e2e),
     Entry("rlpx-handshakes", "go-ethereum (Go harness)", rlpx_handshakes),
     Entry("tm2-secret-connection", "gno (Go harness)", tm2_secret_connection),
