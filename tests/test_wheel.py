@@ -28,6 +28,7 @@ def _copy_harness_sources() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # a release build, a venv, and a first Go harness build on a busy CI box
 def test_release_wheel_installs_and_imports(tmp_path: Path) -> None:
     maturin = shutil.which("maturin", path=str(Path(sys.executable).parent))
     assert maturin, "maturin must be installed in the test environment (make install does it)"
