@@ -68,8 +68,17 @@ test-rust:  ## cargo test for the core crate
 pytest: install harness  ## pytest, all tests including slow and interop ones
 	$(BIN)/pytest -q
 
+# Deterministic regression gate: callgrind instruction counts of the hot paths (needs valgrind).
+.PHONY: icount
+icount:  ## Hot-path instruction counts (callgrind) vs tools/icount_baseline.json; fails above +3%
+	$(PYTHON) tools/icount.py
+
+.PHONY: icount-update
+icount-update:  ## Re-measure the instruction-count baseline after an intended change (commit it)
+	$(PYTHON) tools/icount.py --update
+
 .PHONY: test
-test: lint typecheck test-rust pytest  ## Everything CI checks: lint, types, Rust tests, pytest
+test: lint typecheck test-rust icount pytest  ## Everything CI checks: lint, types, Rust tests, icount, pytest
 
 .PHONY: test-fast
 test-fast: install  ## pytest without slow tests
@@ -94,8 +103,16 @@ $(VENV)/.docs: $(STAMP)
 docs: install $(VENV)/.docs  ## Build the documentation site (mkdocs + mkdocstrings) into site/
 	$(BIN)/mkdocs build --strict --site-dir site
 
+# `peerwire bench` builds the Go harness from sources shipped in the wheel (gitignored copy).
+BENCH_HARNESS_SRC := python/peerwire/bench/harness_src
+
+.PHONY: harness-src
+harness-src:  ## Copy the Go harness sources into the package (shipped in the wheel for `peerwire bench`)
+	rm -rf $(BENCH_HARNESS_SRC) && mkdir -p $(BENCH_HARNESS_SRC)
+	cp tests/interop/go/*.go tests/interop/go/go.mod tests/interop/go/go.sum $(BENCH_HARNESS_SRC)/
+
 .PHONY: wheel
-wheel: install  ## Build the release wheel and sdist into dist/
+wheel: install harness-src  ## Build the release wheel and sdist into dist/
 	$(BIN)/maturin build --release --locked --out dist
 	$(BIN)/maturin sdist --out dist
 
