@@ -330,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--benches", default=None, help="benchmark directory (default ./benches)")
     bn.add_argument("-k", default=None, help="pytest -k expression to select benchmarks")
     bn.set_defaults(func=cmd_bench)
+
+    from peerwire.cli._watch import add_watch_parser  # peerwire watch (gno.land observer)
+
+    add_watch_parser(sub, common)
     return p
 
 

@@ -56,7 +56,7 @@ class NodeProfile:
     version: str = ""
     channels: bytes = b""
     software: str = ""
-    other: NodeInfoOther = NodeInfoOther()
+    other: NodeInfoOther = dataclasses.field(default_factory=NodeInfoOther)
 
     def replace(self, **changes: Any) -> NodeProfile:
         return dataclasses.replace(self, **changes)

@@ -378,6 +378,17 @@ fn decode_blockchain<'py>(py: Python<'py>, bz: &[u8]) -> PyResult<(&'static str,
     })
 }
 
+/// Decode a block from its joined proposal parts (`amino.MarshalSized(block)`).
+#[pyfunction]
+fn decode_part_set_block<'py>(py: Python<'py>, bz: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    guard(|| {
+        let (body, _) = peerwire_core::tm2::amino::take_sized(bz, chain::MAX_BLOCKCHAIN_MSG_SIZE)
+            .py_err()?
+            .ok_or_else(|| crate::errors::DecodeError::new_err("incomplete block"))?;
+        block_dict(py, &chain::Block::decode(body).py_err()?)
+    })
+}
+
 /// Encode a height-only blockchain message (`BlockRequest`, `NoBlockResponse`,
 /// `StatusRequest`, `StatusResponse`).
 #[pyfunction]
@@ -403,6 +414,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_mempool, m)?)?;
     m.add_function(wrap_pyfunction!(decode_blockchain, m)?)?;
     m.add_function(wrap_pyfunction!(encode_blockchain, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_part_set_block, m)?)?;
     m.add("STATE_CHANNEL", consensus::STATE_CHANNEL)?;
     m.add("DATA_CHANNEL", consensus::DATA_CHANNEL)?;
     m.add("VOTE_CHANNEL", consensus::VOTE_CHANNEL)?;

@@ -32,6 +32,7 @@ from peerwire.tm2.observe._messages import (
     Vote,
     VoteSetBits,
     VoteSetMaj23,
+    block_from_parts,
     decode,
 )
 from peerwire.tm2.observe._observer import (
@@ -79,5 +80,6 @@ __all__ = [
     "Vote",
     "VoteSetBits",
     "VoteSetMaj23",
+    "block_from_parts",
     "decode",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "Vote",
     "VoteSetBits",
     "VoteSetMaj23",
+    "block_from_parts",
     "decode",
 ]
 
@@ -394,3 +395,18 @@ def encode_new_round_step(m: NewRoundStep) -> bytes:
 
 def encode_height_only(name: str, height: int) -> bytes:
     return _c.encode_blockchain(name, height)
+
+
+def block_from_parts(joined: bytes) -> BlockResponse:
+    """The block a complete proposal part set carries (parts joined in index order).
+
+    Raises:
+        InvalidMessage: the bytes are not one sized block.
+    """
+    try:
+        d = _c.decode_part_set_block(joined)
+    except DecodeError as e:
+        raise InvalidMessage(DATA_CHANNEL, str(e)) from None
+    block = _blockchain("BlockResponse", d)
+    assert isinstance(block, BlockResponse)
+    return block
