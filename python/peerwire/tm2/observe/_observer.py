@@ -105,12 +105,16 @@ class Observer(BaseReactor):
         *,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         mirror_round_steps: bool = True,
+        tx_flood_burst: int = TX_FLOOD_BURST,
+        tx_flood_rate: float = TX_FLOOD_RATE,
         clock: Clock | None = None,
     ) -> None:
         super().__init__("observer")
         self.queue_size = queue_size
         self.mirror_round_steps = mirror_round_steps
         self.clock = clock or SYSTEM_CLOCK
+        self.tx_flood_burst = tx_flood_burst
+        self.tx_flood_rate = tx_flood_rate
         self._subs: list[_Subscriber] = []
         self._buckets: dict[str, _PeerBucket] = {}
         self.received = 0
@@ -130,7 +134,7 @@ class Observer(BaseReactor):
 
     # -- peers -----------------------------------------------------------------------------------
     def add_peer(self, peer: PeerConn) -> None:
-        self._buckets[str(peer.id)] = _PeerBucket(float(TX_FLOOD_BURST), self.clock.monotonic())
+        self._buckets[str(peer.id)] = _PeerBucket(float(self.tx_flood_burst), self.clock.monotonic())
 
     def remove_peer(self, peer: PeerConn, reason: BaseException | None) -> None:
         self._buckets.pop(str(peer.id), None)
@@ -159,12 +163,12 @@ class Observer(BaseReactor):
         now = self.clock.monotonic()
         b = self._buckets.get(pid)
         if b is None:
-            b = self._buckets[pid] = _PeerBucket(float(TX_FLOOD_BURST), now)
-        b.tokens = min(float(TX_FLOOD_BURST), b.tokens + (now - b.at) * TX_FLOOD_RATE)
+            b = self._buckets[pid] = _PeerBucket(float(self.tx_flood_burst), now)
+        b.tokens = min(float(self.tx_flood_burst), b.tokens + (now - b.at) * self.tx_flood_rate)
         b.at = now
         if b.tokens < 1.0:
             self.invalid += 1
-            raise TxFlood(MEMPOOL_CHANNEL, f"more than {TX_FLOOD_BURST} txs + {TX_FLOOD_RATE:g}/s")
+            raise TxFlood(MEMPOOL_CHANNEL, f"more than {self.tx_flood_burst} txs + {self.tx_flood_rate:g}/s")
         b.tokens -= 1.0
 
     # -- output ----------------------------------------------------------------------------------
