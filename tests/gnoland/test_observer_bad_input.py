@@ -49,6 +49,14 @@ async def _node(name: str, reactor: tm2.BaseReactor) -> tuple[tm2.MultiplexSwitc
     return tm2.MultiplexSwitch(tr, tm2.with_reactor("r", reactor)), addr
 
 
+async def _wait_for(pred: Callable[[], bool]) -> None:
+    for _ in range(200):  # 10 s
+        if pred():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
 def _vote(index: int = 0, height: int = 5) -> dict[str, Any]:
     return {
         "type": 2,
@@ -144,9 +152,7 @@ async def _bad_input(case: str) -> None:
         seen = obs.messages()
         good_sw.dial_peers(str(addr))
         bad_sw.dial_peers(str(addr))
-        async with asyncio.timeout(10):
-            while len(sw.peers().list()) < 2 or len(bad_sw.peers().list()) < 1:
-                await asyncio.sleep(0.05)
+        await _wait_for(lambda: len(sw.peers().list()) == 2 and len(bad_sw.peers().list()) == 1)
         attacker = bad_sw.peers().list()[0]
         for p in payloads():
             assert await attacker.send(channel, p)
@@ -181,9 +187,7 @@ async def _oversize_message() -> None:
     async with sw, bad_sw:
         gone = sw.subscribe(lambda e: e.type == tm2.EventType.PEER_DISCONNECTED)
         bad_sw.dial_peers(str(addr))
-        async with asyncio.timeout(10):
-            while not bad_sw.peers().list():
-                await asyncio.sleep(0.05)
+        await _wait_for(lambda: bool(bad_sw.peers().list()))
         # 2 MiB on a consensus channel: gno's consensus maxMsgSize (and our capacity) is 1 MiB
         assert await bad_sw.peers().list()[0].send(c.DATA_CHANNEL, b"\x00" * (2 << 20))
         async with asyncio.timeout(20):
