@@ -111,7 +111,7 @@ class WatchState:
         ps = self.part_sets.get((m.height, m.round))
         if ps is None or not 0 <= m.index < ps.total:
             return None
-        ps.parts[m.index] = m.bytes
+        ps.parts[m.index] = m.data
         if len(ps.parts) < ps.total:
             return None
         del self.part_sets[(m.height, m.round)]

@@ -109,8 +109,12 @@ fn consensus_dict<'py>(py: Python<'py>, m: &ConsensusMessage) -> PyResult<Bound<
             d.set_item("proof_total", part.proof.total)?;
             d.set_item("proof_index", part.proof.index)?;
             d.set_item("leaf_hash", PyBytes::new(py, &part.proof.leaf_hash))?;
-            let aunts: Vec<Bound<'py, PyBytes>> =
-                part.proof.aunts.iter().map(|a| PyBytes::new(py, a)).collect();
+            let aunts: Vec<Bound<'py, PyBytes>> = part
+                .proof
+                .aunts
+                .iter()
+                .map(|a| PyBytes::new(py, a))
+                .collect();
             d.set_item("aunts", aunts)?;
         }
         ConsensusMessage::Vote(v) => return vote_dict(py, v),
@@ -300,7 +304,10 @@ fn to_consensus(name: &str, d: &Bound<'_, PyDict>) -> PyResult<ConsensusMessage>
 
 /// Decode a consensus-channel message: `(type name, fields)`.
 #[pyfunction]
-fn decode_consensus<'py>(py: Python<'py>, bz: &[u8]) -> PyResult<(&'static str, Bound<'py, PyDict>)> {
+fn decode_consensus<'py>(
+    py: Python<'py>,
+    bz: &[u8],
+) -> PyResult<(&'static str, Bound<'py, PyDict>)> {
     guard(|| {
         let m = consensus::decode(bz).py_err()?;
         Ok((m.type_name(), consensus_dict(py, &m)?))
@@ -360,7 +367,10 @@ fn block_dict<'py>(py: Python<'py>, b: &chain::Block) -> PyResult<Bound<'py, PyD
 
 /// Decode a blockchain-channel message: `(type name, fields)`.
 #[pyfunction]
-fn decode_blockchain<'py>(py: Python<'py>, bz: &[u8]) -> PyResult<(&'static str, Bound<'py, PyDict>)> {
+fn decode_blockchain<'py>(
+    py: Python<'py>,
+    bz: &[u8],
+) -> PyResult<(&'static str, Bound<'py, PyDict>)> {
     guard(|| {
         let m = chain::decode_blockchain(bz).py_err()?;
         let d = match &m {
@@ -392,7 +402,11 @@ fn decode_part_set_block<'py>(py: Python<'py>, bz: &[u8]) -> PyResult<Bound<'py,
 /// Encode a height-only blockchain message (`BlockRequest`, `NoBlockResponse`,
 /// `StatusRequest`, `StatusResponse`).
 #[pyfunction]
-fn encode_blockchain<'py>(py: Python<'py>, name: &str, height: i64) -> PyResult<Bound<'py, PyBytes>> {
+fn encode_blockchain<'py>(
+    py: Python<'py>,
+    name: &str,
+    height: i64,
+) -> PyResult<Bound<'py, PyBytes>> {
     let m = match name {
         "BlockRequest" => BlockchainMessage::BlockRequest { height },
         "NoBlockResponse" => BlockchainMessage::NoBlockResponse { height },

@@ -172,7 +172,7 @@ class BlockPart(Message):
     height: int
     round: int
     index: int
-    bytes: bytes
+    data: bytes  # the part's bytes (gno ``Part.Bytes``)
     proof_total: int
     proof_index: int
     leaf_hash: bytes
@@ -282,7 +282,7 @@ def _vote(d: dict[str, Any]) -> Vote:
         d["height"],
         d["round"],
         BlockID.of(d["block_id"]),
-        tuple(d["timestamp"]),  # type: ignore[arg-type]
+        tuple(d["timestamp"]),
         d["validator_address"],
         d["validator_index"],
         d["signature"],
@@ -315,7 +315,7 @@ def _consensus(name: str, d: dict[str, Any]) -> Message:
             d["round"],
             d["pol_round"],
             BlockID.of(d["block_id"]),
-            tuple(d["timestamp"]),  # type: ignore[arg-type]
+            tuple(d["timestamp"]),
             d["signature"],
         )
     if name == "NewValidBlockMessage":
@@ -349,7 +349,7 @@ def _blockchain(name: str, d: dict[str, Any]) -> Message:
     return BlockResponse(
         d["height"],
         d["chain_id"],
-        tuple(d["time"]),  # type: ignore[arg-type]
+        tuple(d["time"]),
         d["num_txs"],
         d["total_txs"],
         d["app_version"],

@@ -3,13 +3,13 @@
 //! `/tm.<Name>`) on channels 0x20 (state), 0x21 (data), 0x22 (vote) and 0x23
 //! (vote-set bits). Each decoded message has passed gno's `ValidateBasic`
 //! plus the bounds of [`super::consensus_types`].
+use super::amino::Fields;
 use super::amino::{any, decode_any};
 use super::consensus_types::{
     check_height_round, check_index, check_vote_type, invalid, put_sint, put_struct, put_uint,
     sint, unknown, BitArray, BlockId, Part, PartSetHeader, Proposal, Vote, MAX_BLOCK_PARTS_COUNT,
     MAX_VOTES_COUNT,
 };
-use super::amino::Fields;
 use crate::error::CoreResult;
 
 /// Consensus channel ids (`StateChannel` … `VoteSetBitsChannel`).
@@ -194,7 +194,9 @@ pub fn decode(bz: &[u8]) -> CoreResult<ConsensusMessage> {
                     n => return Err(unknown(n, name)),
                 }
             }
-            ConsensusMessage::Proposal(p.ok_or_else(|| invalid("ProposalMessage without a proposal"))?)
+            ConsensusMessage::Proposal(
+                p.ok_or_else(|| invalid("ProposalMessage without a proposal"))?,
+            )
         }
         "ProposalPOLMessage" => {
             let (mut h, mut polr, mut pol) = (0, 0, BitArray::default());
@@ -298,11 +300,7 @@ pub fn decode(bz: &[u8]) -> CoreResult<ConsensusMessage> {
                 }
             }
         }
-        other => {
-            return Err(invalid(format!(
-                "unknown consensus message type {other:?}"
-            )))
-        }
+        other => return Err(invalid(format!("unknown consensus message type {other:?}"))),
     };
     Ok(msg)
 }

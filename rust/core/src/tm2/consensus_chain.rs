@@ -145,10 +145,15 @@ impl Block {
                     let mut c = Fields::with_repeated(v.bytes("Block.last_commit")?, &[2]);
                     while let Some((n, cv)) = c.next_field()? {
                         match n {
-                            1 => b.last_commit_block_id = BlockId::decode(cv.bytes("Commit.block_id")?)?,
+                            1 => {
+                                b.last_commit_block_id =
+                                    BlockId::decode(cv.bytes("Commit.block_id")?)?
+                            }
                             2 => {
                                 if b.last_commit.len() as i64 >= MAX_VOTES_COUNT {
-                                    return Err(invalid("commit has more precommits than validators can exist"));
+                                    return Err(invalid(
+                                        "commit has more precommits than validators can exist",
+                                    ));
                                 }
                                 let body = cv.bytes("Commit.precommits")?;
                                 b.last_commit.push(if body.is_empty() {
@@ -246,7 +251,11 @@ pub fn decode_blockchain(bz: &[u8]) -> CoreResult<BlockchainMessage> {
                 block.ok_or_else(|| invalid("BlockResponse without a block"))?,
             ))
         }
-        other => return Err(invalid(format!("unknown blockchain message type {other:?}"))),
+        other => {
+            return Err(invalid(format!(
+                "unknown blockchain message type {other:?}"
+            )))
+        }
     })
 }
 

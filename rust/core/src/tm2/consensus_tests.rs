@@ -61,7 +61,10 @@ fn new_round_step_bytes_are_zigzag_amino() {
     };
     let bz = encode(&m);
     // /tm.NewRoundStepMessage, value: height=1 (zigzag 2), step=1, lcr=-1 (zigzag 1)
-    let mut want = any("/tm.NewRoundStepMessage", &[0x08, 0x02, 0x18, 0x01, 0x28, 0x01]);
+    let mut want = any(
+        "/tm.NewRoundStepMessage",
+        &[0x08, 0x02, 0x18, 0x01, 0x28, 0x01],
+    );
     assert_eq!(bz, want);
     assert_eq!(decode(&bz).unwrap(), m);
     want.push(0);
@@ -145,7 +148,10 @@ fn every_message_round_trips() {
 fn unknown_type_is_rejected() {
     let bz = any("/tm.BogusMessage", &[0x08, 0x02]);
     let e = decode(&bz).unwrap_err();
-    assert!(e.message().contains("unknown consensus message type"), "{e:?}");
+    assert!(
+        e.message().contains("unknown consensus message type"),
+        "{e:?}"
+    );
     assert!(decode_blockchain(&bz).is_err());
     assert!(decode_mempool(&bz).is_err());
 }
@@ -170,7 +176,10 @@ fn oversize_block_part_is_rejected() {
 #[test]
 fn oversize_message_is_rejected_before_decoding() {
     let bz = vec![0u8; MAX_CONSENSUS_MSG_SIZE + 1];
-    assert!(decode(&bz).unwrap_err().message().contains("exceeds max size"));
+    assert!(decode(&bz)
+        .unwrap_err()
+        .message()
+        .contains("exceeds max size"));
 }
 
 #[test]
@@ -214,11 +223,16 @@ fn impossible_heights_and_indexes_are_rejected() {
         seconds_since_start_time: 0,
         last_commit_round: -1,
     };
-    assert!(decode(&encode(&nrs)).unwrap_err().message().contains("invalid step"));
-    assert!(decode_blockchain(&encode_blockchain(&BlockchainMessage::BlockRequest {
-        height: -1
-    }))
-    .is_err());
+    assert!(decode(&encode(&nrs))
+        .unwrap_err()
+        .message()
+        .contains("invalid step"));
+    assert!(
+        decode_blockchain(&encode_blockchain(&BlockchainMessage::BlockRequest {
+            height: -1
+        }))
+        .is_err()
+    );
 }
 
 #[test]

@@ -313,7 +313,11 @@ impl BitArray {
     pub fn ones(&self) -> Vec<u32> {
         let mut out = Vec::new();
         for i in 0..self.bits.max(0) as usize {
-            if self.elems.get(i / 64).is_some_and(|e| e >> (i % 64) & 1 == 1) {
+            if self
+                .elems
+                .get(i / 64)
+                .is_some_and(|e| e >> (i % 64) & 1 == 1)
+            {
                 out.push(i as u32);
             }
         }
@@ -339,7 +343,9 @@ fn check_signature(sig: &[u8]) -> CoreResult<()> {
         return Err(invalid("signature is missing"));
     }
     if sig.len() > MAX_SIGNATURE_SIZE {
-        return Err(invalid(format!("signature is too big (max: {MAX_SIGNATURE_SIZE})")));
+        return Err(invalid(format!(
+            "signature is too big (max: {MAX_SIGNATURE_SIZE})"
+        )));
     }
     Ok(())
 }
@@ -498,7 +504,10 @@ impl SimpleProof {
                     }
                     let aunt = v.bytes("SimpleProof.aunts")?;
                     if aunt.len() != HASH_SIZE {
-                        return Err(invalid(format!("aunt of {} bytes, want {HASH_SIZE}", aunt.len())));
+                        return Err(invalid(format!(
+                            "aunt of {} bytes, want {HASH_SIZE}",
+                            aunt.len()
+                        )));
                     }
                     p.aunts.push(aunt.to_vec());
                 }

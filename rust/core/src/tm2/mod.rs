@@ -11,9 +11,9 @@
 pub mod amino;
 pub mod consensus;
 pub mod consensus_chain;
-pub mod consensus_types;
 #[cfg(test)]
 mod consensus_tests;
+pub mod consensus_types;
 pub mod mconn;
 pub mod nodeinfo;
 pub mod packet;
