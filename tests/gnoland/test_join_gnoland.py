@@ -23,6 +23,7 @@ import pytest
 from tests.gnoland._gnoland import Gnoland, free_port
 
 from peerwire import tm2
+from peerwire._core import tm2_consensus as c
 from peerwire.tm2 import observe, profiles
 from peerwire.tm2._nodeinfo import semver_major
 
@@ -217,6 +218,20 @@ async def _dialed_by_gnoland(gnoland_bin: Path, tmp_path: Path) -> None:
                 assert h in precommits, f"no precommit seen for height {h} ({sorted(precommits)})"
                 assert precommits[h] == g.block_hash(h), f"block hash mismatch at {h}"
             assert {"NewRoundStep", "Proposal", "BlockPart", "Vote", "HasVote"} <= kinds, kinds
+            # a block request (harmless to consensus): gnoland's BlockResponse decodes, and its
+            # header links to the previous block's hash as gnoland's RPC reports it
+            want = start + 2
+            assert await peer.send(observe.BLOCKCHAIN_CHANNEL, c.encode_blockchain("BlockRequest", want))
+            async with asyncio.timeout(20):
+                async for ob in msgs:
+                    if isinstance(ob.message, observe.BlockResponse) and ob.message.height == want:
+                        block = ob.message
+                        break
+            assert block.chain_id == "dev"
+            assert block.last_block_id.hash == g.block_hash(want - 1)
+            assert block.proposer_address == g.call("status")["validator_info"]["address"]
+            assert block.last_commit and block.last_commit[0] is not None
+            assert block.last_commit[0].height == want - 1
             assert obs.invalid == 0
         finally:
             g.stop()
