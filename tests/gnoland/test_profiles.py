@@ -56,6 +56,10 @@ def test_explain_network_channels_and_majors() -> None:
     assert "incompatible major versions with gnoland: p2p v2.0.0 vs v1.0.0-rc.0" in reason
     assert "gnoland is on network 'other', we are on 'dev'" in reason
     assert "no common channels with gnoland" in reason
+    assert profiles.incompatibility_kinds(ours.node_info(ADDR, "x"), _gnoland_node("other")) == (
+        profiles.INCOMPATIBILITY_KINDS
+    )
+    assert profiles.incompatibility_kinds(profiles.gnoland().node_info(ADDR, "x"), _gnoland_node()) == ()
     mine = profiles.gnoland().replace(version_set=(*profiles.gnoland().version_set, VersionInfo("eth", "v1")))
     assert profiles.explain_incompatibility(mine.node_info(ADDR, "x"), _gnoland_node()) == (
         "we require version set entries eth that gnoland lacks"

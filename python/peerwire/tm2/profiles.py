@@ -27,12 +27,14 @@ __all__ = [
     "BFT_VERSION",
     "GNOLAND_APP_VERSION",
     "GNOLAND_CHANNELS",
+    "INCOMPATIBILITY_KINDS",
     "NodeProfile",
     "PROFILES",
     "bare",
     "explain_incompatibility",
     "from_table",
     "gnoland",
+    "incompatibility_kinds",
 ]
 
 #: ``tm2/pkg/bft/version.Version`` at gno v1.7.1: bft, abci, blockchain and p2p all carry it.
@@ -178,6 +180,31 @@ def _version_set(raw: Any) -> tuple[VersionInfo, ...]:
 
 def _names(vs: list[str]) -> str:
     return ", ".join(vs)
+
+
+#: Stable labels of :func:`incompatibility_kinds`, for counting failed handshakes by reason.
+INCOMPATIBILITY_KINDS = ("version_set_missing", "version_major", "network", "no_common_channels")
+
+
+def incompatibility_kinds(ours: NodeInfo, theirs: NodeInfo) -> tuple[str, ...]:
+    """Which of gno's ``CompatibleWith`` checks fail, as labels from :data:`INCOMPATIBILITY_KINDS`
+    (a metrics label per reason; :func:`explain_incompatibility` gives the sentence)."""
+    mine = {v.name: v for v in ours.version_set}
+    other = {v.name: v for v in theirs.version_set}
+    kinds: list[str] = []
+    if any(n not in other and not v.optional for n, v in mine.items()) or any(
+        n not in mine and not v.optional for n, v in other.items()
+    ):
+        kinds.append("version_set_missing")
+    if any(
+        semver_major(mine[n].version) != semver_major(other[n].version) for n in mine.keys() & other.keys()
+    ):
+        kinds.append("version_major")
+    if ours.network != theirs.network:
+        kinds.append("network")
+    if not set(ours.channels) & set(theirs.channels):
+        kinds.append("no_common_channels")
+    return tuple(kinds)
 
 
 def explain_incompatibility(ours: NodeInfo, theirs: NodeInfo, *, their_name: str = "") -> str | None:
