@@ -43,7 +43,7 @@ def test_watch_json_shows_heights_steps_votes_and_proposer(gnoland: Gnoland) -> 
 
 def test_watch_human_output(gnoland: Gnoland) -> None:
     res = subprocess.run(
-        [str(PEERWIRE), "watch", gnoland.p2p_address, "--duration", "6"],
+        [str(PEERWIRE), "watch", gnoland.p2p_address, "--duration", "12"],
         capture_output=True,
         text=True,
         timeout=60,

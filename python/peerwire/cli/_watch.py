@@ -109,12 +109,17 @@ class WatchState:
 
     def _part(self, ob: Observed, m: BlockPart) -> dict[str, Any] | None:
         ps = self.part_sets.get((m.height, m.round))
+        if ps is None and 0 < m.proof_total <= MAX_PARTS:
+            # catch-up gossip sends parts without a proposal: the proof names the part count
+            ps = self.part_sets[(m.height, m.round)] = _Parts(m.proof_total)
+            while len(self.part_sets) > MAX_PENDING_PART_SETS:
+                self.part_sets.pop(min(self.part_sets))
         if ps is None or not 0 <= m.index < ps.total:
             return None
         ps.parts[m.index] = m.data
         if len(ps.parts) < ps.total:
             return None
-        del self.part_sets[(m.height, m.round)]
+        self.part_sets.pop((m.height, m.round), None)
         try:
             block = block_from_parts(b"".join(ps.parts[i] for i in range(ps.total)))
         except InvalidMessage:
