@@ -41,6 +41,17 @@ $(HARNESS): $(shell find tests/interop/go -name '*.go' -o -name 'go.mod' -o -nam
 .PHONY: harness
 harness: $(HARNESS)  ## Build the Go interop harness (go-ethereum + gno) into .cache/
 
+GNO_VERSION := v1.7.1
+GNOLAND := $(CACHE)/bin/gnoland
+
+$(GNOLAND):
+	@command -v go >/dev/null || { echo "error: Go >= 1.24 is needed to build gnoland $(GNO_VERSION)"; exit 1; }
+	mkdir -p $(CACHE)/bin
+	GOBIN=$(abspath $(CACHE)/bin) go install github.com/gnolang/gno/gno.land/cmd/gnoland@$(GNO_VERSION)
+
+.PHONY: gnoland
+gnoland: $(GNOLAND)  ## Build the real gnoland node (gno $(GNO_VERSION)) into .cache/bin for the gno.land tests
+
 .PHONY: lint
 lint: install  ## ruff, cargo fmt --check, clippy -D warnings
 	$(BIN)/ruff check python tests benches examples tools
@@ -65,7 +76,7 @@ test-rust:  ## cargo test for the core crate
 	cargo test -p peerwire-core --release --locked -q
 
 .PHONY: pytest
-pytest: install harness  ## pytest, all tests including slow and interop ones
+pytest: install harness gnoland  ## pytest, all tests including slow and interop ones
 	$(BIN)/pytest -q
 
 # Deterministic regression gate: callgrind instruction counts of the hot paths (needs valgrind).

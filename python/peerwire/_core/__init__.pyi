@@ -6,6 +6,7 @@ from peerwire._core import kad as kad
 from peerwire._core import p2p_base as p2p_base
 from peerwire._core import rlpx as rlpx
 from peerwire._core import tm2 as tm2
+from peerwire._core import tm2_consensus as tm2_consensus
 
 __version__: str
 build_profile: str

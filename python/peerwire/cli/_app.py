@@ -331,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _bench.add_arguments(bn)
     bn.set_defaults(func=cmd_bench)
+
+    from peerwire.cli._watch import add_watch_parser  # peerwire watch (gno.land observer)
+
+    add_watch_parser(sub, common)
     return p
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peerwire.tm2 import discovery
+from peerwire.tm2 import discovery, observe, profiles  # profiles + observe: gno.land (issue 15)
 from peerwire.tm2._contracts import PeerBehavior, PeerConn, Transport
 from peerwire.tm2._events import (
     Event,
@@ -78,6 +78,8 @@ __all__ = [
     "Transport",
     "VersionInfo",
     "discovery",
+    "observe",
+    "profiles",
     "id_from_public_key",
     "validate_id",
     "with_broadcast_queue_size",
