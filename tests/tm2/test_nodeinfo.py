@@ -59,11 +59,12 @@ def test_net_address_parse_and_print() -> None:
         "g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5@::1:5",
         "g1xxxx@127.0.0.1:1",
     ):
-        with pytest.raises(DecodeError):
+        with pytest.raises(tm2.AddressError) as err:
             tm2.NetAddress.parse(bad)
+        assert isinstance(err.value, ValueError) and not isinstance(err.value, DecodeError)
     with pytest.raises(DecodeError):
         tm2.NetAddress.from_amino("g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5@localhost:1")
-    with pytest.raises(DecodeError):
+    with pytest.raises(tm2.AddressError):
         tm2.NetAddress.parse("g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5@0.0.0.0:1").validate()
 
 

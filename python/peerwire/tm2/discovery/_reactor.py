@@ -24,7 +24,6 @@ Hardening over gno, each with a counter in :class:`DiscoveryStats`:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 
 from peerwire._clock import Clock
 from peerwire.errors import DecodeError
-from peerwire.tm2._addr import PeerAddress
+from peerwire.tm2._addr import AddressError, NetAddress
 from peerwire.tm2._contracts import ChannelDescriptor, PeerConn
 from peerwire.tm2._reactor import BaseReactor
 from peerwire.tm2.discovery._book import AddressBook
@@ -121,7 +120,7 @@ class Reactor(BaseReactor):
         super().__init__("discovery")
         self._book_path = address_book
         self._max_book = max_book_entries
-        self.seeds = [PeerAddress.parse(str(s)) for s in seeds]
+        self.seeds = [NetAddress.parse(str(s)) for s in seeds]
         self.interval = interval
         self._clock = clock
         self.rng = rng or random.SystemRandom()
@@ -191,8 +190,7 @@ class Reactor(BaseReactor):
         return peer
 
     def _mark_connected(self, peer: PeerConn) -> None:
-        with contextlib.suppress(DecodeError):
-            self.book.mark_connected(PeerAddress.parse(str(peer.socket_addr)))
+        self.book.mark_connected(peer.socket_addr)
 
     def _spawn_request(self, peer: PeerConn) -> None:
         t = asyncio.create_task(self._request(peer))
@@ -212,13 +210,10 @@ class Reactor(BaseReactor):
     def add_peer(self, peer: PeerConn) -> None:
         if peer.is_outbound:
             # We chose this peer and it proved its ID on that address: worth keeping, worth asking.
-            try:
-                addr = PeerAddress.parse(str(peer.socket_addr))
-                if not self.switch.is_private_peer(peer.id):
-                    self.book.add(addr)
-                self.book.mark_connected(addr)
-            except DecodeError:
-                pass
+            addr = peer.socket_addr
+            if not self.switch.is_private_peer(peer.id):
+                self.book.add(addr)
+            self.book.mark_connected(addr)
             self._spawn_request(peer)
 
     async def receive(self, ch_id: int, peer: PeerConn, msg: bytes) -> None:
@@ -258,10 +253,8 @@ class Reactor(BaseReactor):
         for p in self.switch.peers().list():
             if p.id == exclude or p.is_private or self.switch.is_private_peer(p.id):
                 continue
-            try:
-                addr = PeerAddress.parse(str(p.node_info.net_address))
-                addr.validate()
-            except (DecodeError, AttributeError):
+            addr = p.node_info.net_address
+            if not addr.is_valid():
                 continue
             if addr.id != p.id:
                 continue  # advertises someone else's ID
@@ -291,12 +284,12 @@ class Reactor(BaseReactor):
             return
         own = self.switch.own_address()
         own_id = self.switch.own_id()
-        good: list[PeerAddress] = []
+        good: list[NetAddress] = []
         for text in m.peers:
             try:
-                addr = PeerAddress.parse(text)
+                addr = NetAddress.from_amino(text)  # a peer's words: no hostnames
                 addr.validate()
-            except DecodeError:
+            except (DecodeError, AddressError):
                 self.stats.filtered_invalid += 1
                 continue
             if addr.id == own_id or (own is not None and addr.same(own)):
