@@ -31,7 +31,7 @@ from tests.tm2.tcpnode import TcpNode, wait_for
 from peerwire import tm2
 from peerwire._clock import FakeClock
 from peerwire.tm2 import discovery
-from peerwire.tm2._memory import MemoryNetwork, MemoryTransport
+from peerwire.testing.tm2 import MemoryNetwork, MemoryTransport
 
 CH = 0x77
 MSG = bytes(range(256)) * 4  # 1 KiB

@@ -9,7 +9,7 @@ import pytest
 
 from peerwire import tm2
 from peerwire._clock import FakeClock
-from peerwire.tm2._memory import MemoryNetwork, MemoryTransport
+from peerwire.testing.tm2 import MemoryNetwork, MemoryTransport
 
 ADDR = "g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5@127.0.0.1:26656"
 
@@ -53,16 +53,15 @@ def test_bad_values_raise_a_clear_value_error_nothing_is_clamped(kw: dict[str, o
     with pytest.raises(tm2.ConfigError, match=match) as err:
         tm2.SwitchConfig(**kw)  # type: ignore[arg-type]
     assert isinstance(err.value, ValueError)
-    # The shims validate the same way (they used to clamp silently).
+
+
+@pytest.mark.parametrize(
+    "option",
+    [tm2.with_max_inbound_peers(-1), tm2.with_max_concurrent_dials(0), tm2.with_dispatch_queue_size(0)],
+)
+def test_shims_validate_too_they_used_to_clamp_silently(option: tm2.SwitchOption) -> None:
     with pytest.raises(tm2.ConfigError):
-        if "max_inbound_peers" in kw:
-            tm2.MultiplexSwitch(_transport(), tm2.with_max_inbound_peers(-1))
-        elif "max_concurrent_dials" in kw:
-            tm2.MultiplexSwitch(_transport(), tm2.with_max_concurrent_dials(0))
-        elif "dispatch_queue_size" in kw:
-            tm2.MultiplexSwitch(_transport(), tm2.with_dispatch_queue_size(0))
-        else:
-            tm2.SwitchConfig(**kw)  # type: ignore[arg-type]
+        tm2.MultiplexSwitch(_transport(), option)
 
 
 def test_with_shims_build_the_same_config_in_any_order() -> None:

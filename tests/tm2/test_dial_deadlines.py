@@ -11,7 +11,7 @@ import pytest
 
 from peerwire import tm2
 from peerwire._clock import FakeClock
-from peerwire.tm2._memory import MemoryNetwork, MemoryTransport
+from peerwire.testing.tm2 import MemoryNetwork, MemoryTransport
 from peerwire.tm2._secret import Reader, Writer
 
 CH = 0x77
@@ -66,9 +66,9 @@ class SlowListener(MemoryTransport):
         self._clock = net.clock
         self.delays = {0: sts, 2: node_info}
 
-    def _on_inbound(self, reader: Reader, writer: Writer) -> None:
+    def handle_connection(self, reader: Reader, writer: Writer) -> None:
         assert isinstance(self._clock, FakeClock)
-        super()._on_inbound(reader, DelayedWriter(writer, self._clock, self.delays))
+        super().handle_connection(reader, DelayedWriter(writer, self._clock, self.delays))
 
 
 class SlowConnect(MemoryTransport):

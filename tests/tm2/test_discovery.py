@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from peerwire import tm2
 from peerwire._clock import FakeClock
 from peerwire.errors import DecodeError
+from peerwire.testing.tm2 import MemoryNetwork, MemoryTransport
 from peerwire.tm2 import discovery
 from peerwire.tm2._addr import NetAddress
-from peerwire.tm2._memory import MemoryNetwork, MemoryTransport
 from peerwire.tm2.discovery._codec import MAX_MESSAGE_SIZE
 
 CH = discovery.CHANNEL

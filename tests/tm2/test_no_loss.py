@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from peerwire import tm2
 from peerwire._clock import FakeClock
-from peerwire.tm2._memory import MEMORY_MCONFIG, MemoryNetwork, MemoryTransport
+from peerwire.testing.tm2 import MEMORY_MCONFIG, MemoryNetwork, MemoryTransport
 
 CH = 0x77
 TOTAL = 100_000
+
+
+async def settle_until(cond: Callable[[], bool], rounds: int = 10_000) -> None:
+    for _ in range(rounds):
+        if cond():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
 
 
 class SlowCounter(tm2.BaseReactor):
@@ -48,8 +57,7 @@ def test_100k_messages_through_a_slow_reactor_all_arrive_in_order() -> None:
         b = tm2.MultiplexSwitch(tb, reactors={"count": counter}, config=cfg, clock=net.clock)
         async with a, b:
             a.dial_peers(str(tb.net_address()))
-            while not (a.peers().has(kb.id) and b.peers().has(ka.id)):
-                await asyncio.sleep(0)
+            await settle_until(lambda: a.peers().has(kb.id) and b.peers().has(ka.id))
             to_b = a.peers().get(kb.id)
             assert to_b is not None
             t0 = time.monotonic()
@@ -63,9 +71,8 @@ def test_100k_messages_through_a_slow_reactor_all_arrive_in_order() -> None:
             assert counter.seen == list(range(TOTAL))  # ...and every one arrived, in order
             assert b.stats.dispatch_waits > 0  # the slow reactor did push back
             assert b.stats.dispatch_dropped == 0 and b.peers().has(ka.id)
-            print(
-                f"100k messages: sent in {t_sent:.2f} s, all received in {took:.2f} s, {b.stats.dispatch_waits} pauses"
-            )
+            waits = b.stats.dispatch_waits
+            print(f"100k messages: sent in {t_sent:.2f} s, all received in {took:.2f} s, {waits} pauses")
 
     asyncio.run(main())
 
@@ -88,12 +95,26 @@ def test_peer_that_never_reads_is_dropped_by_the_write_deadline() -> None:
             drops = victim.subscribe(lambda e: e.type == tm2.EventType.PEER_DISCONNECTED)
             # The lazy peer handshakes, then never starts its connection: it never reads a byte.
             lazy = await lazy_t.dial(victim_t.net_address(), victim.behavior)
-            while not victim.peers().has(lazy_key.id):
-                await asyncio.sleep(0)
-            for _ in range(200):  # 200 KiB: far more than the pipe holds
-                victim.broadcast(CH, b"x" * 1024)
-            for _ in range(10):
-                await asyncio.sleep(0)
+            await settle_until(lambda: victim.peers().has(lazy_key.id))
+            to_lazy = victim.peers().get(lazy_key.id)
+            assert to_lazy is not None
+
+            queued = [0]
+
+            async def flood() -> None:  # 4 MiB: far more than the pipe and the lazy reader's buffer
+                for _ in range(4096):
+                    if not await to_lazy.send(CH, b"x" * 1024):
+                        return
+                    queued[0] += 1
+
+            flooding = asyncio.create_task(flood())
+            while True:  # until the victim's writes are stuck (nothing more gets queued)
+                before = queued[0]
+                for _ in range(500):
+                    await asyncio.sleep(0)
+                if queued[0] == before:
+                    break
+            assert 0 < queued[0] < 4096
             assert victim.peers().has(lazy_key.id)  # stuck in a write, not yet dropped
             await clock.advance(19.0)
             assert victim.peers().has(lazy_key.id)
@@ -102,6 +123,7 @@ def test_peer_that_never_reads_is_dropped_by_the_write_deadline() -> None:
             assert isinstance(ev, tm2.PeerDisconnectedEvent) and ev.peer_id == lazy_key.id
             assert isinstance(ev.reason, tm2.WriteTimeoutError) and ev.reason.disconnect_reason is None
             assert not victim.peers().has(lazy_key.id)
+            await flooding
             await lazy.close_conn()
         await victim_t.close()
         await lazy_t.close()

@@ -42,7 +42,6 @@ from peerwire.tm2._events import (
 )
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key, validate_id
 from peerwire.tm2._mconn import ChannelDescriptor, ChannelStatus, ConnectionStatus, MConnConfig, MConnection
-from peerwire.tm2._memory import MemoryNetwork, MemoryTransport
 from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo, NodeInfoOther, VersionInfo
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor, PeerStates
@@ -55,8 +54,6 @@ __all__ = [
     "ID",
     "AddressError",
     "ConfigError",
-    "MemoryNetwork",
-    "MemoryTransport",
     "PacketDecodeError",
     "PeerRefusedError",
     "PeerState",

@@ -27,7 +27,6 @@ from peerwire.errors import ConnectionClosedError, DecodeError, PeerwireError
 from peerwire.errors import TimeoutError as PeerwireTimeoutError
 from peerwire.tm2._errors import PacketDecodeError, PongTimeoutError, WriteTimeoutError
 from peerwire.tm2._secret import SecretConnection
-from peerwire.tm2._time import deadline
 
 __all__ = ["ChannelDescriptor", "ChannelStatus", "ConnectionStatus", "MConnConfig", "MConnection"]
 
@@ -192,6 +191,7 @@ class MConnection:
         self._recv_limiter = _RateLimiter(self._cfg.recv_rate, clock)
         self._wbuf = bytearray()
         self._send_signal = asyncio.Event()
+        self._stopped_event = asyncio.Event()  # wakes senders waiting for room
         self._pong_pending = False
         self._ping_pending = False
         self._pong_timer: asyncio.Task[None] | None = None
@@ -227,6 +227,7 @@ class MConnection:
             return
         self._stopped = True
         self._running = False
+        self._stopped_event.set()
         current = asyncio.current_task()
         owned = [
             t
@@ -261,14 +262,29 @@ class MConnection:
     # -------------------------------------------------------------- sending
 
     async def send(self, ch_id: int, msg: bytes) -> bool:
-        """Queue ``msg`` on channel ``ch_id``, waiting up to 10 s for room. False if not queued."""
+        """Queue ``msg`` on channel ``ch_id``, waiting up to 10 s of clock time for room.
+
+        True means the message will be written unless the connection dies. False if
+        not queued: unknown channel, not running, no room in time, or the connection
+        stopped while waiting (then at once, not after the 10 s).
+        """
+        if self.try_send(ch_id, msg):
+            return True
         ch = self._by_id.get(ch_id)
         if ch is None or not self.is_running:
             return False
+        put = asyncio.ensure_future(ch.queue.put(bytes(msg)))
+        stopped = asyncio.ensure_future(self._stopped_event.wait())
         try:
-            async with asyncio.timeout(DEFAULT_SEND_TIMEOUT):
-                await ch.queue.put(bytes(msg))
-        except TimeoutError:
+            async with self._clock.timeout(DEFAULT_SEND_TIMEOUT):
+                await asyncio.wait({put, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        except PeerwireTimeoutError:
+            pass
+        finally:
+            stopped.cancel()
+            if not put.done():
+                put.cancel()
+        if not put.done() or put.cancelled():
             return False
         self._send_signal.set()
         return True
@@ -356,7 +372,7 @@ class MConnection:
             data = bytes(self._wbuf)
             self._wbuf.clear()
             try:
-                async with deadline(self._clock, self._cfg.write_timeout, "flush"):
+                async with self._clock.timeout(self._cfg.write_timeout):
                     await self._sc.write(data)
             except PeerwireTimeoutError:
                 raise WriteTimeoutError(

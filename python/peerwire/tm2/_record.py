@@ -68,7 +68,7 @@ class SwitchStats:
     dispatch_dropped: int = 0
 
 
-Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
+Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None | None]"]
 
 
 class _Inbox:
@@ -92,13 +92,13 @@ class PeerRecord:
         self.peer = peer
         self.move(state)
         self._inbox: dict[int, _Inbox] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[None | None]] = []
         # Broadcast queue: a deque and an event (cheaper than asyncio.Queue on these hot paths).
         self._outq: deque[tuple[int, bytes]] = deque()
         self._outq_bytes = 0
         self._sending = False
         self._wake = asyncio.Event()
-        self._sender: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None | None] | None = None
         self.broadcast_dropped = 0
         self.dispatch_waits = 0
 

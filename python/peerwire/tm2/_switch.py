@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import Any
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._tasks import TaskScope
 from peerwire.errors import LocalProtocolError
 from peerwire.tm2._addr import AddressError, NetAddress, Resolver, system_resolver
 from peerwire.tm2._config import ConfigError, SwitchConfig, SwitchOption, SwitchSetup, reactors_from
@@ -56,8 +57,6 @@ from peerwire.tm2._keys import ID
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor
 from peerwire.tm2._record import PeerRecord, PeerState, SwitchStats
-from peerwire.tm2._scope import TaskScope
-from peerwire.tm2._time import deadline
 
 __all__ = ["MultiplexSwitch", "SwitchStats"]
 
@@ -161,8 +160,12 @@ class MultiplexSwitch:
         self._peers = PeerSet()
         self._events = EventBus()
         self._behavior = _Behavior(self)
+        # Tasks: the loops in the switch's scope; dials and peers in child scopes of it.
         self._scope = TaskScope("tm2-switch")
-        self._peer_scope = TaskScope("tm2-peers")
+        self._dial_scope: TaskScope | None = None
+        self._peer_scope: TaskScope | None = None
+        self._loops: list[asyncio.Task[None | None]] = []
+        self._teardowns: set[asyncio.Task[None | None]] = set()
         self._dial_slots: asyncio.Semaphore | None = None
         self._running = False
 
@@ -234,33 +237,44 @@ class MultiplexSwitch:
         for r in self._reactors.values():
             await r.start()
         await self._scope.start()
-        await self._peer_scope.start()
-        self._scope.spawn(self._accept_loop(), "tm2-accept")
-        self._scope.spawn(self._dial_loop(), "tm2-dial")
-        self._scope.spawn(self._redial_loop(), "tm2-redial")
+        self._dial_scope = await self._scope.child("dials")
+        self._peer_scope = await self._scope.child("peers")
+        self._loops = [
+            self._scope.spawn(self._accept_loop(), name="accept", critical=True),
+            self._scope.spawn(self._dial_loop(), name="dial", critical=True),
+            self._scope.spawn(self._redial_loop(), name="redial", critical=True),
+        ]
 
     async def stop(self) -> None:
-        """Stop the loops, drop every peer (reactors told), stop the reactors; no task outlives it."""
+        """Stop the loops, drop every peer (reactors told), stop the reactors; no task outlives it.
+
+        Raises:
+            ExceptionGroup: a loop of the switch failed (a bug); it stopped the switch then.
+        """
         if not self._running:
             return
         self._running = False
-        await self._scope.close()  # loops and in-flight dials
+        for t in self._loops:
+            t.cancel()
+        if self._loops:
+            await asyncio.wait(self._loops)
+        if self._dial_scope is not None:
+            await self._dial_scope.stop()  # in-flight dials are abandoned
         for rec in list(self._records.values()):
             if rec.peer is not None:
                 self.stop_peer_for_error(rec.peer, None)
             else:
                 self._forget(rec)
-        if self._peer_scope.open:
-            # Let teardowns (reactor remove_peer hooks) finish, bounded.
-            pending = [t for t in asyncio.all_tasks() if t.get_name().startswith("tm2-stop-")]
-            if pending:
-                await asyncio.wait(pending, timeout=STOP_GRACE)
-        await self._peer_scope.close()
-        for r in self._reactors.values():
-            try:
-                await r.stop()
-            except Exception as e:
-                log.warning("reactor %s failed to stop: %r", r.name, e)
+        if self._teardowns:  # let reactors' remove_peer hooks run, bounded
+            await asyncio.wait(self._teardowns, timeout=STOP_GRACE)
+        try:
+            await self._scope.stop()  # whatever is left, peers included
+        finally:
+            for r in self._reactors.values():
+                try:
+                    await r.stop()
+                except Exception as e:
+                    log.warning("reactor %s failed to stop: %r", r.name, e)
 
     async def __aenter__(self) -> MultiplexSwitch:
         await self.start()
@@ -278,13 +292,22 @@ class MultiplexSwitch:
     @property
     def task_errors(self) -> list[tuple[str, BaseException]]:
         """Exceptions that escaped a switch or peer task (bugs; each also logged)."""
-        return [*self._scope.errors, *self._peer_scope.errors]
+        scopes = [self._scope, self._dial_scope, self._peer_scope]
+        return [e for sc in scopes if sc is not None for e in sc.errors]
 
-    def _spawn_peer_task(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        if not self._peer_scope.open:
+    def _spawn_peer_task(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None | None]:
+        """Run a peer task in the peers' scope.
+
+        Raises:
+            RuntimeError: the switch is not running (``coro`` is closed).
+        """
+        if self._peer_scope is None:
             coro.close()
             raise RuntimeError("switch is not running")
-        return self._peer_scope.spawn(coro, name)
+        task = self._peer_scope.spawn(coro, name=name)
+        # A task cancelled before it ran never awaits ``coro``: close it (no "never awaited" warning).
+        task.add_done_callback(lambda _t: coro.close())
+        return task
 
     # -- public API -----------------------------------------------------------------------------------
     def peers(self) -> PeerSet:
@@ -347,7 +370,9 @@ class MultiplexSwitch:
         was_active = rec.state is PeerState.ACTIVE
         self._forget(rec)
         try:
-            self._spawn_peer_task(self._teardown(rec, peer, was_active, err), f"tm2-stop-{peer.id}")
+            t = self._spawn_peer_task(self._teardown(rec, peer, was_active, err), f"stop {peer.id}")
+            self._teardowns.add(t)
+            t.add_done_callback(self._teardowns.discard)
         except RuntimeError:  # the switch is gone: close without telling anyone
             self._reject(peer)
 
@@ -384,7 +409,7 @@ class MultiplexSwitch:
             log.debug("transport.remove(%s): %r", peer.id, e)
         for step in (peer.close_conn, peer.stop):
             try:
-                async with deadline(self.clock, REACTOR_HOOK_TIMEOUT, "closing a peer"):
+                async with self.clock.timeout(REACTOR_HOOK_TIMEOUT):
                     await step()
             except Exception as e:
                 log.debug("closing %s: %r", peer.id, e)
@@ -411,7 +436,7 @@ class MultiplexSwitch:
         try:
             res = fn(*args)
             if inspect.isawaitable(res):
-                async with deadline(self.clock, REACTOR_HOOK_TIMEOUT, f"reactor {r.name} hook"):
+                async with self.clock.timeout(REACTOR_HOOK_TIMEOUT):
                     await res
         except asyncio.CancelledError:
             raise
@@ -429,13 +454,13 @@ class MultiplexSwitch:
 
         async def close() -> None:
             try:
-                async with deadline(self.clock, REACTOR_HOOK_TIMEOUT, "closing a refused peer"):
+                async with self.clock.timeout(REACTOR_HOOK_TIMEOUT):
                     await peer.close_conn()
             except Exception as e:
                 log.debug("closing rejected %s: %r", peer.id, e)
 
         try:
-            self._spawn_peer_task(close(), f"tm2-reject-{peer.id}")
+            self._spawn_peer_task(close(), f"refuse {peer.id}")
         except RuntimeError:  # switch stopped: close in the background, bounded by the deadline above
             asyncio.get_running_loop().create_task(close())
 
@@ -487,11 +512,15 @@ class MultiplexSwitch:
             rec.move(PeerState.ADDING)
         else:
             rec = self._records[pid] = PeerRecord(pid, PeerState.ADDING, peer)
-        conn = peer
-        for r in self._reactors.values():
-            if isinstance(r, BaseReactor):
-                r.create_peer_states(conn)
-            conn = r.init_peer(conn)
+        try:
+            conn = peer
+            for r in self._reactors.values():
+                if isinstance(r, BaseReactor):
+                    r.create_peer_states(conn)
+                conn = r.init_peer(conn)
+        except Exception as e:  # a reactor bug: drop the peer, and let the task scope record it
+            self.stop_peer_for_error(peer, e)
+            raise
         try:
             peer.start()
         except Exception as e:
@@ -527,14 +556,15 @@ class MultiplexSwitch:
                 self.stats.rejected_inbound_full += 1
                 self._reject(peer, RefusalReason.INBOUND_FULL)
                 continue
-            self._scope.spawn(self._add_peer_task(peer), f"tm2-add-{peer.id}")
+            self._spawn_peer_task(self._add_peer_task(peer), f"add {peer.id}")
 
     async def _add_peer_task(self, peer: PeerConn) -> None:
         await self._add_peer(peer)
 
     async def _dial_loop(self) -> None:
-        assert self._dial_slots is not None
+        assert self._dial_slots is not None and self._dial_scope is not None
         slots = self._dial_slots
+        dials = self._dial_scope
         while True:
             item = await self._queue.wait_due()
             await slots.acquire()
@@ -545,7 +575,7 @@ class MultiplexSwitch:
                 finally:
                     slots.release()
 
-            self._scope.spawn(run(item.address), f"tm2-dial-{item.address.id}")
+            dials.spawn(run(item.address), name=f"dial {item.address.id}")
 
     async def _dial(self, addr: NetAddress) -> None:
         pid = addr.id

@@ -11,9 +11,9 @@ is already active is refused (gno's duplicate-connection guard); the guard's
 key is the transport's own, never stored in the peer's user-facing store.
 
 The byte carrier is pluggable: :meth:`MultiplexTransport._connect` and
-:meth:`MultiplexTransport._serve` are TCP here and an in-memory pipe in
-:class:`peerwire.tm2.MemoryTransport`; everything above (handshake, peer,
-MConnection) is the same code.
+:meth:`MultiplexTransport._serve` (which feeds :meth:`handle_connection`) are
+TCP here and an in-memory pipe in :mod:`peerwire.testing.tm2`; everything
+above (handshake, peer, MConnection) is the same code.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 from peerwire.tm2._mconn import ConnectionStatus, MConnConfig, MConnection
 from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo
 from peerwire.tm2._secret import STREAM_LIMIT, Reader, SecretConnection, Writer
-from peerwire.tm2._time import deadline
 
 __all__ = ["HANDSHAKE_TIMEOUT", "MultiplexTransport", "Peer", "Verified"]
 
@@ -207,7 +206,9 @@ class MultiplexTransport:
 
     async def _serve(self, addr: NetAddress) -> NetAddress:
         """Start the listener, calling :meth:`_on_inbound` per connection; return the bound address."""
-        self._server = await asyncio.start_server(self._on_inbound, addr.host, addr.port, limit=STREAM_LIMIT)
+        self._server = await asyncio.start_server(
+            self.handle_connection, addr.host, addr.port, limit=STREAM_LIMIT
+        )
         port = self._server.sockets[0].getsockname()[1]
         return NetAddress(addr.id, addr.host, port)
 
@@ -215,7 +216,9 @@ class MultiplexTransport:
         """Open the byte carrier to ``addr`` (raises OSError when refused)."""
         return await asyncio.open_connection(addr.host, addr.port, limit=STREAM_LIMIT)
 
-    def _on_inbound(self, reader: Reader, writer: Writer) -> None:
+    def handle_connection(self, reader: Reader, writer: Writer) -> None:
+        """Run the inbound handshake on an accepted byte stream (the listener calls this; a
+        custom carrier may too). Verified peers come out of :meth:`accept`."""
         # Tasks are counted from creation, so a burst cannot overshoot the bound.
         if self._closed or len(self._handshakes) >= self._max_inbound:
             self.rejected_inbound += 1
@@ -245,9 +248,9 @@ class MultiplexTransport:
         self._active.add(key)
         sc: SecretConnection | None = None
         try:
-            async with deadline(self._clock, self._handshake_timeout, "secret handshake"):
+            async with self._clock.timeout(self._handshake_timeout):
                 sc = await SecretConnection.make(reader, writer, self._node_key, timeout=None)
-            async with deadline(self._clock, self._handshake_timeout, "node info exchange"):
+            async with self._clock.timeout(self._handshake_timeout):
                 await sc.write(self._node_info.encode())
                 peer_info = NodeInfo.decode(await sc.read_sized(MAX_NODE_INFO_SIZE))
             peer_info.validate()
@@ -300,7 +303,7 @@ class MultiplexTransport:
         if addr.ip is None:
             raise DialError(f"dial {addr}: host is not resolved", reason="resolve")
         try:
-            async with deadline(self._clock, connect_timeout, f"connect to {addr}"):
+            async with self._clock.timeout(connect_timeout):
                 reader, writer = await self._connect(addr)
         except OSError as e:
             raise DialError(f"dial {addr}: {e}", reason="connect failed") from e

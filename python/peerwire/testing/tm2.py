@@ -1,9 +1,10 @@
-"""An in-memory :class:`Transport` (like libp2p's memory transport) for tests and simulations.
+"""TM2 over memory: an in-memory ``tm2.Transport`` (like libp2p's memory transport) for tests and simulations.
 
 A :class:`MemoryTransport` *is* a :class:`MultiplexTransport` whose byte
 carrier is an in-memory pipe instead of TCP: the real secret handshake, the
-NodeInfo exchange, :class:`~peerwire.tm2.Peer` and MConnection run over it,
-so switch tests exercise the same code as production. A
+NodeInfo exchange, :class:`~peerwire.tm2.Peer` and MConnection run over
+:func:`peerwire.testing.memory_pipe` (real ``StreamReader`` / ``StreamWriter``
+with backpressure), so switch tests exercise the same code as production. A
 :class:`MemoryNetwork` connects transports by their ``ip:port`` strings.
 
 The default :class:`MConnConfig` here flushes at once, does not rate-limit
@@ -22,16 +23,15 @@ import itertools
 from dataclasses import dataclass
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
-from peerwire.tm2._addr import NetAddress
-from peerwire.tm2._contracts import PeerBehavior, PeerConn
-from peerwire.tm2._keys import ID, NodeKey
-from peerwire.tm2._mconn import MConnConfig
-from peerwire.tm2._nodeinfo import NodeInfo
-from peerwire.tm2._pipe import DEFAULT_PIPE_CAPACITY, memory_pipe
-from peerwire.tm2._secret import Reader, Writer
-from peerwire.tm2._transport import DEFAULT_MAX_INBOUND_HANDSHAKES, MultiplexTransport, Peer, Verified
+from peerwire.testing._pipe import DEFAULT_HIGH_WATER, memory_pipe
+from peerwire.tm2 import ID, MConnConfig, MultiplexTransport, NetAddress, NodeInfo, NodeKey, PeerConn
 
 __all__ = ["MEMORY_MCONFIG", "DialRecord", "MemoryNetwork", "MemoryTransport"]
+
+#: StreamReader buffer of a memory connection (the TCP transport's, so reads are as large).
+STREAM_LIMIT = 256 * 1024
+#: Inbound handshakes a memory listener runs at once (its listen backlog).
+ACCEPT_BACKLOG = 64
 
 #: Flush at once, no rate limit, no keepalive: what fake-clock tests want.
 MEMORY_MCONFIG = MConnConfig(
@@ -52,13 +52,12 @@ class DialRecord:
 
 
 class MemoryNetwork:
-    def __init__(self, clock: Clock = SYSTEM_CLOCK, pipe_capacity: int = DEFAULT_PIPE_CAPACITY) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK, pipe_capacity: int = DEFAULT_HIGH_WATER) -> None:
         self.clock = clock
         self.pipe_capacity = pipe_capacity
         self._listeners: dict[str, MemoryTransport] = {}
         self._blackholes: set[str] = set()
         self._ports = itertools.count(30000)
-        self._links = itertools.count(1)
         self.dial_log: list[DialRecord] = []
 
     def next_port(self) -> int:
@@ -82,7 +81,7 @@ class MemoryTransport(MultiplexTransport):
         port: int | None = None,
         channels: bytes = b"",
         moniker: str = "memory",
-        backlog: int = DEFAULT_MAX_INBOUND_HANDSHAKES,
+        backlog: int = ACCEPT_BACKLOG,
         mconfig: MConnConfig | None = None,
         chain: str = "memory",
     ) -> None:
@@ -102,11 +101,6 @@ class MemoryTransport(MultiplexTransport):
         self._advertised: NetAddress | None = None
         self._listening = False
         self.removed: list[ID] = []
-        #: Every peer this transport produced, and the memory link it runs on (both ends of a
-        #: connection share the number).
-        self.peers: list[Peer] = []
-        self.link_of: dict[Peer, int] = {}
-        self._link_by_key: dict[str, int] = {}
 
     def _make_info(self, addr: NetAddress) -> NodeInfo:
         return NodeInfo(net_address=addr, network=self._chain, channels=self.channels, moniker=self._moniker)
@@ -132,7 +126,7 @@ class MemoryTransport(MultiplexTransport):
     async def _serve(self, addr: NetAddress) -> NetAddress:  # pragma: no cover - listen() overrides
         return self._addr
 
-    async def _connect(self, addr: NetAddress) -> tuple[Reader, Writer]:
+    async def _connect(self, addr: NetAddress) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         ds = addr.dial_string()
         net = self.network
         net.dial_log.append(DialRecord(net.clock.monotonic(), self._addr.id, ds))
@@ -142,20 +136,11 @@ class MemoryTransport(MultiplexTransport):
         if listener is None or listener._closed:
             raise ConnectionRefusedError(f"connection refused: {ds}")
         src = (self._addr.host, net.next_port())
-        ours, theirs = memory_pipe(src, (addr.host, addr.port), capacity=net.pipe_capacity)
-        link = next(net._links)
-        self._link_by_key[ds] = link
-        listener._link_by_key[NetAddress("", *src).dial_string()] = link
-        listener._on_inbound(theirs, theirs)
-        return ours, ours
-
-    def _peer(self, v: Verified, behavior: PeerBehavior, outbound: bool) -> Peer:
-        peer = super()._peer(v, behavior, outbound)
-        self.peers.append(peer)
-        link = self._link_by_key.pop(v.key, None)
-        if link is not None:
-            self.link_of[peer] = link
-        return peer
+        ours, theirs = memory_pipe(
+            limit=STREAM_LIMIT, a_address=src, b_address=(addr.host, addr.port), high_water=net.pipe_capacity
+        )
+        listener.handle_connection(theirs.reader, theirs.writer)
+        return ours.reader, ours.writer
 
     def remove(self, peer: PeerConn) -> None:
         self.removed.append(peer.id)
