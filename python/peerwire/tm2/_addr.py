@@ -20,13 +20,13 @@ networks gossip 127.0.0.1 addresses.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from peerwire import _net
 from peerwire.errors import DecodeError, DialError, PeerwireError
+from peerwire.events import DialFailureReason
 from peerwire.tm2._keys import ID, validate_id
 
 __all__ = [
@@ -46,7 +46,7 @@ Resolver = Callable[[str], Awaitable[str]]
 # Longest "scheme://id@host:port" accepted: a bech32 ID (~40 chars), a 253-char DNS
 # name, a port and a scheme. Bounds the work done on strings a peer sends us.
 MAX_ADDRESS_LEN = 320
-#: A system DNS lookup never holds a dial longer than this.
+#: The switch never lets a DNS lookup hold a dial longer than this.
 RESOLVE_TIMEOUT = 5.0
 
 _RFC3849 = ipaddress.ip_network("2001:db8::/32")
@@ -57,20 +57,8 @@ class AddressError(PeerwireError, ValueError):
     """A string is not a TM2 address (bad input from the user, not from a peer)."""
 
 
-def _parse_ip(host: str) -> IPAddress | None:
-    if "%" in host:
-        return None
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
-
-
-def is_ip_literal(host: str) -> bool:
-    return _parse_ip(host) is not None
+_parse_ip = _net.parse_ip
+is_ip_literal = _net.is_ip_literal
 
 
 def _split_host_port(addr: str) -> tuple[str, str]:
@@ -93,21 +81,14 @@ def _split_host_port(addr: str) -> tuple[str, str]:
 
 
 async def system_resolver(host: str) -> str:
-    """Resolve ``host`` with the loop's resolver (a thread, never blocking the loop), IPv4 first.
+    """The first IP of ``host`` (IPv4 first), looked up off the loop (:func:`peerwire._net.resolve`).
+
+    Unbounded: the caller owns the deadline (the switch gives it ``RESOLVE_TIMEOUT``).
 
     Raises:
-        DialError: no address, or the lookup failed or took over 5 s.
+        DialError: no such host, or no address.
     """
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(RESOLVE_TIMEOUT):
-            infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, TimeoutError) as e:
-        raise DialError(f"cannot resolve {host!r}: {e}", reason="resolve") from None
-    if not infos:
-        raise DialError(f"cannot resolve {host!r}", reason="resolve")
-    infos.sort(key=lambda i: 0 if i[0] == socket.AF_INET else 1)
-    return str(infos[0][4][0])
+    return (await _net.resolve(host))[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,13 +180,14 @@ class NetAddress:
             return self
         ip = await resolver(self.host)
         if not is_ip_literal(ip):
-            raise DialError(f"resolver returned {ip!r} for {self.host!r}", reason="resolve")
+            raise DialError(
+                f"resolver returned {ip!r} for {self.host!r}", reason=DialFailureReason.RESOLVE_FAILED
+            )
         return self.with_ip(ip)
 
     def dial_string(self) -> str:
         """``host:port`` (``net.JoinHostPort``)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return _net.join_host_port(self.host, self.port)
 
     def __str__(self) -> str:
         return f"{self.id}@{self.dial_string()}" if self.id else self.dial_string()

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_DIAL_QUEUE",
     "DialItem",
     "DialQueue",
+    "PersistentPeer",
     "redial_backoff",
 ]
 
@@ -137,3 +138,13 @@ class DialQueue:
             finally:
                 sleeper.cancel()
                 changed.cancel()
+
+
+class PersistentPeer:
+    """A persistent peer: its address and how many redials in a row failed (None: not yet dialed)."""
+
+    __slots__ = ("address", "attempts")
+
+    def __init__(self, address: NetAddress) -> None:
+        self.address = address
+        self.attempts: int | None = None

@@ -1,42 +1,70 @@
-"""Switch events (gno ``p2p/events``): PeerConnected and PeerDisconnected.
+"""Switch events: gno's ``p2p/events`` (PeerConnected / PeerDisconnected) and the shared lifecycle feed.
 
-``subscribe(filter)`` returns an async iterator with its own bounded buffer.
+``sw.subscribe(filter)`` is gno's API: :class:`PeerConnectedEvent` /
+:class:`PeerDisconnectedEvent` with :class:`EventType`. ``sw.lifecycle(filter)``
+is the feed both stacks share (:mod:`peerwire.events`: ``DialStarted``,
+``DialFailed``, ``HandshakeFailed``, ``PeerAdded``, ``PeerDropped``, each with a
+direction and a typed reason). Both are :class:`peerwire._pubsub.PubSub`
+subscriptions: publishing never waits; a full subscriber buffer drops the new
+event for that subscriber only and counts it (:attr:`Subscription.dropped`).
 
-Drop policy (as gno's, documented and counted): publishing never waits for a
-subscriber. When a subscriber's buffer is full, the NEW event is dropped for
-that subscriber only and its :attr:`Subscription.dropped` counter goes up; the
-events already buffered are kept in order. A slow consumer therefore sees a
-gap, never a stall of the switch. Leaving the ``async for`` loop (break,
-return, exception) or calling :meth:`Subscription.close` unsubscribes.
+This module also maps TM2 errors to the shared reason enums, so consumers
+decide on a reason, never on error text.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 
+from peerwire._core import identity as _id
+from peerwire._pubsub import DEFAULT_EVENT_BUFFER, MAX_EVENT_BUFFER, PubSub, Subscription
+from peerwire.errors import (
+    ConnectionClosedError,
+    DialError,
+    FrameError,
+    HandshakeError,
+    RemoteProtocolError,
+)
+from peerwire.errors import TimeoutError as PeerwireTimeoutError
+from peerwire.events import (
+    DialFailureReason,
+    Direction,
+    DropReason,
+    HandshakeFailed,
+    HandshakeFailureReason,
+    PeerAdded,
+    PeerDropped,
+)
+from peerwire.tm2._contracts import PeerConn
+from peerwire.tm2._errors import (
+    NodeInfoError,
+    PeerRefusedError,
+    PongTimeoutError,
+    RefusalReason,
+    WriteTimeoutError,
+)
 from peerwire.tm2._keys import ID
 
 __all__ = [
     "DEFAULT_EVENT_BUFFER",
+    "MAX_EVENT_BUFFER",
     "Event",
-    "EventBus",
     "EventFilter",
     "EventType",
     "PeerConnectedEvent",
     "PeerDisconnectedEvent",
+    "PubSub",
     "Subscription",
+    "dial_failure_reason",
+    "drop_reason",
+    "event_peer_id",
+    "handshake_failed_event",
+    "handshake_failure_reason",
+    "peer_added_event",
+    "peer_dropped_event",
 ]
-
-# gno gives each subscription a 100-event buffer; we keep the same default.
-DEFAULT_EVENT_BUFFER = 100
-# Upper bound on a buffer a caller may ask for (memory per subscriber).
-MAX_EVENT_BUFFER = 65536
 
 
 class EventType(enum.Enum):
@@ -63,119 +91,100 @@ Event = PeerConnectedEvent | PeerDisconnectedEvent
 EventFilter = Callable[[Event], bool]
 
 
-class _Inbox:
-    """What the bus holds for one subscriber (the bus never holds the iterator itself,
-    so dropping the iterator lets it be finalised, which unsubscribes)."""
-
-    __slots__ = ("_bus", "buf", "closed", "dropped", "filter", "maxsize", "wakeup")
-
-    def __init__(self, bus: EventBus, flt: EventFilter | None, maxsize: int) -> None:
-        self._bus = bus
-        self.filter = flt
-        self.buf: deque[Event] = deque()
-        self.maxsize = maxsize
-        self.wakeup = asyncio.Event()
-        self.closed = False
-        self.dropped = 0
-
-    def offer(self, ev: Event) -> None:
-        if self.closed:
-            return
-        if self.filter is not None and not self.filter(ev):
-            return
-        if len(self.buf) >= self.maxsize:
-            self.dropped += 1
-            return
-        self.buf.append(ev)
-        self.wakeup.set()
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._bus._remove(self)
-            self.wakeup.set()
+def event_peer_id(node_id: str) -> str:
+    """The lifecycle feed's ``peer_id`` of a TM2 node: the 40-hex-digit address under the bech32 ID."""
+    return _id.tm2_id_decode(node_id).hex()
 
 
-class Subscription:
-    """An async iterator of the events that pass the filter; see the module doc for drops.
-
-    Use ``async for ev in sub`` (leaving the loop unsubscribes once the iterator is
-    dropped), or ``async with sw.subscribe(...) as sub`` to unsubscribe at a known point.
-    """
-
-    def __init__(self, inbox: _Inbox) -> None:
-        self._inbox = inbox
-
-    @property
-    def dropped(self) -> int:
-        """Events dropped because this subscriber's buffer was full."""
-        return self._inbox.dropped
-
-    def close(self) -> None:
-        """Unsubscribe; a pending ``__anext__`` ends the iteration."""
-        self._inbox.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._inbox.closed
-
-    def __len__(self) -> int:
-        return len(self._inbox.buf)
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> Event:
-        inbox = self._inbox
-        while not inbox.buf:
-            if inbox.closed:
-                raise StopAsyncIteration
-            inbox.wakeup.clear()
-            try:
-                await inbox.wakeup.wait()
-            except BaseException:
-                inbox.close()
-                raise
-        return inbox.buf.popleft()
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Subscription:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # An abandoned iterator (loop left with break/return) still unsubscribes.
-        self._inbox.close()
+_REFUSAL_HANDSHAKE = {
+    RefusalReason.INBOUND_FULL: HandshakeFailureReason.TOO_MANY_PEERS,
+    RefusalReason.DUPLICATE: HandshakeFailureReason.ALREADY_CONNECTED,
+    RefusalReason.SELF: HandshakeFailureReason.SELF,
+    RefusalReason.STOPPING: HandshakeFailureReason.STOPPED,
+    RefusalReason.ID_MISMATCH: HandshakeFailureReason.ID_MISMATCH,
+    RefusalReason.REPLACED: HandshakeFailureReason.ALREADY_CONNECTED,
+}
 
 
-class EventBus:
-    def __init__(self) -> None:
-        self._subs: list[_Inbox] = []
+def handshake_failure_reason(err: BaseException) -> HandshakeFailureReason:
+    """Why a connection did not become a peer (transport or switch policy)."""
+    if isinstance(err, PeerRefusedError):
+        return _REFUSAL_HANDSHAKE[err.reason]
+    if isinstance(err, PeerwireTimeoutError | TimeoutError):
+        return HandshakeFailureReason.TIMEOUT
+    if isinstance(err, NodeInfoError):
+        text = str(err)
+        if "does not match" in text:
+            return HandshakeFailureReason.ID_MISMATCH
+        if "no common channels" in text:
+            return HandshakeFailureReason.PROTOCOL_MISMATCH
+        return HandshakeFailureReason.INCOMPATIBLE_NODE_INFO
+    if isinstance(err, HandshakeError | FrameError | RemoteProtocolError):
+        return HandshakeFailureReason.CRYPTO
+    if isinstance(err, ConnectionClosedError | OSError):
+        return HandshakeFailureReason.CONNECTION_CLOSED
+    return HandshakeFailureReason.OTHER
 
-    def subscribe(self, flt: EventFilter | None = None, maxsize: int = DEFAULT_EVENT_BUFFER) -> Subscription:
-        if not 1 <= maxsize <= MAX_EVENT_BUFFER:
-            raise ValueError(f"event buffer must be in 1..{MAX_EVENT_BUFFER}")
-        inbox = _Inbox(self, flt, maxsize)
-        self._subs.append(inbox)
-        return Subscription(inbox)
 
-    def publish(self, ev: Event) -> None:
-        for sub in list(self._subs):
-            try:
-                sub.offer(ev)
-            except Exception:  # a raising filter must not break the switch
-                sub.dropped += 1
+_HANDSHAKE_DIAL = {
+    HandshakeFailureReason.TIMEOUT: DialFailureReason.HANDSHAKE_TIMEOUT,
+    HandshakeFailureReason.CRYPTO: DialFailureReason.HANDSHAKE_FAILED,
+    HandshakeFailureReason.PROTOCOL_MISMATCH: DialFailureReason.PROTOCOL_MISMATCH,
+    HandshakeFailureReason.INCOMPATIBLE_NODE_INFO: DialFailureReason.INCOMPATIBLE_NODE_INFO,
+    HandshakeFailureReason.ID_MISMATCH: DialFailureReason.ID_MISMATCH,
+    HandshakeFailureReason.ALREADY_CONNECTED: DialFailureReason.ALREADY_CONNECTED,
+    HandshakeFailureReason.TOO_MANY_PEERS: DialFailureReason.TOO_MANY_PEERS,
+    HandshakeFailureReason.SELF: DialFailureReason.SELF,
+    HandshakeFailureReason.CONNECTION_CLOSED: DialFailureReason.HANDSHAKE_FAILED,
+    HandshakeFailureReason.STOPPED: DialFailureReason.STOPPED,
+}
 
-    def _remove(self, sub: _Inbox) -> None:
-        with contextlib.suppress(ValueError):
-            self._subs.remove(sub)
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._subs)
+def dial_failure_reason(err: BaseException) -> DialFailureReason:
+    """Why a dial ended without a peer."""
+    if isinstance(err, DialError):
+        try:
+            return DialFailureReason(str(err.reason))
+        except ValueError:
+            return DialFailureReason.OTHER
+    return _HANDSHAKE_DIAL.get(handshake_failure_reason(err), DialFailureReason.OTHER)
+
+
+def drop_reason(err: BaseException | None, *, stopping: bool) -> DropReason:
+    """Why an active peer went away."""
+    if err is None:
+        return DropReason.STOPPED if stopping else DropReason.REQUESTED
+    if isinstance(err, PeerRefusedError):
+        return DropReason.DUPLICATE if err.reason is RefusalReason.REPLACED else DropReason.REQUESTED
+    if isinstance(err, PeerwireTimeoutError | TimeoutError | PongTimeoutError | WriteTimeoutError):
+        return DropReason.TIMEOUT
+    if isinstance(err, ConnectionClosedError | OSError):
+        return DropReason.CONNECTION_CLOSED
+    if isinstance(err, RemoteProtocolError):
+        return DropReason.PROTOCOL_ERROR
+    return DropReason.SERVICE_ERROR
+
+
+def _direction(outbound: bool) -> Direction:
+    return Direction.OUTBOUND if outbound else Direction.INBOUND
+
+
+def peer_added_event(peer: PeerConn) -> PeerAdded:
+    return PeerAdded(event_peer_id(peer.id), peer.socket_addr.dial_string(), _direction(peer.is_outbound))
+
+
+def peer_dropped_event(peer: PeerConn, err: BaseException | None, *, stopping: bool) -> PeerDropped:
+    return PeerDropped(
+        event_peer_id(peer.id),
+        peer.socket_addr.dial_string(),
+        _direction(peer.is_outbound),
+        drop_reason(err, stopping=stopping),
+        "" if err is None else str(err),
+    )
+
+
+def handshake_failed_event(
+    peer: PeerConn | None, address: str, outbound: bool, err: BaseException
+) -> HandshakeFailed:
+    peer_id = event_peer_id(peer.id) if peer is not None else None
+    return HandshakeFailed(peer_id, address, _direction(outbound), handshake_failure_reason(err), str(err))

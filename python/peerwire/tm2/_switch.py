@@ -40,25 +40,38 @@ from typing import Any
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._tasks import TaskScope
 from peerwire.errors import LocalProtocolError
-from peerwire.tm2._addr import AddressError, NetAddress, Resolver, system_resolver
+from peerwire.errors import TimeoutError as PeerwireTimeoutError
+from peerwire.events import DialFailed, DialFailureReason, DialStarted
+from peerwire.events import Event as LifecycleEvent
+from peerwire.tm2._addr import RESOLVE_TIMEOUT, AddressError, NetAddress, Resolver, system_resolver
+from peerwire.tm2._behavior import Dispatcher, SwitchBehavior
 from peerwire.tm2._config import ConfigError, SwitchConfig, SwitchOption, SwitchSetup, reactors_from
 from peerwire.tm2._contracts import ChannelDescriptor, PeerBehavior, PeerConn, Reactor, Receiver, Transport
-from peerwire.tm2._dial import DialQueue, redial_backoff
+from peerwire.tm2._dial import DialQueue, PersistentPeer, redial_backoff
 from peerwire.tm2._errors import PeerRefusedError, RefusalReason
 from peerwire.tm2._events import (
     DEFAULT_EVENT_BUFFER,
-    EventBus,
+    Event,
     EventFilter,
     PeerConnectedEvent,
     PeerDisconnectedEvent,
+    PubSub,
     Subscription,
+    dial_failure_reason,
+    event_peer_id,
+    handshake_failed_event,
+    peer_added_event,
+    peer_dropped_event,
 )
 from peerwire.tm2._keys import ID
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor
 from peerwire.tm2._record import PeerRecord, PeerState, SwitchStats
+from peerwire.tm2._transport import MultiplexTransport
 
 __all__ = ["MultiplexSwitch", "SwitchStats"]
+
+ID_MISMATCH = DialFailureReason.ID_MISMATCH
 
 log = logging.getLogger("peerwire.tm2.switch")
 
@@ -69,50 +82,6 @@ ACCEPT_ERROR_PAUSE = 0.05
 REACTOR_HOOK_TIMEOUT = 10.0
 # How long stop() lets peers' teardowns (reactor hooks) run before cancelling them.
 STOP_GRACE = 5.0
-
-
-class _Persistent:
-    """A persistent peer: its address and how many redials in a row failed (None: not yet dialed)."""
-
-    __slots__ = ("address", "attempts")
-
-    def __init__(self, address: NetAddress) -> None:
-        self.address = address
-        self.attempts: int | None = None
-
-
-class _Dispatcher:
-    """What ``PeerBehavior.reactors()`` hands to connections: queue (waiting while full)."""
-
-    __slots__ = ("_sw",)
-
-    def __init__(self, sw: MultiplexSwitch) -> None:
-        self._sw = sw
-
-    async def receive(self, ch_id: int, peer: PeerConn, msg: bytes) -> None:
-        await self._sw._deliver(ch_id, peer, msg)
-
-
-class _Behavior:
-    """The switch as the transport sees it (gno ``reactorPeerBehavior``)."""
-
-    def __init__(self, sw: MultiplexSwitch) -> None:
-        self._sw = sw
-
-    def reactor_ch_descriptors(self) -> Sequence[ChannelDescriptor]:
-        return list(self._sw._ch_descs)
-
-    def reactors(self) -> Mapping[int, Receiver]:
-        return self._sw._dispatchers
-
-    def handle_peer_error(self, peer: PeerConn, err: BaseException) -> None:
-        self._sw.stop_peer_for_error(peer, err)
-
-    def is_persistent_peer(self, peer_id: ID) -> bool:
-        return self._sw.is_persistent_peer(peer_id)
-
-    def is_private_peer(self, peer_id: ID) -> bool:
-        return self._sw.is_private_peer(peer_id)
 
 
 class MultiplexSwitch:
@@ -154,12 +123,13 @@ class MultiplexSwitch:
         self._ch_descs: list[ChannelDescriptor] = []
         for name, r in setup.reactors.items():
             self._add_reactor(name, r)
-        self._dispatchers: dict[int, Receiver] = {ch: _Dispatcher(self) for ch in self._reactors_by_ch}
-        self._persistent = {a.id: _Persistent(a) for a in self.config.persistent_peers}
+        self._dispatchers: dict[int, Receiver] = {ch: Dispatcher(self) for ch in self._reactors_by_ch}
+        self._persistent = {a.id: PersistentPeer(a) for a in self.config.persistent_peers}
         self._records: dict[ID, PeerRecord] = {}
         self._peers = PeerSet()
-        self._events = EventBus()
-        self._behavior = _Behavior(self)
+        self._events: PubSub[Event] = PubSub()
+        self._lifecycle: PubSub[LifecycleEvent] = PubSub()
+        self._behavior = SwitchBehavior(self)
         # Tasks: the loops in the switch's scope; dials and peers in child scopes of it.
         self._scope = TaskScope("tm2-switch")
         self._dial_scope: TaskScope | None = None
@@ -233,6 +203,8 @@ class MultiplexSwitch:
         if self._running:
             raise LocalProtocolError("switch already started")
         self._running = True
+        if isinstance(self.transport, MultiplexTransport):
+            self.transport.on_handshake_failed = self._handshake_failed
         self._dial_slots = asyncio.Semaphore(self.config.max_concurrent_dials)
         for r in self._reactors.values():
             await r.start()
@@ -313,9 +285,24 @@ class MultiplexSwitch:
     def peers(self) -> PeerSet:
         return self._peers
 
-    def subscribe(self, flt: EventFilter | None = None, maxsize: int = DEFAULT_EVENT_BUFFER) -> Subscription:
-        """Events passing ``flt`` (all if None), as an async iterator; see ``_events`` for drops."""
+    def subscribe(
+        self, flt: EventFilter | None = None, maxsize: int = DEFAULT_EVENT_BUFFER
+    ) -> Subscription[Event]:
+        """gno's events (PeerConnected / PeerDisconnected) passing ``flt`` (all if None), as an
+        async iterator; a full buffer drops new events for that subscriber, counted."""
         return self._events.subscribe(flt, maxsize)
+
+    def lifecycle(
+        self, flt: Callable[[LifecycleEvent], bool] | None = None, maxsize: int = DEFAULT_EVENT_BUFFER
+    ) -> Subscription[LifecycleEvent]:
+        """The typed lifecycle feed shared with devp2p (:mod:`peerwire.events`): DialStarted,
+        DialFailed, HandshakeFailed, PeerAdded, PeerDropped, each with a typed reason."""
+        return self._lifecycle.subscribe(flt, maxsize)
+
+    def _handshake_failed(
+        self, peer: PeerConn | None, address: str, outbound: bool, err: BaseException
+    ) -> None:
+        self._lifecycle.publish(handshake_failed_event(peer, address, outbound, err))
 
     def broadcast(self, ch_id: int, data: bytes) -> int:
         """Queue ``data`` on channel ``ch_id`` for every peer; never waits.
@@ -386,7 +373,15 @@ class MultiplexSwitch:
         rec.move(PeerState.TEARING_DOWN)
         rec.close()
 
-    async def _deliver(self, ch_id: int, peer: PeerConn, msg: bytes) -> None:
+    def channel_descriptors(self) -> Sequence[ChannelDescriptor]:
+        return list(self._ch_descs)
+
+    def dispatchers(self) -> Mapping[int, Receiver]:
+        return self._dispatchers
+
+    async def deliver(self, ch_id: int, peer: PeerConn, msg: bytes) -> None:
+        """A complete message from ``peer``'s connection: queue it for the channel's reactor,
+        waiting while that queue is full (backpressure)."""
         rec = self._records.get(peer.id)
         if rec is None or rec.peer is not peer:
             return  # a connection that is not (or no longer) the registered one
@@ -420,6 +415,7 @@ class MultiplexSwitch:
                 r.drop_peer_states(peer)
         if was_active:
             self._events.publish(PeerDisconnectedEvent(peer.id, str(peer.socket_addr), err))
+            self._lifecycle.publish(peer_dropped_event(peer, err, stopping=not self._running))
             persistent = self._persistent.get(peer.id)
             if (
                 self._running
@@ -446,7 +442,9 @@ class MultiplexSwitch:
     def _reject(self, peer: PeerConn, reason: RefusalReason | None = None) -> None:
         """Close a connection the switch does not keep (a policy decision, counted by the caller)."""
         if reason is not None:
-            log.debug("refusing %s: %s", peer.id, PeerRefusedError(reason))
+            err = PeerRefusedError(reason)
+            log.debug("refusing %s: %s", peer.id, err)
+            self._handshake_failed(peer, peer.socket_addr.dial_string(), peer.is_outbound, err)
         try:
             self.transport.remove(peer)
         except Exception as e:
@@ -538,6 +536,7 @@ class MultiplexSwitch:
             await self._call_hook(r, r.add_peer, peer)
         if self._records.get(pid) is rec:  # still active after the hooks
             self._events.publish(PeerConnectedEvent(pid, str(peer.socket_addr)))
+            self._lifecycle.publish(peer_added_event(peer))
         return True
 
     async def _accept_loop(self) -> None:
@@ -586,8 +585,12 @@ class MultiplexSwitch:
         rec = self._records[pid] = PeerRecord(pid, PeerState.DIALING)
         self.stats.dials += 1
         started = self.clock.monotonic()
+        self._lifecycle.publish(DialStarted(event_peer_id(pid), addr.dial_string()))
         try:
-            target = await addr.resolve(self._resolver)
+            if not addr.is_resolved:
+                async with self.clock.timeout(RESOLVE_TIMEOUT):
+                    addr = await addr.resolve(self._resolver)
+            target = addr
             target.validate()
             # As gno: the dial timeout bounds the connect; the transport bounds each handshake step.
             peer = await self._dial_transport(target)
@@ -599,11 +602,17 @@ class MultiplexSwitch:
             self.stats.dial_failures += 1
             self.dial_history.append((started, pid, False))
             log.debug("dial %s failed: %r", addr, e)
+            reason = dial_failure_reason(e)
+            if isinstance(e, PeerwireTimeoutError) and not addr.is_resolved:
+                reason = DialFailureReason.RESOLVE_FAILED
+            self._lifecycle.publish(DialFailed(event_peer_id(pid), addr.dial_string(), reason, str(e)))
             return
         if peer.id != pid:
             self._drop_dialing(rec)
             self.stats.dial_failures += 1
             self.dial_history.append((started, pid, False))
+            reached = f"reached {peer.id}"
+            self._lifecycle.publish(DialFailed(event_peer_id(pid), addr.dial_string(), ID_MISMATCH, reached))
             self._reject(peer, RefusalReason.ID_MISMATCH)
             return
         self.dial_history.append((started, pid, True))

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire.errors import ConnectionClosedError, DialError, PeerwireError
+from peerwire.events import DialFailureReason
 from peerwire.tm2._addr import NetAddress
 from peerwire.tm2._contracts import ConnInfo, PeerBehavior, PeerConn, Receiver
 from peerwire.tm2._errors import NodeInfoError, PeerRefusedError, RefusalReason
@@ -189,6 +191,9 @@ class MultiplexTransport:
         self._handshakes: set[asyncio.Task[None]] = set()
         self._closed = False
         self.rejected_inbound = 0
+        #: Told about every inbound connection that failed its handshake: ``(peer or None,
+        #: address, outbound, error)``. The switch sets it to feed its lifecycle events.
+        self.on_handshake_failed: Callable[[PeerConn | None, str, bool, BaseException], None] | None = None
 
     @property
     def node_info(self) -> NodeInfo:
@@ -231,7 +236,15 @@ class MultiplexTransport:
     async def _inbound(self, reader: Reader, writer: Writer) -> None:
         try:
             verified = await self._process(reader, writer, None)
-        except (PeerwireError, OSError, TimeoutError):
+        except (PeerwireError, OSError, TimeoutError) as e:
+            if self.on_handshake_failed is not None:
+                peername = writer.get_extra_info("peername")
+                where = (
+                    NetAddress("", str(peername[0]), int(peername[1])).dial_string()
+                    if isinstance(peername, tuple)
+                    else ""
+                )
+                self.on_handshake_failed(None, where, False, e)
             return
         await self._accepted.put(verified)
 
@@ -301,12 +314,17 @@ class MultiplexTransport:
             peerwire.errors.TimeoutError: a step ran out of time.
         """
         if addr.ip is None:
-            raise DialError(f"dial {addr}: host is not resolved", reason="resolve")
+            raise DialError(f"dial {addr}: host is not resolved", reason=DialFailureReason.RESOLVE_FAILED)
         try:
             async with self._clock.timeout(connect_timeout):
                 reader, writer = await self._connect(addr)
         except OSError as e:
-            raise DialError(f"dial {addr}: {e}", reason="connect failed") from e
+            raise DialError(f"dial {addr}: {e}", reason=DialFailureReason.CONNECT_REFUSED) from e
+        except TimeoutError as e:
+            raise DialError(
+                f"dial {addr}: no connection within {connect_timeout} s",
+                reason=DialFailureReason.CONNECT_TIMEOUT,
+            ) from e
         v = await self._process(reader, writer, addr.id or None)
         # Outbound peers are known by the address we dialed.
         v.socket_addr = addr
