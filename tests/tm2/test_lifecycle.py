@@ -106,6 +106,7 @@ def test_errors_have_a_direction_and_no_devp2p_code() -> None:
         tm2.NodeInfoError("x"),
         tm2.PacketDecodeError("x"),
         tm2.SecretFrameError("x"),
+        tm2.SecretHandshakeError("x"),
         tm2.PongTimeoutError("x"),
         tm2.WriteTimeoutError("x"),
     ):

@@ -30,6 +30,7 @@ from peerwire.tm2._errors import (
     PongTimeoutError,
     RefusalReason,
     SecretFrameError,
+    SecretHandshakeError,
     Tm2RemoteError,
     WriteTimeoutError,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Receiver",
     "RefusalReason",
     "SecretFrameError",
+    "SecretHandshakeError",
     "SwitchConfig",
     "SwitchView",
     "Tm2RemoteError",

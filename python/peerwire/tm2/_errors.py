@@ -26,6 +26,7 @@ __all__ = [
     "PongTimeoutError",
     "RefusalReason",
     "SecretFrameError",
+    "SecretHandshakeError",
     "Tm2RemoteError",
     "WriteTimeoutError",
 ]
@@ -64,6 +65,12 @@ class NodeInfoError(HandshakeError):
 
 class PacketDecodeError(DecodeError):
     """An MConnection packet that does not decode, or breaks a size or channel rule."""
+
+    default_reason = None
+
+
+class SecretHandshakeError(HandshakeError):
+    """The secret-connection handshake failed (bad key message, low-order point, bad signature)."""
 
     default_reason = None
 

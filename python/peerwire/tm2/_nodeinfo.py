@@ -108,19 +108,15 @@ class NodeInfo:
             DecodeError: bad amino, unknown fields, or a NetAddress that does not parse.
         """
         d = _tm2.decode_node_info(body)
-        vs = d["version_set"]
-        assert isinstance(vs, list)
-        addr = d["net_address"]
-        assert isinstance(addr, str)
         return cls(
-            net_address=NetAddress.from_amino(addr),
-            network=str(d["network"]),
-            version_set=[VersionInfo(str(n), str(v), bool(o)) for n, v, o in vs],
-            software=str(d["software"]),
-            version=str(d["version"]),
-            channels=bytes(d["channels"]) if isinstance(d["channels"], bytes) else b"",
-            moniker=str(d["moniker"]),
-            other=NodeInfoOther(str(d["tx_index"]), str(d["rpc_address"])),
+            net_address=NetAddress.from_amino(d.net_address),
+            network=d.network,
+            version_set=[VersionInfo(n, v, o) for n, v, o in d.version_set],
+            software=d.software,
+            version=d.version,
+            channels=d.channels,
+            moniker=d.moniker,
+            other=NodeInfoOther(d.tx_index, d.rpc_address),
         )
 
     def validate(self) -> None:

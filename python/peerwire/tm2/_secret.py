@@ -19,7 +19,7 @@ from typing import Protocol
 from peerwire._core import tm2 as _tm2
 from peerwire.errors import ConnectionClosedError, FrameError, HandshakeError
 from peerwire.errors import TimeoutError as PeerwireTimeoutError
-from peerwire.tm2._errors import SecretFrameError
+from peerwire.tm2._errors import SecretFrameError, SecretHandshakeError
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 
 __all__ = ["STREAM_LIMIT", "Reader", "SecretConnection", "Writer"]
@@ -112,6 +112,14 @@ class SecretConnection:
         try:
             async with asyncio.timeout(timeout):
                 return await cls._handshake(reader, writer, node_key, _ephemeral)
+        except HandshakeError as e:  # TM2 has no disconnect code: re-typed without one
+            await _close_quietly(writer)
+            if isinstance(e, SecretHandshakeError):
+                raise
+            raise SecretHandshakeError(str(e)) from None
+        except FrameError as e:
+            await _close_quietly(writer)
+            raise SecretFrameError(str(e)) from None
         except TimeoutError:
             await _close_quietly(writer)
             raise PeerwireTimeoutError(f"secret connection handshake took longer than {timeout} s") from None

@@ -24,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
-from peerwire.errors import ConnectionClosedError, DialError, PeerwireError
+from peerwire.errors import ConnectionClosedError, DecodeError, DialError, PeerwireError
 from peerwire.events import DialFailureReason
 from peerwire.tm2._addr import NetAddress
 from peerwire.tm2._contracts import ConnInfo, PeerBehavior, PeerConn, Receiver
-from peerwire.tm2._errors import NodeInfoError, PeerRefusedError, RefusalReason
+from peerwire.tm2._errors import NodeInfoError, PacketDecodeError, PeerRefusedError, RefusalReason
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 from peerwire.tm2._mconn import ConnectionStatus, MConnConfig, MConnection
 from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo
@@ -265,7 +265,10 @@ class MultiplexTransport:
                 sc = await SecretConnection.make(reader, writer, self._node_key, timeout=None)
             async with self._clock.timeout(self._handshake_timeout):
                 await sc.write(self._node_info.encode())
-                peer_info = NodeInfo.decode(await sc.read_sized(MAX_NODE_INFO_SIZE))
+                try:
+                    peer_info = NodeInfo.decode(await sc.read_sized(MAX_NODE_INFO_SIZE))
+                except DecodeError as e:  # re-typed: TM2 errors carry no devp2p disconnect code
+                    raise PacketDecodeError(f"node info: {e}") from None
             peer_info.validate()
             conn_id = id_from_public_key(sc.remote_public_key)
             if conn_id != peer_info.id:

@@ -8,8 +8,9 @@ File format is gno's, so a node can take over a gnoland ``addrbook.json``::
   dialed successfully in the last 24 h go first, those seen longest ago
   leading (gno's eviction order).
 - Our own address (same ID or same ``ip:port``) is never stored.
-- Writes are atomic (temporary file in the same directory, fsync, rename): a
-  crash leaves the old file or the new one, never half of one. A corrupt file
+- Writes are atomic and private (:func:`peerwire._net.write_private_file`:
+  temporary file, fsync, rename, mode 0600): a crash leaves the old file or
+  the new one, never half of one. A corrupt file
   is kept aside as ``<file>.corrupt`` and the book starts empty.
 - Only valid addresses (see ``NetAddress.validate``) are loaded.
 """
@@ -19,11 +20,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._net import write_private_file
 from peerwire.errors import DecodeError
 from peerwire.tm2._addr import AddressError, NetAddress
 
@@ -159,23 +160,8 @@ class AddressBook:
         data = self.snapshot()
         self.dirty = False
         try:
-            write_atomic(self.path, data)
+            write_private_file(self.path, data)
         except BaseException:
             self.dirty = True
             raise
         return True
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from peerwire._clock import Clock
+from peerwire._net import TokenBucket
 from peerwire.errors import DecodeError
 from peerwire.tm2._addr import AddressError, NetAddress
 from peerwire.tm2._contracts import ChannelDescriptor, PeerConn
@@ -91,8 +92,7 @@ class DiscoveryStats:
 class _PeerDiscovery:
     """Discovery's own typed state for one peer (not the peer's key-value store)."""
 
-    tokens: float
-    refilled_at: float
+    requests: TokenBucket
     asked_at: float | None = None
 
 
@@ -135,7 +135,7 @@ class Reactor(BaseReactor):
         return self._clock if self._clock is not None else self.switch.clock
 
     def _new_state(self, peer: PeerConn) -> _PeerDiscovery:
-        return _PeerDiscovery(tokens=float(REQUEST_BURST), refilled_at=self.clock.monotonic())
+        return _PeerDiscovery(requests=TokenBucket(1.0 / REQUEST_REFILL, REQUEST_BURST, self.clock))
 
     def get_channels(self) -> Sequence[ChannelDescriptor]:
         return [DESCRIPTOR]
@@ -231,21 +231,12 @@ class Reactor(BaseReactor):
             return
         if isinstance(m, Request):
             self.stats.requests_received += 1
-            if not self._allow_request(st):
+            if not st.requests.try_take():
                 self.stats.rate_limited += 1
                 return
             self._answer(peer)
         else:
             self._handle_response(peer, st, m)
-
-    def _allow_request(self, st: _PeerDiscovery) -> bool:
-        now = self.clock.monotonic()
-        st.tokens = min(float(REQUEST_BURST), st.tokens + (now - st.refilled_at) / REQUEST_REFILL)
-        st.refilled_at = now
-        if st.tokens < 1.0:
-            return False
-        st.tokens -= 1.0
-        return True
 
     def shareable(self, exclude: str | None = None) -> list[str]:
         """Advertised addresses of our non-private peers whose address is valid."""
