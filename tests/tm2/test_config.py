@@ -28,8 +28,8 @@ def test_config_is_frozen_and_normalised() -> None:
         max_inbound_peers=3,
         persistent_peers=[ADDR],
         private_peers=["g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5"],
-    )  # type: ignore[arg-type]
-    assert cfg.persistent_peers == (tm2.NetAddress.parse(ADDR),)
+    )
+    assert cfg.persistent_peers == cfg.persistent_addresses == (tm2.NetAddress.parse(ADDR),)
     assert cfg.private_peers == frozenset({"g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5"})
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.max_inbound_peers = 4  # type: ignore[misc]

@@ -57,6 +57,9 @@ def test_lifecycle_feed_has_typed_facts_with_direction_and_reason() -> None:
             nobody = tm2.NodeKey.from_secret(b"nobody").id
             c1.dial_peers(str(ts["srv"].net_address()), f"{nobody}@127.0.0.9:1")
             await _until(lambda: srv.peers().has(keys["c1"].id) and c1.peers().has(keys["srv"].id))
+            on_srv_peer = srv.peers().get(keys["c1"].id)
+            # The transport's duplicate-guard key lives in the transport, not in the user's store.
+            assert on_srv_peer is not None and on_srv_peer.get("_transport_key") is None
             c2.dial_peers(str(ts["srv"].net_address()))
             await _until(lambda: srv.stats.rejected_inbound_full == 1)
             await _until(lambda: not c2.peers().has(keys["srv"].id) and c2.stats.dials == 1)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from peerwire._clock import Clock
@@ -89,15 +89,16 @@ def _as_address(a: NetAddress | str) -> NetAddress:
 class SwitchConfig:
     """The switch's settings (gno ``switch_option.go`` + our bounds). See the module doc for drops.
 
-    ``persistent_peers`` accepts ``id@host:port`` strings or :class:`NetAddress`;
+    ``persistent_peers`` accepts ``id@host:port`` strings or :class:`NetAddress`
+    (kept as a tuple of :class:`NetAddress`, see :attr:`persistent_addresses`);
     hostnames are resolved again on every dial. ``private_peers`` are IDs never
-    gossiped by discovery.
+    gossiped by discovery (kept as a frozenset, see :attr:`private_ids`).
     """
 
     max_inbound_peers: int = DEFAULT_MAX_INBOUND
     max_outbound_peers: int = DEFAULT_MAX_OUTBOUND
-    persistent_peers: tuple[NetAddress, ...] = ()
-    private_peers: frozenset[ID] = field(default_factory=frozenset)
+    persistent_peers: Sequence[NetAddress | str] = ()
+    private_peers: Collection[str] = frozenset()
     dial_timeout: float = DEFAULT_DIAL_TIMEOUT
     redial_interval: float = DEFAULT_REDIAL_INTERVAL
     max_concurrent_dials: int = DEFAULT_MAX_CONCURRENT_DIALS
@@ -135,6 +136,16 @@ class SwitchConfig:
             v = getattr(self, name)
             if not isinstance(v, int | float) or isinstance(v, bool) or not v > 0:
                 raise ConfigError(f"{name} must be a number of seconds > 0, got {v!r}")
+
+    @property
+    def persistent_addresses(self) -> tuple[NetAddress, ...]:
+        """``persistent_peers``, parsed (done once, at construction)."""
+        return tuple(a for a in self.persistent_peers if isinstance(a, NetAddress))
+
+    @property
+    def private_ids(self) -> frozenset[ID]:
+        """``private_peers``, validated."""
+        return frozenset(ID(i) for i in self.private_peers)
 
     def replace(self, **changes: object) -> SwitchConfig:
         """A copy with ``changes`` applied (validated again)."""
@@ -196,7 +207,7 @@ def with_private_peers(ids: Iterable[str]) -> SwitchOption:
     wanted = tuple(ids)
 
     def apply(s: SwitchSetup) -> None:
-        s.config = s.config.replace(private_peers=s.config.private_peers | {ID(i) for i in wanted})
+        s.config = s.config.replace(private_peers=s.config.private_ids | {ID(i) for i in wanted})
 
     return apply
 

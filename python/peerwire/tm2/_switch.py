@@ -124,7 +124,7 @@ class MultiplexSwitch:
         for name, r in setup.reactors.items():
             self._add_reactor(name, r)
         self._dispatchers: dict[int, Receiver] = {ch: Dispatcher(self) for ch in self._reactors_by_ch}
-        self._persistent = {a.id: PersistentPeer(a) for a in self.config.persistent_peers}
+        self._persistent = {a.id: PersistentPeer(a) for a in self.config.persistent_addresses}
         self._records: dict[ID, PeerRecord] = {}
         self._peers = PeerSet()
         self._events: PubSub[Event] = PubSub()
@@ -188,7 +188,7 @@ class MultiplexSwitch:
         return peer_id in self._persistent
 
     def is_private_peer(self, peer_id: str) -> bool:
-        return peer_id in self.config.private_peers
+        return peer_id in self.config.private_ids
 
     def persistent_peers(self) -> list[NetAddress]:
         return [p.address for p in self._persistent.values()]
