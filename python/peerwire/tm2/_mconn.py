@@ -191,7 +191,8 @@ class MConnection:
         self._recv_limiter = _RateLimiter(self._cfg.recv_rate, clock)
         self._wbuf = bytearray()
         self._send_signal = asyncio.Event()
-        self._stopped_event = asyncio.Event()  # wakes senders waiting for room
+        # Senders waiting for room: stop() cancels them, so they return False at once.
+        self._waiting_puts: set[asyncio.Future[None]] = set()
         self._pong_pending = False
         self._ping_pending = False
         self._pong_timer: asyncio.Task[None] | None = None
@@ -227,7 +228,8 @@ class MConnection:
             return
         self._stopped = True
         self._running = False
-        self._stopped_event.set()
+        for put in list(self._waiting_puts):
+            put.cancel()
         current = asyncio.current_task()
         owned = [
             t
@@ -274,17 +276,21 @@ class MConnection:
         if ch is None or not self.is_running:
             return False
         put = asyncio.ensure_future(ch.queue.put(bytes(msg)))
-        stopped = asyncio.ensure_future(self._stopped_event.wait())
+        self._waiting_puts.add(put)
         try:
             async with self._clock.timeout(DEFAULT_SEND_TIMEOUT):
-                await asyncio.wait({put, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                await put
         except PeerwireTimeoutError:
-            pass
-        finally:
-            stopped.cancel()
-            if not put.done():
+            pass  # decided below: the put may have landed just as the deadline passed
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not (put.cancelled() and (task is None or task.cancelling() == 0)):
                 put.cancel()
+                raise  # our caller was cancelled, not just the wait by stop()
+        finally:
+            self._waiting_puts.discard(put)
         if not put.done() or put.cancelled():
+            put.cancel()
             return False
         self._send_signal.set()
         return True
