@@ -119,8 +119,8 @@ class MemoryTransport(MultiplexTransport):
         return self._addr
 
     async def listen(self, addr: NetAddress | None = None) -> None:
+        await self._open()
         self._listening = True
-        self._closed = False
         self.network._listeners[self._addr.dial_string()] = self
 
     async def _serve(self, addr: NetAddress) -> NetAddress:  # pragma: no cover - listen() overrides

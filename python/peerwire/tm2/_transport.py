@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._tasks import TaskScope
 from peerwire.errors import ConnectionClosedError, DecodeError, DialError, PeerwireError
 from peerwire.events import DialFailureReason
 from peerwire.tm2._addr import NetAddress
@@ -188,7 +189,8 @@ class MultiplexTransport:
         self._net_address: NetAddress | None = None
         self._accepted: asyncio.Queue[Verified] = asyncio.Queue(maxsize=1)
         self._active: set[str] = set()
-        self._handshakes: set[asyncio.Task[None]] = set()
+        # Inbound handshakes run in this scope (opened by listen(), closed by close()).
+        self._handshakes = TaskScope("tm2-handshakes")
         self._closed = False
         self.rejected_inbound = 0
         #: Told about every inbound connection that failed its handshake: ``(peer or None,
@@ -207,7 +209,15 @@ class MultiplexTransport:
 
     async def listen(self, addr: NetAddress) -> None:
         """Start accepting on ``addr`` (port 0 picks one; ``net_address()`` then has it)."""
+        await self._open()
         self._net_address = await self._serve(addr)
+
+    async def _open(self) -> None:
+        """Open the handshake task scope (once per listen after a close)."""
+        if not self._handshakes.running:
+            self._handshakes = TaskScope("tm2-handshakes")
+            await self._handshakes.start()
+        self._closed = False
 
     async def _serve(self, addr: NetAddress) -> NetAddress:
         """Start the listener, calling :meth:`_on_inbound` per connection; return the bound address."""
@@ -225,13 +235,11 @@ class MultiplexTransport:
         """Run the inbound handshake on an accepted byte stream (the listener calls this; a
         custom carrier may too). Verified peers come out of :meth:`accept`."""
         # Tasks are counted from creation, so a burst cannot overshoot the bound.
-        if self._closed or len(self._handshakes) >= self._max_inbound:
+        if self._closed or not self._handshakes.running or self._handshakes.tasks >= self._max_inbound:
             self.rejected_inbound += 1
             writer.close()
             return
-        task = asyncio.get_running_loop().create_task(self._inbound(reader, writer))
-        self._handshakes.add(task)
-        task.add_done_callback(self._handshakes.discard)
+        self._handshakes.spawn(self._inbound(reader, writer), name="inbound handshake")
 
     async def _inbound(self, reader: Reader, writer: Writer) -> None:
         try:
@@ -344,7 +352,6 @@ class MultiplexTransport:
             self._server.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
-        for t in list(self._handshakes):
-            t.cancel()
+        await self._handshakes.stop()
         while not self._accepted.empty():
             await self._accepted.get_nowait().sc.close()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from peerwire._clock import Clock
 from peerwire._net import TokenBucket
+from peerwire._tasks import TaskScope
 from peerwire.errors import DecodeError
 from peerwire.tm2._addr import AddressError, NetAddress
 from peerwire.tm2._contracts import ChannelDescriptor, PeerConn
@@ -127,8 +128,7 @@ class Reactor(BaseReactor):
         self.stats = DiscoveryStats()
         self.book = AddressBook(None)
         self._state = self.peer_states(self._new_state)
-        self._task: asyncio.Task[None] | None = None
-        self._requests: set[asyncio.Task[None]] = set()
+        self._tasks = TaskScope("tm2-discovery")
 
     @property
     def clock(self) -> Clock:
@@ -147,15 +147,15 @@ class Reactor(BaseReactor):
         if n:
             log.info("dialing %d peers from the address book", n)
         self.switch.dial_peers(*self.seeds, *self.book.addresses())
-        self._task = asyncio.create_task(self._run(), name="tm2-discovery")
+        self._tasks = TaskScope("tm2-discovery")
+        await self._tasks.start()
+        self._tasks.spawn(self._run(), name="rounds", critical=True)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        for t in list(self._requests):
-            t.cancel()
+        try:
+            await self._tasks.stop()  # the rounds and any request in flight
+        except Exception as e:  # a failed round loop: logged by the scope, not fatal to stopping
+            log.warning("discovery loop had failed: %r", e)
         try:
             await asyncio.to_thread(self.book.save, True)
         except OSError as e:
@@ -193,9 +193,8 @@ class Reactor(BaseReactor):
         self.book.mark_connected(peer.socket_addr)
 
     def _spawn_request(self, peer: PeerConn) -> None:
-        t = asyncio.create_task(self._request(peer))
-        self._requests.add(t)
-        t.add_done_callback(self._requests.discard)
+        if self._tasks.running:
+            self._tasks.spawn(self._request(peer), name=f"request {peer.id}")
 
     async def _request(self, peer: PeerConn) -> None:
         st = self._state.get(peer)
