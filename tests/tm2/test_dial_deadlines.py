@@ -76,7 +76,7 @@ class SlowConnect(MemoryTransport):
         super().__init__(net, tm2.NodeKey.from_secret(b"dialer"), channels=bytes([CH]))
         self.connect_delay = connect
 
-    async def _connect(self, addr: tm2.NetAddress) -> tuple[Reader, Writer]:
+    async def _connect(self, addr: tm2.NetAddress) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         await self.network.clock.sleep(self.connect_delay)
         return await super()._connect(addr)
 

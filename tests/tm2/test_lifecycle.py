@@ -114,9 +114,9 @@ def test_errors_have_a_direction_and_no_devp2p_code() -> None:
         tm2.WriteTimeoutError("x"),
     ):
         assert isinstance(err, errors.RemoteProtocolError) and err.disconnect_reason is None
-    with pytest.raises(ValueError, match="expected") as err:
+    with pytest.raises(ValueError, match="expected") as raised:
         tm2.NetAddress.parse("not-an-address")
-    assert isinstance(err.value, tm2.AddressError) and not isinstance(err.value, errors.DecodeError)
+    assert isinstance(raised.value, tm2.AddressError) and not isinstance(raised.value, errors.DecodeError)
 
 
 def test_parse_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
