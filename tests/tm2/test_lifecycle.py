@@ -10,7 +10,6 @@ import pytest
 
 from peerwire import errors, events, tm2
 from peerwire._clock import FakeClock
-from peerwire._core import identity
 from peerwire.testing.tm2 import MemoryNetwork, MemoryTransport
 
 CH = 0x77
@@ -37,7 +36,7 @@ def _drain(sub: tm2.Subscription[events.Event]) -> list[events.Event]:
 
 
 def events_id(node_id: str) -> str:
-    return identity.tm2_id_decode(node_id).hex()
+    return node_id  # the shared feed names TM2 peers by their bech32 ID
 
 
 def test_lifecycle_feed_has_typed_facts_with_direction_and_reason() -> None:
@@ -53,7 +52,11 @@ def test_lifecycle_feed_has_typed_facts_with_direction_and_reason() -> None:
         c1 = tm2.MultiplexSwitch(ts["c1"], reactors={"e": Echo()})
         c2 = tm2.MultiplexSwitch(ts["c2"], reactors={"e": Echo()})
         async with srv, c1, c2:
-            on_srv, on_c1, on_c2 = srv.lifecycle(), c1.lifecycle(), c2.lifecycle()
+            on_srv, on_c1, on_c2 = (
+                srv.subscribe_lifecycle(),
+                c1.subscribe_lifecycle(),
+                c2.subscribe_lifecycle(),
+            )
             nobody = tm2.NodeKey.from_secret(b"nobody").id
             c1.dial_peers(str(ts["srv"].net_address()), f"{nobody}@127.0.0.9:1")
             await _until(lambda: srv.peers().has(keys["c1"].id) and c1.peers().has(keys["srv"].id))

@@ -47,6 +47,7 @@ from typing import Any
 from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
+from peerwire._pubsub import Subscription
 from peerwire.devp2p._base import (
     BASE_PROTOCOL_VERSION,
     DIAL_TIMEOUT,
@@ -67,6 +68,7 @@ from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
+from peerwire.devp2p._lifecycle import drop_reason, lifecycle_feed
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._server_discovery import (
     ServerDiscovery,
@@ -76,6 +78,7 @@ from peerwire.devp2p._server_discovery import (
 )
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
 from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
+from peerwire.events import Event, HandshakeFailureReason
 
 __all__ = ["Config", "EventSubscription", "Server"]
 
@@ -136,6 +139,11 @@ def _split_hostport(addr: str) -> tuple[str, int]:
     host, _, port = addr.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
     return host, int(port)
+
+
+def _label(remote: tuple[str, int]) -> str:
+    host, port = remote
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _is_lan(ip: str) -> bool:
@@ -214,6 +222,8 @@ class Server:
         max_pending = config.max_pending_peers or DEFAULT_MAX_PENDING_PEERS
         self._tokens = asyncio.Semaphore(max_pending)
         self._subs: set[EventSubscription] = set()
+        #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
+        self.lifecycle = lifecycle_feed()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._peer_tasks: dict[bytes, asyncio.Task[None]] = {}
         self._listener: Listener | None = None
@@ -396,6 +406,10 @@ class Server:
         self._subs.add(sub)
         return sub
 
+    def subscribe_lifecycle(self, maxsize: int | None = None) -> Subscription[Event]:
+        """Typed dial / handshake / peer events (:mod:`peerwire.events`), bounded, drop-and-count."""
+        return self.lifecycle.subscribe(maxsize=maxsize or self.config.event_buffer)
+
     def node_info(self) -> dict[str, Any]:
         """geth's ``admin_nodeInfo``."""
         node = self.self_node()
@@ -429,14 +443,14 @@ class Server:
             sub._offer(ev)
 
     # -- inbound -------------------------------------------------------------
-    def _check_inbound(self, ip: str) -> str | None:
+    def _check_inbound(self, ip: str) -> HandshakeFailureReason | None:
         now = self._clock.monotonic()
         if self._net_restrict is not None and not self._net_restrict.contains(ip):
-            return "not in netrestrict list"
+            return HandshakeFailureReason.NET_RESTRICTED
         for k in [k for k, t in self._inbound_history.items() if t <= now]:
             del self._inbound_history[k]
         if not _is_lan(ip) and ip in self._inbound_history:
-            return "too many attempts"
+            return HandshakeFailureReason.THROTTLED
         self._inbound_history[ip] = now + INBOUND_THROTTLE_TIME
         return None
 
@@ -447,6 +461,7 @@ class Server:
             await with_deadline(self._clock, HANDSHAKE_TIMEOUT, self._tokens.acquire())
         except PeerwireError as e:
             self.setup_failures.append((label, e))
+            self.lifecycle.handshake_failed(None, label, True, e)
             await inc.close()
             return
         try:
@@ -455,13 +470,16 @@ class Server:
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
-                self.setup_failures.append((label, DialError(f"rejected inbound: {why}", reason=why)))
+                refusal = DialError(f"rejected inbound: {why}", reason=why)
+                self.setup_failures.append((label, refusal))
+                self.lifecycle.handshake_failed(None, label, True, refusal)
                 await inc.close()
                 return
             try:
                 t = await with_deadline(self._clock, HANDSHAKE_TIMEOUT, inc.handshake())
             except (PeerwireError, OSError) as e:
                 self.setup_failures.append((label, e))
+                self.lifecycle.handshake_failed(None, label, True, e)
                 await inc.close()
                 return
             with contextlib.suppress(PeerwireError, OSError):
@@ -473,12 +491,18 @@ class Server:
     async def _dial_and_set_up(self, node: Node, host: str, flags: ConnFlag) -> None:
         if not self._running or self._network is None:
             raise DialError("server stopped", reason="stopped")
-        t, local = await with_deadline(
-            self._clock,
-            DIAL_TIMEOUT + HANDSHAKE_TIMEOUT,
-            self._network.dial(host, node.tcp_port, node.public_key, self._key),
-        )
-        await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
+        address = _label((host, node.tcp_port))
+        self.lifecycle.dial_started(node.id, address)
+        try:
+            t, local = await with_deadline(
+                self._clock,
+                DIAL_TIMEOUT + HANDSHAKE_TIMEOUT,
+                self._network.dial(host, node.tcp_port, node.public_key, self._key),
+            )
+            await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
+        except Exception as e:
+            self.lifecycle.dial_failed(node.id, address, e)
+            raise
 
     # -- admission -------------------------------------------------------------
     def _post_handshake_checks(self, node_id: bytes, flags: ConnFlag) -> DiscReason | None:
@@ -599,6 +623,7 @@ class Server:
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
             self.setup_failures.append((label, e))
+            self.lifecycle.handshake_failed(node.id, label, bool(flags & ConnFlag.INBOUND), e)
             raise
         finally:
             if pending_inbound:
@@ -630,6 +655,7 @@ class Server:
         if peer.inbound:
             self._inbound_count += 1
         self.dialer.peer_added(node.id, flags)
+        self.lifecycle.peer_added(node.id, _label(remote), peer.inbound)
         self._emit(
             PeerEvent(
                 PeerEventType.ADD,
@@ -644,14 +670,17 @@ class Server:
         try:
             end = await peer.run()
             error = end.error
+            why = drop_reason(end.reason, end.remote_requested)
         except asyncio.CancelledError:
             error = str(DiscReason.QUITTING)
+            why = drop_reason(DiscReason.QUITTING, False)
         finally:
             self._peers.pop(peer.id, None)
             self._peer_tasks.pop(peer.id, None)
             if peer.inbound:
                 self._inbound_count -= 1
             self.dialer.peer_removed(peer.id, peer.flags)
+        self.lifecycle.peer_dropped(peer.id, peer.remote_address or "", peer.inbound, why, error)
         self._emit(
             PeerEvent(
                 PeerEventType.DROP,

@@ -39,9 +39,9 @@ from typing import Any
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._tasks import TaskScope
-from peerwire.errors import LocalProtocolError
+from peerwire.errors import DialError, LocalProtocolError
 from peerwire.errors import TimeoutError as PeerwireTimeoutError
-from peerwire.events import DialFailed, DialFailureReason, DialStarted
+from peerwire.events import DialFailureReason
 from peerwire.events import Event as LifecycleEvent
 from peerwire.tm2._addr import RESOLVE_TIMEOUT, AddressError, NetAddress, Resolver, system_resolver
 from peerwire.tm2._behavior import Dispatcher, SwitchBehavior
@@ -57,21 +57,15 @@ from peerwire.tm2._events import (
     PeerDisconnectedEvent,
     PubSub,
     Subscription,
-    dial_failure_reason,
-    event_peer_id,
-    handshake_failed_event,
-    peer_added_event,
-    peer_dropped_event,
 )
 from peerwire.tm2._keys import ID
+from peerwire.tm2._lifecycle import drop_reason, lifecycle_feed, refusal_reason
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor
 from peerwire.tm2._record import PeerRecord, PeerState, SwitchStats
 from peerwire.tm2._transport import MultiplexTransport
 
 __all__ = ["MultiplexSwitch", "SwitchStats"]
-
-ID_MISMATCH = DialFailureReason.ID_MISMATCH
 
 log = logging.getLogger("peerwire.tm2.switch")
 
@@ -128,7 +122,8 @@ class MultiplexSwitch:
         self._records: dict[ID, PeerRecord] = {}
         self._peers = PeerSet()
         self._events: PubSub[Event] = PubSub()
-        self._lifecycle: PubSub[LifecycleEvent] = PubSub()
+        #: Typed lifecycle events (:mod:`peerwire.events`), shared with devp2p; see subscribe_lifecycle().
+        self.lifecycle = lifecycle_feed()
         self._behavior = SwitchBehavior(self)
         # Tasks: the loops in the switch's scope; dials and peers in child scopes of it.
         self._scope = TaskScope("tm2-switch")
@@ -292,17 +287,17 @@ class MultiplexSwitch:
         async iterator; a full buffer drops new events for that subscriber, counted."""
         return self._events.subscribe(flt, maxsize)
 
-    def lifecycle(
+    def subscribe_lifecycle(
         self, flt: Callable[[LifecycleEvent], bool] | None = None, maxsize: int = DEFAULT_EVENT_BUFFER
     ) -> Subscription[LifecycleEvent]:
         """The typed lifecycle feed shared with devp2p (:mod:`peerwire.events`): DialStarted,
         DialFailed, HandshakeFailed, PeerAdded, PeerDropped, each with a typed reason."""
-        return self._lifecycle.subscribe(flt, maxsize)
+        return self.lifecycle.subscribe(flt, maxsize)
 
     def _handshake_failed(
         self, peer: PeerConn | None, address: str, outbound: bool, err: BaseException
     ) -> None:
-        self._lifecycle.publish(handshake_failed_event(peer, address, outbound, err))
+        self.lifecycle.handshake_failed(peer.id if peer is not None else None, address, not outbound, err)
 
     def broadcast(self, ch_id: int, data: bytes) -> int:
         """Queue ``data`` on channel ``ch_id`` for every peer; never waits.
@@ -415,7 +410,11 @@ class MultiplexSwitch:
                 r.drop_peer_states(peer)
         if was_active:
             self._events.publish(PeerDisconnectedEvent(peer.id, str(peer.socket_addr), err))
-            self._lifecycle.publish(peer_dropped_event(peer, err, stopping=not self._running))
+            why = drop_reason(err, stopping=not self._running)
+            detail = "" if err is None else str(err) or type(err).__name__
+            self.lifecycle.peer_dropped(
+                peer.id, peer.socket_addr.dial_string(), not peer.is_outbound, why, detail
+            )
             persistent = self._persistent.get(peer.id)
             if (
                 self._running
@@ -442,9 +441,9 @@ class MultiplexSwitch:
     def _reject(self, peer: PeerConn, reason: RefusalReason | None = None) -> None:
         """Close a connection the switch does not keep (a policy decision, counted by the caller)."""
         if reason is not None:
-            err = PeerRefusedError(reason)
-            log.debug("refusing %s: %s", peer.id, err)
-            self._handshake_failed(peer, peer.socket_addr.dial_string(), peer.is_outbound, err)
+            log.debug("refusing %s: %s", peer.id, PeerRefusedError(reason))
+            inbound = not peer.is_outbound
+            self.lifecycle.refused(peer.id, peer.socket_addr.dial_string(), inbound, refusal_reason(reason))
         try:
             self.transport.remove(peer)
         except Exception as e:
@@ -536,7 +535,7 @@ class MultiplexSwitch:
             await self._call_hook(r, r.add_peer, peer)
         if self._records.get(pid) is rec:  # still active after the hooks
             self._events.publish(PeerConnectedEvent(pid, str(peer.socket_addr)))
-            self._lifecycle.publish(peer_added_event(peer))
+            self.lifecycle.peer_added(pid, peer.socket_addr.dial_string(), not peer.is_outbound)
         return True
 
     async def _accept_loop(self) -> None:
@@ -585,12 +584,9 @@ class MultiplexSwitch:
         rec = self._records[pid] = PeerRecord(pid, PeerState.DIALING)
         self.stats.dials += 1
         started = self.clock.monotonic()
-        self._lifecycle.publish(DialStarted(event_peer_id(pid), addr.dial_string()))
+        self.lifecycle.dial_started(pid, addr.dial_string())
         try:
-            if not addr.is_resolved:
-                async with self.clock.timeout(RESOLVE_TIMEOUT):
-                    addr = await addr.resolve(self._resolver)
-            target = addr
+            target = await self._resolve(addr)
             target.validate()
             # As gno: the dial timeout bounds the connect; the transport bounds each handshake step.
             peer = await self._dial_transport(target)
@@ -602,24 +598,37 @@ class MultiplexSwitch:
             self.stats.dial_failures += 1
             self.dial_history.append((started, pid, False))
             log.debug("dial %s failed: %r", addr, e)
-            reason = dial_failure_reason(e)
-            if isinstance(e, PeerwireTimeoutError) and not addr.is_resolved:
-                reason = DialFailureReason.RESOLVE_FAILED
-            self._lifecycle.publish(DialFailed(event_peer_id(pid), addr.dial_string(), reason, str(e)))
+            self.lifecycle.dial_failed(pid, addr.dial_string(), e)
             return
         if peer.id != pid:
             self._drop_dialing(rec)
             self.stats.dial_failures += 1
             self.dial_history.append((started, pid, False))
-            reached = f"reached {peer.id}"
-            self._lifecycle.publish(DialFailed(event_peer_id(pid), addr.dial_string(), ID_MISMATCH, reached))
-            self._reject(peer, RefusalReason.ID_MISMATCH)
+            mismatch = DialError(f"dialed {pid}, reached {peer.id}", reason=DialFailureReason.ID_MISMATCH)
+            self.lifecycle.dial_failed(pid, addr.dial_string(), mismatch)
+            self._reject(peer)
             return
         self.dial_history.append((started, pid, True))
         if self._records.get(pid) is rec and rec.state is PeerState.DIALING:
             del self._records[pid]  # _add_peer registers the connection (and settles duplicates)
             rec.move(PeerState.TEARING_DOWN)
         await self._add_peer(peer)
+
+    async def _resolve(self, addr: NetAddress) -> NetAddress:
+        """``addr`` with an IP; a name is looked up now, on every dial (gno #2580), bounded.
+
+        Raises:
+            DialError: the name did not resolve in time.
+        """
+        if addr.is_resolved:
+            return addr
+        try:
+            async with self.clock.timeout(RESOLVE_TIMEOUT):
+                return await addr.resolve(self._resolver)
+        except PeerwireTimeoutError:
+            raise DialError(
+                f"resolving {addr.host!r} timed out", reason=DialFailureReason.RESOLVE_FAILED
+            ) from None
 
     async def _dial_transport(self, target: NetAddress) -> PeerConn:
         return await self.transport.dial(target, self._behavior, connect_timeout=self.config.dial_timeout)
