@@ -12,7 +12,9 @@ Drop and backpressure policy (issue: "accepted means delivered"):
   dispatch queue of ``dispatch_queue_size`` messages / ``dispatch_queue_bytes``
   bytes; when it is full the connection stops reading from that peer (its
   bytes wait in the socket and TCP slows the sender down, as gno's blocking
-  ``Receive`` does), and reading resumes when the reactor catches up.
+  ``Receive`` does), and reading resumes when the reactor catches up. While
+  paused, that peer's pings are not read either: a reactor stuck for longer
+  than the pong timeout loses the peer, as in gno.
 - ``broadcast`` never waits, so it is the one place that drops: each peer
   has an outgoing queue of ``broadcast_queue_size`` messages /
   ``broadcast_queue_bytes`` bytes; when it is full the message is dropped
