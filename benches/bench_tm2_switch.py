@@ -115,6 +115,7 @@ def bench_broadcast_1kib_to_100_peers_memory(benchmark: BenchmarkFixture) -> Non
     async def close() -> None:
         for s in [hub, *sws]:
             await s.stop()
+            await s.transport.close()
 
     loop.run_until_complete(close())
     loop.close()
@@ -163,6 +164,7 @@ async def _mesh(n: int) -> tuple[float, int]:
     took = clock.monotonic()
     for s in nodes:
         await s.stop()
+        await s.transport.close()
     return took, steps
 
 
