@@ -63,7 +63,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "metrics": frozenset({"base"}),
     "testing": frozenset({"base", "kad", "devp2p", "tm2"}),
     "crawl": frozenset({"base", "kad", "devp2p", "tm2", "eth"}),
-    "cli": frozenset({"base", "kad", "devp2p", "tm2", "eth", "metrics", "testing", "crawl"}),
+    "bench": frozenset({"base", "kad", "devp2p", "tm2", "testing"}),
+    "cli": frozenset({"base", "kad", "devp2p", "tm2", "eth", "metrics", "testing", "crawl", "bench"}),
 }
 
 # First matching prefix wins (a prefix matches the module itself and everything below it).
@@ -75,6 +76,7 @@ LAYER_OF_PREFIX = (
     ("peerwire._metrics", "metrics"),
     ("peerwire.testing", "testing"),
     ("peerwire.crawl", "crawl"),
+    ("peerwire.bench", "bench"),
     ("peerwire.cli", "cli"),
 )
 

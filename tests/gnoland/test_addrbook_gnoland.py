@@ -15,8 +15,7 @@ import pytest
 from tests.gnoland._gnoland import Gnoland, free_port
 
 from peerwire import tm2
-from peerwire.tm2 import observe, profiles
-from peerwire.tm2._addr import PeerAddress
+from peerwire.tm2 import NetAddress, observe, profiles
 from peerwire.tm2.discovery import AddressBook
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
@@ -41,7 +40,7 @@ async def _round_trip(gnoland_bin: Path, tmp_path: Path) -> None:
     g = Gnoland(gnoland_bin, wd)
     book_path = g.data_dir / "config" / "addrbook.json"  # gnoland's default addr_book_file
     ours = AddressBook(book_path)
-    assert ours.add(PeerAddress.parse(str(addr))) == 1
+    assert ours.add(NetAddress.parse(str(addr))) == 1
     assert ours.save(force=True)
     assert json.loads(book_path.read_text())["peers"][0]["addr"] == str(addr)
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from peerwire import devp2p, tm2
 from peerwire.devp2p import rlpx
+from peerwire.testing import memory_pipe
 
 __all__ = [
     "ECHO_CHANNEL",
@@ -98,38 +99,14 @@ async def secret_pair(
     return Pair(a, b, [stop_server, a.close, b.close])
 
 
-class _MemoryWriter:
-    """Writing end of an in-memory pipe: bytes land in the peer's ``StreamReader``."""
-
-    def __init__(self, peer: asyncio.StreamReader) -> None:
-        self._peer = peer
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        if self.closed:
-            raise ConnectionResetError("pipe closed")
-        self._peer.feed_data(data)
-
-    async def drain(self) -> None:
-        await asyncio.sleep(0)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._peer.feed_eof()
-
-    async def wait_closed(self) -> None:
-        return None
-
-
 async def secret_pair_memory() -> Pair[tm2.SecretConnection]:
     """Two secret connections over an in-memory pipe: the crypto and framing cost, no sockets."""
-    ra, rb = asyncio.StreamReader(limit=STREAM_LIMIT), asyncio.StreamReader(limit=STREAM_LIMIT)
+    a_end, b_end = memory_pipe(limit=STREAM_LIMIT)
     ka, kb = tm2.NodeKey.from_secret(b"peerwire-bench-a"), tm2.NodeKey.from_secret(b"peerwire-bench-b")
     async with asyncio.timeout(SETUP_TIMEOUT):
         a, b = await asyncio.gather(
-            tm2.SecretConnection.make(ra, _MemoryWriter(rb), ka),
-            tm2.SecretConnection.make(rb, _MemoryWriter(ra), kb),
+            tm2.SecretConnection.make(a_end.reader, a_end.writer, ka),
+            tm2.SecretConnection.make(b_end.reader, b_end.writer, kb),
         )
     return Pair(a, b, [a.close, b.close])
 

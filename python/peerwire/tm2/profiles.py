@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from peerwire.tm2._netaddr import NetAddress
+from peerwire.tm2._addr import NetAddress
 from peerwire.tm2._nodeinfo import NodeInfo, NodeInfoOther, VersionInfo, semver_major
 
 __all__ = [
