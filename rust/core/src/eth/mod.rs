@@ -1,0 +1,6 @@
+//! The `eth` wire protocol (go-ethereum `eth/protocols/eth`), sans-IO: fork
+//! IDs (EIP-2124), block headers and genesis hashing, and the message codecs.
+pub mod forkid;
+pub mod genesis;
+pub mod header;
+pub mod messages;
