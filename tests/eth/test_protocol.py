@@ -1,0 +1,124 @@
+"""eth Status handshake and requests between two peerwire servers over loopback TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from peerwire import devp2p, eth
+from peerwire.devp2p import PeerEventType
+from tests.devp2p._aio import aio
+from tests.eth.test_chain import _private_genesis
+
+CHAIN = eth.Chain.from_genesis(_private_genesis(shanghaiTime=0, cancunTime=0))
+
+
+@asynccontextmanager
+async def node(
+    proto: eth.Protocol, *, static: list[devp2p.Node] | None = None
+) -> AsyncIterator[devp2p.Server]:
+    cfg = devp2p.Config(
+        private_key=devp2p.PrivateKey.generate(),
+        listen_addr="127.0.0.1:0",
+        protocols=proto.protocols(),
+        static_nodes=static or [],
+    )
+    async with devp2p.Server(cfg) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("versions", [(72, 71, 70, 69, 68), (68,), (69,)])
+@aio
+async def test_status_and_genesis_header_between_peerwire_nodes(versions: tuple[int, ...]) -> None:
+    a, b = eth.Protocol(CHAIN, versions=versions), eth.Protocol(CHAIN)
+    async with node(a) as sa, node(b, static=[sa.self_node()]):
+        ep = await b.wait_peer(timeout=10)
+        assert ep.version == max(versions)
+        assert ep.status.genesis == CHAIN.genesis_hash
+        assert ep.status.fork_id == CHAIN.fork_id(0, CHAIN.genesis_time)
+        headers = await ep.get_block_headers(0, 1)
+        assert [h.hash for h in headers] == [CHAIN.genesis_hash]
+        assert await ep.get_block_headers(5, 3) == []  # nothing to serve: empty, not dropped
+        assert len(b.peers()) == 1
+        # the record carries the eth entry with our fork ID
+        rec = devp2p.ENR.decode(sa.node_info()["enr"])
+        assert eth.ForkID.from_enr(rec) == CHAIN.fork_id(0, CHAIN.genesis_time)
+
+
+@aio
+async def test_incompatible_fork_id_is_refused_with_subprotocol_error() -> None:
+    # Same genesis, but a fork the other side never heard of already passed: rule 4.
+    other = dataclasses.replace(CHAIN, block_forks=(*CHAIN.block_forks, 0), time_forks=(1,))
+    other = dataclasses.replace(other, genesis_time=0)
+    assert other.fork_id(0, CHAIN.genesis_time) != CHAIN.fork_id(0, CHAIN.genesis_time)
+    a, b = eth.Protocol(CHAIN), eth.Protocol(other, head=eth.Head(0, CHAIN.genesis_hash, CHAIN.genesis_time))
+    async with node(a) as sa:
+        events = sa.subscribe_events()
+        async with node(b, static=[sa.self_node()]) as sb:
+            drops = []
+            async with asyncio.timeout(10):
+                async for ev in events:
+                    if ev.type is PeerEventType.DROP:
+                        drops.append(ev)
+                        break
+            assert "fork ID rejected" in (drops[0].error or "") or "subprotocol" in (drops[0].error or "")
+            assert a.peers() == [] and b.peers() == []
+            del sb
+
+
+@aio
+async def test_handshake_timeout_is_read_timeout() -> None:
+    proto = eth.Protocol(CHAIN, handshake_timeout=0.3)
+
+    class SilentRW:
+        sent: list[int] = []  # noqa: RUF012
+
+        async def write_msg(self, code: int, payload: bytes) -> None:
+            self.sent.append(code)
+
+        async def read_msg(self) -> devp2p.Msg:
+            await asyncio.sleep(10)
+            raise AssertionError
+
+    with pytest.raises(eth.EthHandshakeError) as exc:
+        await proto.handshake(69, SilentRW())
+    assert exc.value.disconnect_reason == devp2p.DiscReason.READ_TIMEOUT
+    assert SilentRW.sent == [0]
+
+
+@aio
+async def test_status_checks_as_geth() -> None:
+    proto = eth.Protocol(CHAIN)
+    good = proto._our_status(69)
+
+    class OneMsgRW:
+        def __init__(self, code: int, payload: bytes) -> None:
+            self.msg = devp2p.Msg(code, payload)
+
+        async def write_msg(self, code: int, payload: bytes) -> None:
+            pass
+
+        async def read_msg(self) -> devp2p.Msg:
+            return self.msg
+
+    async def check(status: eth.Status, code: int = 0, version: int = 69) -> str:
+        with pytest.raises(eth.EthHandshakeError) as exc:
+            await proto.handshake(version, OneMsgRW(code, status.encode()))
+        assert exc.value.disconnect_reason == devp2p.DiscReason.SUBPROTOCOL_ERROR
+        return str(exc.value)
+
+    assert (await proto.handshake(69, OneMsgRW(0, good.encode()))) == good
+    assert "no status message" in await check(good, code=2)
+    assert "network ID mismatch" in await check(dataclasses.replace(good, network_id=1))
+    assert "protocol version mismatch" in await check(dataclasses.replace(good, version=70))
+    assert "genesis mismatch" in await check(dataclasses.replace(good, genesis=b"\x01" * 32))
+    assert "fork ID rejected" in await check(
+        dataclasses.replace(good, fork_id=eth.ForkID(b"\x12\x34\x56\x78"))
+    )
+    assert "invalid block range" in await check(dataclasses.replace(good, earliest=5, latest=1))
+    assert "invalid block range" in await check(dataclasses.replace(good, latest_hash=bytes(32)))
+    assert "invalid status" in await check(good, version=68)  # eth/69 layout on eth/68
