@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from peerwire import eth
 from tests.conftest import run_harness
 from tests.eth.test_chain import _private_genesis
+
+from peerwire import eth
 
 pytestmark = pytest.mark.interop
 

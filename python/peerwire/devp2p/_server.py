@@ -272,7 +272,7 @@ class Server:
             self._listen_host, self._listen_port = host, self._listener.port
         if not self.config.no_discovery:
             await self._start_discovery()
-        attributes: dict[str, Any] = {}
+        attributes: dict[bytes | str, Any] = {}
         for proto in self.config.protocols:  # geth: srv.localnode.Set(attr) for each protocol
             attributes.update(proto.attributes)
         if self.discovery is not None and self.discovery.udp.local is not None:
