@@ -61,3 +61,31 @@ def test_pre_london_ethash_genesis_equals_geth(go_harness: Path, tmp_path: Path)
     chain = eth.Chain.from_genesis_json(p)
     want = json.loads(run_harness(go_harness, "genesis-hash", str(p)))
     assert chain.genesis_hash.hex() == want["hash"]
+
+
+def test_packet_codecs_match_geth_encodings(go_harness: Path) -> None:
+    """Every sample packet geth encodes decodes with our codecs and re-encodes to the same bytes."""
+    from peerwire._core import eth as core_eth
+
+    pk = {k: bytes.fromhex(v) for k, v in json.loads(run_harness(go_harness, "eth-packets")).items()}
+    h1, h2 = b"\x11" * 32, b"\x22" * 32
+    st = eth.Status.decode(72, pk["status72"])
+    assert st == eth.Status(72, 1337, h1, eth.ForkID(bytes.fromhex("deadbeef"), 42), 0, 5, h2)
+    assert st.encode() == pk["status72"]
+    assert core_eth.decode_get_block_headers(pk["get_headers_number"]) == (7, 9, 3, 1, True)
+    assert core_eth.encode_get_block_headers(7, 9, 3, 1, True) == pk["get_headers_number"]
+    assert core_eth.decode_get_block_headers(pk["get_headers_hash"]) == (1 << 40, h1, 1, 0, False)
+    assert core_eth.encode_get_block_headers(1 << 40, h1, 1, 0, False) == pk["get_headers_hash"]
+    assert core_eth.decode_block_range(pk["block_range"]) == (1, 100, h2)
+    assert core_eth.encode_block_range(1, 100, h2) == pk["block_range"]
+    assert core_eth.decode_hash_request(pk["get_bodies"], 10) == (5, [h1, h2])
+    assert core_eth.encode_hash_request(5, [h1, h2]) == pk["get_bodies"]
+    assert core_eth.decode_id_and_raw_list(pk["bodies_empty"], 10) == (5, [])
+    assert core_eth.encode_id_and_raw_list(5, []) == pk["bodies_empty"]
+    assert core_eth.decode_enr_entry(pk["enr_entry"]) == (bytes.fromhex("deadbeef"), 42)
+    assert core_eth.encode_enr_entry(bytes.fromhex("deadbeef"), 42) == pk["enr_entry"]
+    # eth/70 receipts: our empty answer is byte-equal to geth's ReceiptsPacket70{RequestId: 8}
+    from peerwire._core import identity
+
+    assert identity.rlp_encode([8, b"", []]) == pk["receipts70_empty"]
+    assert identity.rlp_decode(pk["get_receipts70"]) == [b"\x08", b"\x02", [h1]]

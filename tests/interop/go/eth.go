@@ -9,8 +9,11 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/forkid"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/eth/protocols/eth"
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
@@ -51,4 +54,41 @@ func runGenesisHash(args []string) error {
 		"fork_hash": fmt.Sprintf("%x", id.Hash[:]),
 		"fork_next": id.Next,
 	})
+}
+
+func init() {
+	register("eth-packets", "print geth's RLP of sample eth/69-72 packets (JSON name -> hex)", runEthPackets)
+}
+
+func runEthPackets(args []string) error {
+	h1 := common.HexToHash("0x1111111111111111111111111111111111111111111111111111111111111111")
+	h2 := common.HexToHash("0x2222222222222222222222222222222222222222222222222222222222222222")
+	fid := forkid.ID{Hash: [4]byte{0xde, 0xad, 0xbe, 0xef}, Next: 42}
+	packets := map[string]any{
+		"status72": &eth.StatusPacket{ProtocolVersion: 72, NetworkID: 1337, Genesis: h1, ForkID: fid,
+			EarliestBlock: 0, LatestBlock: 5, LatestBlockHash: h2},
+		"get_headers_number": &eth.GetBlockHeadersPacket{RequestId: 7, GetBlockHeadersRequest: &eth.GetBlockHeadersRequest{
+			Origin: eth.HashOrNumber{Number: 9}, Amount: 3, Skip: 1, Reverse: true}},
+		"get_headers_hash": &eth.GetBlockHeadersPacket{RequestId: 1 << 40, GetBlockHeadersRequest: &eth.GetBlockHeadersRequest{
+			Origin: eth.HashOrNumber{Hash: h1}, Amount: 1}},
+		"block_range":      &eth.BlockRangeUpdatePacket{EarliestBlock: 1, LatestBlock: 100, LatestBlockHash: h2},
+		"get_bodies":       &eth.GetBlockBodiesPacket{RequestId: 5, GetBlockBodiesRequest: eth.GetBlockBodiesRequest{h1, h2}},
+		"get_receipts70":   &eth.GetReceiptsPacket70{RequestId: 8, FirstBlockReceiptIndex: 2, GetReceiptsRequest: eth.GetReceiptsRequest{h1}},
+		"receipts70_empty": &eth.ReceiptsPacket70{RequestId: 8},
+		"bodies_empty":     &eth.BlockBodiesPacket{RequestId: 5},
+		"announce71": &eth.NewPooledTransactionHashesPacket71{Types: []byte{2, 3}, Sizes: []uint32{100, 70000},
+			Hashes: []common.Hash{h1, h2}},
+		"announce72": &eth.NewPooledTransactionHashesPacket72{Types: []byte{3}, Sizes: []uint32{131072},
+			Hashes: []common.Hash{h2}, Mask: types.CustodyBitmap{0x01, 0x80}},
+		"enr_entry": []any{fid},
+	}
+	out := map[string]string{}
+	for name, p := range packets {
+		b, err := rlp.EncodeToBytes(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		out[name] = fmt.Sprintf("%x", b)
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
 }
