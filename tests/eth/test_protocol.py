@@ -122,3 +122,76 @@ async def test_status_checks_as_geth() -> None:
     assert "invalid block range" in await check(dataclasses.replace(good, earliest=5, latest=1))
     assert "invalid block range" in await check(dataclasses.replace(good, latest_hash=bytes(32)))
     assert "invalid status" in await check(good, version=68)  # eth/69 layout on eth/68
+
+
+class _RecordingRW:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, bytes]] = []
+
+    async def write_msg(self, code: int, payload: bytes) -> None:
+        self.sent.append((code, payload))
+
+    async def read_msg(self) -> devp2p.Msg:
+        raise AssertionError("not used")
+
+
+def _eth_peer(version: int) -> tuple[eth.EthPeer, _RecordingRW]:
+    from peerwire.eth._protocol import EthPeer
+
+    proto = eth.Protocol(CHAIN)
+    rw = _RecordingRW()
+    return EthPeer(proto, version, None, rw, proto._our_status(version)), rw  # type: ignore[arg-type]
+
+
+@aio
+async def test_peer_serves_empty_and_checks_messages_as_geth() -> None:
+    from peerwire._core import eth as core_eth
+    from peerwire._core import identity
+
+    ep, rw = _eth_peer(70)
+    h = b"\x11" * 32
+    # GetReceipts (eth/70 layout) -> [id, false, []]; GetBlockBodies -> [id, []]
+    await ep._handle(devp2p.Msg(0x0F, identity.rlp_encode([9, 2, [h]])))
+    await ep._handle(devp2p.Msg(0x05, core_eth.encode_hash_request(4, [h])))
+    assert rw.sent == [
+        (0x10, identity.rlp_encode([9, b"", []])),
+        (0x06, core_eth.encode_id_and_raw_list(4, [])),
+    ]
+    # BlockRangeUpdate is validated and kept
+    await ep._handle(devp2p.Msg(0x11, core_eth.encode_block_range(0, 7, h)))
+    assert (ep.status.latest, ep.status.latest_hash) == (7, h)
+    bad = [
+        devp2p.Msg(0x11, core_eth.encode_block_range(8, 7, h)),  # earliest > latest
+        devp2p.Msg(0x07, b"\xc0"),  # NewBlock does not exist after eth/68
+        devp2p.Msg(0x00, b"\xc0"),  # a second Status
+        devp2p.Msg(0x08, identity.rlp_encode([b"\x02", [1, 2], [h]])),  # lengths differ
+        devp2p.Msg(0x03, b"\xc3\x01\x02"),  # undecodable header request
+    ]
+    for msg in bad:
+        with pytest.raises(eth.EthHandshakeError) as exc:
+            await ep._handle(msg)
+        assert exc.value.disconnect_reason == devp2p.DiscReason.SUBPROTOCOL_ERROR, msg
+
+
+@aio
+async def test_requests_time_out_and_are_bounded() -> None:
+    from peerwire.errors import TimeoutError as PwTimeout
+
+    ep, rw = _eth_peer(69)
+    with pytest.raises(PwTimeout):
+        await ep.get_block_headers(0, 1, timeout=0.05)
+    assert ep._pending == {}
+    # an answer with a request ID we never used is ignored; a matching one resolves
+    task = asyncio.ensure_future(ep.get_block_headers(0, 1, timeout=5))
+    await asyncio.sleep(0.01)
+    from peerwire._core import eth as core_eth
+
+    rid = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
+    await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid + 1, [])))
+    assert not task.done()
+    assert CHAIN.genesis_header is not None
+    await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid, [CHAIN.genesis_header])))
+    assert [x.hash for x in await task] == [CHAIN.genesis_hash]
+    ep._close()
+    with pytest.raises(ConnectionError):
+        await ep.get_block_headers(0, 1)

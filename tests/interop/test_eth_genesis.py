@@ -84,6 +84,15 @@ def test_packet_codecs_match_geth_encodings(go_harness: Path) -> None:
     assert core_eth.encode_id_and_raw_list(5, []) == pk["bodies_empty"]
     assert core_eth.decode_enr_entry(pk["enr_entry"]) == (bytes.fromhex("deadbeef"), 42)
     assert core_eth.encode_enr_entry(bytes.fromhex("deadbeef"), 42) == pk["enr_entry"]
+    assert core_eth.decode_tx_announcement(71, pk["announce71"]) == (
+        b"\x02\x03",
+        [100, 70000],
+        [h1, h2],
+        None,
+    )
+    types, sizes, hashes, mask = core_eth.decode_tx_announcement(72, pk["announce72"])
+    assert (types, sizes, hashes) == (b"\x03", [131072], [h2])
+    assert mask == bytes.fromhex("9001800000000000000000000000000000")
     # eth/70 receipts: our empty answer is byte-equal to geth's ReceiptsPacket70{RequestId: 8}
     from peerwire._core import identity
 

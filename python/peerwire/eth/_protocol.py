@@ -167,8 +167,14 @@ class EthPeer:
             if err is not None:
                 raise _subproto(f"invalid block range update: {err}")
             self.status = _replace_range(self.status, earliest, latest, latest_hash)
-        # Transactions, announcements, NewBlock(Hashes), Receipts, Cells: accepted and dropped
-        # (we keep no pool and no chain); their size is bounded above.
+        elif code == m.NEW_POOLED_TRANSACTION_HASHES:
+            # geth drops a peer whose announcement fields disagree in length; so do we
+            _eth.decode_tx_announcement(self.version, payload)
+        elif code == m.NEW_BLOCK_HASHES:
+            _eth.decode_new_block_hashes(payload)
+        elif code in (m.TRANSACTIONS, m.NEW_BLOCK):
+            _id.rlp_decode(payload)  # well-formed RLP, bounded above; we keep no pool/chain
+        # Receipts, Cells: answers to requests we never send; accepted and dropped.
 
     async def _answer_receipts(self, payload: bytes) -> None:
         if self.version < 70:

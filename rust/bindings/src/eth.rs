@@ -455,6 +455,42 @@ fn validate_block_range(
     Ok(messages::validate_block_range(earliest, latest, &h32(latest_hash, "latest hash")?).err())
 }
 
+/// NewPooledTransactionHashes: (types, sizes, hashes, eth/72 mask as raw RLP or None).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn decode_tx_announcement<'py>(
+    py: Python<'py>,
+    version: u32,
+    data: &[u8],
+) -> PyResult<(
+    Bound<'py, PyBytes>,
+    Vec<u32>,
+    Vec<Bound<'py, PyBytes>>,
+    Option<Bound<'py, PyBytes>>,
+)> {
+    guard(|| {
+        let a = messages::TxAnnouncement::decode(version, data).py_err()?;
+        Ok((
+            bytes(py, &a.types),
+            a.sizes,
+            a.hashes.iter().map(|h| bytes(py, h)).collect(),
+            a.mask.as_deref().map(|m| bytes(py, m)),
+        ))
+    })
+}
+
+/// eth/68 NewBlockHashes: [(hash, number)].
+#[pyfunction]
+fn decode_new_block_hashes<'py>(
+    py: Python<'py>,
+    data: &[u8],
+) -> PyResult<Vec<(Bound<'py, PyBytes>, u64)>> {
+    guard(|| {
+        let l = messages::decode_new_block_hashes(data).py_err()?;
+        Ok(l.iter().map(|(h, n)| (bytes(py, h), *n)).collect())
+    })
+}
+
 #[pyfunction]
 fn protocol_length(version: u32) -> Option<u64> {
     messages::protocol_length(version)
@@ -484,6 +520,8 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_block_range, m)?)?;
     m.add_function(wrap_pyfunction!(encode_block_range, m)?)?;
     m.add_function(wrap_pyfunction!(validate_block_range, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_tx_announcement, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_new_block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(protocol_length, m)?)?;
     m.add_function(wrap_pyfunction!(code_allowed, m)?)?;
     m.add("MAX_MESSAGE_SIZE", messages::MAX_MESSAGE_SIZE)?;

@@ -27,7 +27,7 @@ fn trim(b: &[u8]) -> &[u8] {
 }
 
 fn trie_root(mut leaves: Vec<([u8; 32], Vec<u8>)>) -> [u8; 32] {
-    leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    leaves.sort_unstable_by_key(|a| a.0);
     leaves.dedup_by(|a, b| a.0 == b.0);
     let mut hb = HashBuilder::default();
     for (key, value) in &leaves {

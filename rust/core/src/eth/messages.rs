@@ -531,3 +531,27 @@ mod tests {
         assert!(validate_block_range(0, 0, &[1; 32]).is_ok());
     }
 }
+
+#[cfg(test)]
+mod geth_bytes {
+    use super::*;
+
+    // go-ethereum v1.17.5 rlp.EncodeToBytes of NewPooledTransactionHashesPacket71/72
+    // (tests/interop/go `eth-packets`, also checked at test time by tests/interop).
+    const ANNOUNCE71: &str = "f84d820203c56483011170f842a01111111111111111111111111111111111111111111111111111111111111111a02222222222222222222222222222222222222222222222222222222222222222";
+    const ANNOUNCE72: &str = "f83903c483020000e1a022222222222222222222222222222222222222222222222222222222222222229001800000000000000000000000000000";
+
+    #[test]
+    fn announcements_decode_as_geth_encodes_them() {
+        let a = TxAnnouncement::decode(71, &hex::decode(ANNOUNCE71).unwrap()).unwrap();
+        assert_eq!(a.types, vec![2, 3]);
+        assert_eq!(a.sizes, vec![100, 70000]);
+        assert_eq!(a.hashes, vec![[0x11; 32], [0x22; 32]]);
+        assert_eq!(a.mask, None);
+        let b = TxAnnouncement::decode(72, &hex::decode(ANNOUNCE72).unwrap()).unwrap();
+        assert_eq!((b.types, b.sizes), (vec![3], vec![131_072]));
+        assert_eq!(b.mask.unwrap()[..3], [0x90, 0x01, 0x80]);
+        // the eth/72 layout is not an eth/71 one
+        assert!(TxAnnouncement::decode(71, &hex::decode(ANNOUNCE72).unwrap()).is_err());
+    }
+}
