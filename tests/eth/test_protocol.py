@@ -195,3 +195,35 @@ async def test_requests_time_out_and_are_bounded() -> None:
     ep._close()
     with pytest.raises(ConnectionError):
         await ep.get_block_headers(0, 1)
+
+
+class _BodiesProvider:
+    def get_headers(self, origin: int | bytes, amount: int, skip: int, reverse: bool) -> list[bytes]:
+        return []
+
+    def get_bodies(self, hashes: list[bytes]) -> list[bytes]:
+        return [b"\xc2\xc0\xc0" for _ in hashes]
+
+
+@aio
+async def test_bodies_from_a_provider_and_in_flight_bound() -> None:
+    from peerwire.eth import _protocol
+
+    a = eth.Protocol(CHAIN, provider=_BodiesProvider())
+    b = eth.Protocol(CHAIN)
+    async with node(a) as sa, node(b, static=[sa.self_node()]):
+        ep = await b.wait_peer(timeout=10)
+        assert await ep.get_block_bodies([b"\x01" * 32, b"\x02" * 32]) == [b"\xc2\xc0\xc0"] * 2
+        back = await a.wait_peer(timeout=10)
+        assert await back.get_block_bodies([b"\x01" * 32]) == []  # b has no provider
+        # more concurrent requests than MAX_IN_FLIGHT all complete; at most the bound is pending
+        peak = 0
+
+        async def one() -> None:
+            nonlocal peak
+            peak = max(peak, len(ep._pending))
+            await ep.get_block_headers(0, 1)
+            peak = max(peak, len(ep._pending))
+
+        await asyncio.gather(*(one() for _ in range(3 * _protocol.MAX_IN_FLIGHT)))
+        assert 0 < peak <= _protocol.MAX_IN_FLIGHT

@@ -98,6 +98,21 @@ class EthPeer:
             raise DecodeError(f"peer sent {len(raw)} headers for {count} requested")
         return [BlockHeader.decode(h) for h in raw]
 
+    async def get_block_bodies(
+        self,
+        hashes: Sequence[bytes],
+        *,
+        timeout: float = REQUEST_TIMEOUT,  # noqa: ASYNC109 - a default bound per request
+    ) -> list[bytes]:
+        """Request the bodies of ``hashes``; returns each body's raw RLP
+        ``[transactions, uncles, withdrawals?]`` (decode what you use)."""
+        raw = await self._request(
+            lambda rid: _eth.encode_hash_request(rid, list(hashes)), m.GET_BLOCK_BODIES, timeout
+        )
+        if len(raw) > len(hashes):
+            raise DecodeError(f"peer sent {len(raw)} bodies for {len(hashes)} requested")
+        return raw
+
     async def _request(self, encode: Any, code: int, timeout: float) -> list[bytes]:  # noqa: ASYNC109
         async with self._slots:
             if self.closed:
@@ -141,9 +156,12 @@ class EthPeer:
             items = self._proto._serve_headers(origin, amount, skip, reverse)
             await self._rw.write_msg(m.BLOCK_HEADERS, _eth.encode_id_and_raw_list(rid, items))
         elif code in (m.GET_BLOCK_BODIES, m.GET_POOLED_TRANSACTIONS):
-            rid, _hashes = _eth.decode_hash_request(payload, m.MAX_LIST_ITEMS)
-            answer = m.BLOCK_BODIES if code == m.GET_BLOCK_BODIES else m.POOLED_TRANSACTIONS
-            await self._rw.write_msg(answer, _eth.encode_id_and_raw_list(rid, []))
+            rid, hashes = _eth.decode_hash_request(payload, m.MAX_LIST_ITEMS)
+            if code == m.GET_BLOCK_BODIES:
+                answer, items = m.BLOCK_BODIES, self._proto._serve("get_bodies", hashes)
+            else:
+                answer, items = m.POOLED_TRANSACTIONS, self._proto._serve("get_pooled_transactions", hashes)
+            await self._rw.write_msg(answer, _eth.encode_id_and_raw_list(rid, items))
         elif code == m.GET_RECEIPTS:
             await self._answer_receipts(payload)
         elif code == m.GET_BLOCK_ACCESS_LISTS:
@@ -178,8 +196,9 @@ class EthPeer:
 
     async def _answer_receipts(self, payload: bytes) -> None:
         if self.version < 70:
-            rid, _hashes = _eth.decode_hash_request(payload, m.MAX_LIST_ITEMS)
-            await self._rw.write_msg(m.RECEIPTS, _eth.encode_id_and_raw_list(rid, []))
+            rid, hashes = _eth.decode_hash_request(payload, m.MAX_LIST_ITEMS)
+            items = self._proto._serve("get_receipts", hashes)
+            await self._rw.write_msg(m.RECEIPTS, _eth.encode_id_and_raw_list(rid, items))
             return
         # eth/70+: [request_id, first_block_receipt_index, [hashes]] -> [request_id, false, []]
         fields = _id.rlp_decode(payload)
@@ -282,6 +301,20 @@ class Protocol:
             if size > m.SOFT_RESPONSE_LIMIT and out:
                 break
             out.append(bytes(h))
+        return out
+
+    def _serve(self, method: str, hashes: list[bytes]) -> list[bytes]:
+        """Items for a hash request from the provider (geth's serve count and size limits)."""
+        get = getattr(self.provider, method, None)
+        if get is None:
+            return []
+        out: list[bytes] = []
+        size = 0
+        for item in get(hashes[: m.MAX_BODIES_SERVE])[: m.MAX_BODIES_SERVE]:
+            size += len(item)
+            if size > m.SOFT_RESPONSE_LIMIT and out:
+                break
+            out.append(bytes(item))
         return out
 
     def _our_status(self, version: int) -> Status:
