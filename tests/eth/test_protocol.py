@@ -44,6 +44,13 @@ async def test_status_and_genesis_header_between_peerwire_nodes(versions: tuple[
         assert [h.hash for h in headers] == [CHAIN.genesis_hash]
         assert await ep.get_block_headers(5, 3) == []  # nothing to serve: empty, not dropped
         assert len(b.peers()) == 1
+        if ep.version >= 69:  # a head move reaches the peer as a BlockRangeUpdate
+            await b.set_head(eth.Head(3, b"\x33" * 32, CHAIN.genesis_time + 36, earliest=1))
+            back = await a.wait_peer(timeout=5)
+            async with asyncio.timeout(5):
+                while back.status.latest != 3:  # noqa: ASYNC110 - state set by the peer task
+                    await asyncio.sleep(0.01)
+            assert (back.status.earliest, back.status.latest_hash) == (1, b"\x33" * 32)
         # the record carries the eth entry with our fork ID
         rec = devp2p.ENR.decode(sa.node_info()["enr"])
         assert eth.ForkID.from_enr(rec) == CHAIN.fork_id(0, CHAIN.genesis_time)

@@ -279,6 +279,17 @@ class Protocol:
             "head": "0x" + self.head.hash.hex(),
         }
 
+    async def set_head(self, head: Head) -> None:
+        """Move our head: later Status and fork checks use it, and eth/69+ peers get a
+        BlockRangeUpdate (geth announces its range as its head moves). The record's ``eth``
+        entry is not re-published yet (geth's ENR updater); see the module notes."""
+        self.head = head
+        update = _eth.encode_block_range(head.earliest, head.number, head.hash)
+        for ep in list(self._peers.values()):
+            if ep.version >= 69 and not ep.closed:
+                with contextlib.suppress(ConnectionClosedError):
+                    await ep._rw.write_msg(m.BLOCK_RANGE_UPDATE, update)
+
     def peers(self) -> list[EthPeer]:
         return list(self._peers.values())
 
