@@ -96,28 +96,53 @@ def test_geth_discovers_dials_and_keeps_peerwire(tmp_path: Path) -> None:
     asyncio.run(asyncio.wait_for(main(), 300))
 
 
-def test_incompatible_fork_id_refused_on_both_sides(tmp_path: Path) -> None:
-    # Same genesis, but we passed a fork at genesis_time + 1 that geth never heard of.
+async def _first_drop(proto: eth.Protocol, enode: str) -> str:
+    async with _server(proto, static_nodes=[enode]) as srv:
+        events = srv.subscribe_events()
+        async with asyncio.timeout(30):
+            async for ev in events:
+                if ev.type is devp2p.PeerEventType.DROP:
+                    assert proto.peers() == []
+                    return ev.error or ""
+    raise AssertionError("no drop event")
+
+
+def _wait_log(geth: Any, needle: str, within: float = 10.0) -> str:
+    deadline = time.monotonic() + within
+    while needle not in geth.log_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return str(geth.log_text())
+
+
+def test_geth_refuses_our_incompatible_fork_id(tmp_path: Path) -> None:
+    # Same genesis, but we passed a fork at genesis_time + 1 that geth never heard of:
+    # geth's filter says "local incompatible" (rule 4) and disconnects with DiscSubprotocolError.
     ours = dataclasses.replace(CHAIN, time_forks=(*CHAIN.time_forks, CHAIN.genesis_time + 1))
     head = eth.Head(0, CHAIN.genesis_hash, CHAIN.genesis_time + 0x1000)
-
-    async def main(enode: str) -> str:
-        proto = eth.Protocol(ours, head=head)
-        async with _server(proto, static_nodes=[enode]) as srv:
-            events = srv.subscribe_events()
-            async with asyncio.timeout(30):
-                async for ev in events:
-                    if ev.type is devp2p.PeerEventType.DROP:
-                        assert proto.peers() == []
-                        return ev.error or ""
-        raise AssertionError("unreachable")
-
     with run_geth(GENESIS, tmp_path, network_id=NETWORK_ID) as geth:
-        error = asyncio.run(main(geth.enode))
-        assert "fork ID rejected: remote needs update" in error
-        deadline = time.monotonic() + 10
-        while "fork ID rejected" not in geth.log_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        log = geth.log_text()
+        error = asyncio.run(_first_drop(eth.Protocol(ours, head=head), geth.enode))
+        log = _wait_log(geth, "fork ID rejected")
         assert "fork ID rejected: local incompatible or needs update" in log, log[-3000:]
+        # Either geth's Disconnect (0x10, "subprotocol error") reached us first, or our own
+        # filter refused geth's ID too (remote stale, from our side): both are refusals.
+        assert error in ("subprotocol error", "fork ID rejected: remote needs update"), error
+        assert geth.rpc("admin_peers") == []
+
+
+def test_we_refuse_geths_fork_id_that_geth_accepts(tmp_path: Path) -> None:
+    # We moved Osaka to 5e9 and our clock is at 4.5e9: geth announces [genesis, next=4e9],
+    # a fork that already passed for us -> rule 1 "local incompatible". Geth accepts our
+    # [genesis, next=5e9] (not passed on its clock), so only we refuse: deterministic.
+    forks = (*(t for t in CHAIN.time_forks if t != 4_000_000_000), 5_000_000_000)
+    ours = dataclasses.replace(CHAIN, time_forks=forks)
+    head = eth.Head(0, CHAIN.genesis_hash, 4_500_000_000)
+    proto = eth.Protocol(ours, head=head)
+    assert proto.fork_id() == eth.ForkID(CHAIN.fork_id(0, CHAIN.genesis_time).hash, 5_000_000_000)
+    with run_geth(GENESIS, tmp_path, network_id=NETWORK_ID) as geth:
+        error = asyncio.run(_first_drop(proto, geth.enode))
+        assert error == "fork ID rejected: local incompatible or needs update", error
+        log = _wait_log(geth, 'req=true err="subprotocol error"')
+        assert "fork ID rejected" not in log  # geth accepted our ID
+        # geth's p2p log: we asked (req=true) with DiscSubprotocolError
+        assert 'req=true err="subprotocol error"' in log, log[-3000:]
         assert geth.rpc("admin_peers") == []
