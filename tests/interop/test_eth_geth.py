@@ -146,3 +146,35 @@ def test_we_refuse_geths_fork_id_that_geth_accepts(tmp_path: Path) -> None:
         # geth's p2p log: we asked (req=true) with DiscSubprotocolError
         assert 'req=true err="subprotocol error"' in log, log[-3000:]
         assert geth.rpc("admin_peers") == []
+
+
+def test_geth_drops_a_silent_eth_peer_with_read_timeout_after_5s(tmp_path: Path) -> None:
+    """geth's handshakeTimeout (5 s) -> DiscReadTimeout, the same bound our handshake uses."""
+
+    async def silent(peer: devp2p.Peer, rw: devp2p.MsgReadWriter) -> None:
+        await asyncio.Event().wait()  # speaks eth/72 but never sends Status
+
+    async def main(enode: str) -> tuple[str, float]:
+        cfg = devp2p.Config(
+            private_key=devp2p.PrivateKey.generate(),
+            listen_addr="127.0.0.1:0",
+            protocols=[devp2p.Protocol(name="eth", version=72, length=22, run=silent)],
+            static_nodes=[enode],
+            no_dial=False,
+        )
+        async with devp2p.Server(cfg) as srv:
+            events = srv.subscribe_events()
+            added = 0.0
+            async with asyncio.timeout(30):
+                async for ev in events:
+                    if ev.type is devp2p.PeerEventType.ADD:
+                        added = time.monotonic()
+                    if ev.type is devp2p.PeerEventType.DROP:
+                        return ev.error or "", time.monotonic() - added
+        raise AssertionError("no drop event")
+
+    with run_geth(GENESIS, tmp_path, network_id=NETWORK_ID) as geth:
+        error, after = asyncio.run(main(geth.enode))
+    assert error == str(devp2p.DiscReason.READ_TIMEOUT)
+    assert 4.0 <= after <= 8.0, after
+    assert eth.Protocol(CHAIN).handshake_timeout == 5.0
