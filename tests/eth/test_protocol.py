@@ -234,3 +234,16 @@ async def test_bodies_from_a_provider_and_in_flight_bound() -> None:
 
         await asyncio.gather(*(one() for _ in range(3 * _protocol.MAX_IN_FLIGHT)))
         assert 0 < peak <= _protocol.MAX_IN_FLIGHT
+
+
+@aio
+async def test_eth72_get_cells_answered_empty_with_the_queried_mask() -> None:
+    from peerwire._core import eth as core_eth
+    from peerwire._core import identity
+
+    ep, rw = _eth_peer(72)
+    mask = b"\x01" + bytes(15)
+    await ep._handle(devp2p.Msg(0x14, identity.rlp_encode([5, [[b"\x11" * 32], mask]])))
+    assert rw.sent == [(0x15, core_eth.encode_cells(5, [], [], mask))]
+    with pytest.raises(eth.EthHandshakeError):  # GetCells is not an eth/71 message
+        await _eth_peer(71)[0]._handle(devp2p.Msg(0x14, identity.rlp_encode([5, [[], mask]])))

@@ -94,7 +94,9 @@ def test_packet_codecs_match_geth_encodings(go_harness: Path) -> None:
     assert (types, sizes, hashes) == (b"\x03", [131072], [h2])
     assert mask == bytes.fromhex("9001800000000000000000000000000000")
     # eth/70 receipts: our empty answer is byte-equal to geth's ReceiptsPacket70{RequestId: 8}
-    from peerwire._core import identity
-
-    assert identity.rlp_encode([8, b"", []]) == pk["receipts70_empty"]
-    assert identity.rlp_decode(pk["get_receipts70"]) == [b"\x08", b"\x02", [h1]]
+    assert core_eth.encode_receipts70(8, False, []) == pk["receipts70_empty"]
+    assert core_eth.decode_get_receipts70(pk["get_receipts70"], 10) == (8, 2, [h1])
+    # eth/72 cells: geth's GetCells decodes; our "no blobs" answer equals geth's empty Cells
+    mask = b"\xff" + bytes(15)
+    assert core_eth.decode_get_cells(pk["get_cells"], 10) == (3, [h1], mask)
+    assert core_eth.encode_cells(3, [], [], mask) == pk["cells_empty"]

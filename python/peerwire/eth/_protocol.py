@@ -185,6 +185,10 @@ class EthPeer:
             if err is not None:
                 raise _subproto(f"invalid block range update: {err}")
             self.status = _replace_range(self.status, earliest, latest, latest_hash)
+        elif code == m.GET_CELLS:
+            # eth/72: we hold no blobs; geth's answer for that is no hashes and no cells
+            rid, _hashes, mask = _eth.decode_get_cells(payload, m.MAX_LIST_ITEMS)
+            await self._rw.write_msg(m.CELLS, _eth.encode_cells(rid, [], [], mask))
         elif code == m.NEW_POOLED_TRANSACTION_HASHES:
             # geth drops a peer whose announcement fields disagree in length; so do we
             _eth.decode_tx_announcement(self.version, payload)
@@ -192,7 +196,7 @@ class EthPeer:
             _eth.decode_new_block_hashes(payload)
         elif code in (m.TRANSACTIONS, m.NEW_BLOCK):
             _id.rlp_decode(payload)  # well-formed RLP, bounded above; we keep no pool/chain
-        # Receipts, Cells: answers to requests we never send; accepted and dropped.
+        # Receipts, Cells: answers to requests we never send; accepted and dropped (bounded above).
 
     async def _answer_receipts(self, payload: bytes) -> None:
         if self.version < 70:
@@ -200,14 +204,10 @@ class EthPeer:
             items = self._proto._serve("get_receipts", hashes)
             await self._rw.write_msg(m.RECEIPTS, _eth.encode_id_and_raw_list(rid, items))
             return
-        # eth/70+: [request_id, first_block_receipt_index, [hashes]] -> [request_id, false, []]
-        fields = _id.rlp_decode(payload)
-        if not isinstance(fields, list) or len(fields) != 3 or not isinstance(fields[0], bytes):
-            raise DecodeError("GetReceipts must be [request_id, first_index, hashes]")
-        if len(fields[0]) > 8:
-            raise DecodeError("request id larger than 64 bits")
-        rid = int.from_bytes(fields[0], "big")
-        await self._rw.write_msg(m.RECEIPTS, _id.rlp_encode([rid, b"", []]))
+        # eth/70+: [request_id, first_block_receipt_index, [hashes]] -> [id, incomplete, [...]]
+        rid, _first, hashes = _eth.decode_get_receipts70(payload, m.MAX_LIST_ITEMS)
+        items = self._proto._serve("get_receipts", hashes)
+        await self._rw.write_msg(m.RECEIPTS, _eth.encode_receipts70(rid, False, items))
 
 
 def _replace_range(s: Status, earliest: int, latest: int, latest_hash: bytes) -> Status:

@@ -1,6 +1,6 @@
 //! The `eth` capability's codecs and fork IDs as `peerwire._core.eth`.
 use peerwire_core::error::CoreError;
-use peerwire_core::eth::{forkid, genesis, header, messages};
+use peerwire_core::eth::{announce, forkid, genesis, header, messages, receipts_cells};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -469,7 +469,7 @@ fn decode_tx_announcement<'py>(
     Option<Bound<'py, PyBytes>>,
 )> {
     guard(|| {
-        let a = messages::TxAnnouncement::decode(version, data).py_err()?;
+        let a = announce::TxAnnouncement::decode(version, data).py_err()?;
         Ok((
             bytes(py, &a.types),
             a.sizes,
@@ -486,9 +486,77 @@ fn decode_new_block_hashes<'py>(
     data: &[u8],
 ) -> PyResult<Vec<(Bound<'py, PyBytes>, u64)>> {
     guard(|| {
-        let l = messages::decode_new_block_hashes(data).py_err()?;
+        let l = announce::decode_new_block_hashes(data).py_err()?;
         Ok(l.iter().map(|(h, n)| (bytes(py, h), *n)).collect())
     })
+}
+
+/// eth/70+ GetReceipts: (request_id, first_block_receipt_index, hashes).
+#[pyfunction]
+fn decode_get_receipts70<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    limit: usize,
+) -> PyResult<(u64, u64, Vec<Bound<'py, PyBytes>>)> {
+    guard(|| {
+        let (id, first, hashes) = receipts_cells::decode_get_receipts70(data, limit).py_err()?;
+        Ok((id, first, hashes.iter().map(|h| bytes(py, h)).collect()))
+    })
+}
+
+#[pyfunction]
+fn encode_receipts70<'py>(
+    py: Python<'py>,
+    request_id: u64,
+    last_incomplete: bool,
+    items: Vec<Vec<u8>>,
+) -> Bound<'py, PyBytes> {
+    let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+    bytes(
+        py,
+        &receipts_cells::encode_receipts70(request_id, last_incomplete, &refs),
+    )
+}
+
+/// eth/72 GetCells: (request_id, hashes, custody mask).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn decode_get_cells<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    limit: usize,
+) -> PyResult<(u64, Vec<Bound<'py, PyBytes>>, Bound<'py, PyBytes>)> {
+    guard(|| {
+        let (id, hashes, mask) = receipts_cells::decode_get_cells(data, limit).py_err()?;
+        Ok((
+            id,
+            hashes.iter().map(|h| bytes(py, h)).collect(),
+            bytes(py, &mask),
+        ))
+    })
+}
+
+#[pyfunction]
+fn encode_cells<'py>(
+    py: Python<'py>,
+    request_id: u64,
+    hashes: Vec<Vec<u8>>,
+    cell_lists: Vec<Vec<u8>>,
+    mask: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let hs = hashes
+        .iter()
+        .map(|h| h32(h, "hash"))
+        .collect::<PyResult<Vec<_>>>()?;
+    let mask: [u8; receipts_cells::CUSTODY_BITMAP_SIZE] = mask
+        .try_into()
+        .map_err(|_| CoreError::local("custody mask must be 16 bytes"))
+        .py_err()?;
+    let refs: Vec<&[u8]> = cell_lists.iter().map(Vec::as_slice).collect();
+    Ok(bytes(
+        py,
+        &receipts_cells::encode_cells(request_id, &hs, &refs, &mask),
+    ))
 }
 
 #[pyfunction]
@@ -522,6 +590,10 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate_block_range, m)?)?;
     m.add_function(wrap_pyfunction!(decode_tx_announcement, m)?)?;
     m.add_function(wrap_pyfunction!(decode_new_block_hashes, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_get_receipts70, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_receipts70, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_get_cells, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_cells, m)?)?;
     m.add_function(wrap_pyfunction!(protocol_length, m)?)?;
     m.add_function(wrap_pyfunction!(code_allowed, m)?)?;
     m.add("MAX_MESSAGE_SIZE", messages::MAX_MESSAGE_SIZE)?;

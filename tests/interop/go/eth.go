@@ -81,6 +81,9 @@ func runEthPackets(args []string) error {
 		"announce72": &eth.NewPooledTransactionHashesPacket72{Types: []byte{3}, Sizes: []uint32{131072},
 			Hashes: []common.Hash{h2}, Mask: types.CustodyBitmap{0x01, 0x80}},
 		"enr_entry": []any{fid},
+		"get_cells": &eth.GetCellsRequestPacket{RequestId: 3, GetCellsRequest: eth.GetCellsRequest{
+			Hashes: []common.Hash{h1}, Mask: types.CustodyBitmap{0xff}}},
+		"cells_empty": &eth.CellsPacket{RequestId: 3, CellsResponse: eth.CellsResponse{Mask: types.CustodyBitmap{0xff}}},
 	}
 	out := map[string]string{}
 	for name, p := range packets {
