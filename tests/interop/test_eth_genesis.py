@@ -100,3 +100,22 @@ def test_packet_codecs_match_geth_encodings(go_harness: Path) -> None:
     mask = b"\xff" + bytes(15)
     assert core_eth.decode_get_cells(pk["get_cells"], 10) == (3, [h1], mask)
     assert core_eth.encode_cells(3, [], [], mask) == pk["cells_empty"]
+
+
+@pytest.mark.parametrize("name", ["mainnet", "sepolia", "hoodi"])
+def test_presets_equal_geth_params(go_harness: Path, name: str) -> None:
+    """Genesis hash, network ID and the fork ID at every fork boundary (and either side of
+    it) equal what go-ethereum computes from params/config.go and core/genesis.go."""
+    chain = eth.Chain.preset(name)
+    points = [[0, 0], [0, chain.genesis_time], [10**9, 2 * 10**9]]
+    for b in chain.block_forks:
+        points += [[max(b - 1, 0), chain.genesis_time], [b, chain.genesis_time]]
+    last_block = max(chain.block_forks, default=0)
+    for t in chain.time_forks:
+        points += [[last_block, max(t - 1, 0)], [last_block, t]]
+    want = json.loads(run_harness(go_harness, "preset-forkids", name, stdin=json.dumps(points)))
+    assert chain.genesis_hash.hex() == want["hash"]
+    assert chain.network_id == want["chain_id"]
+    assert chain.genesis_time == want["time"]
+    got = [[chain.fork_id(h, t).hash.hex(), chain.fork_id(h, t).next] for h, t in points]
+    assert got == want["ids"]

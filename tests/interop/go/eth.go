@@ -95,3 +95,40 @@ func runEthPackets(args []string) error {
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)
 }
+
+func init() {
+	register("preset-forkids", "NAME: read [[head,time],...] on stdin; print geth's genesis hash, chain ID and fork IDs for mainnet|sepolia|hoodi", runPresetForkIDs)
+}
+
+func runPresetForkIDs(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: preset-forkids mainnet|sepolia|hoodi")
+	}
+	var g *core.Genesis
+	switch args[0] {
+	case "mainnet":
+		g = core.DefaultGenesisBlock()
+	case "sepolia":
+		g = core.DefaultSepoliaGenesisBlock()
+	case "hoodi":
+		g = core.DefaultHoodiGenesisBlock()
+	default:
+		return fmt.Errorf("unknown chain %q", args[0])
+	}
+	var points [][2]uint64
+	if err := json.NewDecoder(os.Stdin).Decode(&points); err != nil {
+		return err
+	}
+	block := g.ToBlock()
+	ids := make([][2]any, 0, len(points))
+	for _, p := range points {
+		id := forkid.NewID(g.Config, block, p[0], p[1])
+		ids = append(ids, [2]any{fmt.Sprintf("%x", id.Hash[:]), id.Next})
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"hash":     block.Hash().Hex()[2:],
+		"chain_id": g.Config.ChainID.Uint64(),
+		"time":     block.Time(),
+		"ids":      ids,
+	})
+}
