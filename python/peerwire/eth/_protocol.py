@@ -114,21 +114,21 @@ class EthPeer:
         return raw
 
     async def _request(self, encode: Any, code: int, timeout: float) -> list[bytes]:  # noqa: ASYNC109
-        async with self._slots:
-            if self.closed:
-                raise devp2p_closed()
-            rid = secrets.randbits(63)
-            fut: asyncio.Future[list[bytes]] = asyncio.get_running_loop().create_future()
-            self._pending[rid] = fut
-            try:
-                await self._rw.write_msg(code, encode(rid))
+        # One deadline covers waiting for an in-flight slot, sending and the answer.
+        try:
+            async with asyncio.timeout(timeout), self._slots:
+                if self.closed:
+                    raise devp2p_closed()
+                rid = secrets.randbits(63)
+                fut: asyncio.Future[list[bytes]] = asyncio.get_running_loop().create_future()
+                self._pending[rid] = fut
                 try:
-                    async with asyncio.timeout(timeout):
-                        return await fut
-                except builtins.TimeoutError as e:
-                    raise TimeoutError(f"eth request {code:#x} timed out after {timeout} s") from e
-            finally:
-                self._pending.pop(rid, None)
+                    await self._rw.write_msg(code, encode(rid))
+                    return await fut
+                finally:
+                    self._pending.pop(rid, None)
+        except builtins.TimeoutError as e:
+            raise TimeoutError(f"eth request {code:#x} timed out after {timeout} s") from e
 
     def _close(self) -> None:
         self.closed = True
