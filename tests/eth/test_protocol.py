@@ -247,3 +247,26 @@ async def test_eth72_get_cells_answered_empty_with_the_queried_mask() -> None:
     assert rw.sent == [(0x15, core_eth.encode_cells(5, [], [], mask))]
     with pytest.raises(eth.EthHandshakeError):  # GetCells is not an eth/71 message
         await _eth_peer(71)[0]._handle(devp2p.Msg(0x14, identity.rlp_encode([5, [[], mask]])))
+
+
+@aio
+async def test_record_follows_fork_transitions_when_attached() -> None:
+    chain = eth.Chain.from_genesis(_private_genesis(shanghaiTime=0, osakaTime=2_000_000_000))
+    proto = eth.Protocol(chain)
+    cfg = devp2p.Config(
+        private_key=devp2p.PrivateKey.generate(),
+        listen_addr="127.0.0.1:0",
+        protocols=proto.protocols(),
+        no_discovery=False,
+        no_dial=True,
+    )
+    async with devp2p.Server(cfg) as srv:
+        proto.attach(srv)
+        first = devp2p.ENR.decode(srv.node_info()["enr"])
+        assert eth.ForkID.from_enr(first) == chain.fork_id(0, chain.genesis_time)
+        await proto.set_head(eth.Head(1, b"\x01" * 32, chain.genesis_time + 12))  # no fork passed
+        assert devp2p.ENR.decode(srv.node_info()["enr"]).seq == first.seq
+        await proto.set_head(eth.Head(2, b"\x02" * 32, 2_000_000_000))  # Osaka passed
+        rec = devp2p.ENR.decode(srv.node_info()["enr"])
+        assert rec.seq > first.seq
+        assert eth.ForkID.from_enr(rec) == chain.fork_id(2, 2_000_000_000) != chain.fork_id(0, 0)

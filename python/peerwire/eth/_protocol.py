@@ -253,6 +253,7 @@ class Protocol:
         self._filter = ForkFilter(chain, lambda: self.head)
         self._peers: dict[bytes, EthPeer] = {}
         self._changed = asyncio.Event()
+        self._server: devp2p.Server | None = None
 
     def fork_id(self) -> Any:
         return self.chain.fork_id(self.head.number, self.head.time)
@@ -279,11 +280,21 @@ class Protocol:
             "head": "0x" + self.head.hash.hex(),
         }
 
+    def attach(self, server: devp2p.Server) -> None:
+        """Re-publish the record's ``eth`` entry on ``server`` when a head move passes a fork
+        (geth ``StartENRUpdater``). Only a server running discovery has a live record."""
+        self._server = server
+
     async def set_head(self, head: Head) -> None:
-        """Move our head: later Status and fork checks use it, and eth/69+ peers get a
-        BlockRangeUpdate (geth announces its range as its head moves). The record's ``eth``
-        entry is not re-published yet (geth's ENR updater); see the module notes."""
+        """Move our head: later Status and fork checks use it, eth/69+ peers get a
+        BlockRangeUpdate (geth announces its range as its head moves), and an attached
+        server's record gets the new fork ID."""
+        before = self.fork_id()
         self.head = head
+        after = self.fork_id()
+        disc = getattr(self._server, "discovery", None) if self._server is not None else None
+        if after != before and disc is not None and disc.udp.local is not None:
+            disc.udp.local.set_extra("eth", after.enr_value())
         update = _eth.encode_block_range(head.earliest, head.number, head.hash)
         for ep in list(self._peers.values()):
             if ep.version >= 69 and not ep.closed:
