@@ -59,7 +59,7 @@ class Protocol:
     peer_info: Callable[[bytes], Any] | None = None
     #: Entries the server publishes in the local node record (geth ``Protocol.Attributes``),
     #: e.g. ``{"eth": [[fork_hash, fork_next]]}``; values are RLP-encoded like ``ENR.build`` extras.
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.length <= 0:
