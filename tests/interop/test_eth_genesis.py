@@ -119,3 +119,42 @@ def test_presets_equal_geth_params(go_harness: Path, name: str) -> None:
     assert chain.genesis_time == want["time"]
     got = [[chain.fork_id(h, t).hash.hex(), chain.fork_id(h, t).next] for h, t in points]
     assert got == want["ids"]
+
+
+def test_enr_filter_agrees_with_geths_node_filter(go_harness: Path, tmp_path: Path) -> None:
+    """eth.enr_filter and geth's eth.NewNodeFilter (forkid.NewFilter over the record's
+    ``eth`` entry) give the same verdict on every record, at two heads."""
+    from peerwire import devp2p
+
+    spec = _private_genesis(**FORK_SETS["prague+future-osaka"])
+    p = tmp_path / "genesis.json"
+    p.write_text(json.dumps(spec))
+    chain = eth.Chain.from_genesis_json(p)
+    g0 = chain.fork_id(0, chain.genesis_time)
+    osaka = chain.fork_id(0, 4_000_000_000)
+    entries: list[Any] = [
+        None,
+        g0.enr_value(),
+        [[g0.hash, 0]],
+        [[g0.hash, 3_000_000_000]],  # a fork geth does not know, still in the future
+        [[g0.hash, 4_000_000_000], b"future-field"],
+        osaka.enr_value(),
+        eth.Chain.mainnet().fork_id().enr_value(),
+        [[b"\x01\x02\x03", 0]],
+        b"not-a-list",
+        [],
+    ]
+    lines = []
+    for e in entries:
+        extra = {} if e is None else {"eth": e}
+        rec = devp2p.ENR.build(devp2p.PrivateKey.generate(), 1, ip="127.0.0.1", udp=1, extra=extra)
+        lines.append(str(rec))
+    nodes = [devp2p.Node.parse(line) for line in lines]
+    for head_time in (chain.genesis_time, 4_000_000_001):
+        head = eth.Head(0, chain.genesis_hash, head_time)
+        want = json.loads(
+            run_harness(go_harness, "eth-node-filter", str(p), "0", str(head_time), stdin="\n".join(lines))
+        )
+        got = [eth.enr_filter(chain, head)(n) for n in nodes]
+        assert got == want, (head_time, got, want)
+    assert True in want and False in want

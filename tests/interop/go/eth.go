@@ -4,16 +4,21 @@ package main
 // and fork IDs (core.Genesis.ToBlock, forkid.NewID).
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/forkid"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/protocols/eth"
+	"github.com/ethereum/go-ethereum/p2p/enode"
+	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
@@ -131,4 +136,73 @@ func runPresetForkIDs(args []string) error {
 		"time":     block.Time(),
 		"ids":      ids,
 	})
+}
+
+func init() {
+	register("eth-node-filter", "GENESIS HEAD TIME: read enr: lines on stdin; print geth's eth node-filter verdict per line (JSON list)", runEthNodeFilter)
+}
+
+// filterChain is the forkid.Blockchain view of a genesis file at a given head.
+type filterChain struct {
+	g     *core.Genesis
+	block *types.Block
+	head  *types.Header
+}
+
+func (c filterChain) Config() *params.ChainConfig  { return c.g.Config }
+func (c filterChain) Genesis() *types.Block        { return c.block }
+func (c filterChain) CurrentHeader() *types.Header { return c.head }
+
+// ethEntry mirrors eth/protocols/eth.enrEntry (unexported there): the fork ID plus a tail.
+type ethEntry struct {
+	ForkID forkid.ID
+	Rest   []rlp.RawValue `rlp:"tail"`
+}
+
+func (ethEntry) ENRKey() string { return "eth" }
+
+func runEthNodeFilter(args []string) error {
+	if len(args) != 3 {
+		return fmt.Errorf("usage: eth-node-filter GENESIS HEAD TIME")
+	}
+	data, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var g core.Genesis
+	if err := json.Unmarshal(data, &g); err != nil {
+		return err
+	}
+	head, err := strconv.ParseUint(args[1], 10, 64)
+	if err != nil {
+		return err
+	}
+	time, err := strconv.ParseUint(args[2], 10, 64)
+	if err != nil {
+		return err
+	}
+	chain := filterChain{g: &g, block: g.ToBlock(), head: &types.Header{Number: new(big.Int).SetUint64(head), Time: time}}
+	filter := forkid.NewFilter(chain)
+	// eth.NewNodeFilter: load the entry, then the fork filter.
+	keep := func(n *enode.Node) bool {
+		var entry ethEntry
+		if err := n.Load(&entry); err != nil {
+			return false
+		}
+		return filter(entry.ForkID) == nil
+	}
+	var verdicts []bool
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		n, err := enode.Parse(enode.ValidSchemes, line)
+		if err != nil {
+			return fmt.Errorf("parse %q: %w", line, err)
+		}
+		verdicts = append(verdicts, keep(n))
+	}
+	return json.NewEncoder(os.Stdout).Encode(verdicts)
 }
