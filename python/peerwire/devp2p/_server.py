@@ -48,15 +48,11 @@ from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
 from peerwire.devp2p._base import (
-    BASE_PROTOCOL_VERSION,
     DIAL_TIMEOUT,
     DISC_MSG,
     DISC_WRITE_TIMEOUT,
     FRAME_READ_TIMEOUT,
-    FRAME_WRITE_TIMEOUT,
     HANDSHAKE_TIMEOUT,
-    HELLO_MSG,
-    SNAPPY_PROTOCOL_VERSION,
     Cap,
     ConnFlag,
     DiscReason,
@@ -66,6 +62,7 @@ from peerwire.devp2p._base import (
 from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
+from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._server_discovery import (
@@ -199,13 +196,7 @@ class Server:
         self._clock = config.clock
         self._protocols = list(config.protocols)
         self._local_protos = [(p.name, p.version, p.length) for p in self._protocols]
-        self._our_hello = p2p_base.encode_hello(
-            BASE_PROTOCOL_VERSION,
-            config.name,
-            sorted((p.name, p.version) for p in self._protocols),
-            0,
-            self._key.public_key.to_bytes(),
-        )
+        self._our_hello = encode_hello(self._key.public_key, config.name, [p.cap for p in self._protocols])
         self._peers: dict[bytes, Peer] = {}
         self._inbound_count = 0
         self._trusted: set[bytes] = {_as_node(n).id for n in config.trusted_nodes}
@@ -268,7 +259,7 @@ class Server:
         self._running = True
         if self.config.listen_addr is not None:
             host, port = _split_hostport(self.config.listen_addr)
-            self._listener = await self._network.listen(host, port, self._key, self._handle_incoming)
+            self._listener = await self._network.listen(host, port, self._key, self._on_accept)
             self._listen_host, self._listen_port = host, self._listener.port
         if not self.config.no_discovery:
             await self._start_discovery()
@@ -440,6 +431,12 @@ class Server:
         self._inbound_history[ip] = now + INBOUND_THROTTLE_TIME
         return None
 
+    def _on_accept(self, inc: Incoming) -> None:
+        if not self._running:
+            inc.refuse()
+            return
+        self._spawn(self._handle_incoming(inc))
+
     async def _handle_incoming(self, inc: Incoming) -> None:
         remote = inc.remote_address
         label = f"{remote[0]}:{remote[1]}"
@@ -447,22 +444,22 @@ class Server:
             await with_deadline(self._clock, HANDSHAKE_TIMEOUT, self._tokens.acquire())
         except PeerwireError as e:
             self.setup_failures.append((label, e))
-            await inc.close()
+            inc.refuse()
             return
         try:
             if not self._running:
-                await inc.close()
+                inc.refuse()
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
                 self.setup_failures.append((label, DialError(f"rejected inbound: {why}", reason=why)))
-                await inc.close()
+                inc.refuse()
                 return
             try:
                 t = await with_deadline(self._clock, HANDSHAKE_TIMEOUT, inc.handshake())
             except (PeerwireError, OSError) as e:
                 self.setup_failures.append((label, e))
-                await inc.close()
+                inc.refuse()
                 return
             with contextlib.suppress(PeerwireError, OSError):
                 await self._set_up_conn(t, ConnFlag.INBOUND, None, inc.local_address, remote)
@@ -522,36 +519,9 @@ class Server:
         with contextlib.suppress(PeerwireError, OSError):
             await t.close()
 
-    async def _proto_handshake(self, t: Transport) -> p2p_base.DecodedHello:
-        send = asyncio.ensure_future(
-            with_deadline(self._clock, FRAME_WRITE_TIMEOUT, t.send(HELLO_MSG, self._our_hello))
-        )
-        try:
-            code, payload = await with_deadline(self._clock, FRAME_READ_TIMEOUT, t.recv())
-            if len(payload) > MAX_HELLO_SIZE:
-                raise RemoteProtocolError("message too big")
-            if code == DISC_MSG:
-                reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
-                raise RemoteProtocolError(
-                    f"disconnected before hello: {reason}", disconnect_reason=int(reason)
-                )
-            if code != HELLO_MSG:
-                raise RemoteProtocolError(f"expected handshake, got {code:x}")
-            hello = p2p_base.decode_hello(payload)
-            if not hello.id_is_valid():
-                raise RemoteProtocolError(
-                    str(DiscReason.INVALID_IDENTITY), disconnect_reason=int(DiscReason.INVALID_IDENTITY)
-                )
-        except asyncio.CancelledError:
-            send.cancel()
-            await asyncio.gather(send, return_exceptions=True)
-            raise
-        except BaseException:
-            # like geth, let our Hello write finish (it has its own deadline) before failing
-            await asyncio.gather(send, return_exceptions=True)
-            raise
-        await send
-        return hello
+    async def _proto_handshake(self, t: Transport) -> Hello:
+        # geth reads the Hello under frameReadTimeout (the write under its own, shorter one)
+        return await with_deadline(self._clock, FRAME_READ_TIMEOUT, exchange_hello(t, self._our_hello))
 
     async def _set_up_conn(
         self,
@@ -577,12 +547,11 @@ class Server:
                 self.dialer.add_pending_inbound(node.id)
                 pending_inbound = True
             try:
-                hello = await self._proto_handshake(t)
+                hello = await self._proto_handshake(t)  # sets snappy from the remote's version
             except BaseException:
                 with contextlib.suppress(PeerwireError, OSError):
                     await t.close()
                 raise
-            t.set_snappy(hello.version >= SNAPPY_PROTOCOL_VERSION)
             if identity.keccak256(hello.id) != node.id:
                 await self._refuse(t, DiscReason.UNEXPECTED_IDENTITY)
                 raise RemoteProtocolError(
@@ -608,7 +577,7 @@ class Server:
         self,
         t: Transport,
         node: Node,
-        hello: p2p_base.DecodedHello,
+        hello: Hello,
         flags: ConnFlag,
         matched: list[tuple[int, int]],
         local: tuple[str, int] | None,

@@ -37,7 +37,10 @@ T = TypeVar("T")
 
 
 class Transport(Protocol):
-    """An established RLPx connection (``peerwire.devp2p.rlpx.Connection``)."""
+    """An established RLPx connection (``peerwire.devp2p.rlpx.Connection``).
+
+    ``send`` and ``recv`` wait without a deadline of their own: the caller owns it.
+    """
 
     @property
     def remote_public_key(self) -> PublicKey: ...
@@ -52,7 +55,7 @@ class Transport(Protocol):
 
 
 class Incoming(Protocol):
-    """An accepted TCP connection whose RLPx handshake has not run yet."""
+    """An accepted connection whose RLPx handshake has not run yet (``rlpx.PendingConnection``)."""
 
     @property
     def remote_address(self) -> tuple[str, int]: ...
@@ -60,9 +63,13 @@ class Incoming(Protocol):
     @property
     def local_address(self) -> tuple[str, int]: ...
 
-    async def handshake(self) -> Transport: ...
+    async def handshake(self) -> Transport:
+        """Run the recipient handshake; no deadline of its own (the caller owns it)."""
+        ...
 
-    async def close(self) -> None: ...
+    def refuse(self) -> None:
+        """Close without a handshake."""
+        ...
 
 
 class Listener(Protocol):
@@ -80,7 +87,7 @@ class Network(Protocol):
     ) -> tuple[Transport, tuple[str, int]]:
         """Connect and run the initiator handshake; returns the connection and the local address.
 
-        The caller bounds the whole call with a deadline.
+        No deadline of its own: the caller bounds the whole call.
         """
         ...
 
@@ -89,8 +96,10 @@ class Network(Protocol):
         host: str,
         port: int,
         private_key: PrivateKey,
-        handler: Callable[[Incoming], Awaitable[None]],
-    ) -> Listener: ...
+        on_accept: Callable[[Incoming], None],
+    ) -> Listener:
+        """Listen; ``on_accept`` gets every connection before its handshake and must not block."""
+        ...
 
 
 async def sleep_until(clock: Clock, deadline: float) -> None:
@@ -184,6 +193,10 @@ class MemoryTransport:
         self.snappy = enabled
 
     async def close(self) -> None:
+        self.close_now()
+
+    def close_now(self) -> None:
+        """Close both directions at once (nothing to flush in memory)."""
         if self.closed:
             return
         self.closed = True
@@ -222,8 +235,8 @@ class _MemIncoming:
             raise HandshakeError("connection closed during handshake")
         return self._t
 
-    async def close(self) -> None:
-        await self._t.close()
+    def refuse(self) -> None:
+        self._t.close_now()
 
 
 class _MemListener:
@@ -247,9 +260,8 @@ class MemoryNetwork:
     """
 
     def __init__(self) -> None:
-        self._listeners: dict[tuple[str, int], tuple[PrivateKey, Callable[[Incoming], Awaitable[None]]]] = {}
+        self._listeners: dict[tuple[str, int], tuple[PrivateKey, Callable[[Incoming], None]]] = {}
         self._ports = itertools.count(30000)
-        self._tasks: set[asyncio.Task[None]] = set()
         self.transports: list[MemoryTransport] = []
         self.source_host = "127.0.0.1"
         self.dials: list[tuple[str, int]] = []
@@ -264,15 +276,13 @@ class MemoryNetwork:
         entry = self._listeners.get((host, port))
         if entry is None:
             raise DialError(f"connection refused: {host}:{port}", reason="refused")
-        key, handler = entry
+        key, on_accept = entry
         if key.public_key != remote_public_key:
             raise HandshakeError("remote key does not match the dialed node")
         src = (self.source_host, next(self._ports))
         mine, theirs = memory_pipe(private_key.public_key, key.public_key)
         self.transports += [mine, theirs]
-        task: asyncio.Task[None] = asyncio.ensure_future(handler(_MemIncoming(theirs, src, (host, port))))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        on_accept(_MemIncoming(theirs, src, (host, port)))
         return mine, src
 
     async def connect_raw(self, host: str, port: int, key: PrivateKey) -> MemoryTransport:
@@ -286,11 +296,11 @@ class MemoryNetwork:
         host: str,
         port: int,
         private_key: PrivateKey,
-        handler: Callable[[Incoming], Awaitable[None]],
+        on_accept: Callable[[Incoming], None],
     ) -> Listener:
         if port == 0:
             port = next(self._ports)
         if (host, port) in self._listeners:
             raise OSError(f"address in use: {host}:{port}")
-        self._listeners[(host, port)] = (private_key, handler)
+        self._listeners[(host, port)] = (private_key, on_accept)
         return _MemListener(self, (host, port))
