@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from peerwire import __version__
+from peerwire._net import NetRestrict
 from peerwire.cli._addr import parse_enode, parse_tm2_address, split_host_port
 from peerwire.cli._logging import LEVELS
 from peerwire.devp2p import Node
@@ -449,12 +450,10 @@ def _parse_devp2p(r: _Reader, base: Path) -> Devp2pConfig:
                 "nodekeyhex", "must be 64 hex characters of a valid secp256k1 private key"
             ) from None
     nodiscover = r.get("nodiscover", bool, d.nodiscover)
-    nets: list[IPNetwork] = []
-    for cidr in r.get_list("netrestrict"):
-        try:
-            nets.append(ipaddress.ip_network(cidr, strict=False))
-        except ValueError:
-            raise r.error("netrestrict", f"invalid CIDR {cidr!r}") from None
+    try:
+        nets = NetRestrict(r.get_list("netrestrict")).networks
+    except ValueError as e:
+        raise r.error("netrestrict", str(e)) from None
     network_id = r.get("network_id", int, d.network_id, check=_nonneg)
     name = r.get("name", str, d.name, check=lambda v: "must not be empty" if not v else None)
     r.reject_unknown()
