@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from peerwire import devp2p
-from peerwire._clock import FakeClock
 from peerwire._core import discv4 as wire
 from peerwire._core import identity
-from peerwire.devp2p.discover import UDPv4, check_relay_addr, listen_v4
+from peerwire.devp2p.discover import RESP_TIMEOUT, UDPv4, check_relay_addr, listen_v4
 from peerwire.errors import DecodeError, InvalidKeyError, TimeoutError
+from peerwire.testing import FakeClock, autojump
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -397,3 +397,48 @@ async def test_concurrent_findnodes_to_one_node_both_get_the_neighbors() -> None
         )
         assert isinstance(x, list) and isinstance(y, list), (x, y)
         assert x and {n.id for n in x} == {n.id for n in y}
+
+
+@run_async
+async def test_whole_exchange_with_reply_timeouts_runs_on_the_fake_clock() -> None:
+    """Bonding, ENR, FindNode, a lookup and reply timeouts, all timed by one FakeClock.
+
+    Nothing waits in real time: ``autojump`` moves fake time to the next
+    deadline whenever the loop idles, so the 500 ms reply timeouts (and the
+    bonding ping-back wait) pass as fake time only.
+    """
+    clock = FakeClock(wall_offset=time.time())
+    ka, kb, kc = (devp2p.PrivateKey.generate() for _ in range(3))
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(listen_v4(ka, "127.0.0.1:0", clock=clock))
+        b = await stack.enter_async_context(listen_v4(kb, "127.0.0.1:0", clock=clock))
+        c = await stack.enter_async_context(listen_v4(kc, "127.0.0.1:0", clock=clock))
+        async with raw_socket() as (silent, _sink):  # a node that never answers
+            dead = devp2p.Node(
+                public_key=devp2p.PrivateKey.generate().public_key,
+                host="127.0.0.1",
+                udp_port=silent.get_extra_info("sockname")[1],
+            )
+
+            async def exchange() -> None:
+                started = clock.monotonic()
+                with pytest.raises(TimeoutError):
+                    await a.ping(dead)
+                assert clock.monotonic() - started == pytest.approx(RESP_TIMEOUT)  # exactly one timeout
+                b._add(c.self_node(), inbound=False)  # b knows c; a learns it from b
+                assert await a.ping(b.self_node()) is not None
+                rec = await a.request_enr(b.self_node())  # bonds both ways first
+                assert rec.node_id == b.self_node().id
+                found = await a.find_node(b.self_node(), kc.public_key.to_bytes())
+                assert c.self_node().id in {n.id for n in found}
+                with pytest.raises(TimeoutError):
+                    await a.find_node(dead, kc.public_key.to_bytes())  # bonding ping times out
+                result = await a.lookup(kc.public_key)
+                assert result and result[0].id == c.self_node().id
+
+            real = time.monotonic()
+            fake = clock.monotonic()
+            await autojump(clock, exchange())
+            fake_elapsed, real_elapsed = clock.monotonic() - fake, time.monotonic() - real
+            assert fake_elapsed >= 2 * RESP_TIMEOUT  # two timeouts passed in fake time (2.5 s here)...
+            assert real_elapsed < fake_elapsed / 2  # ...not in real time (about 0.05 s here)

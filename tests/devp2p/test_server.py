@@ -301,6 +301,7 @@ async def test_silent_peer_dropped_within_idle_deadline() -> None:
     async with srv:
         t, _ = await handshake_raw(net, srv)
         await wait_for(lambda: srv.peer_count() == 1)
+        await settle()  # the peer's read loop starts (and arms its 30 s read deadline)
         for _ in range(29):
             await clock.advance(1)
         await settle()

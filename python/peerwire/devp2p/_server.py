@@ -47,6 +47,7 @@ from typing import Any
 from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
+from peerwire._net import NetRestrict, split_host_port
 from peerwire.devp2p._base import (
     DIAL_TIMEOUT,
     DISC_MSG,
@@ -59,7 +60,7 @@ from peerwire.devp2p._base import (
     PeerEvent,
     PeerEventType,
 )
-from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
+from peerwire.devp2p._dial import DialScheduler, FairMix
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
@@ -71,7 +72,7 @@ from peerwire.devp2p._server_discovery import (
     discovery_address,
     start_discovery,
 )
-from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
+from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
 from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
 
 __all__ = ["Config", "EventSubscription", "Server"]
@@ -127,12 +128,6 @@ class Config:
 
 def _as_node(n: Node | str) -> Node:
     return n if isinstance(n, Node) else Node.parse(n)
-
-
-def _split_hostport(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    return host, int(port)
 
 
 def _is_lan(ip: str) -> bool:
@@ -258,7 +253,7 @@ class Server:
             self._network = RlpxNetwork()
         self._running = True
         if self.config.listen_addr is not None:
-            host, port = _split_hostport(self.config.listen_addr)
+            host, port = split_host_port(self.config.listen_addr, default_host="0.0.0.0")
             self._listener = await self._network.listen(host, port, self._key, self._on_accept)
             self._listen_host, self._listen_port = host, self._listener.port
         if not self.config.no_discovery:
@@ -441,7 +436,8 @@ class Server:
         remote = inc.remote_address
         label = f"{remote[0]}:{remote[1]}"
         try:
-            await with_deadline(self._clock, HANDSHAKE_TIMEOUT, self._tokens.acquire())
+            async with self._clock.timeout(HANDSHAKE_TIMEOUT):
+                await self._tokens.acquire()
         except PeerwireError as e:
             self.setup_failures.append((label, e))
             inc.refuse()
@@ -456,7 +452,8 @@ class Server:
                 inc.refuse()
                 return
             try:
-                t = await with_deadline(self._clock, HANDSHAKE_TIMEOUT, inc.handshake())
+                async with self._clock.timeout(HANDSHAKE_TIMEOUT):  # the handshake's one bound
+                    t = await inc.handshake()
             except (PeerwireError, OSError) as e:
                 self.setup_failures.append((label, e))
                 inc.refuse()
@@ -470,11 +467,9 @@ class Server:
     async def _dial_and_set_up(self, node: Node, host: str, flags: ConnFlag) -> None:
         if not self._running or self._network is None:
             raise DialError("server stopped", reason="stopped")
-        t, local = await with_deadline(
-            self._clock,
-            DIAL_TIMEOUT + HANDSHAKE_TIMEOUT,
-            self._network.dial(host, node.tcp_port, node.public_key, self._key),
-        )
+        # The one bound on connect + RLPx handshake (the network adds none of its own).
+        async with self._clock.timeout(DIAL_TIMEOUT + HANDSHAKE_TIMEOUT):
+            t, local = await self._network.dial(host, node.tcp_port, node.public_key, self._key)
         await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
 
     # -- admission -------------------------------------------------------------
@@ -508,20 +503,21 @@ class Server:
         task = self._peer_tasks.get(node_id)
         if task is None:
             return
-        with contextlib.suppress(PeerwireError, asyncio.TimeoutError):
-            await with_deadline(self._clock, SIMULTANEOUS_OPEN_GRACE, asyncio.shield(task))
+        with contextlib.suppress(PeerwireError):
+            async with self._clock.timeout(SIMULTANEOUS_OPEN_GRACE):
+                await asyncio.shield(task)
 
     async def _refuse(self, t: Transport, reason: DiscReason) -> None:
         with contextlib.suppress(PeerwireError, OSError):
-            await with_deadline(
-                self._clock, DISC_WRITE_TIMEOUT, t.send(DISC_MSG, p2p_base.encode_disconnect(int(reason)))
-            )
+            async with self._clock.timeout(DISC_WRITE_TIMEOUT):
+                await t.send(DISC_MSG, p2p_base.encode_disconnect(int(reason)))
         with contextlib.suppress(PeerwireError, OSError):
             await t.close()
 
     async def _proto_handshake(self, t: Transport) -> Hello:
         # geth reads the Hello under frameReadTimeout (the write under its own, shorter one)
-        return await with_deadline(self._clock, FRAME_READ_TIMEOUT, exchange_hello(t, self._our_hello))
+        async with self._clock.timeout(FRAME_READ_TIMEOUT):
+            return await exchange_hello(t, self._our_hello)
 
     async def _set_up_conn(
         self,

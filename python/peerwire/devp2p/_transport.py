@@ -12,16 +12,13 @@ the spirit of go-ethereum's ``p2p.MsgPipe``.
 from __future__ import annotations
 
 import asyncio
-import builtins
-import contextlib
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from peerwire._clock import Clock, SystemClock
 from peerwire.devp2p._keys import PrivateKey, PublicKey
-from peerwire.errors import ConnectionClosedError, DialError, HandshakeError, TimeoutError
+from peerwire.errors import ConnectionClosedError, DialError, HandshakeError
 
 __all__ = [
     "Incoming",
@@ -30,7 +27,6 @@ __all__ = [
     "MemoryTransport",
     "Network",
     "Transport",
-    "with_deadline",
 ]
 
 T = TypeVar("T")
@@ -100,42 +96,6 @@ class Network(Protocol):
     ) -> Listener:
         """Listen; ``on_accept`` gets every connection before its handshake and must not block."""
         ...
-
-
-async def sleep_until(clock: Clock, deadline: float) -> None:
-    """Sleep until ``clock`` reads ``deadline`` (robust to starting late)."""
-    while (remaining := deadline - clock.monotonic()) > 0:
-        await clock.sleep(remaining)
-
-
-async def with_deadline(clock: Clock, seconds: float, aw: Awaitable[T]) -> T:
-    """Await ``aw`` for at most ``seconds`` of ``clock`` time; raise :class:`TimeoutError`.
-
-    On the real clock this is ``asyncio.timeout``; on any other clock the wait
-    races a ``clock.sleep`` so a :class:`FakeClock` drives the deadline.
-    """
-    if isinstance(clock, SystemClock):
-        try:
-            async with asyncio.timeout(seconds):
-                return await aw
-        except builtins.TimeoutError as e:
-            raise TimeoutError(f"deadline of {seconds}s passed") from e
-    task: asyncio.Future[T] = asyncio.ensure_future(aw)
-    sleeper = asyncio.ensure_future(sleep_until(clock, clock.monotonic() + seconds))
-    waiters: set[asyncio.Future[Any]] = {task, sleeper}
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        task.cancel()
-        sleeper.cancel()
-        raise
-    if task.done():
-        sleeper.cancel()
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(BaseException):  # the cancelled operation's outcome is irrelevant
-        await task
-    raise TimeoutError(f"deadline of {seconds}s passed")
 
 
 # ---------------------------------------------------------------------------

@@ -21,12 +21,12 @@ the inbound message buffer is bounded: when it fills, reading pauses.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import collections
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import rlpx as _rlpx
 from peerwire.devp2p._bytepipe import pipe
 from peerwire.devp2p._keys import PrivateKey, PublicKey
@@ -65,6 +65,8 @@ MAX_PAYLOAD_SIZE: int = _rlpx.MAX_PAYLOAD_SIZE
 #: Received-but-unread bytes above which the socket stops being read
 #: (a slow consumer must not let a fast peer fill our memory).
 DEFAULT_INBOX_LIMIT = 8 * 1024 * 1024
+#: How long closing waits for the socket to finish (real time, so a fake clock cannot hang it).
+_CLOSE_GRACE = 2.0
 #: Accepted connections waiting for ``accept()``; more handshakes pause.
 _ACCEPT_BACKLOG = 64
 
@@ -78,8 +80,10 @@ class Connection:
         *,
         read_timeout: float | None,
         write_timeout: float | None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         assert proto.session is not None and proto.remote is not None
+        self._clock = clock
         self._proto = proto
         self._session = proto.session
         self._remote = PublicKey(proto.remote)
@@ -159,9 +163,9 @@ class Connection:
             return
         self._proto.flush()
         try:
-            async with asyncio.timeout(self.write_timeout):
+            async with self._clock.timeout(self.write_timeout):
                 await self._proto._writable.wait()
-        except builtins.TimeoutError:
+        except TimeoutError:
             self._proto._fail(TimeoutError(f"write timed out after {self.write_timeout} s"))
             raise TimeoutError(f"write timed out after {self.write_timeout} s") from None
         self._check_open()
@@ -178,9 +182,9 @@ class Connection:
                 raise ConnectionClosedError("connection closed by peer")
             wait = self.read_timeout if timeout is None else timeout
             try:
-                async with asyncio.timeout(wait):
+                async with self._clock.timeout(wait):
                     await self._proto._readable.wait()
-            except builtins.TimeoutError:
+            except TimeoutError:
                 err = TimeoutError(f"no message within {wait} s")
                 self._proto._fail(err)
                 raise err from None
@@ -193,8 +197,8 @@ class Connection:
         proto.flush()
         if not proto.transport.is_closing():
             proto.transport.close()
-        with contextlib.suppress(builtins.TimeoutError):
-            async with asyncio.timeout(2.0):
+        with contextlib.suppress(TimeoutError):  # real time: a fake clock must not hang a close
+            async with SYSTEM_CLOCK.timeout(_CLOSE_GRACE):
                 await asyncio.shield(proto.closed)
         if not proto.closed.done():
             proto.transport.abort()
@@ -229,11 +233,12 @@ async def _establish(
     handshake_timeout: float | None,
     read_timeout: float | None,
     write_timeout: float | None,
+    clock: Clock,
 ) -> Connection:
     try:
-        async with asyncio.timeout(handshake_timeout):
+        async with clock.timeout(handshake_timeout):
             await proto.established
-    except builtins.TimeoutError:
+    except TimeoutError:
         err = TimeoutError(f"RLPx handshake did not finish within {handshake_timeout} s")
         proto._fail(err)
         raise err from None
@@ -241,7 +246,7 @@ async def _establish(
         if proto.transport is not None:
             proto.transport.abort()
         raise
-    return Connection(proto, read_timeout=read_timeout, write_timeout=write_timeout)
+    return Connection(proto, read_timeout=read_timeout, write_timeout=write_timeout, clock=clock)
 
 
 def _initiator_protocol(
@@ -265,6 +270,7 @@ async def dial(
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     write_timeout: float | None = DEFAULT_WRITE_TIMEOUT,
     inbox_limit: int = DEFAULT_INBOX_LIMIT,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Connection:
     """Connect to ``host:port`` and run the initiator handshake (TCP connect included in ``timeout``).
 
@@ -279,17 +285,17 @@ async def dial(
         ConnectionClosedError: the peer closed the connection.
     """
     loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
+    deadline = None if timeout is None else clock.monotonic() + timeout
     proto = _initiator_protocol(private_key, remote_public_key, inbox_limit)
     try:
-        async with asyncio.timeout(timeout):
+        async with clock.timeout(timeout):
             await loop.create_connection(lambda: proto, host, port)
-    except builtins.TimeoutError:
+    except TimeoutError:
         raise TimeoutError(f"TCP connect to {host}:{port} timed out") from None
     except OSError as e:
         raise ConnectionClosedError(f"connect to {host}:{port} failed: {e}") from e
-    left = None if deadline is None else max(0.0, deadline - loop.time())
-    return await _establish(proto, left, read_timeout, write_timeout)
+    left = None if deadline is None else max(0.0, deadline - clock.monotonic())
+    return await _establish(proto, left, read_timeout, write_timeout, clock)
 
 
 class Listener:
@@ -306,6 +312,7 @@ class Listener:
         write_timeout: float,
         inbox_limit: int,
         max_pending: int,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._host = host
         self._port = port
@@ -315,6 +322,7 @@ class Listener:
         self._write_timeout = write_timeout
         self._inbox_limit = inbox_limit
         self._max_pending = max_pending
+        self._clock = clock
         self._handshaking = 0
         self._accepted: asyncio.Queue[Connection] = asyncio.Queue(maxsize=_ACCEPT_BACKLOG)
         self._server: asyncio.Server | None = None
@@ -364,7 +372,9 @@ class Listener:
             self.failures.append(exc)
             self._failure_event.set()
             return
-        conn = Connection(proto, read_timeout=self._read_timeout, write_timeout=self._write_timeout)
+        conn = Connection(
+            proto, read_timeout=self._read_timeout, write_timeout=self._write_timeout, clock=self._clock
+        )
         try:
             self._accepted.put_nowait(conn)
         except asyncio.QueueFull:
@@ -377,19 +387,19 @@ class Listener:
         if timeout is None:
             return await self._accepted.get()
         try:
-            async with asyncio.timeout(timeout):
+            async with self._clock.timeout(timeout):
                 return await self._accepted.get()
-        except builtins.TimeoutError:
+        except TimeoutError:
             raise TimeoutError(f"no connection accepted within {timeout} s") from None
 
     async def next_failure(self, within: float) -> BaseException:
         """Wait for the next failed inbound handshake and return its error (tests, diagnostics)."""
         try:
-            async with asyncio.timeout(within):
+            async with self._clock.timeout(within):
                 while not self.failures:
                     self._failure_event.clear()
                     await self._failure_event.wait()
-        except builtins.TimeoutError:
+        except TimeoutError:
             raise TimeoutError(f"no handshake failure within {within} s") from None
         return self.failures.popleft()
 
@@ -403,8 +413,8 @@ class Listener:
         while not self._accepted.empty():
             await self._accepted.get_nowait().close()
         if self._server is not None:
-            with contextlib.suppress(builtins.TimeoutError):
-                async with asyncio.timeout(2.0):
+            with contextlib.suppress(TimeoutError):  # real time: a fake clock must not hang a close
+                async with SYSTEM_CLOCK.timeout(_CLOSE_GRACE):
                     await self._server.wait_closed()
 
 
@@ -419,6 +429,7 @@ async def listen(
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
     inbox_limit: int = DEFAULT_INBOX_LIMIT,
     max_pending: int = 50,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> AsyncIterator[Listener]:
     """Listen on ``host:port`` (0 picks a port: ``listener.port``) for RLPx connections."""
     listener = Listener(
@@ -430,6 +441,7 @@ async def listen(
         write_timeout=write_timeout,
         inbox_limit=inbox_limit,
         max_pending=max_pending,
+        clock=clock,
     )
     await listener.start()
     try:
@@ -466,8 +478,11 @@ class PendingConnection:
     :attr:`remote_address`, then call :meth:`handshake` or :meth:`refuse`.
     """
 
-    def __init__(self, proto: RlpxProtocol, read_timeout: float | None, write_timeout: float | None) -> None:
+    def __init__(
+        self, proto: RlpxProtocol, read_timeout: float | None, write_timeout: float | None, clock: Clock
+    ) -> None:
         self._proto = proto
+        self._clock = clock
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
         self._started = False
@@ -491,7 +506,7 @@ class PendingConnection:
         if self._proto.transport is None or self._proto.transport.is_closing():
             raise LocalProtocolError("the connection was refused or closed")
         self._proto.transport.resume_reading()
-        return await _establish(self._proto, None, self._read_timeout, self._write_timeout)
+        return await _establish(self._proto, None, self._read_timeout, self._write_timeout, self._clock)
 
     def refuse(self) -> None:
         """Close the socket without a handshake (nothing is sent)."""
@@ -516,8 +531,8 @@ class GatedListener:
     async def close(self) -> None:
         """Stop accepting. Connections already handed out stay the caller's."""
         self._server.close()
-        with contextlib.suppress(builtins.TimeoutError):
-            async with asyncio.timeout(2.0):
+        with contextlib.suppress(TimeoutError):  # real time: a fake clock must not hang a close
+            async with SYSTEM_CLOCK.timeout(_CLOSE_GRACE):
                 await self._server.wait_closed()
 
 
@@ -531,6 +546,7 @@ async def serve(
     write_timeout: float | None = DEFAULT_WRITE_TIMEOUT,
     inbox_limit: int = DEFAULT_INBOX_LIMIT,
     backlog: int = 128,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> GatedListener:
     """Listen on ``host:port``; every accepted socket goes to ``on_accept`` before its handshake.
 
@@ -541,7 +557,7 @@ async def serve(
     key = _key_bytes(private_key)
 
     def accepted(proto: _GatedProtocol) -> None:
-        on_accept(PendingConnection(proto, read_timeout, write_timeout))
+        on_accept(PendingConnection(proto, read_timeout, write_timeout, clock))
 
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
@@ -562,6 +578,7 @@ async def memory_pair(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
     inbox_limit: int = DEFAULT_INBOX_LIMIT,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[Connection, Connection]:
     """Two connected RLPx connections over an in-memory byte pipe (A dials B).
 
@@ -573,7 +590,7 @@ async def memory_pair(
     pb = _recipient_protocol(key_b, inbox_limit)
     pipe(loop, pa, pb)
     ca, cb = await asyncio.gather(
-        _establish(pa, handshake_timeout, read_timeout, write_timeout),
-        _establish(pb, handshake_timeout, read_timeout, write_timeout),
+        _establish(pa, handshake_timeout, read_timeout, write_timeout, clock),
+        _establish(pb, handshake_timeout, read_timeout, write_timeout, clock),
     )
     return ca, cb

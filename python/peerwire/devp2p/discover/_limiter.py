@@ -9,7 +9,9 @@ sources keep being served.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+
+from peerwire._clock import Clock
+from peerwire._net import TokenBucket
 
 __all__ = ["MAX_SOURCES", "SOURCE_BURST", "SOURCE_RATE", "SourceLimiter"]
 
@@ -22,39 +24,34 @@ SOURCE_BURST = 50.0
 """...with this burst."""
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
 class SourceLimiter:
     """Token buckets keyed by source ``(ip, port)``, least recently seen evicted first."""
 
     def __init__(
-        self, *, rate: float = SOURCE_RATE, burst: float = SOURCE_BURST, max_sources: int = MAX_SOURCES
+        self,
+        clock: Clock,
+        *,
+        rate: float = SOURCE_RATE,
+        burst: float = SOURCE_BURST,
+        max_sources: int = MAX_SOURCES,
     ) -> None:
+        self._clock = clock
         self._rate = rate
         self._burst = burst
         self._max = max_sources
-        self._buckets: OrderedDict[tuple[str, int], _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[tuple[str, int], TokenBucket] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def allow(self, source: tuple[str, int], now: float) -> bool:
-        """Take one token for ``source`` at monotonic time ``now``; False when its bucket is empty."""
+    def allow(self, source: tuple[str, int]) -> bool:
+        """Take one token for ``source``; False when its bucket is empty."""
         b = self._buckets.get(source)
         if b is None:
-            b = _Bucket(self._burst, now)
+            b = TokenBucket(self._rate, self._burst, self._clock)
             self._buckets[source] = b
             if len(self._buckets) > self._max:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(source)
-            b.tokens = min(self._burst, b.tokens + (now - b.stamp) * self._rate)
-            b.stamp = now
-        if b.tokens < 1.0:
-            return False
-        b.tokens -= 1.0
-        return True
+        return b.try_take()

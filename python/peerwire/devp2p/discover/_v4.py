@@ -24,7 +24,6 @@ the iterative lookup (``_lookup``) and the address rules (``_addr``).
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import ipaddress
 import os
@@ -37,6 +36,7 @@ from typing import Any, cast
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import discv4 as _wire
 from peerwire._core import identity as _id
+from peerwire._net import NetRestrict, resolve, split_host_port
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._keys import PrivateKey, PublicKey
@@ -70,6 +70,8 @@ RECV_BUFFER = 4 * 1024 * 1024
 """Requested socket receive buffer (the kernel may cap it at rmem_max)."""
 MIN_LOOKUP_INTERVAL = 1.0
 """random_nodes() starts lookups at least this far apart."""
+RESOLVE_TIMEOUT = 10.0
+"""How long resolving one bootnode's host name may take."""
 REFRESH_WAIT = 60.0
 """random_nodes() on an empty table waits this long for the first refresh."""
 
@@ -121,15 +123,13 @@ class UDPv4(asyncio.DatagramProtocol):
         self._db = db
         self._clock = clock
         self._bootnodes = list(bootnodes)
-        self._restrict = (
-            [ipaddress.ip_network(n, strict=False) for n in net_restrict] if net_restrict else None
-        )
+        self._restrict = NetRestrict(net_restrict) if net_restrict else None
         self._tcp_port = tcp_port
         self.nodes = NodeTable(self._self_id, clock, seed=seed)
         #: The routing table of node IDs (Rust ``kad.Table``).
         self.table = self.nodes.ids
         self._bonds = Bonds(db, clock)
-        self._limiter = SourceLimiter()
+        self._limiter = SourceLimiter(clock)
         self._pending: dict[tuple[bytes, str, int], list[_Pending]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._transport: asyncio.DatagramTransport | None = None
@@ -346,8 +346,8 @@ class UDPv4(asyncio.DatagramProtocol):
         while not self._closed:
             started = self._clock.monotonic()
             if len(self.nodes) == 0:
-                with contextlib.suppress(builtins.TimeoutError):
-                    async with asyncio.timeout(REFRESH_WAIT):
+                with contextlib.suppress(TimeoutError):
+                    async with self._clock.timeout(REFRESH_WAIT):
                         await self._refreshed.wait()
             for n in await self.lookup(None):
                 yield n
@@ -394,9 +394,9 @@ class UDPv4(asyncio.DatagramProtocol):
         try:
             self._send(packet, addr)
             try:
-                async with asyncio.timeout(RESP_TIMEOUT):
+                async with self._clock.timeout(RESP_TIMEOUT):  # on the injected clock
                     await fut
-            except builtins.TimeoutError:
+            except TimeoutError:
                 if partial_ok and p.replies > 0:
                     return
                 raise TimeoutError(f"no reply from {node_id.hex()[:16]}@{ip}") from None
@@ -429,7 +429,7 @@ class UDPv4(asyncio.DatagramProtocol):
             return None
         if check_relay_addr(sender_ip, ip) is not None:
             return None
-        if self._restrict is not None and not any(ipaddress.ip_address(ip) in n for n in self._restrict):
+        if self._restrict is not None and not self._restrict.contains(ip):
             return None
         try:
             key = PublicKey(pub)
@@ -446,7 +446,7 @@ class UDPv4(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self.stats.received += 1
         src = (norm_ip(str(addr[0])), int(addr[1]))
-        if not self._limiter.allow(src, self._clock.monotonic()):
+        if not self._limiter.allow(src):
             self.stats.dropped_flood += 1
             return
         if len(data) > _wire.MAX_PACKET_SIZE:
@@ -576,17 +576,13 @@ class UDPv4(asyncio.DatagramProtocol):
             self._db.update_node(self.nodes.get(node.id) or node)
 
 
-async def _resolve(node: Node) -> Node:
+async def _resolve(node: Node, clock: Clock) -> Node:
     """Resolve a bootnode given by DNS name (enode URLs keep host names until use)."""
     if node.ip is not None or node.host is None:
         return node
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout(10):
-        infos = await loop.getaddrinfo(node.host, node.udp_port, type=socket.SOCK_DGRAM)
-    if not infos:
-        raise PeerwireError(f"cannot resolve {node.host}")
-    ip = str(infos[0][4][0])
-    return Node(public_key=node.public_key, host=ip, tcp_port=node.tcp_port, udp_port=node.udp_port)
+    async with clock.timeout(RESOLVE_TIMEOUT):
+        ips = await resolve(node.host, kind=socket.SOCK_DGRAM)
+    return Node(public_key=node.public_key, host=ips[0], tcp_port=node.tcp_port, udp_port=node.udp_port)
 
 
 @contextlib.asynccontextmanager
@@ -601,10 +597,15 @@ async def listen_v4(
     tcp_port: int = 0,
     seed: int | None = None,
 ) -> AsyncIterator[UDPv4]:
-    """Run discovery v4 on ``addr`` ("host:port") until the block exits."""
-    host, _, port = addr.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b) for b in bootnodes]
+    """Run discovery v4 on ``addr`` ("host:port") until the block exits.
+
+    Raises:
+        ValueError: ``addr`` or a bootnode URL is malformed.
+        DialError: a bootnode's host name does not resolve.
+        OSError: the UDP socket cannot be bound.
+    """
+    host, port = split_host_port(addr, default_host="0.0.0.0")
+    boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b, clock) for b in bootnodes]
     own_db = not isinstance(node_database, NodeDB)
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
     proto = UDPv4(
@@ -612,7 +613,7 @@ async def listen_v4(
     )
     loop = asyncio.get_running_loop()
     try:
-        transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, int(port)))
+        transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, port))
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # A deep receive queue rides out bursts; floods are cut by the per-source limiter.
