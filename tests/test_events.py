@@ -40,7 +40,7 @@ def test_policy_refusals_are_decided_on_the_enum() -> None:
         DialFailureReason.RECENTLY_DIALED,
     }
     assert HandshakeFailureReason.TOO_MANY_PEERS.is_policy_refusal
-    assert not HandshakeFailureReason.CRYPTO.is_policy_refusal
+    assert not HandshakeFailureReason.FAILED.is_policy_refusal
     assert not DialFailureReason.CONNECT_REFUSED.is_policy_refusal
 
 

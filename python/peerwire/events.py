@@ -4,9 +4,18 @@ A devp2p ``Server`` and a TM2 ``MultiplexSwitch`` publish these on a bounded
 :class:`peerwire._pubsub.PubSub` (non-blocking, drop-and-count). Consumers (the
 CLI, metrics, a crawler) read facts, never error text::
 
-    DialStarted ─┬─> DialFailed(reason)              outbound only
-                 └─> HandshakeFailed(reason) | PeerAdded(OUTBOUND) ─> PeerDropped(reason)
-    (accept) ────────> HandshakeFailed(reason) | PeerAdded(INBOUND)  ─> PeerDropped(reason)
+    DialStarted ─┬─> DialFailed(reason)                              (no connection)
+                 ├─> HandshakeFailed(OUTBOUND, reason) ─> DialFailed(reason)
+                 └─> PeerAdded(OUTBOUND) ─> PeerDropped(reason)
+    (accept) ──────┬─> HandshakeFailed(INBOUND, reason)
+                   └─> PeerAdded(INBOUND)  ─> PeerDropped(reason)
+
+Outbound, every :class:`DialStarted` is followed by exactly one
+:class:`DialFailed` or :class:`PeerAdded` for that dial. A connection (either
+direction) that fails after the TCP connect publishes :class:`HandshakeFailed`
+(an outbound one then also its :class:`DialFailed`); refusals by policy after
+the handshake (too many peers, already connected) are handshake failures with a
+policy reason (``reason.is_policy_refusal``).
 
 Every event names the peer by ``peer_id``: the lowercase hex node ID (devp2p: the
 64-character keccak256 of the public key; TM2: the 40-character address), or
@@ -79,7 +88,7 @@ class HandshakeFailureReason(enum.StrEnum):
     """Why a connection (either direction) failed between TCP and becoming a peer."""
 
     TIMEOUT = "handshake timeout"
-    CRYPTO = "handshake failed"  # RLPx auth/ack or TM2 secret connection: bad MAC, signature, sizes
+    FAILED = "handshake failed"  # bad auth/ack, MAC, signature, Hello / NodeInfo that breaks the protocol
     PROTOCOL_MISMATCH = "useless peer"
     INCOMPATIBLE_NODE_INFO = "incompatible node info"
     ID_MISMATCH = "unexpected identity"
@@ -88,6 +97,7 @@ class HandshakeFailureReason(enum.StrEnum):
     SELF = "connected to self"
     NET_RESTRICTED = "not contained in netrestrict list"
     CONNECTION_CLOSED = "connection closed"
+    THROTTLED = "too many attempts"  # the same IP connected again too soon
     STOPPED = "stopped"
     OTHER = "other"
 
@@ -106,6 +116,7 @@ POLICY_REFUSALS: frozenset[str] = frozenset(
         "connected to self",
         "not contained in netrestrict list",
         "recently dialed",
+        "too many attempts",
     }
 )
 

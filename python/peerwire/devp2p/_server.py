@@ -48,6 +48,7 @@ from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
 from peerwire._net import NetRestrict, split_host_port
+from peerwire._pubsub import Subscription
 from peerwire.devp2p._base import (
     DIAL_TIMEOUT,
     DISC_MSG,
@@ -65,6 +66,7 @@ from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._keys import PrivateKey
+from peerwire.devp2p._lifecycle import LifecycleFeed, drop_reason
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._server_discovery import (
     ServerDiscovery,
@@ -74,6 +76,7 @@ from peerwire.devp2p._server_discovery import (
 )
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
 from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
+from peerwire.events import Event
 
 __all__ = ["Config", "EventSubscription", "Server"]
 
@@ -128,6 +131,11 @@ class Config:
 
 def _as_node(n: Node | str) -> Node:
     return n if isinstance(n, Node) else Node.parse(n)
+
+
+def _label(remote: tuple[str, int]) -> str:
+    host, port = remote
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _is_lan(ip: str) -> bool:
@@ -200,6 +208,8 @@ class Server:
         max_pending = config.max_pending_peers or DEFAULT_MAX_PENDING_PEERS
         self._tokens = asyncio.Semaphore(max_pending)
         self._subs: set[EventSubscription] = set()
+        #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
+        self.lifecycle = LifecycleFeed()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._peer_tasks: dict[bytes, asyncio.Task[None]] = {}
         self._listener: Listener | None = None
@@ -382,6 +392,10 @@ class Server:
         self._subs.add(sub)
         return sub
 
+    def subscribe_lifecycle(self, maxsize: int | None = None) -> Subscription[Event]:
+        """Typed dial / handshake / peer events (:mod:`peerwire.events`), bounded, drop-and-count."""
+        return self.lifecycle.subscribe(maxsize=maxsize or self.config.event_buffer)
+
     def node_info(self) -> dict[str, Any]:
         """geth's ``admin_nodeInfo``."""
         node = self.self_node()
@@ -440,6 +454,7 @@ class Server:
                 await self._tokens.acquire()
         except PeerwireError as e:
             self.setup_failures.append((label, e))
+            self.lifecycle.handshake_failed(None, label, True, e)
             inc.refuse()
             return
         try:
@@ -448,7 +463,9 @@ class Server:
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
-                self.setup_failures.append((label, DialError(f"rejected inbound: {why}", reason=why)))
+                refusal = DialError(f"rejected inbound: {why}", reason=why)
+                self.setup_failures.append((label, refusal))
+                self.lifecycle.handshake_failed(None, label, True, refusal)
                 inc.refuse()
                 return
             try:
@@ -456,6 +473,7 @@ class Server:
                     t = await inc.handshake()
             except (PeerwireError, OSError) as e:
                 self.setup_failures.append((label, e))
+                self.lifecycle.handshake_failed(None, label, True, e)
                 inc.refuse()
                 return
             with contextlib.suppress(PeerwireError, OSError):
@@ -467,10 +485,16 @@ class Server:
     async def _dial_and_set_up(self, node: Node, host: str, flags: ConnFlag) -> None:
         if not self._running or self._network is None:
             raise DialError("server stopped", reason="stopped")
-        # The one bound on connect + RLPx handshake (the network adds none of its own).
-        async with self._clock.timeout(DIAL_TIMEOUT + HANDSHAKE_TIMEOUT):
-            t, local = await self._network.dial(host, node.tcp_port, node.public_key, self._key)
-        await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
+        address = _label((host, node.tcp_port))
+        self.lifecycle.dial_started(node.id, address)
+        try:
+            # The one bound on connect + RLPx handshake (the network adds none of its own).
+            async with self._clock.timeout(DIAL_TIMEOUT + HANDSHAKE_TIMEOUT):
+                t, local = await self._network.dial(host, node.tcp_port, node.public_key, self._key)
+            await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
+        except Exception as e:
+            self.lifecycle.dial_failed(node.id, address, e)
+            raise
 
     # -- admission -------------------------------------------------------------
     def _post_handshake_checks(self, node_id: bytes, flags: ConnFlag) -> DiscReason | None:
@@ -564,6 +588,7 @@ class Server:
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
             self.setup_failures.append((label, e))
+            self.lifecycle.handshake_failed(node.id, label, bool(flags & ConnFlag.INBOUND), e)
             raise
         finally:
             if pending_inbound:
@@ -595,6 +620,7 @@ class Server:
         if peer.inbound:
             self._inbound_count += 1
         self.dialer.peer_added(node.id, flags)
+        self.lifecycle.peer_added(node.id, _label(remote), peer.inbound)
         self._emit(
             PeerEvent(
                 PeerEventType.ADD,
@@ -609,14 +635,17 @@ class Server:
         try:
             end = await peer.run()
             error = end.error
+            why = drop_reason(end.reason, end.remote_requested)
         except asyncio.CancelledError:
             error = str(DiscReason.QUITTING)
+            why = drop_reason(DiscReason.QUITTING, False)
         finally:
             self._peers.pop(peer.id, None)
             self._peer_tasks.pop(peer.id, None)
             if peer.inbound:
                 self._inbound_count -= 1
             self.dialer.peer_removed(peer.id, peer.flags)
+        self.lifecycle.peer_dropped(peer.id, peer.remote_address or "", peer.inbound, why, error)
         self._emit(
             PeerEvent(
                 PeerEventType.DROP,
