@@ -13,7 +13,7 @@ from tests.devp2p._aio import aio
 from peerwire._core import p2p_base
 from peerwire.devp2p import DiscReason, PrivateKey, encode_hello, exchange_hello, rlpx
 from peerwire.devp2p._base import DISC_MSG
-from peerwire.errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError
+from peerwire.errors import ConnectionClosedError, LocalProtocolError, RefusedError, RemoteProtocolError
 
 PACKAGE = Path(__file__).resolve().parents[2] / "python" / "peerwire"
 
@@ -75,9 +75,11 @@ async def test_hello_exchange_reports_an_early_disconnect_with_its_reason() -> N
     a, b = PrivateKey.generate(), PrivateKey.generate()
     ca, cb = await rlpx.memory_pair(a, b)
     await cb.send(DISC_MSG, p2p_base.encode_disconnect(int(DiscReason.TOO_MANY_PEERS)))
-    with pytest.raises(RemoteProtocolError, match="too many peers") as e:
+    with pytest.raises(RefusedError, match="too many peers") as e:
         await exchange_hello(ca, encode_hello(a.public_key, "a"))
-    assert e.value.disconnect_reason == DiscReason.TOO_MANY_PEERS
+    # a refusal by the remote's policy, told apart by its code, not a protocol error
+    assert e.value.disconnect_reason == DiscReason.TOO_MANY_PEERS and e.value.by_remote
+    assert not isinstance(e.value, RemoteProtocolError)
     await ca.close()
     while (got := await _recv_or_closed(cb)) is not None:
         assert got[0] == 0x00  # a's Hello went out before the error was raised

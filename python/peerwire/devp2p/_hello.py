@@ -25,7 +25,7 @@ from peerwire.devp2p._base import (
 )
 from peerwire.devp2p._keys import PublicKey
 from peerwire.devp2p._transport import Transport
-from peerwire.errors import RemoteProtocolError
+from peerwire.errors import RefusedError, RemoteProtocolError
 
 __all__ = ["MAX_HELLO_SIZE", "Hello", "encode_hello", "exchange_hello"]
 
@@ -59,9 +59,10 @@ async def exchange_hello(conn: Transport, ours: bytes) -> Hello:
     ``conn`` from the remote's version.
 
     Raises:
-        RemoteProtocolError: the remote disconnected first (``disconnect_reason``
-            is its reason), sent another message, an oversize Hello, or an invalid
-            identity (``disconnect_reason`` INVALID_IDENTITY).
+        RefusedError: the remote disconnected first (``disconnect_reason`` is its
+            reason, ``by_remote`` true).
+        RemoteProtocolError: the remote sent another message, an oversize Hello,
+            or an invalid identity (``disconnect_reason`` INVALID_IDENTITY).
         DecodeError: the Hello does not decode.
         ConnectionClosedError, TimeoutError: from the connection.
     """
@@ -72,7 +73,10 @@ async def exchange_hello(conn: Transport, ours: bytes) -> Hello:
             raise RemoteProtocolError("message too big")
         if code == DISC_MSG:
             reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
-            raise RemoteProtocolError(f"disconnected before hello: {reason}", disconnect_reason=int(reason))
+            # The remote said no (its policy, or its view of us): a refusal, not a breach by it.
+            raise RefusedError(
+                f"disconnected before hello: {reason}", disconnect_reason=int(reason), by_remote=True
+            )
         if code != HELLO_MSG:
             raise RemoteProtocolError(f"expected handshake, got {code:x}")
         hello = p2p_base.decode_hello(payload)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from peerwire._pubsub import PubSub
 from peerwire.devp2p._base import DiscReason
-from peerwire.errors import DialError, PeerwireError
+from peerwire.errors import DialError, PeerwireError, RefusedError
 from peerwire.events import (
     DialFailed,
     DialFailureReason,
@@ -64,9 +64,7 @@ def _refused(err: BaseException) -> bool:
 
 
 def handshake_failure_reason(err: BaseException) -> HandshakeFailureReason:
-    """The reason for an error raised between TCP connect and an added peer."""
-    if isinstance(err, DialError) and isinstance(err.reason, HandshakeFailureReason):
-        return err.reason
+    """The reason for an error raised between TCP connect and an added peer (by type and code)."""
     disc = getattr(err, "disconnect_reason", None)
     if isinstance(err, PeerwireError) and disc is not None:
         mapped = _DISC_TO_HANDSHAKE.get(DiscReason.from_wire(int(disc)))
@@ -74,7 +72,9 @@ def handshake_failure_reason(err: BaseException) -> HandshakeFailureReason:
             return mapped
     if isinstance(err, TimeoutError):  # peerwire's TimeoutError is also the builtin one
         return HandshakeFailureReason.TIMEOUT
-    if isinstance(err, PeerwireError) and not isinstance(err, ConnectionError):
+    if isinstance(err, DialError) and err.reason is DialFailureReason.STOPPED:
+        return HandshakeFailureReason.STOPPED
+    if isinstance(err, PeerwireError) and not isinstance(err, ConnectionError | RefusedError):
         return HandshakeFailureReason.FAILED
     if isinstance(err, OSError):
         return HandshakeFailureReason.CONNECTION_CLOSED
@@ -82,14 +82,9 @@ def handshake_failure_reason(err: BaseException) -> HandshakeFailureReason:
 
 
 def dial_failure_reason(err: BaseException) -> DialFailureReason:
-    """The reason for an error that ended an outbound dial."""
-    if isinstance(err, DialError):
-        if isinstance(err.reason, DialFailureReason):
-            return err.reason
-        if err.reason == "stopped":
-            return DialFailureReason.STOPPED
-        if err.reason == "refused" or _refused(err):
-            return DialFailureReason.CONNECT_REFUSED
+    """The reason for an error that ended an outbound dial (by type and code, never by text)."""
+    if isinstance(err, DialError) and err.reason is not None:
+        return err.reason
     if _refused(err):
         return DialFailureReason.CONNECT_REFUSED
     return _HANDSHAKE_TO_DIAL.get(handshake_failure_reason(err), DialFailureReason.OTHER)
@@ -137,6 +132,10 @@ class LifecycleFeed(PubSub[Event]):
                 str(err),
             )
         )
+
+    def inbound_refused(self, address: str, reason: HandshakeFailureReason, detail: str) -> None:
+        """An accepted socket refused before its handshake (net_restrict, inbound throttle)."""
+        self.publish(HandshakeFailed(None, address, Direction.INBOUND, reason, detail))
 
     def peer_added(self, node_id: bytes, address: str, inbound: bool) -> None:
         self.publish(PeerAdded(node_id.hex(), address, _direction(inbound)))

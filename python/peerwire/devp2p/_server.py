@@ -75,8 +75,8 @@ from peerwire.devp2p._server_discovery import (
     start_discovery,
 )
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
-from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
-from peerwire.events import Event
+from peerwire.errors import DecodeError, DialError, PeerwireError, RefusedError, RemoteProtocolError
+from peerwire.events import DialFailureReason, Event, HandshakeFailureReason
 
 __all__ = ["Config", "EventSubscription", "Server"]
 
@@ -429,14 +429,14 @@ class Server:
             sub._offer(ev)
 
     # -- inbound -------------------------------------------------------------
-    def _check_inbound(self, ip: str) -> str | None:
+    def _check_inbound(self, ip: str) -> HandshakeFailureReason | None:
         now = self._clock.monotonic()
         if self._net_restrict is not None and not self._net_restrict.contains(ip):
-            return "not in netrestrict list"
+            return HandshakeFailureReason.NET_RESTRICTED
         for k in [k for k, t in self._inbound_history.items() if t <= now]:
             del self._inbound_history[k]
         if not _is_lan(ip) and ip in self._inbound_history:
-            return "too many attempts"
+            return HandshakeFailureReason.THROTTLED
         self._inbound_history[ip] = now + INBOUND_THROTTLE_TIME
         return None
 
@@ -463,9 +463,9 @@ class Server:
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
-                refusal = DialError(f"rejected inbound: {why}", reason=why)
+                refusal = RefusedError(f"rejected inbound: {why}")
                 self.setup_failures.append((label, refusal))
-                self.lifecycle.handshake_failed(None, label, True, refusal)
+                self.lifecycle.inbound_refused(label, why, str(refusal))
                 inc.refuse()
                 return
             try:
@@ -484,7 +484,7 @@ class Server:
     # -- dialing -------------------------------------------------------------
     async def _dial_and_set_up(self, node: Node, host: str, flags: ConnFlag) -> None:
         if not self._running or self._network is None:
-            raise DialError("server stopped", reason="stopped")
+            raise DialError("server stopped", reason=DialFailureReason.STOPPED)
         address = _label((host, node.tcp_port))
         self.lifecycle.dial_started(node.id, address)
         try:
@@ -556,13 +556,13 @@ class Server:
         pending_inbound = False
         try:
             if not self._running:
-                raise DialError("server stopped", reason="stopped")
+                raise DialError("server stopped", reason=DialFailureReason.STOPPED)
             if node.id in self._trusted:
                 flags |= ConnFlag.TRUSTED
             reason = self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # uncompressed: snappy is not on yet
-                raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
+                raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
             if flags & ConnFlag.INBOUND:
                 self.dialer.add_pending_inbound(node.id)
                 pending_inbound = True
@@ -584,7 +584,7 @@ class Server:
             reason = reason or self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # compressed when snappy is on
-                raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
+                raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
             self.setup_failures.append((label, e))

@@ -19,6 +19,7 @@ from typing import Protocol, TypeVar
 
 from peerwire.devp2p._keys import PrivateKey, PublicKey
 from peerwire.errors import ConnectionClosedError, DialError, HandshakeError
+from peerwire.events import DialFailureReason
 
 __all__ = [
     "Incoming",
@@ -235,7 +236,7 @@ class MemoryNetwork:
         self.dials.append((host, port))
         entry = self._listeners.get((host, port))
         if entry is None:
-            raise DialError(f"connection refused: {host}:{port}", reason="refused")
+            raise DialError(f"connection refused: {host}:{port}", reason=DialFailureReason.CONNECT_REFUSED)
         key, on_accept = entry
         if key.public_key != remote_public_key:
             raise HandshakeError("remote key does not match the dialed node")

@@ -11,11 +11,14 @@ The proofs live in the node database (``lastpong`` = it proved itself to us,
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from peerwire._clock import Clock
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._nodedb import NodeDB
+from peerwire.errors import TimeoutError
 
 __all__ = ["BOND_EXPIRATION", "MAX_FINDNODE_FAILURES", "PING_BACK_WAIT", "Bonds"]
 
@@ -25,7 +28,6 @@ MAX_FINDNODE_FAILURES = 5
 """FindNode timeouts after which a node is re-bonded (and dropped from the table)."""
 PING_BACK_WAIT = 0.5
 """How long ``ensure`` waits for the remote to ping us back after our ping."""
-_PING_BACK_POLL = 0.02
 
 
 class Bonds:
@@ -36,6 +38,9 @@ class Bonds:
         self._clock = clock
         #: Nodes we are pinging back right now (one ping-back per node at a time).
         self.pinging_back: set[bytes] = set()
+        # (node ID, IP) -> futures of ensure() calls waiting for that node's ping. Only our
+        # own ensure() calls add entries (and remove them), so a remote cannot grow this.
+        self._ping_waiters: dict[tuple[bytes, str], list[asyncio.Future[None]]] = {}
 
     def bonded(self, node_id: bytes, ip: str) -> bool:
         """Whether ``node_id`` answered a Ping of ours from ``ip`` within ``BOND_EXPIRATION``."""
@@ -46,19 +51,33 @@ class Bonds:
 
     def ping_received(self, node_id: bytes, ip: str) -> None:
         self._db.update_last_ping_received(node_id, ip, self._clock.time())
+        for fut in self._ping_waiters.get((node_id, ip), ()):
+            if not fut.done():
+                fut.set_result(None)
 
     async def ensure(self, node: Node, ip: str, ping: Callable[[Node], Awaitable[object]]) -> None:
-        """Bond with ``node`` at ``ip`` unless a recent proof holds (``ping`` sends ours)."""
-        stale = self._clock.time() - self._db.last_ping_received(node.id, ip) > BOND_EXPIRATION
-        if stale or self._db.find_fails(node.id, ip) > MAX_FINDNODE_FAILURES:
-            await ping(node)
-            # Give the remote time to ping us back, so it bonds with us too.
-            await self._wait_for_ping(node.id, ip)
+        """Bond with ``node`` at ``ip`` unless a recent proof holds (``ping`` sends ours).
 
-    async def _wait_for_ping(self, node_id: bytes, ip: str) -> None:
-        deadline = self._clock.monotonic() + PING_BACK_WAIT
-        since = self._clock.time()
-        while self._clock.monotonic() < deadline:
-            if self._db.last_ping_received(node_id, ip) >= since:
-                return
-            await self._clock.sleep(_PING_BACK_POLL)
+        After our ping is answered, waits up to ``PING_BACK_WAIT`` for the remote's own
+        ping (so it has bonded with us too), then returns either way, as geth.
+
+        Raises:
+            TimeoutError: our ping was not answered.
+        """
+        stale = self._clock.time() - self._db.last_ping_received(node.id, ip) > BOND_EXPIRATION
+        if not stale and self._db.find_fails(node.id, ip) <= MAX_FINDNODE_FAILURES:
+            return
+        key = (node.id, ip)
+        # Listen before pinging: the remote's ping-back may arrive before its pong.
+        pinged_back: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ping_waiters.setdefault(key, []).append(pinged_back)
+        try:
+            await ping(node)
+            with contextlib.suppress(TimeoutError):
+                async with self._clock.timeout(PING_BACK_WAIT):
+                    await pinged_back
+        finally:
+            waiters = self._ping_waiters[key]
+            waiters.remove(pinged_back)
+            if not waiters:
+                del self._ping_waiters[key]
