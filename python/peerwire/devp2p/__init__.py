@@ -9,7 +9,8 @@ from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._keys import PrivateKey, PublicKey, recover_public_key
 from peerwire.devp2p._peer import MsgReadWriter, Peer, Protocol
-from peerwire.devp2p._server import Config, EventSubscription, Server
+from peerwire.devp2p._config import Config
+from peerwire.devp2p._server import EventSubscription, Server
 
 __all__ = [
     "ENR",

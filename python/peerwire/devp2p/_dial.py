@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import inspect
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ BACKOFF_MAX = 300.0  # cap: a dead static endpoint is still retried every 5 minu
 DNS_TIMEOUT = 5.0
 BACKOFF_FORGET = 2 * BACKOFF_MAX  # a failure record older than this is dropped (bounds the table)
 FAILURES_KEPT = 64
+#: How long an async ``node_filter`` may take for one candidate (a stuck filter must not
+#: stop dialing: the candidate is skipped, the next one read).
+NODE_FILTER_TIMEOUT = 5.0
 FAIRMIX_TIMEOUT = 0.1  # how long FairMix waits for the fair choice before taking any source
 
 # check_dial results (geth's error texts)
@@ -95,6 +99,9 @@ class DialScheduler:
     rand: random.Random = field(default_factory=random.Random)
     #: Finds the endpoint of a static node given by ID only (the server plugs discovery in).
     resolve_node: Callable[[Node], Awaitable[Node | None]] | None = None
+    #: Dynamic candidates must pass this before they are dialed (``Config.node_filter``);
+    #: a filter that raises or times out rejects the node. Static nodes skip it.
+    node_filter: Callable[[Node], bool | Awaitable[bool]] | None = None
 
     def __post_init__(self) -> None:
         self.dialing: dict[bytes, _Task] = {}
@@ -108,6 +115,8 @@ class DialScheduler:
         self._wake = asyncio.Event()
         self._candidates: asyncio.Queue[Node] = asyncio.Queue(maxsize=1)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Dynamic candidates the node filter rejected (or failed on).
+        self.filtered_out = 0
         #: Recent dial failures (node ID, error), newest last, for diagnostics.
         self.failures_log: collections.deque[tuple[bytes, str]] = collections.deque(maxlen=FAILURES_KEPT)
 
@@ -277,8 +286,22 @@ class DialScheduler:
 
     async def _read_candidates(self, it: AsyncIterator[Node]) -> None:
         async for node in it:
+            if self.node_filter is not None and not await self._passes_filter(node, self.node_filter):
+                self.filtered_out += 1
+                continue
             await self._candidates.put(node)
             self._wake.set()
+
+    async def _passes_filter(self, node: Node, node_filter: Callable[[Node], bool | Awaitable[bool]]) -> bool:
+        try:
+            verdict = node_filter(node)
+            if inspect.isawaitable(verdict):
+                async with self.clock.timeout(NODE_FILTER_TIMEOUT):
+                    verdict = await verdict
+            return bool(verdict)
+        except Exception as e:  # the user's filter failing rejects one node, never the scheduler
+            self.failures_log.append((node.id, f"node filter: {type(e).__name__}: {e}"))
+            return False
 
     def step(self) -> None:
         """One scheduling pass: expire, start static dials, then dynamic ones while slots last."""

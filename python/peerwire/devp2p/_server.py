@@ -39,13 +39,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
 from peerwire import kad
-from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
 from peerwire._net import NetRestrict, split_host_port
 from peerwire._pubsub import Subscription
@@ -61,13 +59,13 @@ from peerwire.devp2p._base import (
     PeerEvent,
     PeerEventType,
 )
+from peerwire.devp2p._config import Config
 from peerwire.devp2p._dial import DialScheduler, FairMix
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
-from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._lifecycle import LifecycleFeed, drop_reason
-from peerwire.devp2p._peer import Peer, Protocol
+from peerwire.devp2p._peer import Peer
 from peerwire.devp2p._server_discovery import (
     ServerDiscovery,
     StaticResolver,
@@ -78,55 +76,16 @@ from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
 from peerwire.errors import DecodeError, DialError, PeerwireError, RefusedError, RemoteProtocolError
 from peerwire.events import DialFailureReason, Event, HandshakeFailureReason
 
-__all__ = ["Config", "EventSubscription", "Server"]
+__all__ = ["EventSubscription", "Server"]
 
 DEFAULT_MAX_PENDING_PEERS = 50
 DEFAULT_DIAL_RATIO = 3
 INBOUND_THROTTLE_TIME = 30.0
-DEFAULT_EVENT_BUFFER = 256
 SETUP_FAILURES_KEPT = 64  # recent refused/failed connection setups kept for diagnostics
 MAX_HELLO_SIZE = p2p_base.MAX_HELLO_SIZE
 #: How long a second connection to a connected node, the one simultaneous-open keeps
 #: (see ``Server._keeps_new_conn``), waits for the remote to drop the first before it is refused.
 SIMULTANEOUS_OPEN_GRACE = 3.0
-
-
-@dataclass
-class Config:
-    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults.
-
-    ``max_pending_peers`` 0 means 50 and ``dial_ratio`` 0 means 3, as in geth.
-    With ``no_discovery=False`` the server runs discovery v4 (see
-    ``peerwire.devp2p._server_discovery``): on ``discovery_addr`` or the
-    ``listen_addr`` host, bootstrapped from ``bootstrap_nodes``, stored in
-    ``node_database``; its random nodes join ``dial_candidates`` (async
-    iterators of :class:`Node`) in one fair mix of dynamic dial candidates.
-    Unlike geth, ``no_discovery`` defaults to ``True``.
-    """
-
-    private_key: PrivateKey
-    name: str = "peerwire"
-    listen_addr: str | None = "0.0.0.0:30303"
-    max_peers: int = 50
-    max_pending_peers: int = 0
-    dial_ratio: int = 0
-    protocols: Sequence[Protocol] = ()
-    no_discovery: bool = True
-    no_dial: bool = False
-    bootstrap_nodes: Sequence[Node | str] = ()
-    static_nodes: Sequence[Node | str] = ()
-    trusted_nodes: Sequence[Node | str] = ()
-    net_restrict: Sequence[str] | None = None
-    node_database: str | None = None
-    #: UDP address for discovery (geth's ``DiscAddr``); ``None`` uses ``listen_addr``.
-    discovery_addr: str | None = None
-    enable_msg_events: bool = False
-    #: Sources of dynamic dial candidates, mixed fairly (discovery plugs in here).
-    dial_candidates: Sequence[AsyncIterator[Node]] = ()
-    event_buffer: int = DEFAULT_EVENT_BUFFER
-    clock: Clock = SYSTEM_CLOCK
-    #: How to dial and listen; ``None`` is RLPx over TCP (``peerwire.devp2p.rlpx``).
-    network: Network | None = None
 
 
 def _as_node(n: Node | str) -> Node:
@@ -228,6 +187,7 @@ class Server:
             set_up=self._dial_and_set_up,
             clock=self._clock,
             net_restrict=self._net_restrict,
+            node_filter=config.node_filter,
         )
         #: Recent connection setups that failed or were refused: (remote, error), newest last.
         self.setup_failures: collections.deque[tuple[str, PeerwireError | OSError]] = collections.deque(
@@ -266,7 +226,7 @@ class Server:
             host, port = split_host_port(self.config.listen_addr, default_host="0.0.0.0")
             self._listener = await self._network.listen(host, port, self._key, self._on_accept)
             self._listen_host, self._listen_port = host, self._listener.port
-        if not self.config.no_discovery:
+        if self.config.discovery_enabled:
             await self._start_discovery()
         if self.discovery is not None:  # discovery resolves static nodes (ID-only, or whose dial fails)
             resolver = self.discovery.static_resolver(self.dialer.set_up, self._clock, self._net_restrict)
@@ -412,7 +372,7 @@ class Server:
             else (str(self._record) if self._record is not None else ""),
             "ip": node.ip,
             "ports": {
-                "discovery": 0 if self.config.no_discovery else node.udp_port,
+                "discovery": node.udp_port if self.config.discovery_enabled else 0,
                 "listener": node.tcp_port,
             },
             "listenAddr": f"{self._listen_host}:{self._listen_port}" if self._listener else "",
