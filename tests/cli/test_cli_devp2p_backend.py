@@ -170,6 +170,9 @@ def test_metrics_come_from_the_typed_feeds() -> None:
                 break
             await asyncio.sleep(0.01)
         await backend.stop()
+        assert {
+            t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+        } == set()  # none outlive stop()
         return server, metrics, listening
 
     server, metrics, listening = asyncio.run(main())

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from peerwire._metrics import NetMetrics
+from peerwire._tasks import TaskScope
 from peerwire.cli._addr import split_host_port
 from peerwire.cli._backend import Identity, NodeBackend
 from peerwire.cli._config import NodeConfig
@@ -241,7 +242,7 @@ class DemoReactor(BaseReactor):
         super().__init__("demo")
         self.metrics = metrics
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("demo-reactor")
 
     def get_channels(self) -> list[ChannelDescriptor]:
         return [
@@ -249,13 +250,11 @@ class DemoReactor(BaseReactor):
         ]
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        await self._tasks.start()
+        self._tasks.spawn(self._run(), name="ping")  # a failure is logged and counted, not lost
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._tasks.stop()
 
     async def _run(self) -> None:
         n = 0

@@ -64,7 +64,7 @@ from peerwire.devp2p._dial import DialScheduler, FairMix
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
-from peerwire.devp2p._lifecycle import LifecycleFeed, drop_reason
+from peerwire.devp2p._lifecycle import drop_reason, lifecycle_feed
 from peerwire.devp2p._peer import Peer
 from peerwire.devp2p._server_discovery import (
     ServerDiscovery,
@@ -74,7 +74,7 @@ from peerwire.devp2p._server_discovery import (
 )
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
 from peerwire.errors import DecodeError, DialError, PeerwireError, RefusedError, RemoteProtocolError
-from peerwire.events import DialFailureReason, Event, HandshakeFailureReason
+from peerwire.events import DialFailureReason, Direction, Event, HandshakeFailed, HandshakeFailureReason
 
 __all__ = ["EventSubscription", "Server"]
 
@@ -168,7 +168,7 @@ class Server:
         self._tokens = asyncio.Semaphore(max_pending)
         self._subs: set[EventSubscription] = set()
         #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
-        self.lifecycle = LifecycleFeed()
+        self.lifecycle = lifecycle_feed()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._peer_tasks: dict[bytes, asyncio.Task[None]] = {}
         self._listener: Listener | None = None
@@ -425,7 +425,7 @@ class Server:
             if why is not None:
                 refusal = RefusedError(f"rejected inbound: {why}")
                 self.setup_failures.append((label, refusal))
-                self.lifecycle.inbound_refused(label, why, str(refusal))
+                self.lifecycle.publish(HandshakeFailed(None, label, Direction.INBOUND, why, str(refusal)))
                 inc.refuse()
                 return
             try:

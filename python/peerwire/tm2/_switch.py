@@ -52,7 +52,7 @@ from peerwire.tm2._events import (
     Subscription,
 )
 from peerwire.tm2._keys import ID, validate_id
-from peerwire.tm2._lifecycle import LifecycleFeed, host_port
+from peerwire.tm2._lifecycle import drop_reason, host_port, lifecycle_feed
 from peerwire.tm2._netaddr import NetAddress
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor
@@ -469,7 +469,7 @@ class MultiplexSwitch:
         self._redial_attempts: dict[ID, int] = {}
         self._events = EventBus()
         #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
-        self.lifecycle = LifecycleFeed(DuplicatePeerError)
+        self.lifecycle = lifecycle_feed()
         self._behavior = _Behavior(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -694,8 +694,10 @@ class MultiplexSwitch:
                     r._drop_peer_states(peer)
             if was_added:
                 self._events.publish(PeerDisconnectedEvent(peer.id, str(peer.socket_addr), err))
+                why = drop_reason(err, stopping=not self._running, duplicate=DuplicatePeerError)
+                detail = "" if err is None else str(err) or type(err).__name__
                 self.lifecycle.peer_dropped(
-                    peer.id, host_port(peer.socket_addr), peer.is_outbound, err, stopping=not self._running
+                    peer.id, host_port(peer.socket_addr), not peer.is_outbound, why, detail
                 )
                 if self._running and self.is_persistent_peer(peer.id) and not self._peers.has(peer.id):
                     addr = self._persistent[peer.id]
@@ -743,7 +745,7 @@ class MultiplexSwitch:
         """Register, start and announce a verified peer. False (and the connection closed) if refused."""
         pid = peer.id
         refused = functools.partial(
-            self.lifecycle.refused, pid, host_port(peer.socket_addr), peer.is_outbound
+            self.lifecycle.refused, pid, host_port(peer.socket_addr), not peer.is_outbound
         )
         if not self._running:  # a dial or handshake that finished after stop()
             refused(HandshakeFailureReason.STOPPED)
@@ -796,7 +798,7 @@ class MultiplexSwitch:
             await self._call_hook(r, r.add_peer, peer)
         if self._peers.get(pid) is peer:
             self._events.publish(PeerConnectedEvent(pid, str(peer.socket_addr)))
-            self.lifecycle.peer_added(pid, host_port(peer.socket_addr), peer.is_outbound)
+            self.lifecycle.peer_added(pid, host_port(peer.socket_addr), not peer.is_outbound)
         return True
 
     async def _accept_loop(self) -> None:
@@ -814,7 +816,7 @@ class MultiplexSwitch:
             if self._peers.num_inbound() >= self._max_inbound and not self.is_persistent_peer(peer.id):
                 self.stats.rejected_inbound_full += 1
                 self.lifecycle.refused(
-                    peer.id, host_port(peer.socket_addr), False, HandshakeFailureReason.TOO_MANY_PEERS
+                    peer.id, host_port(peer.socket_addr), True, HandshakeFailureReason.TOO_MANY_PEERS
                 )
                 self._reject(peer)
                 continue
