@@ -238,7 +238,7 @@ async def test_timeout_and_flood_keeps_others_answered() -> None:
         assert answered_honest >= 3
         await asyncio.sleep(0.2)
         assert d.stats.received >= 9_000 and d.stats.dropped_flood > 5_000
-        assert len(d._limiter) <= 4096 and len(d._tasks) <= 258 and len(d._pending) <= 8
+        assert len(d._limiter) <= 4096 and d.tasks.tasks <= 258 and len(d._pending) <= 8
         # the flooder got at most its burst (plus refill) of pongs, not 10,000
         answered = sink.queue.qsize()
         assert answered < 10_000 * 0.5
@@ -441,7 +441,8 @@ async def test_whole_exchange_with_reply_timeouts_runs_on_the_fake_clock() -> No
         net[addr] = udp
         udp.connection_made(_MemoryDatagrams(net, addr))
         udp._setup_local(*addr)
-        udp.table.refresh_done(clock.monotonic())  # no refresh loop here: the table takes nodes now
+        await udp.start(background=False)  # no refresh/revalidation loops: the exchange alone
+        udp.table.refresh_done(clock.monotonic())  # (so the table takes nodes at once)
         nodes.append(udp)
     a, b, c = nodes
     dead = devp2p.Node(public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.9", udp_port=30303)

@@ -25,6 +25,7 @@ import asyncio
 import collections
 import contextlib
 import inspect
+import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ ERR_PENDING_INBOUND = "peer is pending inbound"
 ERR_NET_RESTRICT = "not contained in netrestrict list"
 ERR_RECENTLY_DIALED = "recently dialed"
 ERR_BACKOFF = "endpoint backing off after failures"
+
+log = logging.getLogger(__name__)
 
 SetUp = Callable[[Node, str, ConnFlag], Awaitable[None]]
 Resolver = Callable[[str], Awaitable[list[str]]]
@@ -333,7 +336,12 @@ class DialScheduler:
                 reader.cancel()
             for t in list(self._tasks):
                 t.cancel()
-            await asyncio.gather(*self._tasks, *([reader] if reader else []), return_exceptions=True)
+            results = await asyncio.gather(
+                *self._tasks, *([reader] if reader else []), return_exceptions=True
+            )
+            for r in results:  # dial tasks catch their errors; this is a failed candidate reader
+                if isinstance(r, Exception):
+                    log.error("dial candidate reader failed", exc_info=r)
 
 
 class FairMix:
@@ -364,8 +372,19 @@ class FairMix:
         self._readers.append(asyncio.ensure_future(pump()))
 
     def close(self) -> None:
+        """Cancel the source readers (see :meth:`aclose` to also wait for them)."""
         for r in self._readers:
             r.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel the source readers and wait until they are gone; a reader's failure is logged."""
+        self.close()
+        for r in self._readers:
+            with contextlib.suppress(asyncio.CancelledError):
+                try:
+                    await r
+                except Exception:
+                    log.exception("a dial candidate source failed")
 
     def __aiter__(self) -> AsyncIterator[Node]:
         return self._iterate()

@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -47,6 +47,7 @@ from peerwire import kad
 from peerwire._core import identity, p2p_base
 from peerwire._net import NetRestrict, split_host_port
 from peerwire._pubsub import Subscription
+from peerwire._tasks import TaskScope
 from peerwire.devp2p._base import (
     DIAL_TIMEOUT,
     DISC_MSG,
@@ -169,7 +170,10 @@ class Server:
         self._subs: set[EventSubscription] = set()
         #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
         self.lifecycle = lifecycle_feed()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # Every task of the server lives in one scope (dialer, inbound setups), peers in a
+        # child scope of it: stop() cancels the one scope and waits for all of them.
+        self._scope: TaskScope | None = None
+        self._peer_scope: TaskScope | None = None
         self._peer_tasks: dict[bytes, asyncio.Task[None]] = {}
         self._listener: Listener | None = None
         self._listen_host = "0.0.0.0"
@@ -221,6 +225,9 @@ class Server:
             from peerwire.devp2p._rlpxnet import RlpxNetwork
 
             self._network = RlpxNetwork()
+        self._scope = TaskScope("devp2p.Server")
+        await self._scope.start()
+        self._peer_scope = await self._scope.child("peers")
         self._running = True
         if self.config.listen_addr is not None:
             host, port = split_host_port(self.config.listen_addr, default_host="0.0.0.0")
@@ -249,7 +256,7 @@ class Server:
                 for src in sources:
                     self._mix.add_source(src)
                 it = aiter(self._mix)
-            self._spawn(self.dialer.run(it))
+            self._spawn(self.dialer.run(it), "dialer")
 
     async def stop(self) -> None:
         """Stop accepting and dialing, disconnect every peer with ``DiscQuitting``, wait for them."""
@@ -258,21 +265,23 @@ class Server:
         self._running = False
         if self._listener is not None:
             await self._listener.close()
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._mix is not None:
-            self._mix.close()
-        if self.discovery is not None:
-            await self.discovery.close()
-            self.discovery = None
-            if isinstance(self.dialer.set_up, StaticResolver):  # unwrap what start() wrapped
-                self.dialer.set_up, self.dialer.resolve_node = self.dialer.set_up.set_up, None
         for p in list(self._peers.values()):
             p.disconnect(DiscReason.QUITTING)
-        await asyncio.gather(*self._peer_tasks.values(), return_exceptions=True)
-        for sub in list(self._subs):
-            sub.close()
+        if self._peer_tasks:  # let each peer send its Disconnect (bounded by DISC_WRITE_TIMEOUT)
+            await asyncio.wait(list(self._peer_tasks.values()))
+        try:
+            if self._scope is not None:
+                await self._scope.stop()  # one scope: dialer, dials, inbound setups, peers
+        finally:
+            if self._mix is not None:
+                await self._mix.aclose()
+            if self.discovery is not None:
+                await self.discovery.close()
+                self.discovery = None
+                if isinstance(self.dialer.set_up, StaticResolver):  # unwrap what start() wrapped
+                    self.dialer.set_up, self.dialer.resolve_node = self.dialer.set_up.set_up, None
+            for sub in list(self._subs):
+                sub.close()
 
     async def _start_discovery(self) -> None:
         cfg = self.config
@@ -292,13 +301,21 @@ class Server:
             self._running = False
             if self._listener is not None:
                 await self._listener.close()
+            if self._scope is not None:
+                await self._scope.stop()
             raise
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        t: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
-        return t
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        if self._scope is None or not self._scope.running:
+            coro.close()
+            return
+        self._scope.spawn(coro, name=name)
+
+    @property
+    def task_errors(self) -> list[tuple[str, BaseException]]:
+        """Exceptions that ended a task of the server or of a peer (kept bounded; also logged)."""
+        scopes = [s for s in (self._scope, self._peer_scope) if s is not None]
+        return [e for scope in scopes for e in scope.errors]
 
     # -- public API ----------------------------------------------------------
     @property
@@ -404,7 +421,7 @@ class Server:
         if not self._running:
             inc.refuse()
             return
-        self._spawn(self._handle_incoming(inc))
+        self._spawn(self._handle_incoming(inc), "inbound setup")
 
     async def _handle_incoming(self, inc: Incoming) -> None:
         remote = inc.remote_address
@@ -545,6 +562,9 @@ class Server:
             if reason is not None:
                 await self._refuse(t, reason)  # compressed when snappy is on
                 raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
+            if not self._running or self._peer_scope is None or not self._peer_scope.running:
+                await self._refuse(t, DiscReason.QUITTING)  # stopped while this one was set up
+                raise DialError("server stopped", reason=DialFailureReason.STOPPED)
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
             self.setup_failures.append((label, e))
@@ -589,7 +609,10 @@ class Server:
                 remote_address=peer.remote_address,
             )
         )
-        self._peer_tasks[node.id] = asyncio.ensure_future(self._run_peer(peer))
+        assert self._peer_scope is not None
+        self._peer_tasks[node.id] = self._peer_scope.spawn(
+            self._run_peer(peer), name=f"peer {node.id[:8].hex()}"
+        )
 
     async def _run_peer(self, peer: Peer) -> None:
         try:

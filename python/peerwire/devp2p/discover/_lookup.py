@@ -9,7 +9,8 @@ closest nodes not asked yet, merge what they return, stop when the closest
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
 from peerwire.devp2p._enode import Node
 
@@ -20,7 +21,7 @@ ALPHA = 3
 BUCKET_SIZE = 16
 """Nodes per lookup result."""
 
-Query = Callable[[Node], Awaitable[list[Node]]]
+Query = Callable[[Node], Coroutine[Any, Any, list[Node]]]
 
 
 async def iterative_lookup(
@@ -45,9 +46,10 @@ async def iterative_lookup(
     asked: set[bytes] = set(exclude)
     seen: set[bytes] = set(result) | asked
 
-    # Keep ALPHA queries in flight: a slow node does not hold up the others.
+    # Keep ALPHA queries in flight: a slow node does not hold up the others. The queries
+    # are tasks of this call's TaskGroup: none outlives the lookup, even when it is cancelled.
     inflight: set[asyncio.Task[list[Node]]] = set()
-    try:
+    async with asyncio.TaskGroup() as group:
         while True:
             best = sorted(result.values(), key=dist)[:BUCKET_SIZE]
             for n in best:
@@ -55,7 +57,7 @@ async def iterative_lookup(
                     break
                 if n.id not in asked:
                     asked.add(n.id)
-                    inflight.add(asyncio.ensure_future(query(n)))
+                    inflight.add(group.create_task(query(n)))
             if not inflight:
                 return best
             done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
@@ -67,6 +69,4 @@ async def iterative_lookup(
                     result[n.id] = n
                     if on_found is not None:
                         on_found(n)
-    finally:
-        for task in inflight:
-            task.cancel()
+    raise AssertionError("unreachable")  # the loop returns from inside the group

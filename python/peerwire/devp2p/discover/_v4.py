@@ -28,7 +28,7 @@ import contextlib
 import ipaddress
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +37,7 @@ from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import discv4 as _wire
 from peerwire._core import identity as _id
 from peerwire._net import NetRestrict, resolve, split_host_port
+from peerwire._tasks import TaskScope
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._keys import PrivateKey, PublicKey
@@ -131,7 +132,8 @@ class UDPv4(asyncio.DatagramProtocol):
         self._bonds = Bonds(db, clock)
         self._limiter = SourceLimiter(clock)
         self._pending: dict[tuple[bytes, str, int], list[_Pending]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        #: Owns every task of this service (loops, ping-backs, revalidations); see start()/close().
+        self.tasks = TaskScope("discv4")
         self._transport: asyncio.DatagramTransport | None = None
         self.local: LocalNode | None = None
         self.stats = Stats()
@@ -162,17 +164,17 @@ class UDPv4(asyncio.DatagramProtocol):
             fields["ip" if ip.version == 4 else "ip6"] = str(ip)
         self.local.update(**fields)
 
-    def _start(self) -> None:
-        self._spawn(self._refresh_loop(), force=True)
-        self._spawn(self._revalidate_loop(), force=True)
+    async def start(self, *, background: bool = True) -> None:
+        """Open the task scope; with ``background`` run the refresh and revalidation loops."""
+        await self.tasks.start()
+        if background:
+            self.tasks.spawn(self._refresh_loop(), name="refresh")
+            self.tasks.spawn(self._revalidate_loop(), name="revalidate")
 
     async def close(self) -> None:
+        """Stop every task of the service (one scope) and close the socket."""
         self._closed = True
-        for t in list(self._tasks):
-            t.cancel()
-        for t in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await self.tasks.stop()
         for reqs in self._pending.values():
             for r in reqs:
                 if not r.future.done():
@@ -181,14 +183,13 @@ class UDPv4(asyncio.DatagramProtocol):
         if self._transport is not None:
             self._transport.close()
 
-    def _spawn(self, coro: Any, *, force: bool = False) -> None:
-        if self._closed or (not force and len(self._tasks) >= MAX_PENDING_TASKS):
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        # Ping-backs and revalidations are capped: a flood of pings cannot grow the task set.
+        if self._closed or not self.tasks.running or self.tasks.tasks >= MAX_PENDING_TASKS:
             coro.close()
             self.stats.extra["tasks_skipped"] = self.stats.extra.get("tasks_skipped", 0) + 1
             return
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.tasks.spawn(coro, name=name)
 
     # -------------------------------------------------------------- public
     def self_node(self) -> Node:
@@ -514,7 +515,7 @@ class UDPv4(asyncio.DatagramProtocol):
         if self._bonds.bonded(sender_id, ip):
             self.nodes.add(node, inbound=True)
         elif sender_id not in self._bonds.pinging_back:
-            self._spawn(self._ping_back(node))
+            self._spawn(self._ping_back(node), "ping-back")
         self._bonds.ping_received(sender_id, ip)
 
     async def _ping_back(self, node: Node) -> None:
@@ -554,7 +555,7 @@ class UDPv4(asyncio.DatagramProtocol):
             for i in self.table.due_revalidations(self._clock.monotonic()):
                 n = self.nodes.get(i)
                 if n is not None:
-                    self._spawn(self._revalidate(n))
+                    self._spawn(self._revalidate(n), "revalidate-node")
             await self._clock.sleep(0.25)
 
     async def _revalidate(self, node: Node) -> None:
@@ -620,7 +621,7 @@ async def listen_v4(
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
         proto._setup_local(host, proto.local_addr[1])
-        proto._start()
+        await proto.start()
         yield proto
     finally:
         await proto.close()
