@@ -162,8 +162,9 @@ async def test_bad_input_is_dropped_without_reply() -> None:
         async with asyncio.timeout(2):
             reply = await sink.queue.get()
         t, _, sender, _, f = wire.decode(reply)
-        assert t == 2 and f["reply_tok"] == h and sender == key.public_key.to_bytes()
-        assert f["expiration"] >= _exp(15)
+        assert isinstance(f, wire.Pong)  # a frozen class, not a dict
+        assert t == 2 and f.reply_tok == h and sender == key.public_key.to_bytes()
+        assert f.expiration >= _exp(15)
 
 
 @run_async
@@ -182,8 +183,8 @@ async def test_findnode_answered_after_bond_and_split() -> None:
         async with asyncio.timeout(2):
             while len(got) < 16:
                 t, *_, f = wire.decode(await sink.queue.get())
-                assert t == 4
-                got.extend(f["nodes"])
+                assert t == 4 and isinstance(f, wire.Neighbors)
+                got.extend(f.nodes)
         assert len(got) == 16 and port
 
 

@@ -64,7 +64,7 @@ class NodeTable:
             if (node.record.seq if node.record is not None else 0) <= old_seq:
                 return
         res = self.ids.add(node.id, norm_ip(node.ip), self._clock.monotonic(), inbound)
-        if not res.startswith("rejected"):
+        if res.accepted:
             self._nodes[node.id] = node
         if len(self._nodes) > MAX_KNOWN_NODES:
             keep = set(self.ids.nodes())

@@ -31,7 +31,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import discv4 as _wire
@@ -76,7 +76,11 @@ RESOLVE_TIMEOUT = 10.0
 REFRESH_WAIT = 60.0
 """random_nodes() on an empty table waits this long for the first refresh."""
 
-_Match = Callable[[dict[str, Any]], tuple[bool, bool]]
+#: A decoded, verified packet (frozen classes from the Rust core).
+Packet: TypeAlias = (
+    _wire.Ping | _wire.Pong | _wire.FindNode | _wire.Neighbors | _wire.EnrRequest | _wire.EnrResponse
+)
+_Match = Callable[[Packet], tuple[bool, bool]]
 
 
 @dataclass(eq=False)
@@ -219,10 +223,10 @@ class UDPv4(asyncio.DatagramProtocol):
         pkt, h = _wire.encode_ping(self._secret, me, to, self._expiration(), self.local.seq)
         seq: list[int | None] = [None]
 
-        def match(f: dict[str, Any]) -> tuple[bool, bool]:
-            if f["reply_tok"] != h:
+        def match(f: Packet) -> tuple[bool, bool]:
+            if not isinstance(f, _wire.Pong) or f.reply_tok != h:
                 return False, False
-            seq[0] = f["enr_seq"]
+            seq[0] = f.enr_seq
             return True, True
 
         await self._request(node.id, ip, PONG, match, pkt, (ip, port))
@@ -240,10 +244,10 @@ class UDPv4(asyncio.DatagramProtocol):
         pkt, h = _wire.encode_enr_request(self._secret, self._expiration())
         got: list[Any] = [None]
 
-        def match(f: dict[str, Any]) -> tuple[bool, bool]:
-            if f["reply_tok"] != h:
+        def match(f: Packet) -> tuple[bool, bool]:
+            if not isinstance(f, _wire.EnrResponse) or f.reply_tok != h:
                 return False, False
-            got[0] = f["record"]
+            got[0] = f.record
             return True, True
 
         await self._request(node.id, ip, ENR_RESPONSE, match, pkt, (ip, port))
@@ -266,11 +270,13 @@ class UDPv4(asyncio.DatagramProtocol):
         seen: set[bytes] = set()
         received = [0]
 
-        def match(f: dict[str, Any]) -> tuple[bool, bool]:
+        def match(f: Packet) -> tuple[bool, bool]:
+            if not isinstance(f, _wire.Neighbors):
+                return False, False
             # Complete once 16 entries arrived, valid or not (geth counts them all).
-            received[0] += len(f["nodes"])
-            for raw_ip, udp, tcp, pub in f["nodes"]:
-                n = self._validate_neighbor(ip, raw_ip, udp, tcp, pub)
+            received[0] += len(f.nodes)
+            for e in f.nodes:
+                n = self._validate_neighbor(ip, e.ip, e.udp, e.tcp, e.id)
                 if n is not None and n.id not in seen:
                     seen.add(n.id)
                     found.append(n)
@@ -409,7 +415,7 @@ class UDPv4(asyncio.DatagramProtocol):
                 if not lst:
                     del self._pending[key]
 
-    def _handle_reply(self, sender_id: bytes, ip: str, ptype: int, f: dict[str, Any]) -> bool:
+    def _handle_reply(self, sender_id: bytes, ip: str, ptype: int, f: Packet) -> bool:
         # As geth: the reply goes to EVERY pending request it matches (two concurrent
         # FindNodes to one node both take its Neighbors), not only to the first.
         any_matched = False
@@ -467,13 +473,13 @@ class UDPv4(asyncio.DatagramProtocol):
             self.stats.dropped_invalid += 1
 
     def _dispatch(
-        self, ptype: int, h: bytes, sender: bytes, sender_id: bytes, f: dict[str, Any], src: tuple[str, int]
+        self, ptype: int, h: bytes, sender: bytes, sender_id: bytes, f: Packet, src: tuple[str, int]
     ) -> None:
         ip = src[0]
-        if ptype != ENR_RESPONSE and self._expired(f["expiration"]):
+        if not isinstance(f, _wire.EnrResponse) and self._expired(f.expiration):
             self.stats.dropped_expired += 1
             return
-        if ptype == PING:
+        if isinstance(f, _wire.Ping):
             self._on_ping(h, sender, sender_id, f, src)
         elif ptype in (PONG, NEIGHBORS, ENR_RESPONSE):
             if not self._handle_reply(sender_id, ip, ptype, f):
@@ -481,11 +487,11 @@ class UDPv4(asyncio.DatagramProtocol):
                 return
             if ptype == PONG:
                 self._bonds.pong_received(sender_id, ip)
-        elif ptype == FINDNODE:
+        elif isinstance(f, _wire.FindNode):
             if not self._bonds.bonded(sender_id, ip):
                 self.stats.dropped_unbonded += 1
                 return
-            tid = _id.keccak256(f["target"])
+            tid = _id.keccak256(f.target)
             entries = []
             for n in self.nodes.closest(tid, BUCKET_SIZE, prefer_live=True):
                 if n.ip is None or check_relay_addr(ip, n.ip) is not None:
@@ -502,11 +508,11 @@ class UDPv4(asyncio.DatagramProtocol):
             self._send(pkt, src)
 
     def _on_ping(
-        self, h: bytes, sender: bytes, sender_id: bytes, f: dict[str, Any], src: tuple[str, int]
+        self, h: bytes, sender: bytes, sender_id: bytes, f: _wire.Ping, src: tuple[str, int]
     ) -> None:
         ip, port = src
         assert self.local is not None
-        tcp = f["from"][2]
+        tcp = f.from_.tcp
         pkt, _ = _wire.encode_pong(
             self._secret, (ip_bytes(ip), port, tcp), h, self._expiration(), self.local.seq
         )
