@@ -1,6 +1,9 @@
 from typing import TypeAlias, final
 
 from peerwire._core.enr import Record
+from peerwire._core.identity import Secp256k1SecretKey
+
+_Secret: TypeAlias = bytes | Secp256k1SecretKey
 
 MAX_PACKET_SIZE: int
 MAX_NEIGHBORS: int
@@ -94,14 +97,22 @@ def decode(
 ) -> tuple[int, bytes, bytes, bytes, Ping | Pong | FindNode | Neighbors | EnrRequest | EnrResponse]: ...
 def verify_head(data: bytes) -> tuple[bytes, bytes, int]: ...
 def encode_ping(
-    secret: bytes, from_: _Endpoint, to: _Endpoint, expiration: int, enr_seq: int | None = None
+    secret: _Secret,
+    from_: _Endpoint,
+    to: _Endpoint,
+    expiration: int,
+    enr_seq: int | None = None,
 ) -> tuple[bytes, bytes]: ...
 def encode_pong(
-    secret: bytes, to: _Endpoint, reply_tok: bytes, expiration: int, enr_seq: int | None = None
+    secret: _Secret,
+    to: _Endpoint,
+    reply_tok: bytes,
+    expiration: int,
+    enr_seq: int | None = None,
 ) -> tuple[bytes, bytes]: ...
-def encode_findnode(secret: bytes, target: bytes, expiration: int) -> tuple[bytes, bytes]: ...
+def encode_findnode(secret: _Secret, target: bytes, expiration: int) -> tuple[bytes, bytes]: ...
 def encode_neighbors(
-    secret: bytes, nodes: list[tuple[bytes, int, int, bytes]], expiration: int
+    secret: _Secret, nodes: list[tuple[bytes, int, int, bytes]], expiration: int
 ) -> list[bytes]: ...
-def encode_enr_request(secret: bytes, expiration: int) -> tuple[bytes, bytes]: ...
-def encode_enr_response(secret: bytes, reply_tok: bytes, record: bytes) -> tuple[bytes, bytes]: ...
+def encode_enr_request(secret: _Secret, expiration: int) -> tuple[bytes, bytes]: ...
+def encode_enr_response(secret: _Secret, reply_tok: bytes, record: bytes) -> tuple[bytes, bytes]: ...

@@ -1,11 +1,12 @@
 //! Discovery v4 packet codec as `peerwire._core.discv4`.
 use peerwire_core::discv4::{self, Endpoint, NodeEntry, Packet};
-use peerwire_core::{enr, keys};
+use peerwire_core::enr;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::enr::PyRecord;
 use crate::errors::{guard, IntoPyResult};
+use crate::identity::SecretArg;
 
 type PyEndpoint = (Vec<u8>, u16, u16);
 
@@ -258,10 +259,10 @@ fn verify_head<'py>(
 
 fn sign<'py>(
     py: Python<'py>,
-    secret: &[u8],
+    secret: &SecretArg<'_>,
     p: &Packet,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    let sk = keys::secp_secret(secret).py_err()?;
+    let sk = secret.secret()?;
     let (bytes, hash) = discv4::encode(&sk, p).py_err()?;
     Ok((PyBytes::new(py, &bytes), PyBytes::new(py, &hash)))
 }
@@ -271,7 +272,7 @@ fn sign<'py>(
 #[pyo3(signature = (secret, from_, to, expiration, enr_seq=None))]
 fn encode_ping<'py>(
     py: Python<'py>,
-    secret: &[u8],
+    secret: SecretArg<'_>,
     from_: PyEndpoint,
     to: PyEndpoint,
     expiration: u64,
@@ -286,7 +287,7 @@ fn encode_ping<'py>(
             enr_seq,
             rest: Vec::new(),
         };
-        sign(py, secret, &p)
+        sign(py, &secret, &p)
     })
 }
 
@@ -295,7 +296,7 @@ fn encode_ping<'py>(
 #[pyo3(signature = (secret, to, reply_tok, expiration, enr_seq=None))]
 fn encode_pong<'py>(
     py: Python<'py>,
-    secret: &[u8],
+    secret: SecretArg<'_>,
     to: PyEndpoint,
     reply_tok: Vec<u8>,
     expiration: u64,
@@ -309,7 +310,7 @@ fn encode_pong<'py>(
             enr_seq,
             rest: Vec::new(),
         };
-        sign(py, secret, &p)
+        sign(py, &secret, &p)
     })
 }
 
@@ -317,7 +318,7 @@ fn encode_pong<'py>(
 #[pyfunction]
 fn encode_findnode<'py>(
     py: Python<'py>,
-    secret: &[u8],
+    secret: SecretArg<'_>,
     target: &[u8],
     expiration: u64,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
@@ -330,7 +331,7 @@ fn encode_findnode<'py>(
             expiration,
             rest: Vec::new(),
         };
-        sign(py, secret, &p)
+        sign(py, &secret, &p)
     })
 }
 
@@ -338,12 +339,12 @@ fn encode_findnode<'py>(
 #[pyfunction]
 fn encode_neighbors<'py>(
     py: Python<'py>,
-    secret: &[u8],
+    secret: SecretArg<'_>,
     nodes: Vec<(Vec<u8>, u16, u16, Vec<u8>)>,
     expiration: u64,
 ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
     guard(|| {
-        let sk = keys::secp_secret(secret).py_err()?;
+        let sk = secret.secret()?;
         let mut entries = Vec::with_capacity(nodes.len());
         for (ip, udp, tcp, id) in nodes {
             let id: [u8; 64] = id.as_slice().try_into().map_err(|_| {
@@ -360,7 +361,7 @@ fn encode_neighbors<'py>(
 #[pyfunction]
 fn encode_enr_request<'py>(
     py: Python<'py>,
-    secret: &[u8],
+    secret: SecretArg<'_>,
     expiration: u64,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     guard(|| {
@@ -368,7 +369,7 @@ fn encode_enr_request<'py>(
             expiration,
             rest: Vec::new(),
         };
-        sign(py, secret, &p)
+        sign(py, &secret, &p)
     })
 }
 
@@ -376,7 +377,7 @@ fn encode_enr_request<'py>(
 #[pyfunction]
 fn encode_enr_response<'py>(
     py: Python<'py>,
-    secret: &[u8],
+    secret: SecretArg<'_>,
     reply_tok: &[u8],
     record: &[u8],
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
@@ -389,7 +390,7 @@ fn encode_enr_response<'py>(
             record: enr::Record::decode(record).py_err()?,
             rest: Vec::new(),
         };
-        sign(py, secret, &p)
+        sign(py, &secret, &p)
     })
 }
 

@@ -124,7 +124,7 @@ class UDPv4(asyncio.DatagramProtocol):
     ) -> None:
         self._key = key
         self._self_id = key.public_key.node_id
-        self._secret = key.to_bytes()
+        self._secret = key.native  # signs in Rust; no copy of the secret in Python
         self._db = db
         self._clock = clock
         self._bootnodes = list(bootnodes)
