@@ -48,21 +48,25 @@ def test_table_limits_and_closest() -> None:
     t = kad.Table(me, seed=1)
     assert t.bucket_index(_id_at(me, 256, 0)) == 16 and t.bucket_index(_id_at(me, 200, 0)) == 0
     # 2 per /24 per bucket, LAN exempt
-    assert t.add(_id_at(me, 256, 1), "8.8.8.1", 0.0) == "added"
-    assert t.add(_id_at(me, 256, 2), "8.8.8.2", 0.0) == "added"
-    assert t.add(_id_at(me, 256, 3), "8.8.8.3", 0.0).startswith("rejected")
-    assert t.add(_id_at(me, 256, 3), "127.0.0.1", 0.0) == "added"
+    assert t.add(_id_at(me, 256, 1), "8.8.8.1", 0.0) == kad.AddResult.ADDED
+    assert t.add(_id_at(me, 256, 2), "8.8.8.2", 0.0) == kad.AddResult.ADDED
+    assert t.add(_id_at(me, 256, 3), "8.8.8.3", 0.0) == kad.AddResult.REJECTED_IP_LIMIT
+    assert t.add(_id_at(me, 256, 3), "127.0.0.1", 0.0) == kad.AddResult.ADDED
     # 10 per /24 per table across buckets
-    added = sum(t.add(_id_at(me, 250 - i // 2, i + 10), "9.9.9.9", 0.0) == "added" for i in range(14))
+    added = sum(
+        t.add(_id_at(me, 250 - i // 2, i + 10), "9.9.9.9", 0.0) == kad.AddResult.ADDED for i in range(14)
+    )
     assert added == 10
     # 16 per bucket, then 10 replacements
     for i in range(30):
         t.add(_id_at(me, 255, i + 100), f"10.0.{i}.1", 0.0)
     assert len(t.replacements(_id_at(me, 255, 0))) == kad.MAX_REPLACEMENTS
     # inbound contacts wait for the first refresh
-    assert t.add(_id_at(me, 254, 1), "1.1.1.1", 0.0, inbound=True).startswith("rejected")
+    rejected = t.add(_id_at(me, 254, 1), "1.1.1.1", 0.0, inbound=True)
+    assert rejected == kad.AddResult.REJECTED_NOT_INITIALISED and not rejected.accepted
     t.refresh_done(0.0)
-    assert t.add(_id_at(me, 254, 1), "1.1.1.1", 0.0, inbound=True) == "added"
+    assert (added_now := t.add(_id_at(me, 254, 1), "1.1.1.1", 0.0, inbound=True)) == kad.AddResult.ADDED
+    assert added_now.accepted and t.add(me, "1.1.1.2", 0.0) == kad.AddResult.REJECTED_OWN_ID
     target = _id_at(me, 255, 7)
     close = t.closest(target, k=16)
     assert len(close) == 16

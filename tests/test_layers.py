@@ -34,11 +34,8 @@ from tools import code_figures
 # only value types; reactors see the switch through the SwitchView protocol).
 KNOWN_TM2_CIRCLES: tuple[tuple[str, ...], ...] = ()
 
-# runtime-devp2p (issue 11 item 5): _rlpxnet subclasses rlpx._RlpxProtocol and calls rlpx._establish.
-KNOWN_DEVP2P_PRIVATE: tuple[str, ...] = (
-    "peerwire.devp2p._rlpxnet: peerwire.devp2p.rlpx._RlpxProtocol",
-    "peerwire.devp2p._rlpxnet: peerwire.devp2p.rlpx._establish",
-)
+# runtime-devp2p (issue 11 item 5): done, _rlpxnet uses only rlpx's public gate.
+KNOWN_DEVP2P_PRIVATE: tuple[str, ...] = ()
 
 KNOWN_CIRCLES = KNOWN_TM2_CIRCLES
 KNOWN_PRIVATE = KNOWN_DEVP2P_PRIVATE

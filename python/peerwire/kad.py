@@ -13,6 +13,7 @@ from peerwire._core import kad as _kad
 
 __all__ = [
     "BUCKET_SIZE",
+    "AddResult",
     "MAX_REPLACEMENTS",
     "N_BUCKETS",
     "Table",
@@ -25,6 +26,7 @@ BUCKET_SIZE: int = _kad.BUCKET_SIZE
 N_BUCKETS: int = _kad.N_BUCKETS
 MAX_REPLACEMENTS: int = _kad.MAX_REPLACEMENTS
 Table = _kad.Table
+AddResult = _kad.AddResult
 is_lan = _kad.is_lan
 
 

@@ -20,8 +20,8 @@ SIGNER = devp2p.PrivateKey.from_hex(D["signer"]["private_key"])
 PACKETS = {p["name"]: p for p in D["packets"]}
 
 
-def _ep(e: tuple[bytes, int, int]) -> dict[str, Any]:
-    return {"ip": str(ipaddress.ip_address(e[0])), "udp": e[1], "tcp": e[2]}
+def _ep(e: discv4.Endpoint) -> dict[str, Any]:
+    return {"ip": str(ipaddress.ip_address(e.ip)), "udp": e.udp, "tcp": e.tcp}
 
 
 @pytest.mark.parametrize("name", list(PACKETS))
@@ -41,22 +41,23 @@ def test_vector_decodes_like_geth(name: str) -> None:
     e = p["expected"]
     ptype, h, _sender, sender_id, f = discv4.decode(bytes.fromhex(p["hex"]))
     assert h.hex() == p["hash"] and sender_id.hex() == D["signer"]["node_id"]
-    assert f["expiration"] == e["expiration"]
-    assert [r.hex() for r in f["rest"]] == e["rest"]
+    assert f.expiration == e["expiration"]
+    assert [r.hex() for r in f.rest] == e["rest"]
     if e["type"] == "ping":
-        assert ptype == 1 and f["version"] == e["version"]
+        assert ptype == 1 and f.version == e["version"]
         for side in ("from", "to"):
-            got = _ep(f[side])
+            endpoint = f.from_ if side == "from" else f.to
+            got = _ep(endpoint)
             assert got == {k: e[side][k] for k in ("ip", "udp", "tcp")}
-            assert f[side][0].hex() == e[side]["ip_hex"]
-        assert f["enr_seq"] == e["enr_seq"]
+            assert endpoint.ip.hex() == e[side]["ip_hex"]
+        assert f.enr_seq == e["enr_seq"]
     elif e["type"] == "findnode":
-        assert ptype == 3 and f["target"].hex() == e["target"]
+        assert ptype == 3 and f.target.hex() == e["target"]
     elif e["type"] == "neighbours":
         assert ptype == 4
         got = [
             {"ip": str(ipaddress.ip_address(ip)), "ip_hex": ip.hex(), "udp": u, "tcp": t, "id": i.hex()}
-            for ip, u, t, i in f["nodes"]
+            for ip, u, t, i in ((n.ip, n.udp, n.tcp, n.id) for n in f.nodes)
         ]
         assert got == e["nodes"]
     else:  # pragma: no cover - every accepted vector type is listed above
@@ -76,19 +77,19 @@ def test_roundtrip_every_type() -> None:
     me = (bytes([127, 0, 0, 1]), 30303, 30303)
     pkt, h = discv4.encode_ping(sk, me, (bytes(16), 1, 0), 123, 1_700_000_000_000)
     t, h2, sender, _, f = discv4.decode(pkt)
-    assert (t, h2, f["enr_seq"], f["from"]) == (1, h, 1_700_000_000_000, me)
+    assert (t, h2, f.enr_seq, (f.from_.ip, f.from_.udp, f.from_.tcp)) == (1, h, 1_700_000_000_000, me)
     assert sender == SIGNER.public_key.to_bytes()
     pkt, h = discv4.encode_pong(sk, me, b"\x01" * 32, 5)
     t, _, _, _, f = discv4.decode(pkt)
-    assert (t, f["reply_tok"], f["enr_seq"]) == (2, b"\x01" * 32, None)
+    assert (t, f.reply_tok, f.enr_seq) == (2, b"\x01" * 32, None)
     pkt, _ = discv4.encode_findnode(sk, SIGNER.public_key.to_bytes(), 9)
-    assert discv4.decode(pkt)[4]["target"] == SIGNER.public_key.to_bytes()
+    assert discv4.decode(pkt)[4].target == SIGNER.public_key.to_bytes()
     pkt, req_hash = discv4.encode_enr_request(sk, 9)
     assert discv4.decode(pkt)[0] == 5
     rec = devp2p.ENR.build(SIGNER, seq=3, ip="127.0.0.1", udp=1)
     pkt, _ = discv4.encode_enr_response(sk, req_hash, rec.to_bytes())
     t, _, _, _, f = discv4.decode(pkt)
-    assert t == 6 and f["reply_tok"] == req_hash and f["record"].raw == rec.to_bytes()
+    assert t == 6 and f.reply_tok == req_hash and f.record.raw == rec.to_bytes()
 
 
 def test_neighbors_split_at_12_and_size_bound() -> None:
@@ -96,7 +97,7 @@ def test_neighbors_split_at_12_and_size_bound() -> None:
     pkts = discv4.encode_neighbors(SIGNER.to_bytes(), [node] * 16, 2**64 - 1)
     assert len(pkts) == 2 and discv4.MAX_NEIGHBORS == 12
     assert all(len(p) <= discv4.MAX_PACKET_SIZE for p in pkts)
-    assert [len(discv4.decode(p)[4]["nodes"]) for p in pkts] == [12, 4]
+    assert [len(discv4.decode(p)[4].nodes) for p in pkts] == [12, 4]
     assert len(discv4.encode_neighbors(SIGNER.to_bytes(), [], 1)) == 1
 
 
@@ -119,7 +120,7 @@ def test_bad_packets() -> None:
     body = bytes([5]) + identity.rlp_encode([9, b"\x01"]) + b"junk"
     sig = SIGNER.sign_recoverable(identity.keccak256(body))
     t, _, _, _, f = discv4.decode(identity.keccak256(sig + body) + sig + body)
-    assert t == 5 and f["expiration"] == 9 and f["rest"] == [b"\x01"]
+    assert t == 5 and f.expiration == 9 and f.rest == [b"\x01"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -345,3 +345,52 @@ async def test_already_connected_while_the_node_connects_inbound_is_no_failure()
     assert node(1).id not in rig.sched.backoff
     assert rig.sched.backoff[node(2).id].failures == 1  # TOO_MANY_PEERS is an endpoint failure
     await rig.close()
+
+
+@aio
+async def test_node_filter_gates_dynamic_candidates_only() -> None:
+    """Config.node_filter: sync or async; a candidate that fails it, or makes it raise, is not dialed."""
+    seen: list[int] = []
+
+    async def only_even(n: Node) -> bool:
+        seen.append(idx(n.id))
+        if idx(n.id) == 6:
+            raise RuntimeError("filter bug")  # rejects this one node, the scheduler goes on
+        await asyncio.sleep(0)
+        return idx(n.id) % 2 == 0
+
+    rig = Rig(max_dial_peers=10, max_active_dials=10, node_filter=only_even)
+    rig.sched.add_static(node(1))  # static nodes are dialed whatever the filter says
+    await rig.run(
+        [
+            Round(discovered=[node(i) for i in (2, 3, 4, 5, 6, 8)], want_new_dials=[1, 2, 4, 8]),
+        ]
+    )
+    assert seen == [2, 3, 4, 5, 6, 8]
+    assert rig.sched.filtered_out == 3
+    assert any("filter bug" in why for _, why in rig.sched.failures_log)
+    await rig.close()
+
+    sync_rig = Rig(max_dial_peers=10, max_active_dials=10, node_filter=lambda n: idx(n.id) > 10)
+    await sync_rig.run([Round(discovered=[node(i) for i in (3, 11, 12)], want_new_dials=[11, 12])])
+    await sync_rig.close()
+
+
+@aio
+async def test_a_stuck_async_node_filter_times_out_on_the_clock() -> None:
+    from peerwire.devp2p._dial import NODE_FILTER_TIMEOUT
+
+    async def stuck(n: Node) -> bool:
+        if idx(n.id) == 3:
+            await asyncio.Event().wait()
+        return True
+
+    rig = Rig(max_dial_peers=10, max_active_dials=10, node_filter=stuck)
+    await rig.run(
+        [
+            Round(discovered=[node(3), node(4)], want_new_dials=[]),  # 4 waits behind the stuck filter
+            Round(wait=NODE_FILTER_TIMEOUT, want_new_dials=[4]),  # fake time ends it: 3 skipped
+        ]
+    )
+    assert rig.sched.filtered_out == 1
+    await rig.close()

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from peerwire import devp2p
-from peerwire._clock import FakeClock
 from peerwire._core import discv4 as wire
 from peerwire._core import identity
-from peerwire.devp2p.discover import UDPv4, check_relay_addr, listen_v4
+from peerwire.devp2p.discover import RESP_TIMEOUT, NodeDB, UDPv4, check_relay_addr, listen_v4
 from peerwire.errors import DecodeError, InvalidKeyError, TimeoutError
+from peerwire.testing import FakeClock, autojump
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -162,8 +162,9 @@ async def test_bad_input_is_dropped_without_reply() -> None:
         async with asyncio.timeout(2):
             reply = await sink.queue.get()
         t, _, sender, _, f = wire.decode(reply)
-        assert t == 2 and f["reply_tok"] == h and sender == key.public_key.to_bytes()
-        assert f["expiration"] >= _exp(15)
+        assert isinstance(f, wire.Pong)  # a frozen class, not a dict
+        assert t == 2 and f.reply_tok == h and sender == key.public_key.to_bytes()
+        assert f.expiration >= _exp(15)
 
 
 @run_async
@@ -182,8 +183,8 @@ async def test_findnode_answered_after_bond_and_split() -> None:
         async with asyncio.timeout(2):
             while len(got) < 16:
                 t, *_, f = wire.decode(await sink.queue.get())
-                assert t == 4
-                got.extend(f["nodes"])
+                assert t == 4 and isinstance(f, wire.Neighbors)
+                got.extend(f.nodes)
         assert len(got) == 16 and port
 
 
@@ -238,7 +239,7 @@ async def test_timeout_and_flood_keeps_others_answered() -> None:
         assert answered_honest >= 3
         await asyncio.sleep(0.2)
         assert d.stats.received >= 9_000 and d.stats.dropped_flood > 5_000
-        assert len(d._limiter) <= 4096 and len(d._tasks) <= 258 and len(d._pending) <= 8
+        assert len(d._limiter) <= 4096 and d.tasks.tasks <= 258 and len(d._pending) <= 8
         # the flooder got at most its burst (plus refill) of pongs, not 10,000
         answered = sink.queue.qsize()
         assert answered < 10_000 * 0.5
@@ -397,3 +398,78 @@ async def test_concurrent_findnodes_to_one_node_both_get_the_neighbors() -> None
         )
         assert isinstance(x, list) and isinstance(y, list), (x, y)
         assert x and {n.id for n in x} == {n.id for n in y}
+
+
+class _MemoryDatagrams(asyncio.DatagramTransport):
+    """One UDP endpoint of an in-memory network: datagrams go through the loop, never a socket."""
+
+    def __init__(self, net: dict[tuple[str, int], UDPv4], addr: tuple[str, int]) -> None:
+        super().__init__()
+        self._net = net
+        self._addr = addr
+        self._closing = False
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        dest = self._net.get((str(addr[0]), int(addr[1])))
+        if dest is not None and not self._closing:  # no endpoint: lost, as UDP to a silent node
+            asyncio.get_running_loop().call_soon(dest.datagram_received, bytes(data), self._addr)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._addr if name == "sockname" else default
+
+    def close(self) -> None:
+        self._closing = True
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+
+@run_async
+async def test_whole_exchange_with_reply_timeouts_runs_on_the_fake_clock() -> None:
+    """Bonding, ENR, FindNode, a lookup and reply timeouts, all timed by one FakeClock.
+
+    The nodes exchange real discv4 packets over an in-memory datagram network,
+    so the loop idles only when every node waits on the clock; ``autojump`` then
+    moves fake time to the next deadline: the 500 ms reply timeouts pass as fake
+    time only.
+    """
+    clock = FakeClock(wall_offset=time.time())
+    net: dict[tuple[str, int], UDPv4] = {}
+    nodes = []
+    for i in range(3):
+        addr = (f"127.0.0.{i + 1}", 30303)
+        udp = UDPv4(devp2p.PrivateKey.generate(), db=NodeDB(None), clock=clock)
+        net[addr] = udp
+        udp.connection_made(_MemoryDatagrams(net, addr))
+        udp._setup_local(*addr)
+        await udp.start(background=False)  # no refresh/revalidation loops: the exchange alone
+        udp.table.refresh_done(clock.monotonic())  # (so the table takes nodes at once)
+        nodes.append(udp)
+    a, b, c = nodes
+    dead = devp2p.Node(public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.9", udp_port=30303)
+
+    async def exchange() -> None:
+        started = clock.monotonic()
+        with pytest.raises(TimeoutError):
+            await a.ping(dead)
+        assert clock.monotonic() - started == pytest.approx(RESP_TIMEOUT)  # exactly one reply timeout
+        b._add(c.self_node(), inbound=False)  # b knows c; a learns about c from b
+        assert await a.ping(b.self_node()) is not None
+        assert (await a.request_enr(b.self_node())).node_id == b.self_node().id  # bonds both ways first
+        found = await a.find_node(b.self_node(), c.self_node().public_key.to_bytes())
+        assert c.self_node().id in {n.id for n in found}
+        with pytest.raises(TimeoutError):
+            await a.find_node(dead, c.self_node().public_key.to_bytes())  # its bonding ping times out
+        result = await a.lookup(c.self_node().public_key)
+        assert result[0].id == c.self_node().id
+
+    real, fake = time.monotonic(), clock.monotonic()
+    try:
+        await autojump(clock, exchange(), idle=0.05)
+    finally:
+        for n in nodes:
+            await n.close()
+    fake_elapsed, real_elapsed = clock.monotonic() - fake, time.monotonic() - real
+    # the reply timeouts (and the ping-back waits of bonding) passed in fake time...
+    assert fake_elapsed >= 2 * RESP_TIMEOUT
+    assert real_elapsed < fake_elapsed / 2  # ...not in real time (2.5 s fake, about 0.3 s real here)

@@ -64,3 +64,16 @@ def test_repr_hides_secret() -> None:
 def test_invalid_private_keys(bad: str) -> None:
     with pytest.raises(InvalidKeyError):
         devp2p.PrivateKey.from_hex(bad)
+
+
+def test_secret_lives_in_rust_until_exported() -> None:
+    from peerwire._core import identity
+
+    key = devp2p.PrivateKey.generate()
+    assert isinstance(key.native, identity.Secp256k1SecretKey)
+    # no attribute of the key object holds the secret as Python bytes
+    assert not any(isinstance(getattr(key, slot), bytes) for slot in type(key).__slots__)
+    assert "Secp256k1SecretKey" in repr(key.native) and key.to_hex() not in repr(key.native)
+    exported = key.to_bytes()  # the one way out
+    assert devp2p.PrivateKey(exported) == key and devp2p.PrivateKey(exported).native == key.native
+    assert devp2p.PrivateKey(key.native).public_key == key.public_key

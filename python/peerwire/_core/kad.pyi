@@ -12,6 +12,20 @@ def log_distances(target: bytes, ids: bytes | bytearray | memoryview | npt.NDArr
 def is_lan(ip: str) -> bool: ...
 
 @final
+class AddResult:
+    ADDED: AddResult
+    UPDATED: AddResult
+    REPLACEMENT: AddResult
+    REJECTED_OWN_ID: AddResult
+    REJECTED_INVALID_IP: AddResult
+    REJECTED_NOT_INITIALISED: AddResult
+    REJECTED_IP_LIMIT: AddResult
+    REJECTED_OTHER: AddResult
+    @property
+    def accepted(self) -> bool: ...
+    def __int__(self) -> int: ...
+
+@final
 class Table:
     def __new__(
         cls,
@@ -22,7 +36,7 @@ class Table:
         bucket_ip_limit: int = 2,
         table_ip_limit: int = 10,
     ) -> Table: ...
-    def add(self, id: bytes, ip: str, now: float, inbound: bool = False) -> str: ...
+    def add(self, id: bytes, ip: str, now: float, inbound: bool = False) -> AddResult: ...
     def remove(self, id: bytes) -> bytes | None: ...
     def __contains__(self, id: bytes, /) -> bool: ...
     def __len__(self) -> int: ...

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from peerwire.devp2p import discover, rlpx
 from peerwire.devp2p._base import Cap, ConnFlag, DiscReason, Msg, PeerEvent, PeerEventType
+from peerwire.devp2p._config import Config
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
+from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._keys import PrivateKey, PublicKey, recover_public_key
 from peerwire.devp2p._peer import MsgReadWriter, Peer, Protocol
-from peerwire.devp2p._server import Config, EventSubscription, Server
+from peerwire.devp2p._server import EventSubscription, Server
 
 __all__ = [
     "ENR",
@@ -17,6 +19,7 @@ __all__ = [
     "ConnFlag",
     "DiscReason",
     "EventSubscription",
+    "Hello",
     "LocalNode",
     "Msg",
     "MsgReadWriter",
@@ -29,6 +32,8 @@ __all__ = [
     "PublicKey",
     "Server",
     "discover",
+    "encode_hello",
+    "exchange_hello",
     "recover_public_key",
     "rlpx",
 ]

@@ -24,17 +24,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ipaddress
+import inspect
+import logging
 import random
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from peerwire._clock import Clock
+from peerwire._net import NetRestrict, resolve
 from peerwire.devp2p._base import ConnFlag, DiscReason
 from peerwire.devp2p._enode import Node
-from peerwire.devp2p._transport import with_deadline
-from peerwire.errors import TimeoutError
+from peerwire.errors import DialError, TimeoutError
 
 __all__ = [
     "BACKOFF_BASE",
@@ -52,6 +52,9 @@ BACKOFF_MAX = 300.0  # cap: a dead static endpoint is still retried every 5 minu
 DNS_TIMEOUT = 5.0
 BACKOFF_FORGET = 2 * BACKOFF_MAX  # a failure record older than this is dropped (bounds the table)
 FAILURES_KEPT = 64
+#: How long an async ``node_filter`` may take for one candidate (a stuck filter must not
+#: stop dialing: the candidate is skipped, the next one read).
+NODE_FILTER_TIMEOUT = 5.0
 FAIRMIX_TIMEOUT = 0.1  # how long FairMix waits for the fair choice before taking any source
 
 # check_dial results (geth's error texts)
@@ -64,31 +67,10 @@ ERR_NET_RESTRICT = "not contained in netrestrict list"
 ERR_RECENTLY_DIALED = "recently dialed"
 ERR_BACKOFF = "endpoint backing off after failures"
 
+log = logging.getLogger(__name__)
+
 SetUp = Callable[[Node, str, ConnFlag], Awaitable[None]]
 Resolver = Callable[[str], Awaitable[list[str]]]
-
-
-class NetRestrict:
-    """An allow-list of networks (geth's ``netutil.Netlist``)."""
-
-    def __init__(self, cidrs: Sequence[str]) -> None:
-        self._nets = [ipaddress.ip_network(c, strict=False) for c in cidrs]
-
-    def contains(self, ip: str | None) -> bool:
-        if ip is None:
-            return False
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(addr in n for n in self._nets)
-
-
-async def system_resolver(host: str) -> list[str]:
-    """Resolve ``host`` with the event loop's resolver (IPv4 first, as geth picks)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    ips = [str(info[4][0]) for info in infos]
-    return sorted(dict.fromkeys(ips), key=lambda ip: ":" in ip)
 
 
 @dataclass
@@ -116,10 +98,13 @@ class DialScheduler:
     set_up: SetUp
     clock: Clock
     net_restrict: NetRestrict | None = None
-    resolve_host: Resolver = system_resolver
+    resolve_host: Resolver = resolve
     rand: random.Random = field(default_factory=random.Random)
     #: Finds the endpoint of a static node given by ID only (the server plugs discovery in).
     resolve_node: Callable[[Node], Awaitable[Node | None]] | None = None
+    #: Dynamic candidates must pass this before they are dialed (``Config.node_filter``);
+    #: a filter that raises or times out rejects the node. Static nodes skip it.
+    node_filter: Callable[[Node], bool | Awaitable[bool]] | None = None
 
     def __post_init__(self) -> None:
         self.dialing: dict[bytes, _Task] = {}
@@ -133,6 +118,8 @@ class DialScheduler:
         self._wake = asyncio.Event()
         self._candidates: asyncio.Queue[Node] = asyncio.Queue(maxsize=1)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Dynamic candidates the node filter rejected (or failed on).
+        self.filtered_out = 0
         #: Recent dial failures (node ID, error), newest last, for diagnostics.
         self.failures_log: collections.deque[tuple[bytes, str]] = collections.deque(maxlen=FAILURES_KEPT)
 
@@ -257,10 +244,11 @@ class DialScheduler:
             host = node.ip
             if host is None and node.host is not None:
                 try:
-                    ips = await with_deadline(self.clock, DNS_TIMEOUT, self.resolve_host(node.host))
+                    async with self.clock.timeout(DNS_TIMEOUT):
+                        ips = await self.resolve_host(node.host)
                     if ips:
                         task.resolved_ip = ips[0]
-                except (OSError, TimeoutError) as e:
+                except (OSError, DialError, TimeoutError) as e:
                     self.failures_log.append((node.id, f"dns: {e}"))
                 host = task.resolved_ip
             if host is None and node.host is None and self.resolve_node is not None:
@@ -301,8 +289,22 @@ class DialScheduler:
 
     async def _read_candidates(self, it: AsyncIterator[Node]) -> None:
         async for node in it:
+            if self.node_filter is not None and not await self._passes_filter(node, self.node_filter):
+                self.filtered_out += 1
+                continue
             await self._candidates.put(node)
             self._wake.set()
+
+    async def _passes_filter(self, node: Node, node_filter: Callable[[Node], bool | Awaitable[bool]]) -> bool:
+        try:
+            verdict = node_filter(node)
+            if inspect.isawaitable(verdict):
+                async with self.clock.timeout(NODE_FILTER_TIMEOUT):
+                    verdict = await verdict
+            return bool(verdict)
+        except Exception as e:  # the user's filter failing rejects one node, never the scheduler
+            self.failures_log.append((node.id, f"node filter: {type(e).__name__}: {e}"))
+            return False
 
     def step(self) -> None:
         """One scheduling pass: expire, start static dials, then dynamic ones while slots last."""
@@ -327,14 +329,19 @@ class DialScheduler:
                     await self._wake.wait()
                 else:
                     with contextlib.suppress(TimeoutError):
-                        delay = max(0.0, expiry - self.clock.monotonic())
-                        await with_deadline(self.clock, delay, self._wake.wait())
+                        async with self.clock.deadline_at(expiry):
+                            await self._wake.wait()
         finally:
             if reader is not None:
                 reader.cancel()
             for t in list(self._tasks):
                 t.cancel()
-            await asyncio.gather(*self._tasks, *([reader] if reader else []), return_exceptions=True)
+            results = await asyncio.gather(
+                *self._tasks, *([reader] if reader else []), return_exceptions=True
+            )
+            for r in results:  # dial tasks catch their errors; this is a failed candidate reader
+                if isinstance(r, Exception):
+                    log.error("dial candidate reader failed", exc_info=r)
 
 
 class FairMix:
@@ -365,8 +372,19 @@ class FairMix:
         self._readers.append(asyncio.ensure_future(pump()))
 
     def close(self) -> None:
+        """Cancel the source readers (see :meth:`aclose` to also wait for them)."""
         for r in self._readers:
             r.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel the source readers and wait until they are gone; a reader's failure is logged."""
+        self.close()
+        for r in self._readers:
+            with contextlib.suppress(asyncio.CancelledError):
+                try:
+                    await r
+                except Exception:
+                    log.exception("a dial candidate source failed")
 
     def __aiter__(self) -> AsyncIterator[Node]:
         return self._iterate()
@@ -380,10 +398,10 @@ class FairMix:
                     continue
                 self._turn = (self._turn + 1) % len(self._sources)
                 fair = self._sources[self._turn]
-                try:
-                    node: Node | None = await with_deadline(self._clock, self._timeout, fair.get())
-                except TimeoutError:
-                    node = None
+                node: Node | None = None
+                with contextlib.suppress(TimeoutError):
+                    async with self._clock.timeout(self._timeout):
+                        node = await fair.get()
                 if node is not None:
                     yield node
                     continue

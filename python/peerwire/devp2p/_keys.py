@@ -83,23 +83,28 @@ class PublicKey:
 
 
 class PrivateKey:
-    """A secp256k1 private key. Its repr never shows key material."""
+    """A secp256k1 private key, held by the Rust core.
 
-    __slots__ = ("_public", "_secret")
+    The secret exists as Python bytes only when exported (:meth:`to_bytes`,
+    :meth:`to_hex`, :meth:`to_coincurve`); ``repr`` never shows key material.
+    """
 
-    def __init__(self, secret: bytes) -> None:
+    __slots__ = ("_key", "_public")
+
+    def __init__(self, secret: bytes | _id.Secp256k1SecretKey) -> None:
         """Build from a 32-byte secret in [1, n-1].
 
         Raises:
             InvalidKeyError: the secret is out of range or not 32 bytes.
         """
-        secret = bytes(secret)
-        self._public = PublicKey(_id.secp256k1_public_key(secret))
-        self._secret = secret
+        self._key = (
+            secret if isinstance(secret, _id.Secp256k1SecretKey) else _id.Secp256k1SecretKey(bytes(secret))
+        )
+        self._public = PublicKey(self._key.public_key())
 
     @classmethod
     def generate(cls) -> PrivateKey:
-        return cls(_id.secp256k1_generate())
+        return cls(_id.Secp256k1SecretKey.generate())
 
     @classmethod
     def from_bytes(cls, secret: bytes) -> PrivateKey:
@@ -120,13 +125,21 @@ class PrivateKey:
     def to_coincurve(self) -> coincurve.PrivateKey:
         import coincurve
 
-        return coincurve.PrivateKey(self._secret)
+        return coincurve.PrivateKey(self._key.to_bytes())
 
     def to_bytes(self) -> bytes:
-        return self._secret
+        """Export the 32-byte secret."""
+        return self._key.to_bytes()
 
     def to_hex(self) -> str:
-        return self._secret.hex()
+        """Export the secret as hex."""
+        return self._key.to_bytes().hex()
+
+    @property
+    def native(self) -> _id.Secp256k1SecretKey:
+        """The key as the Rust core holds it: pass this to ``peerwire._core`` calls
+        that sign, so the secret is not copied into Python bytes."""
+        return self._key
 
     @property
     def public_key(self) -> PublicKey:
@@ -134,14 +147,14 @@ class PrivateKey:
 
     def sign_recoverable(self, msg_hash: bytes) -> bytes:
         """RFC 6979, low-S recoverable signature r||s||v (65 bytes) over a 32-byte hash."""
-        return _id.secp256k1_sign_recoverable(self._secret, msg_hash)
+        return self._key.sign_recoverable(msg_hash)
 
     def ecdh(self, public: PublicKey) -> bytes:
         """Raw ECDH: the 32-byte X coordinate of secret·public."""
-        return _id.secp256k1_ecdh(self._secret, public.to_bytes())
+        return self._key.ecdh(public.to_bytes())
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PrivateKey) and other._secret == self._secret
+        return isinstance(other, PrivateKey) and other._key == self._key
 
     def __hash__(self) -> int:
         return hash(self._public)

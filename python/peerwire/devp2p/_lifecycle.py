@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from peerwire._lifecycle import LifecycleFeed, caused_by, dial_reason_for
 from peerwire.devp2p._base import DiscReason
-from peerwire.errors import DialError, PeerwireError
+from peerwire.errors import DialError, PeerwireError, RefusedError
 from peerwire.events import DialFailureReason, DropReason, HandshakeFailureReason
 
 __all__ = ["dial_failure_reason", "drop_reason", "handshake_failure_reason", "lifecycle_feed"]
@@ -38,9 +38,7 @@ _DISC_TO_DROP = {
 
 
 def handshake_failure_reason(err: BaseException) -> HandshakeFailureReason:
-    """The reason for an error raised between TCP connect and an added peer."""
-    if isinstance(err, DialError) and isinstance(err.reason, HandshakeFailureReason):
-        return err.reason  # a refusal before the handshake (net restrict, throttling)
+    """The reason for an error raised between TCP connect and an added peer (by type and code)."""
     disc = getattr(err, "disconnect_reason", None)
     if isinstance(err, PeerwireError) and disc is not None:
         mapped = _DISC_TO_HANDSHAKE.get(DiscReason.from_wire(int(disc)))
@@ -48,7 +46,9 @@ def handshake_failure_reason(err: BaseException) -> HandshakeFailureReason:
             return mapped
     if isinstance(err, TimeoutError):  # peerwire's TimeoutError is also the builtin one
         return HandshakeFailureReason.TIMEOUT
-    if isinstance(err, PeerwireError) and not isinstance(err, ConnectionError):
+    if isinstance(err, DialError) and err.reason is DialFailureReason.STOPPED:
+        return HandshakeFailureReason.STOPPED
+    if isinstance(err, PeerwireError) and not isinstance(err, ConnectionError | RefusedError):
         return HandshakeFailureReason.FAILED
     if isinstance(err, OSError):
         return HandshakeFailureReason.CONNECTION_CLOSED
@@ -56,12 +56,10 @@ def handshake_failure_reason(err: BaseException) -> HandshakeFailureReason:
 
 
 def dial_failure_reason(err: BaseException) -> DialFailureReason:
-    """The reason for an error that ended an outbound dial."""
-    if isinstance(err, DialError) and isinstance(err.reason, DialFailureReason):
+    """The reason for an error that ended an outbound dial (by type and code, never by text)."""
+    if isinstance(err, DialError) and err.reason is not None:
         return err.reason
-    if isinstance(err, DialError) and err.reason == "stopped":
-        return DialFailureReason.STOPPED
-    if caused_by(err, ConnectionRefusedError) or (isinstance(err, DialError) and err.reason == "refused"):
+    if caused_by(err, ConnectionRefusedError):
         return DialFailureReason.CONNECT_REFUSED
     return dial_reason_for(handshake_failure_reason(err))
 

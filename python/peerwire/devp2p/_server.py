@@ -39,53 +39,49 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
 from typing import Any
 
 from peerwire import kad
-from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
+from peerwire._net import NetRestrict, split_host_port
 from peerwire._pubsub import Subscription
+from peerwire._tasks import TaskScope
 from peerwire.devp2p._base import (
-    BASE_PROTOCOL_VERSION,
     DIAL_TIMEOUT,
     DISC_MSG,
     DISC_WRITE_TIMEOUT,
     FRAME_READ_TIMEOUT,
-    FRAME_WRITE_TIMEOUT,
     HANDSHAKE_TIMEOUT,
-    HELLO_MSG,
-    SNAPPY_PROTOCOL_VERSION,
     Cap,
     ConnFlag,
     DiscReason,
     PeerEvent,
     PeerEventType,
 )
-from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
+from peerwire.devp2p._config import Config
+from peerwire.devp2p._dial import DialScheduler, FairMix
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
-from peerwire.devp2p._keys import PrivateKey
+from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._lifecycle import drop_reason, lifecycle_feed
-from peerwire.devp2p._peer import Peer, Protocol
+from peerwire.devp2p._peer import Peer
 from peerwire.devp2p._server_discovery import (
     ServerDiscovery,
     StaticResolver,
     discovery_address,
     start_discovery,
 )
-from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
-from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
-from peerwire.events import Event, HandshakeFailureReason
+from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
+from peerwire.errors import DecodeError, DialError, PeerwireError, RefusedError, RemoteProtocolError
+from peerwire.events import DialFailureReason, Direction, Event, HandshakeFailed, HandshakeFailureReason
 
-__all__ = ["Config", "EventSubscription", "Server"]
+__all__ = ["EventSubscription", "Server"]
 
 DEFAULT_MAX_PENDING_PEERS = 50
 DEFAULT_DIAL_RATIO = 3
 INBOUND_THROTTLE_TIME = 30.0
-DEFAULT_EVENT_BUFFER = 256
 SETUP_FAILURES_KEPT = 64  # recent refused/failed connection setups kept for diagnostics
 MAX_HELLO_SIZE = p2p_base.MAX_HELLO_SIZE
 #: How long a second connection to a connected node, the one simultaneous-open keeps
@@ -93,52 +89,8 @@ MAX_HELLO_SIZE = p2p_base.MAX_HELLO_SIZE
 SIMULTANEOUS_OPEN_GRACE = 3.0
 
 
-@dataclass
-class Config:
-    """Server settings (geth's ``p2p.Config``); zero values take geth's defaults.
-
-    ``max_pending_peers`` 0 means 50 and ``dial_ratio`` 0 means 3, as in geth.
-    With ``no_discovery=False`` the server runs discovery v4 (see
-    ``peerwire.devp2p._server_discovery``): on ``discovery_addr`` or the
-    ``listen_addr`` host, bootstrapped from ``bootstrap_nodes``, stored in
-    ``node_database``; its random nodes join ``dial_candidates`` (async
-    iterators of :class:`Node`) in one fair mix of dynamic dial candidates.
-    Unlike geth, ``no_discovery`` defaults to ``True``.
-    """
-
-    private_key: PrivateKey
-    name: str = "peerwire"
-    listen_addr: str | None = "0.0.0.0:30303"
-    max_peers: int = 50
-    max_pending_peers: int = 0
-    dial_ratio: int = 0
-    protocols: Sequence[Protocol] = ()
-    no_discovery: bool = True
-    no_dial: bool = False
-    bootstrap_nodes: Sequence[Node | str] = ()
-    static_nodes: Sequence[Node | str] = ()
-    trusted_nodes: Sequence[Node | str] = ()
-    net_restrict: Sequence[str] | None = None
-    node_database: str | None = None
-    #: UDP address for discovery (geth's ``DiscAddr``); ``None`` uses ``listen_addr``.
-    discovery_addr: str | None = None
-    enable_msg_events: bool = False
-    #: Sources of dynamic dial candidates, mixed fairly (discovery plugs in here).
-    dial_candidates: Sequence[AsyncIterator[Node]] = ()
-    event_buffer: int = DEFAULT_EVENT_BUFFER
-    clock: Clock = SYSTEM_CLOCK
-    #: How to dial and listen; ``None`` is RLPx over TCP (``peerwire.devp2p.rlpx``).
-    network: Network | None = None
-
-
 def _as_node(n: Node | str) -> Node:
     return n if isinstance(n, Node) else Node.parse(n)
-
-
-def _split_hostport(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    return host, int(port)
 
 
 def _label(remote: tuple[str, int]) -> str:
@@ -207,13 +159,7 @@ class Server:
         self._clock = config.clock
         self._protocols = list(config.protocols)
         self._local_protos = [(p.name, p.version, p.length) for p in self._protocols]
-        self._our_hello = p2p_base.encode_hello(
-            BASE_PROTOCOL_VERSION,
-            config.name,
-            sorted((p.name, p.version) for p in self._protocols),
-            0,
-            self._key.public_key.to_bytes(),
-        )
+        self._our_hello = encode_hello(self._key.public_key, config.name, [p.cap for p in self._protocols])
         self._peers: dict[bytes, Peer] = {}
         self._inbound_count = 0
         self._trusted: set[bytes] = {_as_node(n).id for n in config.trusted_nodes}
@@ -224,7 +170,10 @@ class Server:
         self._subs: set[EventSubscription] = set()
         #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
         self.lifecycle = lifecycle_feed()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # Every task of the server lives in one scope (dialer, inbound setups), peers in a
+        # child scope of it: stop() cancels the one scope and waits for all of them.
+        self._scope: TaskScope | None = None
+        self._peer_scope: TaskScope | None = None
         self._peer_tasks: dict[bytes, asyncio.Task[None]] = {}
         self._listener: Listener | None = None
         self._listen_host = "0.0.0.0"
@@ -242,6 +191,7 @@ class Server:
             set_up=self._dial_and_set_up,
             clock=self._clock,
             net_restrict=self._net_restrict,
+            node_filter=config.node_filter,
         )
         #: Recent connection setups that failed or were refused: (remote, error), newest last.
         self.setup_failures: collections.deque[tuple[str, PeerwireError | OSError]] = collections.deque(
@@ -275,12 +225,15 @@ class Server:
             from peerwire.devp2p._rlpxnet import RlpxNetwork
 
             self._network = RlpxNetwork()
+        self._scope = TaskScope("devp2p.Server")
+        await self._scope.start()
+        self._peer_scope = await self._scope.child("peers")
         self._running = True
         if self.config.listen_addr is not None:
-            host, port = _split_hostport(self.config.listen_addr)
-            self._listener = await self._network.listen(host, port, self._key, self._handle_incoming)
+            host, port = split_host_port(self.config.listen_addr, default_host="0.0.0.0")
+            self._listener = await self._network.listen(host, port, self._key, self._on_accept)
             self._listen_host, self._listen_port = host, self._listener.port
-        if not self.config.no_discovery:
+        if self.config.discovery_enabled:
             await self._start_discovery()
         attributes: dict[bytes | str, Any] = {}
         for proto in self.config.protocols:  # geth: srv.localnode.Set(attr) for each protocol
@@ -313,7 +266,7 @@ class Server:
                 for src in sources:
                     self._mix.add_source(src)
                 it = aiter(self._mix)
-            self._spawn(self.dialer.run(it))
+            self._spawn(self.dialer.run(it), "dialer")
 
     async def stop(self) -> None:
         """Stop accepting and dialing, disconnect every peer with ``DiscQuitting``, wait for them."""
@@ -322,21 +275,23 @@ class Server:
         self._running = False
         if self._listener is not None:
             await self._listener.close()
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._mix is not None:
-            self._mix.close()
-        if self.discovery is not None:
-            await self.discovery.close()
-            self.discovery = None
-            if isinstance(self.dialer.set_up, StaticResolver):  # unwrap what start() wrapped
-                self.dialer.set_up, self.dialer.resolve_node = self.dialer.set_up.set_up, None
         for p in list(self._peers.values()):
             p.disconnect(DiscReason.QUITTING)
-        await asyncio.gather(*self._peer_tasks.values(), return_exceptions=True)
-        for sub in list(self._subs):
-            sub.close()
+        if self._peer_tasks:  # let each peer send its Disconnect (bounded by DISC_WRITE_TIMEOUT)
+            await asyncio.wait(list(self._peer_tasks.values()))
+        try:
+            if self._scope is not None:
+                await self._scope.stop()  # one scope: dialer, dials, inbound setups, peers
+        finally:
+            if self._mix is not None:
+                await self._mix.aclose()
+            if self.discovery is not None:
+                await self.discovery.close()
+                self.discovery = None
+                if isinstance(self.dialer.set_up, StaticResolver):  # unwrap what start() wrapped
+                    self.dialer.set_up, self.dialer.resolve_node = self.dialer.set_up.set_up, None
+            for sub in list(self._subs):
+                sub.close()
 
     async def _start_discovery(self) -> None:
         cfg = self.config
@@ -356,13 +311,21 @@ class Server:
             self._running = False
             if self._listener is not None:
                 await self._listener.close()
+            if self._scope is not None:
+                await self._scope.stop()
             raise
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        t: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
-        return t
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        if self._scope is None or not self._scope.running:
+            coro.close()
+            return
+        self._scope.spawn(coro, name=name)
+
+    @property
+    def task_errors(self) -> list[tuple[str, BaseException]]:
+        """Exceptions that ended a task of the server or of a peer (kept bounded; also logged)."""
+        scopes = [s for s in (self._scope, self._peer_scope) if s is not None]
+        return [e for scope in scopes for e in scope.errors]
 
     # -- public API ----------------------------------------------------------
     @property
@@ -436,7 +399,7 @@ class Server:
             else (str(self._record) if self._record is not None else ""),
             "ip": node.ip,
             "ports": {
-                "discovery": 0 if self.config.no_discovery else node.udp_port,
+                "discovery": node.udp_port if self.config.discovery_enabled else 0,
                 "listener": node.tcp_port,
             },
             "listenAddr": f"{self._listen_host}:{self._listen_port}" if self._listener else "",
@@ -464,33 +427,41 @@ class Server:
         self._inbound_history[ip] = now + INBOUND_THROTTLE_TIME
         return None
 
+    def _on_accept(self, inc: Incoming) -> None:
+        if not self._running:
+            inc.refuse()
+            return
+        self._spawn(self._handle_incoming(inc), "inbound setup")
+
     async def _handle_incoming(self, inc: Incoming) -> None:
         remote = inc.remote_address
         label = f"{remote[0]}:{remote[1]}"
         try:
-            await with_deadline(self._clock, HANDSHAKE_TIMEOUT, self._tokens.acquire())
+            async with self._clock.timeout(HANDSHAKE_TIMEOUT):
+                await self._tokens.acquire()
         except PeerwireError as e:
             self.setup_failures.append((label, e))
             self.lifecycle.handshake_failed(None, label, True, e)
-            await inc.close()
+            inc.refuse()
             return
         try:
             if not self._running:
-                await inc.close()
+                inc.refuse()
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
-                refusal = DialError(f"rejected inbound: {why}", reason=why)
+                refusal = RefusedError(f"rejected inbound: {why}")
                 self.setup_failures.append((label, refusal))
-                self.lifecycle.handshake_failed(None, label, True, refusal)
-                await inc.close()
+                self.lifecycle.publish(HandshakeFailed(None, label, Direction.INBOUND, why, str(refusal)))
+                inc.refuse()
                 return
             try:
-                t = await with_deadline(self._clock, HANDSHAKE_TIMEOUT, inc.handshake())
+                async with self._clock.timeout(HANDSHAKE_TIMEOUT):  # the handshake's one bound
+                    t = await inc.handshake()
             except (PeerwireError, OSError) as e:
                 self.setup_failures.append((label, e))
                 self.lifecycle.handshake_failed(None, label, True, e)
-                await inc.close()
+                inc.refuse()
                 return
             with contextlib.suppress(PeerwireError, OSError):
                 await self._set_up_conn(t, ConnFlag.INBOUND, None, inc.local_address, remote)
@@ -500,15 +471,13 @@ class Server:
     # -- dialing -------------------------------------------------------------
     async def _dial_and_set_up(self, node: Node, host: str, flags: ConnFlag) -> None:
         if not self._running or self._network is None:
-            raise DialError("server stopped", reason="stopped")
+            raise DialError("server stopped", reason=DialFailureReason.STOPPED)
         address = _label((host, node.tcp_port))
         self.lifecycle.dial_started(node.id, address)
         try:
-            t, local = await with_deadline(
-                self._clock,
-                DIAL_TIMEOUT + HANDSHAKE_TIMEOUT,
-                self._network.dial(host, node.tcp_port, node.public_key, self._key),
-            )
+            # The one bound on connect + RLPx handshake (the network adds none of its own).
+            async with self._clock.timeout(DIAL_TIMEOUT + HANDSHAKE_TIMEOUT):
+                t, local = await self._network.dial(host, node.tcp_port, node.public_key, self._key)
             await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
         except Exception as e:
             self.lifecycle.dial_failed(node.id, address, e)
@@ -545,47 +514,21 @@ class Server:
         task = self._peer_tasks.get(node_id)
         if task is None:
             return
-        with contextlib.suppress(PeerwireError, asyncio.TimeoutError):
-            await with_deadline(self._clock, SIMULTANEOUS_OPEN_GRACE, asyncio.shield(task))
+        with contextlib.suppress(PeerwireError):
+            async with self._clock.timeout(SIMULTANEOUS_OPEN_GRACE):
+                await asyncio.shield(task)
 
     async def _refuse(self, t: Transport, reason: DiscReason) -> None:
         with contextlib.suppress(PeerwireError, OSError):
-            await with_deadline(
-                self._clock, DISC_WRITE_TIMEOUT, t.send(DISC_MSG, p2p_base.encode_disconnect(int(reason)))
-            )
+            async with self._clock.timeout(DISC_WRITE_TIMEOUT):
+                await t.send(DISC_MSG, p2p_base.encode_disconnect(int(reason)))
         with contextlib.suppress(PeerwireError, OSError):
             await t.close()
 
-    async def _proto_handshake(self, t: Transport) -> p2p_base.DecodedHello:
-        send = asyncio.ensure_future(
-            with_deadline(self._clock, FRAME_WRITE_TIMEOUT, t.send(HELLO_MSG, self._our_hello))
-        )
-        try:
-            code, payload = await with_deadline(self._clock, FRAME_READ_TIMEOUT, t.recv())
-            if len(payload) > MAX_HELLO_SIZE:
-                raise RemoteProtocolError("message too big")
-            if code == DISC_MSG:
-                reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
-                raise RemoteProtocolError(
-                    f"disconnected before hello: {reason}", disconnect_reason=int(reason)
-                )
-            if code != HELLO_MSG:
-                raise RemoteProtocolError(f"expected handshake, got {code:x}")
-            hello = p2p_base.decode_hello(payload)
-            if not hello.id_is_valid():
-                raise RemoteProtocolError(
-                    str(DiscReason.INVALID_IDENTITY), disconnect_reason=int(DiscReason.INVALID_IDENTITY)
-                )
-        except asyncio.CancelledError:
-            send.cancel()
-            await asyncio.gather(send, return_exceptions=True)
-            raise
-        except BaseException:
-            # like geth, let our Hello write finish (it has its own deadline) before failing
-            await asyncio.gather(send, return_exceptions=True)
-            raise
-        await send
-        return hello
+    async def _proto_handshake(self, t: Transport) -> Hello:
+        # geth reads the Hello under frameReadTimeout (the write under its own, shorter one)
+        async with self._clock.timeout(FRAME_READ_TIMEOUT):
+            return await exchange_hello(t, self._our_hello)
 
     async def _set_up_conn(
         self,
@@ -600,23 +543,22 @@ class Server:
         pending_inbound = False
         try:
             if not self._running:
-                raise DialError("server stopped", reason="stopped")
+                raise DialError("server stopped", reason=DialFailureReason.STOPPED)
             if node.id in self._trusted:
                 flags |= ConnFlag.TRUSTED
             reason = self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # uncompressed: snappy is not on yet
-                raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
+                raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
             if flags & ConnFlag.INBOUND:
                 self.dialer.add_pending_inbound(node.id)
                 pending_inbound = True
             try:
-                hello = await self._proto_handshake(t)
+                hello = await self._proto_handshake(t)  # sets snappy from the remote's version
             except BaseException:
                 with contextlib.suppress(PeerwireError, OSError):
                     await t.close()
                 raise
-            t.set_snappy(hello.version >= SNAPPY_PROTOCOL_VERSION)
             if identity.keccak256(hello.id) != node.id:
                 await self._refuse(t, DiscReason.UNEXPECTED_IDENTITY)
                 raise RemoteProtocolError(
@@ -629,7 +571,10 @@ class Server:
             reason = reason or self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # compressed when snappy is on
-                raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
+                raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
+            if not self._running or self._peer_scope is None or not self._peer_scope.running:
+                await self._refuse(t, DiscReason.QUITTING)  # stopped while this one was set up
+                raise DialError("server stopped", reason=DialFailureReason.STOPPED)
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
             self.setup_failures.append((label, e))
@@ -643,7 +588,7 @@ class Server:
         self,
         t: Transport,
         node: Node,
-        hello: p2p_base.DecodedHello,
+        hello: Hello,
         flags: ConnFlag,
         matched: list[tuple[int, int]],
         local: tuple[str, int] | None,
@@ -674,7 +619,10 @@ class Server:
                 remote_address=peer.remote_address,
             )
         )
-        self._peer_tasks[node.id] = asyncio.ensure_future(self._run_peer(peer))
+        assert self._peer_scope is not None
+        self._peer_tasks[node.id] = self._peer_scope.spawn(
+            self._run_peer(peer), name=f"peer {node.id[:8].hex()}"
+        )
 
     async def _run_peer(self, peer: Peer) -> None:
         try:

@@ -11,6 +11,102 @@ fn hash32(b: &[u8]) -> PyResult<[u8; 32]> {
         .map_err(|_| crate::errors::DecodeError::new_err("hash must be 32 bytes"))
 }
 
+/// A secp256k1 secret key held by the Rust core: Python code sees the secret
+/// only when it exports it (`to_bytes`), never through `repr` or attributes.
+#[pyclass(
+    module = "peerwire._core.identity",
+    name = "Secp256k1SecretKey",
+    frozen
+)]
+pub(crate) struct PySecpSecret {
+    pub(crate) inner: secp256k1::SecretKey,
+}
+
+#[pymethods]
+impl PySecpSecret {
+    #[new]
+    fn new(secret: &[u8]) -> PyResult<Self> {
+        guard(|| {
+            Ok(PySecpSecret {
+                inner: keys::secp_secret(secret).py_err()?,
+            })
+        })
+    }
+
+    /// A new random key.
+    #[staticmethod]
+    fn generate() -> Self {
+        PySecpSecret {
+            inner: keys::secp_generate(),
+        }
+    }
+
+    /// The 64-byte X||Y public key.
+    fn public_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &keys::secp_public64(&self.inner))
+    }
+
+    /// Recoverable ECDSA (RFC 6979, low S) over a 32-byte hash: 65 bytes r||s||v.
+    fn sign_recoverable<'py>(
+        &self,
+        py: Python<'py>,
+        msg_hash: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        guard(|| {
+            Ok(PyBytes::new(
+                py,
+                &keys::secp_sign_recoverable(&self.inner, &hash32(msg_hash)?),
+            ))
+        })
+    }
+
+    /// Raw ECDH: the 32-byte X coordinate of secret x public.
+    fn ecdh<'py>(&self, py: Python<'py>, public: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        guard(|| {
+            let pk = keys::secp_public(public).py_err()?;
+            Ok(PyBytes::new(py, &keys::secp_ecdh_x(&self.inner, &pk)))
+        })
+    }
+
+    /// Export the 32-byte secret (the one way it reaches Python).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.secret_bytes())
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PySecpSecret>()
+            .map(|o| o.get().inner == self.inner)
+            .unwrap_or(false)
+    }
+
+    fn __hash__(&self) -> u64 {
+        // The public key identifies the secret without revealing it.
+        let pk = keys::secp_public64(&self.inner);
+        u64::from_le_bytes(pk[..8].try_into().unwrap_or([0; 8]))
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "<Secp256k1SecretKey>"
+    }
+}
+
+/// A secret key argument: the Rust key object, or 32 raw bytes.
+#[derive(FromPyObject)]
+pub(crate) enum SecretArg<'py> {
+    Key(Bound<'py, PySecpSecret>),
+    Raw(Vec<u8>),
+}
+
+impl SecretArg<'_> {
+    pub(crate) fn secret(&self) -> PyResult<secp256k1::SecretKey> {
+        match self {
+            SecretArg::Key(k) => Ok(k.get().inner),
+            SecretArg::Raw(b) => keys::secp_secret(b).py_err(),
+        }
+    }
+}
+
 /// Keccak-256 (legacy Ethereum sha3) of `data`.
 #[pyfunction]
 fn keccak256<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
@@ -216,6 +312,7 @@ fn rlp_decode<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> 
 }
 
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PySecpSecret>()?;
     m.add_function(wrap_pyfunction!(keccak256, m)?)?;
     m.add_function(wrap_pyfunction!(secp256k1_generate, m)?)?;
     m.add_function(wrap_pyfunction!(secp256k1_public_key, m)?)?;

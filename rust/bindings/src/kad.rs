@@ -56,6 +56,53 @@ fn log_distances<'py>(
 }
 
 /// The Kademlia routing table (IDs and IPs; the caller keeps node objects).
+/// What `Table.add` did with a node.
+#[pyclass(module = "peerwire._core.kad", name = "AddResult", eq, eq_int, frozen)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum AddResult {
+    #[pyo3(name = "ADDED")]
+    Added,
+    #[pyo3(name = "UPDATED")]
+    Updated,
+    #[pyo3(name = "REPLACEMENT")]
+    Replacement,
+    #[pyo3(name = "REJECTED_OWN_ID")]
+    RejectedOwnId,
+    #[pyo3(name = "REJECTED_INVALID_IP")]
+    RejectedInvalidIp,
+    #[pyo3(name = "REJECTED_NOT_INITIALISED")]
+    RejectedNotInitialised,
+    #[pyo3(name = "REJECTED_IP_LIMIT")]
+    RejectedIpLimit,
+    #[pyo3(name = "REJECTED_OTHER")]
+    RejectedOther,
+}
+
+impl AddResult {
+    /// The core names its refusals with fixed texts; each maps to one member.
+    fn rejected(why: &str) -> Self {
+        match why {
+            "own id" => AddResult::RejectedOwnId,
+            "invalid ip" => AddResult::RejectedInvalidIp,
+            "table not initialised" => AddResult::RejectedNotInitialised,
+            "ip limit" => AddResult::RejectedIpLimit,
+            _ => AddResult::RejectedOther,
+        }
+    }
+}
+
+#[pymethods]
+impl AddResult {
+    /// Whether the node is now in the table or its replacement list.
+    #[getter]
+    fn accepted(&self) -> bool {
+        matches!(
+            self,
+            AddResult::Added | AddResult::Updated | AddResult::Replacement
+        )
+    }
+}
+
 #[pyclass(module = "peerwire._core.kad", name = "Table")]
 pub(crate) struct PyTable {
     inner: table::Table,
@@ -89,15 +136,14 @@ impl PyTable {
         })
     }
 
-    /// Add or update: returns "added", "updated", "replacement" or
-    /// "rejected: <reason>".
+    /// Add or update; the outcome as an `AddResult` member.
     #[pyo3(signature = (id, ip, now, inbound=false))]
-    fn add(&mut self, id: &[u8], ip: &str, now: f64, inbound: bool) -> PyResult<String> {
+    fn add(&mut self, id: &[u8], ip: &str, now: f64, inbound: bool) -> PyResult<AddResult> {
         Ok(match self.inner.add(id32(id)?, ip_of(ip)?, now, inbound) {
-            table::AddResult::Added => "added".to_owned(),
-            table::AddResult::Updated => "updated".to_owned(),
-            table::AddResult::Replacement => "replacement".to_owned(),
-            table::AddResult::Rejected(why) => format!("rejected: {why}"),
+            table::AddResult::Added => AddResult::Added,
+            table::AddResult::Updated => AddResult::Updated,
+            table::AddResult::Replacement => AddResult::Replacement,
+            table::AddResult::Rejected(why) => AddResult::rejected(why),
         })
     }
 
@@ -194,6 +240,7 @@ fn is_lan(ip: &str) -> PyResult<bool> {
 }
 
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<AddResult>()?;
     m.add_function(wrap_pyfunction!(log_distance, m)?)?;
     m.add_function(wrap_pyfunction!(log_distances, m)?)?;
     m.add_function(wrap_pyfunction!(is_lan, m)?)?;
