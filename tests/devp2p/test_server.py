@@ -256,7 +256,7 @@ async def test_bad_first_message_is_refused_without_disconnect(first: str, why: 
         assert await recv_or_closed(t) is None  # then closed: no Disconnect for Hello-phase errors
         assert srv.peer_count() == 0
         _, err = srv.setup_failures[-1]
-        assert isinstance(err, RemoteProtocolError) and why in str(err)
+        assert err.is_a(RemoteProtocolError) and why in str(err)
         if first in ("zero-id", "short-id"):
             assert err.disconnect_reason == DiscReason.INVALID_IDENTITY
         if first == "disconnect":
@@ -274,7 +274,7 @@ async def test_hello_id_mismatch_is_unexpected_identity() -> None:
         assert await recv_or_closed(t) == (1, b"\xc1\x09")
         server_end = next(x for x in net.transports if x.remote_public_key == key.public_key)
         assert server_end.sent[-1] == (1, b"\xc1\x09", True)  # compressed: snappy was on
-        assert srv.setup_failures[-1][1].disconnect_reason == DiscReason.UNEXPECTED_IDENTITY  # type: ignore[union-attr]
+        assert srv.setup_failures[-1][1].disconnect_reason == DiscReason.UNEXPECTED_IDENTITY
 
 
 @aio

@@ -38,6 +38,7 @@ from peerwire.devp2p import (
     PrivateKey,
     Protocol,
     Server,
+    SetupFailure,
 )
 from peerwire.devp2p._server_discovery import ServerDiscovery
 from peerwire.errors import ConnectionClosedError, PeerwireError, RemoteProtocolError
@@ -133,17 +134,18 @@ def demo_protocol(interval: float = DEMO_INTERVAL) -> Protocol:
     return Protocol("demo", 1, 2, run, node_info=lambda: {"interval": interval})
 
 
-def _is_benign(err: BaseException) -> bool:
+def _is_benign(err: BaseException | SetupFailure) -> bool:
     reason = getattr(err, "disconnect_reason", None)
     text = str(err)
-    return (
-        isinstance(err, RemoteProtocolError)
-        and reason is not None
-        and any(b in text for b in _BENIGN_REFUSALS)
+    remote = (
+        err.is_a(RemoteProtocolError)
+        if isinstance(err, SetupFailure)
+        else isinstance(err, RemoteProtocolError)
     )
+    return remote and reason is not None and any(b in text for b in _BENIGN_REFUSALS)
 
 
-def _failure_reason(err: BaseException) -> str:
+def _failure_reason(err: BaseException | SetupFailure) -> str:
     """A short, low-cardinality label for a failed dial or handshake."""
     disc = getattr(err, "disconnect_reason", None)
     if disc is not None:
@@ -152,6 +154,10 @@ def _failure_reason(err: BaseException) -> str:
     reason = getattr(err, "reason", None)
     if isinstance(reason, str) and reason:
         return reason
+    if isinstance(err, SetupFailure):
+        if err.is_a(ConnectionRefusedError):
+            return "connection refused"
+        return "timeout" if err.is_a(TimeoutError) else err.kind.__name__
     if isinstance(err, TimeoutError):
         return "timeout"
     cause: BaseException | None = err

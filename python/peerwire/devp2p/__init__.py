@@ -6,6 +6,7 @@ from peerwire.devp2p import discover, rlpx
 from peerwire.devp2p._base import Cap, ConnFlag, DiscReason, Msg, PeerEvent, PeerEventType
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
+from peerwire.devp2p._failures import SetupFailure
 from peerwire.devp2p._keys import PrivateKey, PublicKey, recover_public_key
 from peerwire.devp2p._peer import MsgReadWriter, Peer, Protocol
 from peerwire.devp2p._server import Config, EventSubscription, Server
@@ -28,6 +29,7 @@ __all__ = [
     "Protocol",
     "PublicKey",
     "Server",
+    "SetupFailure",
     "discover",
     "recover_public_key",
     "rlpx",

@@ -66,6 +66,7 @@ from peerwire.devp2p._base import (
 from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
+from peerwire.devp2p._failures import SetupFailure
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._server_discovery import (
@@ -233,8 +234,9 @@ class Server:
             clock=self._clock,
             net_restrict=self._net_restrict,
         )
-        #: Recent connection setups that failed or were refused: (remote, error), newest last.
-        self.setup_failures: collections.deque[tuple[str, PeerwireError | OSError]] = collections.deque(
+        #: Recent connection setups that failed or were refused: (remote, failure), newest last.
+        #: Reasons only: an exception would keep its traceback and the dead connection alive.
+        self.setup_failures: collections.deque[tuple[str, SetupFailure]] = collections.deque(
             maxlen=SETUP_FAILURES_KEPT
         )
 
@@ -446,7 +448,7 @@ class Server:
         try:
             await with_deadline(self._clock, HANDSHAKE_TIMEOUT, self._tokens.acquire())
         except PeerwireError as e:
-            self.setup_failures.append((label, e))
+            self.setup_failures.append((label, SetupFailure.of(e)))
             await inc.close()
             return
         try:
@@ -455,13 +457,15 @@ class Server:
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
-                self.setup_failures.append((label, DialError(f"rejected inbound: {why}", reason=why)))
+                self.setup_failures.append(
+                    (label, SetupFailure.of(DialError(f"rejected inbound: {why}", reason=why)))
+                )
                 await inc.close()
                 return
             try:
                 t = await with_deadline(self._clock, HANDSHAKE_TIMEOUT, inc.handshake())
             except (PeerwireError, OSError) as e:
-                self.setup_failures.append((label, e))
+                self.setup_failures.append((label, SetupFailure.of(e)))
                 await inc.close()
                 return
             with contextlib.suppress(PeerwireError, OSError):
@@ -598,7 +602,7 @@ class Server:
                 raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
-            self.setup_failures.append((label, e))
+            self.setup_failures.append((label, SetupFailure.of(e)))
             raise
         finally:
             if pending_inbound:
