@@ -144,6 +144,8 @@ class RawRlpx:
         self.key = key
         self.session: rlpx.Session | None = None
         self.inbox: list[tuple[int, bytes]] = []
+        self.hello_sent = False
+        self.victim_hello_seen = False
 
     @classmethod
     async def connect(cls, srv: Server, *, handshake: bool = True, hello: bool = False) -> RawRlpx:
@@ -193,37 +195,52 @@ class RawRlpx:
 
     def send(self, code: int, payload: bytes) -> None:
         assert self.session is not None
+        if code == 0:
+            self.hello_sent = True
         self.writer.write(self.session.seal(code, payload))
 
     def send_raw(self, data: bytes) -> None:
         self.writer.write(data)
 
+    def _scan(self, msgs: list[tuple[int, bytes]]) -> DiscReason | None:
+        """The reason of a Disconnect among ``msgs`` (in order, tracking the victim's Hello)."""
+        assert self.session is not None
+        reason = None
+        for code, payload in msgs:
+            if code == 0:
+                self.victim_hello_seen = True
+            elif code == 1:
+                # after both Hellos the victim compresses even if this session has not switched yet
+                if self.hello_sent and self.victim_hello_seen and not self.session.snappy:
+                    with contextlib.suppress(Exception):
+                        payload = p2p_base.snappy_decompress(payload)
+                reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
+        return reason
+
     async def end(self, timeout: float = 10.0) -> tuple[str, DiscReason | None]:  # noqa: ASYNC109
         """Read until the victim closes; ("closed", reason of its Disconnect or None)."""
-        reason: DiscReason | None = None
+        reason = self._scan(self.inbox) if self.session is not None else None
+        self.inbox = []
         deadline = time.monotonic() + timeout
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return "open", reason
-                try:
-                    data = await asyncio.wait_for(self.reader.read(65536), left)
-                except (ConnectionError, OSError):
-                    return "closed", reason
-                if not data:
-                    return "closed", reason
-                if self.session is None:
-                    continue
-                try:
-                    msgs = self.session.feed(data)
-                except Exception:
-                    continue
-                for code, payload in msgs:
-                    if code == 1:  # the session decompresses already when snappy is on
-                        reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
-        except TimeoutError:
-            return "open", reason
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "open", reason
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536), left)
+            except TimeoutError:
+                return "open", reason
+            except (ConnectionError, OSError):
+                return "closed", reason
+            if not data:
+                return "closed", reason
+            if self.session is None:
+                continue
+            try:
+                msgs = self.session.feed(data)
+            except Exception:
+                continue
+            reason = self._scan(msgs) or reason
 
     async def close(self) -> None:
         self.writer.close()
