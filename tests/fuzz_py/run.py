@@ -20,6 +20,7 @@ prints the executions it made. Usage: ``run.py [target ...]``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -41,10 +42,8 @@ def make(target: str):  # type: ignore[no-untyped-def]
         from peerwire.cli._config import ConfigError, parse_config
 
         def one(data: bytes) -> None:
-            try:
+            with contextlib.suppress(ConfigError):
                 parse_config(_text(data), path="fuzz.toml", base_dir=Path("/nonexistent-fuzz"))
-            except ConfigError:
-                pass
 
     elif target == "rpc":
         import json
@@ -68,20 +67,16 @@ def make(target: str):  # type: ignore[no-untyped-def]
         from peerwire.devp2p import Node
 
         def one(data: bytes) -> None:
-            try:
+            with contextlib.suppress(ValueError, PeerwireError):
                 Node.parse(_text(data))
-            except (ValueError, PeerwireError):
-                pass
 
     elif target == "enr_text":
         from peerwire.devp2p import ENR
 
         def one(data: bytes) -> None:
             for arg in (_text(data), data):
-                try:
+                with contextlib.suppress(ValueError, PeerwireError):
                     ENR.decode(arg)
-                except (ValueError, PeerwireError):
-                    pass
 
     elif target == "tm2_addr":
         from peerwire.tm2 import NetAddress
@@ -90,10 +85,8 @@ def make(target: str):  # type: ignore[no-untyped-def]
         def one(data: bytes) -> None:
             text = _text(data)
             for parse in (PeerAddress.parse, lambda t: NetAddress.parse(t, resolve=False)):
-                try:
+                with contextlib.suppress(ValueError, PeerwireError):
                     parse(text)
-                except (ValueError, PeerwireError):
-                    pass
 
     else:
         raise SystemExit(f"unknown target {target}")
