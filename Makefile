@@ -43,15 +43,15 @@ harness: $(HARNESS)  ## Build the Go interop harness (go-ethereum + gno) into .c
 
 .PHONY: lint
 lint: install  ## ruff, cargo fmt --check, clippy -D warnings
-	$(BIN)/ruff check python tests benches examples
-	$(BIN)/ruff format --check python tests benches examples
+	$(BIN)/ruff check python tests benches examples tools
+	$(BIN)/ruff format --check python tests benches examples tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --release --locked -- -D warnings
 
 .PHONY: format
 format: install  ## Apply ruff format and cargo fmt
-	$(BIN)/ruff check --fix python tests benches examples
-	$(BIN)/ruff format python tests benches examples
+	$(BIN)/ruff check --fix python tests benches examples tools
+	$(BIN)/ruff format python tests benches examples tools
 	cargo fmt --all
 
 .PHONY: typecheck

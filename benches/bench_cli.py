@@ -16,9 +16,8 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from peerwire._metrics import NetMetrics
 from peerwire.cli._admin import build_dispatcher
-from peerwire.cli._backend import IdentityBackend
-from peerwire.cli._config import parse_config
-from peerwire.devp2p import PrivateKey
+from peerwire.cli._devp2p_backend import ServerBackend
+from peerwire.devp2p import Config, PrivateKey, Server
 
 
 def _peerwire() -> tuple[Callable[[], None], Callable[[], float]]:
@@ -57,8 +56,8 @@ def bench_metrics_message_in(benchmark: BenchmarkFixture, impl: str) -> None:
 
 
 def bench_rpc_dispatch(benchmark: BenchmarkFixture) -> None:
-    cfg = parse_config("", path=None)
-    d = build_dispatcher(IdentityBackend(cfg, PrivateKey.generate(), "bench"))
+    server = Server(Config(private_key=PrivateKey.generate()))  # not started: no peers
+    d = build_dispatcher(ServerBackend(server, network_id=1))
     body = b'{"jsonrpc":"2.0","id":1,"method":"net_peerCount"}'
     loop = asyncio.new_event_loop()
     try:

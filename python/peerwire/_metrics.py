@@ -2,9 +2,20 @@
 
 Each :class:`NetMetrics` owns its own ``CollectorRegistry``, so a testnet of many nodes in
 one process keeps their figures apart; ``peerwire node`` serves its node's registry at
-``/metrics``. The stacks report through a handful of methods::
+``/metrics``. The peer lifecycle comes from the stacks' typed events
+(:mod:`peerwire.events`): metrics are a pure consumer of them::
 
     m = NetMetrics("devp2p")
+    await m.consume(server.subscribe_lifecycle())   # or m.observe(ev) per event
+
+    DialStarted            -> dial attempt
+    PeerAdded(OUTBOUND)    -> dial result "success"; PeerAdded -> peers gauge + 1
+    DialFailed(reason)     -> dial result reason.value
+    HandshakeFailed        -> handshake failure reason.value (refusals by policy are not failures)
+    PeerDropped(reason)    -> peers gauge - 1, disconnect reason.value
+
+Traffic and the lower-level counters have plain methods::
+
     m.dial_attempt()                       ; m.dial_result("success" | "<reason>")
     m.handshake_failure("bad-mac")         # RLPx / STS / Hello / NodeInfo failures
     m.peer_added(inbound=True)             ; m.peer_removed(inbound=True, reason="too many peers")
@@ -25,13 +36,23 @@ thread-safe.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from peerwire.events import (
+    DialFailed,
+    DialStarted,
+    Direction,
+    Event,
+    HandshakeFailed,
+    PeerAdded,
+    PeerDropped,
+)
 
 __all__ = ["CONTENT_TYPE_LATEST", "MAX_LABEL_VALUES", "MetricsSnapshot", "NetMetrics"]
 
@@ -41,7 +62,7 @@ MAX_LABEL_VALUES = 64
 _MAX_TRAFFIC_KEYS = 1024
 _OTHER = "other"
 
-Direction = Literal["in", "out"]
+TrafficDirection = Literal["in", "out"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +152,28 @@ class NetMetrics:
             "hs_fail": 0,
             "disc": 0,
         }
+
+    # -- typed lifecycle events
+    def observe(self, ev: Event) -> None:
+        """Count one lifecycle event (see the module doc for what each one moves)."""
+        if isinstance(ev, PeerAdded):
+            self.peer_added(inbound=ev.direction is Direction.INBOUND)
+            if ev.direction is Direction.OUTBOUND:
+                self.dial_result("success")
+        elif isinstance(ev, PeerDropped):
+            self.peer_removed(inbound=ev.direction is Direction.INBOUND, reason=ev.reason.value)
+        elif isinstance(ev, DialStarted):
+            self.dial_attempt()
+        elif isinstance(ev, DialFailed):
+            self.dial_result(ev.reason.value)
+        elif isinstance(ev, HandshakeFailed) and not ev.reason.is_policy_refusal:
+            # refusals by policy ("already connected" races, a full table) are not failures
+            self.handshake_failure(ev.reason.value)
+
+    async def consume(self, events: AsyncIterable[Event]) -> None:
+        """:meth:`observe` every event of ``events`` until it ends (run it as a task)."""
+        async for ev in events:
+            self.observe(ev)
 
     # -- peers
     def peer_added(self, *, inbound: bool) -> None:

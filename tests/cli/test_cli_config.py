@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from peerwire._metrics import NetMetrics
 from peerwire.cli._config import (
     ConfigError,
     Devp2pConfig,
@@ -203,7 +205,40 @@ def test_gnoland_p2p_section_loads() -> None:
           allow_duplicate_ip = false
           addr_book_file = "config/addrbook.json"
         """)
-    assert parse_config(text, path="c.toml", base_dir=Path("/b")).p2p == P2PConfig()
+    # gno v1.7.1 features the TM2 stack does not have are refused by name, never ignored
+    with pytest.raises(ConfigError) as ei:
+        parse_config(text, path="c.toml", base_dir=Path("/b"))
+    assert "recv_assembly_timeout: not implemented by peerwire's TM2 stack" in str(ei.value)
+    assert "set it to 0" in str(ei.value)
+    as_peerwire_runs = (
+        text.replace('"30s"', '"0s"')
+        .replace("20971520", "0")
+        .replace("allow_duplicate_ip = false", "allow_duplicate_ip = true")
+    )
+    p = parse_config(as_peerwire_runs, path="c.toml", base_dir=Path("/b")).p2p
+    assert p.laddr == P2PConfig().laddr and p.allow_duplicate_ip and p.max_recv_buffer_bytes == 0
+    for key, bad in (
+        ("allow_duplicate_ip", "false"),
+        ("max_send_buffer_bytes", "20971520"),
+        ("external_address", '"example.org:26656"'),
+        ("external_address", '"0.0.0.0:26656"'),
+    ):
+        with pytest.raises(ConfigError, match=key):
+            parse_config(f"[p2p]\n{key} = {bad}\n", path="c.toml")
+
+
+def test_external_address_and_home_are_used(tmp_path: Path) -> None:
+    cfg = parse_config(
+        '[p2p]\nexternal_address = "tcp://203.0.113.7:26600"\nhome = "gno"\n',
+        path="c.toml",
+        base_dir=tmp_path,
+    )
+    assert cfg.addr_book_path == cfg.data_dir / "gno" / "config" / "addrbook.json"
+    from peerwire.cli._stacks import tm2_node_backend
+
+    key = NodeKey.generate()
+    backend = asyncio.run(tm2_node_backend(cfg, key, NetMetrics("tm2")))
+    assert backend.node_info()["enode"] == f"{key.id}@203.0.113.7:26600"  # advertised in NodeInfo
 
 
 def test_find_key_line() -> None:

@@ -1,40 +1,35 @@
-"""The devp2p.Server adapter against a stand-in with API.md's server surface
+"""The devp2p.Server adapter against a stand-in with the server's surface
 (mirrors python/peerwire/cli/_devp2p_backend.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import enum
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from peerwire._metrics import NetMetrics
-from peerwire.cli._adapt import to_json
+from peerwire._pubsub import PubSub, Subscription
 from peerwire.cli._admin import build_dispatcher
 from peerwire.cli._config import parse_config
-from peerwire.cli._devp2p_backend import ServerBackend, bridge_devp2p_events, server_config_kwargs
-from peerwire.devp2p import Node, PrivateKey
+from peerwire.cli._devp2p_backend import ServerBackend, count_traffic, server_config
+from peerwire.devp2p import Node, PeerEvent, PeerEventType, PrivateKey
+from peerwire.events import (
+    DialFailed,
+    DialFailureReason,
+    DialStarted,
+    Direction,
+    DropReason,
+    Event,
+    HandshakeFailed,
+    HandshakeFailureReason,
+    PeerAdded,
+    PeerDropped,
+)
 
-
-class PeerEventType(enum.Enum):
-    ADD = "add"
-    DROP = "drop"
-    MSG_SEND = "msgsend"
-    MSG_RECV = "msgrecv"
-
-
-@dataclasses.dataclass
-class Ev:
-    type: PeerEventType
-    peer: bytes
-    error: str = ""
-    protocol: str = ""
-    msg_size: int = 0
+Ev = PeerEvent
 
 
 @dataclasses.dataclass
@@ -69,13 +64,16 @@ class FakeServer:
         self.entered = self.exited = False
         self.peer_list = [FakePeer(b"\x01", True), FakePeer(b"\x02", False)]
         self.events: asyncio.Queue[Ev | None] = asyncio.Queue(maxsize=16)
+        self.lifecycle: PubSub[Event] = PubSub()
 
-    async def __aenter__(self) -> FakeServer:
+    async def start(self) -> None:
         self.entered = True
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def stop(self) -> None:
         self.exited = True
+
+    def subscribe_lifecycle(self) -> Subscription[Event]:
+        return self.lifecycle.subscribe()
 
     def node_info(self) -> NodeInfo:
         return NodeInfo(
@@ -94,7 +92,7 @@ class FakeServer:
     def add_peer(self, node: Node) -> None:
         self.calls.append(("add_peer", node.enode_url()))
 
-    async def remove_peer(self, node: Node) -> None:  # sync or async: both are accepted
+    def remove_peer(self, node: Node) -> None:
         self.calls.append(("remove_peer", node.enode_url()))
 
     def add_trusted_peer(self, node: Node) -> None:
@@ -142,23 +140,33 @@ def test_geth_shapes_through_the_dispatcher() -> None:
     assert len(server.calls) == 4
 
 
-def test_lifecycle_and_event_bridge() -> None:
+def test_metrics_come_from_the_typed_feeds() -> None:
+    A, B = "01" * 32, "02" * 32
+
     async def main() -> tuple[FakeServer, NetMetrics, bool]:
         server = FakeServer()
         metrics = NetMetrics("devp2p")
-        backend = ServerBackend(server, network_id=1, metrics=metrics)
+        backend = ServerBackend(server, network_id=1, metrics=metrics)  # type: ignore[arg-type]
         await backend.start()
         listening = backend.listening()
         for ev in (
-            Ev(PeerEventType.ADD, b"\x01"),
-            Ev(PeerEventType.ADD, b"\x02"),
+            DialStarted(B, "10.0.0.2:30303"),
+            PeerAdded(A, "10.0.0.1:1", Direction.INBOUND),
+            PeerAdded(B, "10.0.0.2:30303", Direction.OUTBOUND),
+            DialStarted(None, "10.0.0.3:30303"),
+            DialFailed(None, "10.0.0.3:30303", DialFailureReason.CONNECT_REFUSED),
+            HandshakeFailed(None, "10.0.0.4:1", Direction.INBOUND, HandshakeFailureReason.ALREADY_CONNECTED),
+            HandshakeFailed(None, "10.0.0.5:1", Direction.INBOUND, HandshakeFailureReason.FAILED),
+            PeerDropped(A, "10.0.0.1:1", Direction.INBOUND, DropReason.REMOTE_DISCONNECT, "too many peers"),
+        ):
+            server.lifecycle.publish(ev)
+        for ev2 in (
             Ev(PeerEventType.MSG_RECV, b"\x01", protocol="echo", msg_size=10),
             Ev(PeerEventType.MSG_SEND, b"\x02", protocol="echo", msg_size=4),
-            Ev(PeerEventType.DROP, b"\x01", error="too many peers"),
         ):
-            await server.events.put(ev)
+            await server.events.put(ev2)
         for _ in range(50):
-            if metrics.snapshot().disconnects:
+            if metrics.snapshot().messages_out:
                 break
             await asyncio.sleep(0.01)
         await backend.stop()
@@ -168,20 +176,24 @@ def test_lifecycle_and_event_bridge() -> None:
     assert listening and server.entered and server.exited
     snap = metrics.snapshot()
     assert (snap.peers_inbound, snap.peers_outbound, snap.disconnects) == (0, 1, 1)
+    assert (snap.dials, snap.dial_failures, snap.handshake_failures) == (2, 1, 1)  # a refusal is no failure
     assert (snap.messages_in, snap.bytes_in, snap.messages_out, snap.bytes_out) == (1, 10, 1, 4)
-    assert b'reason="too many peers"' in metrics.exposition()
+    body = metrics.exposition()
+    assert b'reason="remote disconnect"' in body and b'result="connection refused"' in body
+    assert b'result="success"' in body and b'reason="handshake failed"' in body
 
 
-def test_bridge_ends_with_the_stream() -> None:
+def test_traffic_counter_ends_with_the_stream() -> None:
     async def events() -> AsyncIterator[Any]:
-        yield Ev(PeerEventType.ADD, b"\x09")
+        yield Ev(PeerEventType.ADD, b"\x09")  # peers are not counted from here
+        yield Ev(PeerEventType.MSG_RECV, b"\x09", protocol="eth", msg_size=3)
 
     m = NetMetrics("devp2p")
-    asyncio.run(bridge_devp2p_events(events(), m, lambda pid: None))
-    assert m.snapshot().peers_outbound == 1
+    asyncio.run(count_traffic(events(), m))
+    assert m.snapshot().peers == 0 and m.traffic() == {("in", "eth"): (1, 3)}
 
 
-def test_server_config_kwargs() -> None:
+def test_server_config() -> None:
     cfg = parse_config(
         f'[devp2p]\nmaxpeers = 9\nport = 0\nnodiscover = true\nbootnodes = "{ENODE}"\n'
         'netrestrict = "10.0.0.0/8"\n',
@@ -189,27 +201,8 @@ def test_server_config_kwargs() -> None:
         base_dir=Path("/b"),
     )
     key = PrivateKey.generate()
-    kw = server_config_kwargs(cfg, key)
-    assert kw["private_key"] is key
-    assert (kw["listen_addr"], kw["max_peers"], kw["max_pending_peers"], kw["no_discovery"]) == (
-        "0.0.0.0:0",
-        9,
-        50,
-        True,
-    )
-    assert [n.enode_url() for n in kw["bootstrap_nodes"]] == [ENODE]
-    assert kw["net_restrict"] == ["10.0.0.0/8"]
-    assert kw["node_database"] == "/b/data/nodes.sqlite"
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (b"\x01\x02", "0102"),
-        ((1, "a"), [1, "a"]),
-        ({"k": Ports(1, 2)}, {"k": {"discovery": 1, "listener": 2}}),
-        (Path("/x"), "/x"),
-    ],
-)
-def test_to_json(value: Any, expected: Any) -> None:
-    assert to_json(value) == expected
+    c = server_config(cfg, key)
+    assert c.private_key is key
+    assert (c.listen_addr, c.max_peers, c.max_pending_peers, c.no_discovery) == ("0.0.0.0:0", 9, 50, True)
+    assert [n.enode_url() for n in c.bootstrap_nodes] == [ENODE]  # type: ignore[union-attr]
+    assert list(c.net_restrict or []) == ["10.0.0.0/8"] and c.enable_msg_events

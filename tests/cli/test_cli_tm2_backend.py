@@ -1,4 +1,4 @@
-"""The tm2.MultiplexSwitch adapter against a stand-in with API.md's switch surface
+"""The tm2.MultiplexSwitch adapter against a stand-in with the switch's surface
 (mirrors python/peerwire/cli/_tm2_backend.py)."""
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from peerwire._metrics import NetMetrics
+from peerwire._pubsub import PubSub, Subscription
 from peerwire.cli._admin import build_dispatcher
 from peerwire.cli._tm2_backend import SwitchBackend
-from peerwire.tm2 import NodeKey
+from peerwire.events import Direction, DropReason, PeerAdded, PeerDropped
+from peerwire.events import Event as LifecycleEvent
+from peerwire.tm2 import NetAddress, NodeKey
 
 A = NodeKey.from_secret(b"a").id
 B = NodeKey.from_secret(b"b").id
@@ -41,7 +44,7 @@ class VersionInfo:
 @dataclasses.dataclass
 class NodeInfo:
     version_set: list[VersionInfo]
-    net_address: str
+    net_address: NetAddress
     network: str
     software: str
     version: str
@@ -83,7 +86,7 @@ class PeerSet:
 def _info(node_id: str, moniker: str, port: int) -> NodeInfo:
     return NodeInfo(
         [VersionInfo("p2p", "v1.0.0-rc.0")],
-        f"{node_id}@127.0.0.1:{port}",
+        NetAddress(node_id, "127.0.0.1", port),
         "dev",
         "gno",
         "v1.0.0-rc.0",
@@ -99,13 +102,16 @@ class FakeSwitch:
         self.stopped: list[tuple[str, str]] = []
         self.events: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=16)
         self.entered = self.exited = False
+        self.lifecycle: PubSub[LifecycleEvent] = PubSub()
 
-    async def __aenter__(self) -> FakeSwitch:
+    async def start(self) -> None:
         self.entered = True
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def stop(self) -> None:
         self.exited = True
+
+    def subscribe_lifecycle(self) -> Subscription[LifecycleEvent]:
+        return self.lifecycle.subscribe()
 
     def peers(self) -> PeerSet:
         return PeerSet(self.peer_list)
@@ -133,7 +139,6 @@ def _backend(sw: FakeSwitch, metrics: NetMetrics | None = None) -> SwitchBackend
         _info(SELF, "me", 26656),
         listen_addr="tcp://127.0.0.1:26656",
         metrics=metrics,
-        parse_address=lambda text: ("addr", text),
     )
 
 
@@ -162,7 +167,7 @@ def test_peer_management() -> None:
     sw = FakeSwitch()
     d = build_dispatcher(_backend(sw))
     assert _rpc(d, "admin_addPeer", f"{A}@127.0.0.1:9")["result"] is True
-    assert sw.dialed == [("addr", f"{A}@127.0.0.1:9")]
+    assert sw.dialed == [f"{A}@127.0.0.1:9"]
     assert _rpc(d, "admin_removePeer", f"{A}@127.0.0.1:1")["result"] is True
     assert sw.stopped == [(A, "removed by admin_removePeer")]
     assert _rpc(d, "admin_removePeer", f"{SELF}@127.0.0.1:1")["result"] is True  # unknown peer: no-op
@@ -186,11 +191,11 @@ def test_lifecycle_and_event_bridge() -> None:
         await backend.start()
         assert backend.listening()
         for ev in (
-            Event(EventType.PEER_CONNECTED, A),
-            Event(EventType.PEER_CONNECTED, B),
-            Event(EventType.PEER_DISCONNECTED, B, ConnectionResetError("reset")),
+            PeerAdded(A, "127.0.0.1:1", Direction.INBOUND),
+            PeerAdded(B, "127.0.0.1:2", Direction.OUTBOUND),
+            PeerDropped(B, "127.0.0.1:2", Direction.OUTBOUND, DropReason.CONNECTION_CLOSED, "reset"),
         ):
-            await sw.events.put(ev)
+            sw.lifecycle.publish(ev)
         for _ in range(50):
             if metrics.snapshot().disconnects:
                 break
@@ -202,4 +207,4 @@ def test_lifecycle_and_event_bridge() -> None:
     assert sw.entered and sw.exited
     snap = metrics.snapshot()
     assert (snap.peers_inbound, snap.peers_outbound, snap.disconnects) == (1, 0, 1)
-    assert b'direction="outbound",reason="reset"' in metrics.exposition()
+    assert b'direction="outbound",reason="connection closed"' in metrics.exposition()

@@ -27,7 +27,7 @@ PairFactory = Callable[..., contextlib.AbstractAsyncContextManager[Pair]]
 @contextlib.asynccontextmanager
 async def memory_pair(**kw: Any) -> AsyncIterator[Pair]:
     a, b = PrivateKey.generate(), PrivateKey.generate()
-    ca, cb = await rlpx._memory_pair(a, b, **kw)
+    ca, cb = await rlpx.memory_pair(a, b, **kw)
     try:
         yield ca, cb
     finally:

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from peerwire import devp2p
-from peerwire._clock import FakeClock
 from peerwire._core import discv4 as wire
 from peerwire._core import identity
-from peerwire.devp2p.discover import UDPv4, check_relay_addr, listen_v4
+from peerwire.devp2p.discover import RESP_TIMEOUT, NodeDB, UDPv4, check_relay_addr, listen_v4
 from peerwire.errors import DecodeError, InvalidKeyError, TimeoutError
+from peerwire.testing import FakeClock, autojump
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -397,3 +397,77 @@ async def test_concurrent_findnodes_to_one_node_both_get_the_neighbors() -> None
         )
         assert isinstance(x, list) and isinstance(y, list), (x, y)
         assert x and {n.id for n in x} == {n.id for n in y}
+
+
+class _MemoryDatagrams(asyncio.DatagramTransport):
+    """One UDP endpoint of an in-memory network: datagrams go through the loop, never a socket."""
+
+    def __init__(self, net: dict[tuple[str, int], UDPv4], addr: tuple[str, int]) -> None:
+        super().__init__()
+        self._net = net
+        self._addr = addr
+        self._closing = False
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        dest = self._net.get((str(addr[0]), int(addr[1])))
+        if dest is not None and not self._closing:  # no endpoint: lost, as UDP to a silent node
+            asyncio.get_running_loop().call_soon(dest.datagram_received, bytes(data), self._addr)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._addr if name == "sockname" else default
+
+    def close(self) -> None:
+        self._closing = True
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+
+@run_async
+async def test_whole_exchange_with_reply_timeouts_runs_on_the_fake_clock() -> None:
+    """Bonding, ENR, FindNode, a lookup and reply timeouts, all timed by one FakeClock.
+
+    The nodes exchange real discv4 packets over an in-memory datagram network,
+    so the loop idles only when every node waits on the clock; ``autojump`` then
+    moves fake time to the next deadline: the 500 ms reply timeouts pass as fake
+    time only.
+    """
+    clock = FakeClock(wall_offset=time.time())
+    net: dict[tuple[str, int], UDPv4] = {}
+    nodes = []
+    for i in range(3):
+        addr = (f"127.0.0.{i + 1}", 30303)
+        udp = UDPv4(devp2p.PrivateKey.generate(), db=NodeDB(None), clock=clock)
+        net[addr] = udp
+        udp.connection_made(_MemoryDatagrams(net, addr))
+        udp._setup_local(*addr)
+        udp.table.refresh_done(clock.monotonic())  # no refresh loop here: the table takes nodes now
+        nodes.append(udp)
+    a, b, c = nodes
+    dead = devp2p.Node(public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.9", udp_port=30303)
+
+    async def exchange() -> None:
+        started = clock.monotonic()
+        with pytest.raises(TimeoutError):
+            await a.ping(dead)
+        assert clock.monotonic() - started == pytest.approx(RESP_TIMEOUT)  # exactly one reply timeout
+        b._add(c.self_node(), inbound=False)  # b knows c; a learns about c from b
+        assert await a.ping(b.self_node()) is not None
+        assert (await a.request_enr(b.self_node())).node_id == b.self_node().id  # bonds both ways first
+        found = await a.find_node(b.self_node(), c.self_node().public_key.to_bytes())
+        assert c.self_node().id in {n.id for n in found}
+        with pytest.raises(TimeoutError):
+            await a.find_node(dead, c.self_node().public_key.to_bytes())  # its bonding ping times out
+        result = await a.lookup(c.self_node().public_key)
+        assert result[0].id == c.self_node().id
+
+    real, fake = time.monotonic(), clock.monotonic()
+    try:
+        await autojump(clock, exchange(), idle=0.05)
+    finally:
+        for n in nodes:
+            await n.close()
+    fake_elapsed, real_elapsed = clock.monotonic() - fake, time.monotonic() - real
+    # the reply timeouts (and the ping-back waits of bonding) passed in fake time...
+    assert fake_elapsed >= 2 * RESP_TIMEOUT
+    assert real_elapsed < fake_elapsed / 2  # ...not in real time (2.5 s fake, about 0.3 s real here)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from peerwire import devp2p
-from peerwire.errors import DecodeError
+from peerwire.errors import InvalidArgumentError, RemoteProtocolError
 
 KEY = devp2p.PrivateKey.from_hex("b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291")
 HEX = KEY.public_key.to_hex()
@@ -43,5 +43,7 @@ def test_incomplete_and_ipv6() -> None:
     ],
 )
 def test_malformed(url: str) -> None:
-    with pytest.raises(DecodeError):
+    # The user's own input: an InvalidArgumentError (a ValueError), not a remote's DecodeError.
+    with pytest.raises(InvalidArgumentError) as e:
         devp2p.Node.parse(url)
+    assert isinstance(e.value, ValueError) and not isinstance(e.value, RemoteProtocolError)

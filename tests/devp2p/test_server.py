@@ -25,7 +25,7 @@ from peerwire.devp2p import (
 )
 from peerwire.devp2p._server import SIMULTANEOUS_OPEN_GRACE
 from peerwire.devp2p._transport import MemoryNetwork, MemoryTransport
-from peerwire.errors import ConnectionClosedError, RemoteProtocolError
+from peerwire.errors import ConnectionClosedError, RefusedError, RemoteProtocolError
 
 
 async def echo(peer: Peer, rw: MsgReadWriter) -> None:
@@ -256,7 +256,9 @@ async def test_bad_first_message_is_refused_without_disconnect(first: str, why: 
         assert await recv_or_closed(t) is None  # then closed: no Disconnect for Hello-phase errors
         assert srv.peer_count() == 0
         _, err = srv.setup_failures[-1]
-        assert err.is_a(RemoteProtocolError) and why in str(err)
+        # the remote's Disconnect is its refusal (no breach); everything else is a remote protocol error
+        kind = RefusedError if first == "disconnect" else RemoteProtocolError
+        assert err.is_a(kind) and why in str(err)
         if first in ("zero-id", "short-id"):
             assert err.disconnect_reason == DiscReason.INVALID_IDENTITY
         if first == "disconnect":
@@ -301,6 +303,7 @@ async def test_silent_peer_dropped_within_idle_deadline() -> None:
     async with srv:
         t, _ = await handshake_raw(net, srv)
         await wait_for(lambda: srv.peer_count() == 1)
+        await settle()  # the peer's read loop starts (and arms its 30 s read deadline)
         for _ in range(29):
             await clock.advance(1)
         await settle()
@@ -571,3 +574,43 @@ async def test_simultaneous_dial_both_running_the_other_one_keep_it_after_the_gr
         # lo's dial ended in ALREADY_CONNECTED while connected the other way: no backoff.
         assert not lo.dialer.backoff and not hi.dialer.backoff
         assert any("already connected" in str(e) for _, e in lo.setup_failures)
+
+
+@aio
+async def test_policy_refusals_are_refused_errors_with_typed_reasons() -> None:
+    """Too many peers / already connected: a RefusedError (no protocol breach), told apart by enum."""
+    from peerwire.events import HandshakeFailed, HandshakeFailureReason
+
+    net = MemoryNetwork()
+    srv = make(net, max_peers=2, dial_ratio=2)  # one inbound slot
+    async with srv:
+        feed = srv.subscribe_lifecycle()
+        t, key = await handshake_raw(net, srv)
+        await wait_for(lambda: srv.peer_count() == 1)
+        await raw(net, srv, key)  # the same node again: refused before its Hello
+        await raw(net, srv)  # another node: the table is full
+        await wait_for(lambda: len(srv.setup_failures) >= 2)
+        errs = [e for _, e in srv.setup_failures]
+        assert all(e.is_a(RefusedError) and not e.is_a(RemoteProtocolError) for e in errs)
+        assert {e.disconnect_reason for e in errs if e.is_a(RefusedError)} == {
+            DiscReason.TOO_MANY_PEERS  # the inbound limit is checked first (geth's order)
+        }
+        reasons = []
+        while (ev := feed.get_nowait()) is not None:
+            if isinstance(ev, HandshakeFailed):
+                reasons.append(ev.reason)
+        assert reasons == [HandshakeFailureReason.TOO_MANY_PEERS] * 2
+        assert all(r.is_policy_refusal for r in reasons)
+
+    srv = make(net, max_peers=5)
+    async with srv:
+        feed = srv.subscribe_lifecycle()
+        t, key = await handshake_raw(net, srv)
+        await wait_for(lambda: srv.peer_count() == 1)
+        await raw(net, srv, key)  # the same node again
+        await wait_for(lambda: len(srv.setup_failures) >= 1)
+        err = srv.setup_failures[-1][1]
+        assert err.is_a(RefusedError) and err.disconnect_reason == DiscReason.ALREADY_CONNECTED
+        failed = [ev for ev in iter(feed.get_nowait, None) if isinstance(ev, HandshakeFailed)]
+        assert [ev.reason for ev in failed] == [HandshakeFailureReason.ALREADY_CONNECTED]
+        assert t is not None

@@ -1,13 +1,12 @@
-"""Helpers for adapting a stack's objects to the admin RPC: JSON shapes, event kinds, sync-or-async calls."""
+"""Adapting a stack's results to the admin RPC's JSON shapes."""
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import re
 from typing import Any
 
-__all__ = ["event_kind", "maybe_await", "to_json"]
+__all__ = ["to_json"]
 
 _CAMEL = re.compile(r"_([a-z])")
 
@@ -35,16 +34,3 @@ def to_json(value: Any, *, camel: bool = True) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
-
-
-def event_kind(ev: Any) -> str:
-    """An event's type as a lower-case word without underscores, whether the type is an enum
-    (``PeerEventType.MSG_SEND``, ``EventType.PEER_CONNECTED``) or a string (``"msgsend"``)."""
-    t = getattr(ev, "type", None)
-    name = getattr(t, "name", None)
-    return str(name if name is not None else getattr(t, "value", t)).lower().replace("_", "")
-
-
-async def maybe_await(value: Any) -> Any:
-    """``value``, awaited if the stack's method turned out to be a coroutine function."""
-    return await value if inspect.isawaitable(value) else value

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
+from peerwire import _net
 from peerwire.devp2p import Node
 from peerwire.errors import PeerwireError
 from peerwire.tm2 import validate_id
 
 __all__ = ["parse_enode", "parse_peer_url", "parse_tm2_address", "split_host_port"]
 
-_HOST_PORT = re.compile(r"\[(?P<h6>[^\]]+)\]:(?P<p6>\d+)|(?P<h>[^:\[\]]*):(?P<p>\d+)")
-
 
 def split_host_port(text: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port``; an empty host means ``0.0.0.0``.
+    """``host:port`` or ``[v6]:port`` as the CLI takes it; an empty host means ``0.0.0.0``.
 
     Raises:
         ValueError: not that shape, or the port is out of range.
     """
-    m = _HOST_PORT.fullmatch(text.strip())
-    if not m:
-        raise ValueError(f"expected host:port, got {text!r}")
-    host = m.group("h6") or m.group("h") or "0.0.0.0"
-    port = int(m.group("p6") or m.group("p"))
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port out of range in {text!r}")
-    return host, port
+    return _net.split_host_port(text.strip(), default_host="0.0.0.0")
 
 
 def parse_enode(url: str) -> Node:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from peerwire import __version__
+from peerwire._net import NetRestrict, parse_ip
 from peerwire.cli._addr import parse_enode, parse_tm2_address, split_host_port
 from peerwire.cli._logging import LEVELS
 from peerwire.devp2p import Node
@@ -144,11 +145,12 @@ class P2PConfig:
     pex: bool = True
     private_peer_ids: tuple[str, ...] = ()
     addr_book_file: str = "config/addrbook.json"
-    # gno v1.7.1 additions (not in older TM2): accepted so a gnoland config.toml loads as is.
-    recv_assembly_timeout: float = 30.0
-    max_recv_buffer_bytes: int = 20 << 20
-    max_send_buffer_bytes: int = 20 << 20
-    allow_duplicate_ip: bool = False
+    # gno v1.7.1 additions (not in older TM2). peerwire's TM2 stack has none of these features, so
+    # the defaults say what it does (the feature off) and any other value is refused by name.
+    recv_assembly_timeout: float = 0.0
+    max_recv_buffer_bytes: int = 0
+    max_send_buffer_bytes: int = 0
+    allow_duplicate_ip: bool = True
 
     @property
     def listen_host_port(self) -> tuple[str, int]:
@@ -184,9 +186,11 @@ class NodeConfig:
 
     @property
     def addr_book_path(self) -> Path:
-        """The TM2 address book; relative ``addr_book_file`` resolves against the data directory."""
+        """The TM2 address book; a relative ``addr_book_file`` resolves against ``[p2p] home``
+        (gno's root directory), itself relative to the data directory when it is."""
         p = Path(self.p2p.addr_book_file or "config/addrbook.json")
-        return p if p.is_absolute() else self.data_dir / p
+        home = self.data_dir / self.p2p.home if self.p2p.home else self.data_dir
+        return p if p.is_absolute() else home / p
 
 
 # ----------------------------------------------------------------------------- locating keys
@@ -449,12 +453,10 @@ def _parse_devp2p(r: _Reader, base: Path) -> Devp2pConfig:
                 "nodekeyhex", "must be 64 hex characters of a valid secp256k1 private key"
             ) from None
     nodiscover = r.get("nodiscover", bool, d.nodiscover)
-    nets: list[IPNetwork] = []
-    for cidr in r.get_list("netrestrict"):
-        try:
-            nets.append(ipaddress.ip_network(cidr, strict=False))
-        except ValueError:
-            raise r.error("netrestrict", f"invalid CIDR {cidr!r}") from None
+    try:
+        nets = NetRestrict(r.get_list("netrestrict")).networks
+    except ValueError as e:
+        raise r.error("netrestrict", str(e)) from None
     network_id = r.get("network_id", int, d.network_id, check=_nonneg)
     name = r.get("name", str, d.name, check=lambda v: "must not be empty" if not v else None)
     r.reject_unknown()
@@ -492,9 +494,14 @@ def _parse_p2p(r: _Reader) -> P2PConfig:
     external = r.get("external_address", str, d.external_address)
     if external:
         try:
-            split_host_port(external.split("://", 1)[-1])
+            ext_host, ext_port = split_host_port(external.split("://", 1)[-1])
         except ValueError as e:
             raise r.error("external_address", str(e)) from None
+        if parse_ip(ext_host) is None or ext_port == 0 or ext_host in ("0.0.0.0", "::"):
+            raise r.error(
+                "external_address",
+                f"must be an IP address and a port (the address peers dial), got {external!r}",
+            )
     seeds = _tm2_addrs(r, "seeds")
     persistent = _tm2_addrs(r, "persistent_peers")
     private = r.get_list("private_peer_ids")
@@ -529,8 +536,31 @@ def _parse_p2p(r: _Reader) -> P2PConfig:
         ),
         allow_duplicate_ip=r.get("allow_duplicate_ip", bool, d.allow_duplicate_ip),
     )
+    _refuse_unimplemented(r, cfg)
     r.reject_unknown()
     return cfg
+
+
+#: gno v1.7.1 ``[p2p]`` keys whose feature peerwire's TM2 stack does not have, with the one
+#: value that describes what it does instead (the feature off) and why that is that value.
+_UNIMPLEMENTED_P2P: dict[str, tuple[object, str]] = {
+    "recv_assembly_timeout": (0.0, "messages have no assembly deadline"),
+    "max_recv_buffer_bytes": (0, "only each channel's own receive capacity bounds a connection"),
+    "max_send_buffer_bytes": (0, "only each channel's own send queue bounds a connection"),
+    "allow_duplicate_ip": (True, "the switch has no guard against several peers from one IP"),
+}
+
+
+def _refuse_unimplemented(r: _Reader, cfg: P2PConfig) -> None:
+    """Refuse a value that asks for a feature the TM2 stack does not have (never ignore it)."""
+    for key, (off, why) in _UNIMPLEMENTED_P2P.items():
+        value = getattr(cfg, key)
+        if value != off:
+            shown = "true" if off is True else "0"
+            raise r.error(
+                key,
+                f"not implemented by peerwire's TM2 stack ({why}); remove the key or set it to {shown}",
+            )
 
 
 def parse_config(

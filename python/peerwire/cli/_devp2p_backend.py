@@ -1,46 +1,38 @@
 """The devp2p stack behind ``peerwire node``: a :class:`NodeBackend` over ``devp2p.Server``.
 
-Written against the server surface in API.md (``devp2p.Config``, ``devp2p.Server`` as an
-async context manager, ``node_info()``, ``peers_info()``, ``add_peer(node)``, …,
-``subscribe_events()``). It is *not* registered automatically: once ``devp2p.Server`` is in
-the build, the integration calls::
-
-    from peerwire.cli import register_backend
-    from peerwire.cli._devp2p_backend import devp2p_backend
-    register_backend("devp2p", devp2p_backend)
-
-:func:`bridge_devp2p_events` turns the server's peer event feed into
-:class:`~peerwire._metrics.NetMetrics` updates (peers by direction, disconnects by reason,
-messages and bytes per protocol, with ``enable_msg_events``).
+Metrics come from two typed feeds of the server and nothing else: the lifecycle
+events (:mod:`peerwire.events`: dials, handshake failures, peers added and
+dropped, with direction and enum reasons) via
+:meth:`~peerwire._metrics.NetMetrics.consume`, and geth's message events
+(``MSG_SEND`` / ``MSG_RECV``, with ``enable_msg_events``) via
+:func:`count_traffic`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable
 from typing import Any
 
 from peerwire._metrics import NetMetrics
-from peerwire.cli._adapt import event_kind, maybe_await, to_json
+from peerwire._tasks import TaskScope
+from peerwire.cli._adapt import to_json
 from peerwire.cli._addr import parse_peer_url
-from peerwire.cli._backend import Identity
 from peerwire.cli._config import NodeConfig
-from peerwire.devp2p import Node, PrivateKey
+from peerwire.devp2p import Config, Node, PeerEvent, PeerEventType, PrivateKey, Server
 
-__all__ = ["ServerBackend", "bridge_devp2p_events", "devp2p_backend", "server_config_kwargs"]
+__all__ = ["ServerBackend", "count_traffic", "server_config"]
 
 log = logging.getLogger(__name__)
 
 
-def server_config_kwargs(cfg: NodeConfig, key: PrivateKey) -> dict[str, Any]:
-    """``devp2p.Config`` keyword arguments (API.md names) for a node.toml."""
+def server_config(cfg: NodeConfig, key: PrivateKey, **overrides: Any) -> Config:
+    """The ``devp2p.Config`` a node.toml describes (``overrides``: extra ``Config`` fields)."""
     d = cfg.devp2p
-    return {
+    fields: dict[str, Any] = {
         "private_key": key,
         "name": d.name,
-        "listen_addr": f"{d.listen_host}:{d.port}",
+        "listen_addr": f"[{d.listen_host}]:{d.port}" if ":" in d.listen_host else f"{d.listen_host}:{d.port}",
         "max_peers": d.maxpeers,
         "max_pending_peers": d.max_pending_peers,
         "no_discovery": d.nodiscover,
@@ -52,66 +44,55 @@ def server_config_kwargs(cfg: NodeConfig, key: PrivateKey) -> dict[str, Any]:
         "protocols": [],
         "enable_msg_events": True,
     }
+    fields.update(overrides)
+    return Config(**fields)
 
 
-async def bridge_devp2p_events(
-    events: AsyncIterator[Any], metrics: NetMetrics, inbound_of: Callable[[Any], bool | None]
-) -> None:
-    """Feed ``PeerEvent``s into ``metrics`` until the stream ends.
-
-    ``inbound_of(peer_id)`` tells the direction of a peer that was just added (the event
-    does not carry it); the direction is remembered for its drop.
-    """
-    direction: dict[Any, bool] = {}
+async def count_traffic(events: AsyncIterable[PeerEvent], metrics: NetMetrics) -> None:
+    """Count geth's MSG_SEND / MSG_RECV events as traffic until the stream ends (peers come
+    from the lifecycle events, not from here)."""
     async for ev in events:
-        kind = event_kind(ev)
-        peer = getattr(ev, "peer", None)
-        if kind == "add":
-            inbound = bool(inbound_of(peer))
-            direction[peer] = inbound
-            metrics.peer_added(inbound=inbound)
-        elif kind == "drop":
-            inbound = direction.pop(peer, False)
-            metrics.peer_removed(inbound=inbound, reason=str(getattr(ev, "error", "") or "unknown"))
-        elif kind in ("msgsend", "msgrecv"):
-            proto = str(getattr(ev, "protocol", "") or "unknown")
-            size = int(getattr(ev, "msg_size", 0) or 0)
-            (metrics.message_out if kind == "msgsend" else metrics.message_in)(proto, size)
+        if ev.type is PeerEventType.MSG_SEND:
+            metrics.message_out(ev.protocol or "unknown", ev.msg_size or 0)
+        elif ev.type is PeerEventType.MSG_RECV:
+            metrics.message_in(ev.protocol or "unknown", ev.msg_size or 0)
 
 
 class ServerBackend:
-    """:class:`~peerwire.cli.NodeBackend` over a ``devp2p.Server`` (not yet entered)."""
+    """:class:`~peerwire.cli.NodeBackend` over a ``devp2p.Server`` (not yet started).
 
-    def __init__(self, server: Any, *, network_id: int, metrics: NetMetrics | None = None) -> None:
+    With ``metrics``, :meth:`start` also runs the two metric feeds in its own task scope.
+    """
+
+    def __init__(self, server: Server, *, network_id: int, metrics: NetMetrics | None = None) -> None:
         self.stack = "devp2p"
         self._server = server
         self._network_id = network_id
         self._metrics = metrics
-        self._bridge: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("devp2p-backend")
         self._running = False
 
-    async def start(self) -> None:
-        await self._server.__aenter__()
-        self._running = True
-        if self._metrics is not None and hasattr(self._server, "subscribe_events"):
-            self._bridge = asyncio.create_task(
-                bridge_devp2p_events(self._server.subscribe_events(), self._metrics, self._inbound_of)
-            )
+    @property
+    def server(self) -> Server:
+        return self._server
 
-    def _inbound_of(self, peer_id: Any) -> bool | None:
-        for p in self._server.peers():
-            if getattr(p, "id", None) == peer_id:
-                return bool(getattr(p, "inbound", False))
-        return None
+    async def start(self) -> None:
+        await self._tasks.start()
+        if self._metrics is not None:
+            # subscribe before the server starts, so the first dials are counted
+            lifecycle = self._server.subscribe_lifecycle()
+            self._tasks.spawn(self._metrics.consume(lifecycle), name="lifecycle-metrics")
+        await self._server.start()
+        self._running = True
+        if self._metrics is not None:
+            traffic = self._server.subscribe_events()
+            self._tasks.spawn(count_traffic(traffic, self._metrics), name="traffic-metrics")
 
     async def stop(self) -> None:
-        if self._bridge is not None:
-            self._bridge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._bridge
         if self._running:
             self._running = False
-            await self._server.__aexit__(None, None, None)
+            await self._server.stop()
+        await self._tasks.stop()
 
     def node_info(self) -> dict[str, Any]:
         info: dict[str, Any] = to_json(self._server.node_info())
@@ -122,7 +103,7 @@ class ServerBackend:
         return sorted(peers, key=lambda p: str(p.get("id", "")))
 
     def peer_count(self) -> int:
-        return int(self._server.peer_count())
+        return self._server.peer_count()
 
     def listening(self) -> bool:
         return self._running
@@ -140,32 +121,22 @@ class ServerBackend:
             "peers": peers,
         }
 
-    async def _call(self, method: str, url: str) -> bool:
-        node = Node.parse(parse_peer_url("devp2p", url))
-        await maybe_await(getattr(self._server, method)(node))
-        return True
+    @staticmethod
+    def _node(url: str) -> Node:
+        return Node.parse(parse_peer_url("devp2p", url))
 
     async def add_peer(self, url: str) -> bool:
-        return await self._call("add_peer", url)
+        self._server.add_peer(self._node(url))
+        return True
 
     async def remove_peer(self, url: str) -> bool:
-        return await self._call("remove_peer", url)
+        self._server.remove_peer(self._node(url))
+        return True
 
     async def add_trusted_peer(self, url: str) -> bool:
-        return await self._call("add_trusted_peer", url)
+        self._server.add_trusted_peer(self._node(url))
+        return True
 
     async def remove_trusted_peer(self, url: str) -> bool:
-        return await self._call("remove_trusted_peer", url)
-
-
-async def devp2p_backend(cfg: NodeConfig, identity: Identity, metrics: NetMetrics) -> ServerBackend:
-    """The backend factory to register for ``"devp2p"`` once ``devp2p.Server`` exists."""
-    from peerwire import devp2p
-
-    if not isinstance(identity, PrivateKey):
-        raise TypeError("the devp2p backend needs a secp256k1 PrivateKey")
-    # getattr: these names join the build with the server branch (and mypy must pass before and after)
-    config_cls: Any = getattr(devp2p, "Config")  # noqa: B009
-    server_cls: Any = getattr(devp2p, "Server")  # noqa: B009
-    server = server_cls(config_cls(**server_config_kwargs(cfg, identity)))
-    return ServerBackend(server, network_id=cfg.devp2p.network_id, metrics=metrics)
+        self._server.remove_trusted_peer(self._node(url))
+        return True

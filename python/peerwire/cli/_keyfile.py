@@ -7,12 +7,11 @@ fact); reading warns when a key file is readable by group or others.
 from __future__ import annotations
 
 import logging
-import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Literal
 
+from peerwire import _net
 from peerwire.devp2p import PrivateKey
 from peerwire.errors import DecodeError, InvalidKeyError
 from peerwire.tm2 import NodeKey
@@ -41,29 +40,15 @@ def ensure_private_dir(path: Path) -> None:
 
 
 def write_private_file(path: Path, data: bytes, *, overwrite: bool = False) -> None:
-    """Write ``data`` atomically to ``path`` with mode 0600.
+    """Write ``data`` atomically to ``path`` with mode 0600 (:func:`peerwire._net.write_private_file`).
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
     """
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists (use --force to replace it)")
-    ensure_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # fails if someone created path meanwhile
-            os.unlink(tmp)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        _net.write_private_file(path, data, overwrite=overwrite)
+    except FileExistsError:
+        raise FileExistsError(f"{path} already exists (use --force to replace it)") from None
 
 
 def _check_mode(path: Path) -> None:

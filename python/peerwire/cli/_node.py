@@ -10,7 +10,7 @@ from typing import TextIO
 from peerwire import __version__
 from peerwire._metrics import NetMetrics
 from peerwire.cli._admin import build_server
-from peerwire.cli._backend import Identity, NodeBackend, make_backend
+from peerwire.cli._backend import Identity, NodeBackend
 from peerwire.cli._config import NodeConfig
 from peerwire.cli._http import HttpServer
 from peerwire.cli._keyfile import (
@@ -22,6 +22,7 @@ from peerwire.cli._keyfile import (
 )
 from peerwire.cli._logging import register_secret
 from peerwire.cli._signals import stop_on_signals
+from peerwire.cli._stacks import make_backend
 from peerwire.devp2p import PrivateKey
 from peerwire.tm2 import NodeKey
 

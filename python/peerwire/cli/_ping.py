@@ -17,15 +17,12 @@ from typing import Any
 
 from peerwire import __version__
 from peerwire._core import identity, p2p_base
-from peerwire.devp2p import DiscReason, Node, PrivateKey
-from peerwire.devp2p._base import BASE_PROTOCOL_VERSION, DISC_MSG, HELLO_MSG
-from peerwire.devp2p._rlpxnet import RlpxNetwork
+from peerwire.devp2p import DiscReason, Node, PrivateKey, encode_hello, exchange_hello, rlpx
+from peerwire.devp2p._base import DISC_MSG
 from peerwire.errors import PeerwireError, RemoteProtocolError
 from peerwire.tm2 import MAX_NODE_INFO_SIZE, NetAddress, NodeInfo, NodeKey, SecretConnection
 
 __all__ = ["ping_devp2p", "ping_tm2"]
-
-MAX_HELLO_SIZE = 2048  # a Hello larger than this is refused (geth's baseProtocolMaxMsgSize is 2 KiB)
 
 
 async def ping_devp2p(url: str, within: float, *, name: str | None = None) -> dict[str, Any]:
@@ -36,32 +33,18 @@ async def ping_devp2p(url: str, within: float, *, name: str | None = None) -> di
     key = PrivateKey.generate()
     t0 = time.monotonic()
     async with asyncio.timeout(within):
-        t, _local = await RlpxNetwork().dial(node.ip, node.tcp_port, node.public_key, key)
+        conn = await rlpx.dial(
+            node.ip, node.tcp_port, remote_public_key=node.public_key, private_key=key, timeout=None
+        )
         handshake_ms = (time.monotonic() - t0) * 1000
         try:
-            hello = p2p_base.encode_hello(
-                BASE_PROTOCOL_VERSION,
-                name or f"peerwire-ping/v{__version__}",
-                [],
-                0,
-                key.public_key.to_bytes(),
-            )
-            await t.send(HELLO_MSG, hello)
-            code, payload = await t.recv()
-            if code == DISC_MSG:
-                reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
-                raise RemoteProtocolError(f"peer disconnected before its Hello: {reason}")
-            if code != HELLO_MSG:
-                raise RemoteProtocolError(f"expected Hello (0x00), got message 0x{code:02x}")
-            if len(payload) > MAX_HELLO_SIZE:
-                raise RemoteProtocolError(f"Hello of {len(payload)} bytes is too big")
-            h = p2p_base.decode_hello(payload)
-            t.set_snappy(h.version >= 5)
+            ours = encode_hello(key.public_key, name or f"peerwire-ping/v{__version__}")
+            h = await exchange_hello(conn, ours)
             with contextlib.suppress(PeerwireError, OSError, TimeoutError):
-                await t.send(DISC_MSG, p2p_base.encode_disconnect(int(DiscReason.REQUESTED)))
+                await conn.send(DISC_MSG, p2p_base.encode_disconnect(int(DiscReason.REQUESTED)))
         finally:
             with contextlib.suppress(PeerwireError, OSError):
-                await t.close()
+                await conn.close()
     node_id = identity.keccak256(h.id)
     if node_id != node.id:
         raise RemoteProtocolError("the Hello's node ID does not match the dialed key")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._metrics import MetricsSnapshot, NetMetrics
 from peerwire.cli._signals import stop_on_signals
+from peerwire.cli._stacks import Devp2pTestnetStack, Tm2TestnetStack
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -76,20 +76,18 @@ class TestnetStack(Protocol):
 
 
 StackFactory = Callable[[], TestnetStack]
-_STACKS: dict[str, StackFactory] = {}
-
-_MISSING = {
-    "devp2p": "the devp2p testnet needs peerwire.devp2p.Server and discovery v4",
-    "tm2": "the TM2 testnet needs peerwire.tm2.MultiplexSwitch and peer exchange",
-}
+#: Stacks replaced for this process by :func:`register_testnet_stack` (tests, experiments).
+_OVERRIDES: dict[str, StackFactory] = {}
 
 
 def register_testnet_stack(name: str, factory: StackFactory) -> None:
-    _STACKS[name] = factory
+    """Run ``factory``'s stack for ``testnet --stack name`` in this process (an explicit override)."""
+    _OVERRIDES[name] = factory
 
 
 def testnet_stacks() -> dict[str, StackFactory]:
-    return dict(_STACKS)
+    """The stacks ``testnet`` runs: the real devp2p and TM2 ones, unless overridden."""
+    return {"devp2p": Devp2pTestnetStack, "tm2": Tm2TestnetStack, **_OVERRIDES}
 
 
 @dataclass(slots=True)
@@ -319,13 +317,8 @@ def summary_table(summary: TestnetSummary) -> Table:
 def run_testnet_cli(stack: str, nodes: int, duration: float, *, live: bool = True) -> int:
     """The ``peerwire testnet`` command. Exit 0 when every node ended connected."""
     wanted = ["devp2p", "tm2"] if stack == "both" else [stack]
-    missing = [s for s in wanted if s not in _STACKS]
-    if missing:
-        for s in missing:
-            print(f"error: {_MISSING.get(s, s)}, which is not available in this build", file=sys.stderr)
-        print("error: the testnet cannot run without its p2p stack(s); nothing was started", file=sys.stderr)
-        return 2
-    stacks = [_STACKS[s]() for s in wanted]
+    available = testnet_stacks()
+    stacks = [available[s]() for s in wanted]
     return asyncio.run(_run(stacks, nodes, duration, live=live))
 
 

@@ -1,10 +1,7 @@
 """The TM2 stack behind ``peerwire node``: a :class:`NodeBackend` over ``tm2.MultiplexSwitch``.
 
-Written against the switch surface in API.md (the switch as an async context manager,
-``peers()`` → PeerSet with ``list()`` / ``get(id)``, ``dial_peers(addr)``,
-``stop_peer_for_error(peer, err)``, ``subscribe(filter)``; PeerConn's ``id``,
-``node_info``, ``is_outbound``, ``is_persistent``, ``remote_ip``, ``remote_addr``,
-``status()``). Not registered automatically; the integration builds the switch and wraps it.
+Typed against the switch (``peers()`` → PeerSet, ``dial_peers``, ``stop_peer_for_error``,
+``subscribe_lifecycle``) and the PeerConn contract.
 
 ``net_info`` has gno's ``ResultNetInfo`` shape (amino JSON: ``n_peers`` as a string);
 the ``admin_*`` methods answer in geth's shapes with TM2 values (``enode`` is ``id@host:port``).
@@ -13,102 +10,94 @@ TM2 has no trusted peers: ``admin_addTrustedPeer`` / ``admin_removeTrustedPeer``
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from peerwire._metrics import NetMetrics
-from peerwire.cli._adapt import event_kind, maybe_await, to_json
+from peerwire._tasks import TaskScope
+from peerwire.cli._adapt import to_json
 from peerwire.cli._addr import parse_peer_url
 from peerwire.cli._backend import BackendRefusal
+from peerwire.tm2 import MultiplexSwitch, MultiplexTransport, NetAddress, NodeInfo, PeerConn
 
-__all__ = ["SwitchBackend", "bridge_tm2_events"]
-
-
-async def bridge_tm2_events(
-    events: AsyncIterator[Any], metrics: NetMetrics, outbound_of: Callable[[Any], bool | None]
-) -> None:
-    """Feed switch events (PeerConnected / PeerDisconnected) into ``metrics``."""
-    inbound: dict[Any, bool] = {}
-    async for ev in events:
-        kind = event_kind(ev)
-        pid = getattr(ev, "peer_id", None)
-        if kind == "peerconnected":
-            is_in = not bool(outbound_of(pid))
-            inbound[pid] = is_in
-            metrics.peer_added(inbound=is_in)
-        elif kind == "peerdisconnected":
-            reason = getattr(ev, "reason", None)
-            metrics.peer_removed(inbound=inbound.pop(pid, True), reason=str(reason) if reason else "unknown")
+__all__ = ["SwitchBackend"]
 
 
 class SwitchBackend:
-    """:class:`~peerwire.cli.NodeBackend` over a ``tm2.MultiplexSwitch`` (not yet entered)."""
+    """:class:`~peerwire.cli.NodeBackend` over a ``tm2.MultiplexSwitch`` (not yet started).
+
+    With ``metrics``, :meth:`start` also counts the switch's typed lifecycle events
+    (:mod:`peerwire.events`) in its own task scope. With ``transport`` and ``listen``,
+    the backend also owns the transport's listener.
+    """
 
     def __init__(
         self,
-        switch: Any,
-        node_info: Any,
+        switch: MultiplexSwitch,
+        node_info: NodeInfo,
         *,
         listen_addr: str,
         metrics: NetMetrics | None = None,
-        parse_address: Callable[[str], Any] | None = None,
+        transport: MultiplexTransport | None = None,
+        listen: NetAddress | None = None,
     ) -> None:
         self.stack = "tm2"
+        self._transport = transport
+        self._listen = listen
+        self._listening = False
         self._switch = switch
         self._info = node_info
         self._listen_addr = listen_addr
         self._metrics = metrics
-        self._parse_address = parse_address
-        self._bridge: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("tm2-backend")
         self._running = False
 
-    async def start(self) -> None:
-        await self._switch.__aenter__()
-        self._running = True
-        if self._metrics is not None:
-            events = self._switch.subscribe(lambda e: True)
-            self._bridge = asyncio.create_task(bridge_tm2_events(events, self._metrics, self._outbound_of))
+    @property
+    def switch(self) -> MultiplexSwitch:
+        return self._switch
 
-    def _outbound_of(self, peer_id: Any) -> bool | None:
-        peer = self._switch.peers().get(peer_id)
-        return None if peer is None else bool(peer.is_outbound)
+    async def start(self) -> None:
+        """Listen on ``transport`` (when given), then start the switch."""
+        if self._transport is not None and self._listen is not None:
+            await self._transport.listen(self._listen)
+            self._listening = True
+        await self._tasks.start()
+        if self._metrics is not None:
+            lifecycle = self._switch.subscribe_lifecycle()
+            self._tasks.spawn(self._metrics.consume(lifecycle), name="lifecycle-metrics")
+        await self._switch.start()
+        self._running = True
 
     async def stop(self) -> None:
-        if self._bridge is not None:
-            self._bridge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._bridge
+        if self._listening and self._transport is not None:
+            self._listening = False
+            await self._transport.close()
         if self._running:
             self._running = False
-            await self._switch.__aexit__(None, None, None)
+            await self._switch.stop()
+        await self._tasks.stop()
 
-    def _node_info_json(self, info: Any) -> dict[str, Any]:
+    @staticmethod
+    def _node_info_json(info: NodeInfo) -> dict[str, Any]:
         out: dict[str, Any] = to_json(info, camel=False)
-        if isinstance(getattr(info, "channels", None), bytes):
-            out["channels"] = info.channels.hex().upper()  # Go HexBytes
-        if "net_address" in out:
-            out["net_address"] = str(info.net_address)
+        out["channels"] = bytes(info.channels).hex().upper()  # Go HexBytes
+        out["net_address"] = str(info.net_address)
         return out
 
     def node_info(self) -> dict[str, Any]:
-        addr = str(self._info.net_address)
-        node_id, _, hostport = addr.partition("@")
-        host, _, port = hostport.rpartition(":")
+        addr = self._info.net_address
         return {
-            "id": node_id,
+            "id": str(addr.id),
             "name": self._info.moniker,
-            "enode": addr,
+            "enode": str(addr),
             "enr": "",
-            "ip": host.strip("[]"),
-            "ports": {"discovery": 0, "listener": int(port) if port.isdigit() else 0},
+            "ip": str(addr.ip),
+            "ports": {"discovery": 0, "listener": addr.port},
             "listenAddr": self._listen_addr,
             "protocols": {"tm2": self._node_info_json(self._info)},
             "network": self._info.network,
         }
 
-    def _peers(self) -> list[Any]:
+    def _peers(self) -> list[PeerConn]:
         return list(self._switch.peers().list())
 
     def peers_info(self) -> list[dict[str, Any]]:
@@ -161,19 +150,14 @@ class SwitchBackend:
         }
 
     async def add_peer(self, url: str) -> bool:
-        text = parse_peer_url("tm2", url)
-        # the switch takes ``id@host:port`` strings; parse_address turns them into its address type
-        addr = self._parse_address(text) if self._parse_address is not None else text
-        await maybe_await(self._switch.dial_peers(addr))
+        self._switch.dial_peers(parse_peer_url("tm2", url))  # the switch takes id@host:port text
         return True
 
     async def remove_peer(self, url: str) -> bool:
         node_id = parse_peer_url("tm2", url).partition("@")[0]
         peer = self._switch.peers().get(node_id)
         if peer is not None:
-            await maybe_await(
-                self._switch.stop_peer_for_error(peer, BackendRefusal("removed by admin_removePeer"))
-            )
+            self._switch.stop_peer_for_error(peer, BackendRefusal("removed by admin_removePeer"))
         return True
 
     async def add_trusted_peer(self, url: str) -> bool:

@@ -24,17 +24,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ipaddress
 import random
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from peerwire._clock import Clock
+from peerwire._net import NetRestrict, resolve
 from peerwire.devp2p._base import ConnFlag, DiscReason
 from peerwire.devp2p._enode import Node
-from peerwire.devp2p._transport import with_deadline
-from peerwire.errors import TimeoutError
+from peerwire.errors import DialError, TimeoutError
 
 __all__ = [
     "BACKOFF_BASE",
@@ -68,29 +66,6 @@ SetUp = Callable[[Node, str, ConnFlag], Awaitable[None]]
 Resolver = Callable[[str], Awaitable[list[str]]]
 
 
-class NetRestrict:
-    """An allow-list of networks (geth's ``netutil.Netlist``)."""
-
-    def __init__(self, cidrs: Sequence[str]) -> None:
-        self._nets = [ipaddress.ip_network(c, strict=False) for c in cidrs]
-
-    def contains(self, ip: str | None) -> bool:
-        if ip is None:
-            return False
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(addr in n for n in self._nets)
-
-
-async def system_resolver(host: str) -> list[str]:
-    """Resolve ``host`` with the event loop's resolver (IPv4 first, as geth picks)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    ips = [str(info[4][0]) for info in infos]
-    return sorted(dict.fromkeys(ips), key=lambda ip: ":" in ip)
-
-
 @dataclass
 class _Task:
     node: Node
@@ -116,7 +91,7 @@ class DialScheduler:
     set_up: SetUp
     clock: Clock
     net_restrict: NetRestrict | None = None
-    resolve_host: Resolver = system_resolver
+    resolve_host: Resolver = resolve
     rand: random.Random = field(default_factory=random.Random)
     #: Finds the endpoint of a static node given by ID only (the server plugs discovery in).
     resolve_node: Callable[[Node], Awaitable[Node | None]] | None = None
@@ -257,10 +232,11 @@ class DialScheduler:
             host = node.ip
             if host is None and node.host is not None:
                 try:
-                    ips = await with_deadline(self.clock, DNS_TIMEOUT, self.resolve_host(node.host))
+                    async with self.clock.timeout(DNS_TIMEOUT):
+                        ips = await self.resolve_host(node.host)
                     if ips:
                         task.resolved_ip = ips[0]
-                except (OSError, TimeoutError) as e:
+                except (OSError, DialError, TimeoutError) as e:
                     self.failures_log.append((node.id, f"dns: {e}"))
                 host = task.resolved_ip
             if host is None and node.host is None and self.resolve_node is not None:
@@ -327,8 +303,8 @@ class DialScheduler:
                     await self._wake.wait()
                 else:
                     with contextlib.suppress(TimeoutError):
-                        delay = max(0.0, expiry - self.clock.monotonic())
-                        await with_deadline(self.clock, delay, self._wake.wait())
+                        async with self.clock.deadline_at(expiry):
+                            await self._wake.wait()
         finally:
             if reader is not None:
                 reader.cancel()
@@ -380,10 +356,10 @@ class FairMix:
                     continue
                 self._turn = (self._turn + 1) % len(self._sources)
                 fair = self._sources[self._turn]
-                try:
-                    node: Node | None = await with_deadline(self._clock, self._timeout, fair.get())
-                except TimeoutError:
-                    node = None
+                node: Node | None = None
+                with contextlib.suppress(TimeoutError):
+                    async with self._clock.timeout(self._timeout):
+                        node = await fair.get()
                 if node is not None:
                     yield node
                     continue

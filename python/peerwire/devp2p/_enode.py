@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PublicKey
-from peerwire.errors import DecodeError, InvalidKeyError
+from peerwire.errors import DecodeError, InvalidArgumentError, InvalidKeyError
 
 __all__ = ["Node"]
 
@@ -69,36 +69,42 @@ class Node:
     def parse(cls, url: str) -> Node:
         """Parse an ``enode://`` URL (complete or ID-only) or an ``enr:`` record.
 
+        The text comes from this side's user, so a malformed one is an
+        :class:`InvalidArgumentError` (a ``ValueError``), not a remote's decode error.
+
         Raises:
-            DecodeError: the URL or record is malformed.
+            InvalidArgumentError: the URL or record is malformed.
             InvalidKeyError: an ``enr:`` record's signature is invalid.
         """
         if url.strip().startswith("enr:"):
-            return cls.from_record(ENR.decode(url.strip()))
+            try:
+                return cls.from_record(ENR.decode(url.strip()))
+            except DecodeError as e:
+                raise InvalidArgumentError(f"invalid enr record: {e}") from e
         u = urllib.parse.urlsplit(url.strip())
         if u.scheme != "enode":
-            raise DecodeError(f"not an enode URL (scheme {u.scheme!r}): {url!r}")
+            raise InvalidArgumentError(f"not an enode URL (scheme {u.scheme!r}): {url!r}")
         if u.username is None and "@" not in u.netloc:
             return cls(public_key=_parse_key(u.netloc))
         if not u.username:
-            raise DecodeError(f"enode URL without node key: {url!r}")
+            raise InvalidArgumentError(f"enode URL without node key: {url!r}")
         pub = _parse_key(u.username)
         host = u.hostname
         if not host:
-            raise DecodeError(f"enode URL without host: {url!r}")
+            raise InvalidArgumentError(f"enode URL without host: {url!r}")
         try:
             tcp = u.port or 0
         except ValueError:
-            raise DecodeError(f"invalid port in enode URL: {url!r}") from None
+            raise InvalidArgumentError(f"invalid port in enode URL: {url!r}") from None
         udp = tcp
         query = urllib.parse.parse_qs(u.query)
         if "discport" in query:
             try:
                 udp = int(query["discport"][0])
             except ValueError:
-                raise DecodeError(f"invalid discport in enode URL: {url!r}") from None
+                raise InvalidArgumentError(f"invalid discport in enode URL: {url!r}") from None
             if not 0 <= udp <= 65535:
-                raise DecodeError(f"discport out of range in enode URL: {url!r}")
+                raise InvalidArgumentError(f"discport out of range in enode URL: {url!r}")
         return cls(public_key=pub, host=host, tcp_port=tcp, udp_port=udp)
 
     def enode_url(self) -> str:
@@ -124,8 +130,8 @@ class Node:
 
 def _parse_key(text: str) -> PublicKey:
     if len(text) != 128:
-        raise DecodeError(f"enode key must be 128 hex characters, got {len(text)}")
+        raise InvalidArgumentError(f"enode key must be 128 hex characters, got {len(text)}")
     try:
         return PublicKey.from_hex(text)
     except InvalidKeyError as e:
-        raise DecodeError(f"invalid enode key: {e}") from None
+        raise InvalidArgumentError(f"invalid enode key: {e}") from None

@@ -35,7 +35,7 @@ from peerwire.devp2p._base import (
     PeerEventType,
 )
 from peerwire.devp2p._enode import Node
-from peerwire.devp2p._transport import Transport, with_deadline
+from peerwire.devp2p._transport import Transport
 from peerwire.errors import ConnectionClosedError, LocalProtocolError, PeerwireError, ProtocolError
 
 __all__ = ["MsgReadWriter", "Peer", "PeerEnd", "Protocol"]
@@ -246,8 +246,8 @@ class Peer:
         if self.closed:
             raise ConnectionClosedError("peer disconnected")
         try:
-            async with self._wlock:
-                await with_deadline(self._clock, FRAME_WRITE_TIMEOUT, self._t.send(code, payload))
+            async with self._wlock, self._clock.timeout(FRAME_WRITE_TIMEOUT):
+                await self._t.send(code, payload)
         except (PeerwireError, OSError) as e:
             self._finish(DiscReason.NETWORK_ERROR, False, f"write error: {e}")
             raise ConnectionClosedError(f"write failed: {e}") from e
@@ -256,7 +256,8 @@ class Peer:
         try:
             handled = 0
             while True:
-                code, payload = await with_deadline(self._clock, FRAME_READ_TIMEOUT, self._t.recv())
+                async with self._clock.timeout(FRAME_READ_TIMEOUT):  # the one bound on this read
+                    code, payload = await self._t.recv()
                 await self._handle(code, payload)
                 handled += 1
                 if handled >= MSGS_PER_TURN:  # let other peers run (fairness)
@@ -329,11 +330,8 @@ class Peer:
             end = self._end.result()
             if not end.remote_requested and end.reason not in (DiscReason.NETWORK_ERROR, DiscReason.INVALID):
                 with contextlib.suppress(PeerwireError, OSError):
-                    await with_deadline(
-                        self._clock,
-                        DISC_WRITE_TIMEOUT,
-                        self._t.send(DISC_MSG, p2p_base.encode_disconnect(int(end.reason))),
-                    )
+                    async with self._clock.timeout(DISC_WRITE_TIMEOUT):
+                        await self._t.send(DISC_MSG, p2p_base.encode_disconnect(int(end.reason)))
             with contextlib.suppress(PeerwireError, OSError):
                 await self._t.close()
         return end

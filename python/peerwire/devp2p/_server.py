@@ -47,27 +47,27 @@ from typing import Any
 from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity, p2p_base
+from peerwire._net import NetRestrict, split_host_port
+from peerwire._pubsub import Subscription
 from peerwire.devp2p._base import (
-    BASE_PROTOCOL_VERSION,
     DIAL_TIMEOUT,
     DISC_MSG,
     DISC_WRITE_TIMEOUT,
     FRAME_READ_TIMEOUT,
-    FRAME_WRITE_TIMEOUT,
     HANDSHAKE_TIMEOUT,
-    HELLO_MSG,
-    SNAPPY_PROTOCOL_VERSION,
     Cap,
     ConnFlag,
     DiscReason,
     PeerEvent,
     PeerEventType,
 )
-from peerwire.devp2p._dial import DialScheduler, FairMix, NetRestrict
+from peerwire.devp2p._dial import DialScheduler, FairMix
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._failures import SetupFailure
+from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._keys import PrivateKey
+from peerwire.devp2p._lifecycle import LifecycleFeed, drop_reason
 from peerwire.devp2p._peer import Peer, Protocol
 from peerwire.devp2p._server_discovery import (
     ServerDiscovery,
@@ -75,8 +75,9 @@ from peerwire.devp2p._server_discovery import (
     discovery_address,
     start_discovery,
 )
-from peerwire.devp2p._transport import Incoming, Listener, Network, Transport, with_deadline
-from peerwire.errors import DecodeError, DialError, PeerwireError, RemoteProtocolError
+from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
+from peerwire.errors import DecodeError, DialError, PeerwireError, RefusedError, RemoteProtocolError
+from peerwire.events import DialFailureReason, Event, HandshakeFailureReason
 
 __all__ = ["Config", "EventSubscription", "Server"]
 
@@ -133,10 +134,9 @@ def _as_node(n: Node | str) -> Node:
     return n if isinstance(n, Node) else Node.parse(n)
 
 
-def _split_hostport(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    return host, int(port)
+def _label(remote: tuple[str, int]) -> str:
+    host, port = remote
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _is_lan(ip: str) -> bool:
@@ -200,13 +200,7 @@ class Server:
         self._clock = config.clock
         self._protocols = list(config.protocols)
         self._local_protos = [(p.name, p.version, p.length) for p in self._protocols]
-        self._our_hello = p2p_base.encode_hello(
-            BASE_PROTOCOL_VERSION,
-            config.name,
-            sorted((p.name, p.version) for p in self._protocols),
-            0,
-            self._key.public_key.to_bytes(),
-        )
+        self._our_hello = encode_hello(self._key.public_key, config.name, [p.cap for p in self._protocols])
         self._peers: dict[bytes, Peer] = {}
         self._inbound_count = 0
         self._trusted: set[bytes] = {_as_node(n).id for n in config.trusted_nodes}
@@ -215,6 +209,8 @@ class Server:
         max_pending = config.max_pending_peers or DEFAULT_MAX_PENDING_PEERS
         self._tokens = asyncio.Semaphore(max_pending)
         self._subs: set[EventSubscription] = set()
+        #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
+        self.lifecycle = LifecycleFeed()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._peer_tasks: dict[bytes, asyncio.Task[None]] = {}
         self._listener: Listener | None = None
@@ -269,8 +265,8 @@ class Server:
             self._network = RlpxNetwork()
         self._running = True
         if self.config.listen_addr is not None:
-            host, port = _split_hostport(self.config.listen_addr)
-            self._listener = await self._network.listen(host, port, self._key, self._handle_incoming)
+            host, port = split_host_port(self.config.listen_addr, default_host="0.0.0.0")
+            self._listener = await self._network.listen(host, port, self._key, self._on_accept)
             self._listen_host, self._listen_port = host, self._listener.port
         if not self.config.no_discovery:
             await self._start_discovery()
@@ -398,6 +394,10 @@ class Server:
         self._subs.add(sub)
         return sub
 
+    def subscribe_lifecycle(self, maxsize: int | None = None) -> Subscription[Event]:
+        """Typed dial / handshake / peer events (:mod:`peerwire.events`), bounded, drop-and-count."""
+        return self.lifecycle.subscribe(maxsize=maxsize or self.config.event_buffer)
+
     def node_info(self) -> dict[str, Any]:
         """geth's ``admin_nodeInfo``."""
         node = self.self_node()
@@ -431,42 +431,52 @@ class Server:
             sub._offer(ev)
 
     # -- inbound -------------------------------------------------------------
-    def _check_inbound(self, ip: str) -> str | None:
+    def _check_inbound(self, ip: str) -> HandshakeFailureReason | None:
         now = self._clock.monotonic()
         if self._net_restrict is not None and not self._net_restrict.contains(ip):
-            return "not in netrestrict list"
+            return HandshakeFailureReason.NET_RESTRICTED
         for k in [k for k, t in self._inbound_history.items() if t <= now]:
             del self._inbound_history[k]
         if not _is_lan(ip) and ip in self._inbound_history:
-            return "too many attempts"
+            return HandshakeFailureReason.THROTTLED
         self._inbound_history[ip] = now + INBOUND_THROTTLE_TIME
         return None
+
+    def _on_accept(self, inc: Incoming) -> None:
+        if not self._running:
+            inc.refuse()
+            return
+        self._spawn(self._handle_incoming(inc))
 
     async def _handle_incoming(self, inc: Incoming) -> None:
         remote = inc.remote_address
         label = f"{remote[0]}:{remote[1]}"
         try:
-            await with_deadline(self._clock, HANDSHAKE_TIMEOUT, self._tokens.acquire())
+            async with self._clock.timeout(HANDSHAKE_TIMEOUT):
+                await self._tokens.acquire()
         except PeerwireError as e:
             self.setup_failures.append((label, SetupFailure.of(e)))
-            await inc.close()
+            self.lifecycle.handshake_failed(None, label, True, e)
+            inc.refuse()
             return
         try:
             if not self._running:
-                await inc.close()
+                inc.refuse()
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
-                self.setup_failures.append(
-                    (label, SetupFailure.of(DialError(f"rejected inbound: {why}", reason=why)))
-                )
-                await inc.close()
+                refusal = RefusedError(f"rejected inbound: {why}")
+                self.setup_failures.append((label, SetupFailure.of(refusal)))
+                self.lifecycle.inbound_refused(label, why, str(refusal))
+                inc.refuse()
                 return
             try:
-                t = await with_deadline(self._clock, HANDSHAKE_TIMEOUT, inc.handshake())
+                async with self._clock.timeout(HANDSHAKE_TIMEOUT):  # the handshake's one bound
+                    t = await inc.handshake()
             except (PeerwireError, OSError) as e:
                 self.setup_failures.append((label, SetupFailure.of(e)))
-                await inc.close()
+                self.lifecycle.handshake_failed(None, label, True, e)
+                inc.refuse()
                 return
             with contextlib.suppress(PeerwireError, OSError):
                 await self._set_up_conn(t, ConnFlag.INBOUND, None, inc.local_address, remote)
@@ -476,13 +486,17 @@ class Server:
     # -- dialing -------------------------------------------------------------
     async def _dial_and_set_up(self, node: Node, host: str, flags: ConnFlag) -> None:
         if not self._running or self._network is None:
-            raise DialError("server stopped", reason="stopped")
-        t, local = await with_deadline(
-            self._clock,
-            DIAL_TIMEOUT + HANDSHAKE_TIMEOUT,
-            self._network.dial(host, node.tcp_port, node.public_key, self._key),
-        )
-        await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
+            raise DialError("server stopped", reason=DialFailureReason.STOPPED)
+        address = _label((host, node.tcp_port))
+        self.lifecycle.dial_started(node.id, address)
+        try:
+            # The one bound on connect + RLPx handshake (the network adds none of its own).
+            async with self._clock.timeout(DIAL_TIMEOUT + HANDSHAKE_TIMEOUT):
+                t, local = await self._network.dial(host, node.tcp_port, node.public_key, self._key)
+            await self._set_up_conn(t, flags, node, local, (host, node.tcp_port))
+        except Exception as e:
+            self.lifecycle.dial_failed(node.id, address, e)
+            raise
 
     # -- admission -------------------------------------------------------------
     def _post_handshake_checks(self, node_id: bytes, flags: ConnFlag) -> DiscReason | None:
@@ -515,47 +529,21 @@ class Server:
         task = self._peer_tasks.get(node_id)
         if task is None:
             return
-        with contextlib.suppress(PeerwireError, asyncio.TimeoutError):
-            await with_deadline(self._clock, SIMULTANEOUS_OPEN_GRACE, asyncio.shield(task))
+        with contextlib.suppress(PeerwireError):
+            async with self._clock.timeout(SIMULTANEOUS_OPEN_GRACE):
+                await asyncio.shield(task)
 
     async def _refuse(self, t: Transport, reason: DiscReason) -> None:
         with contextlib.suppress(PeerwireError, OSError):
-            await with_deadline(
-                self._clock, DISC_WRITE_TIMEOUT, t.send(DISC_MSG, p2p_base.encode_disconnect(int(reason)))
-            )
+            async with self._clock.timeout(DISC_WRITE_TIMEOUT):
+                await t.send(DISC_MSG, p2p_base.encode_disconnect(int(reason)))
         with contextlib.suppress(PeerwireError, OSError):
             await t.close()
 
-    async def _proto_handshake(self, t: Transport) -> p2p_base.DecodedHello:
-        send = asyncio.ensure_future(
-            with_deadline(self._clock, FRAME_WRITE_TIMEOUT, t.send(HELLO_MSG, self._our_hello))
-        )
-        try:
-            code, payload = await with_deadline(self._clock, FRAME_READ_TIMEOUT, t.recv())
-            if len(payload) > MAX_HELLO_SIZE:
-                raise RemoteProtocolError("message too big")
-            if code == DISC_MSG:
-                reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
-                raise RemoteProtocolError(
-                    f"disconnected before hello: {reason}", disconnect_reason=int(reason)
-                )
-            if code != HELLO_MSG:
-                raise RemoteProtocolError(f"expected handshake, got {code:x}")
-            hello = p2p_base.decode_hello(payload)
-            if not hello.id_is_valid():
-                raise RemoteProtocolError(
-                    str(DiscReason.INVALID_IDENTITY), disconnect_reason=int(DiscReason.INVALID_IDENTITY)
-                )
-        except asyncio.CancelledError:
-            send.cancel()
-            await asyncio.gather(send, return_exceptions=True)
-            raise
-        except BaseException:
-            # like geth, let our Hello write finish (it has its own deadline) before failing
-            await asyncio.gather(send, return_exceptions=True)
-            raise
-        await send
-        return hello
+    async def _proto_handshake(self, t: Transport) -> Hello:
+        # geth reads the Hello under frameReadTimeout (the write under its own, shorter one)
+        async with self._clock.timeout(FRAME_READ_TIMEOUT):
+            return await exchange_hello(t, self._our_hello)
 
     async def _set_up_conn(
         self,
@@ -570,23 +558,22 @@ class Server:
         pending_inbound = False
         try:
             if not self._running:
-                raise DialError("server stopped", reason="stopped")
+                raise DialError("server stopped", reason=DialFailureReason.STOPPED)
             if node.id in self._trusted:
                 flags |= ConnFlag.TRUSTED
             reason = self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # uncompressed: snappy is not on yet
-                raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
+                raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
             if flags & ConnFlag.INBOUND:
                 self.dialer.add_pending_inbound(node.id)
                 pending_inbound = True
             try:
-                hello = await self._proto_handshake(t)
+                hello = await self._proto_handshake(t)  # sets snappy from the remote's version
             except BaseException:
                 with contextlib.suppress(PeerwireError, OSError):
                     await t.close()
                 raise
-            t.set_snappy(hello.version >= SNAPPY_PROTOCOL_VERSION)
             if identity.keccak256(hello.id) != node.id:
                 await self._refuse(t, DiscReason.UNEXPECTED_IDENTITY)
                 raise RemoteProtocolError(
@@ -599,10 +586,11 @@ class Server:
             reason = reason or self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # compressed when snappy is on
-                raise RemoteProtocolError(f"rejected: {reason}", disconnect_reason=int(reason))
+                raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
             self.setup_failures.append((label, SetupFailure.of(e)))
+            self.lifecycle.handshake_failed(node.id, label, bool(flags & ConnFlag.INBOUND), e)
             raise
         finally:
             if pending_inbound:
@@ -612,7 +600,7 @@ class Server:
         self,
         t: Transport,
         node: Node,
-        hello: p2p_base.DecodedHello,
+        hello: Hello,
         flags: ConnFlag,
         matched: list[tuple[int, int]],
         local: tuple[str, int] | None,
@@ -634,6 +622,7 @@ class Server:
         if peer.inbound:
             self._inbound_count += 1
         self.dialer.peer_added(node.id, flags)
+        self.lifecycle.peer_added(node.id, _label(remote), peer.inbound)
         self._emit(
             PeerEvent(
                 PeerEventType.ADD,
@@ -648,14 +637,17 @@ class Server:
         try:
             end = await peer.run()
             error = end.error
+            why = drop_reason(end.reason, end.remote_requested)
         except asyncio.CancelledError:
             error = str(DiscReason.QUITTING)
+            why = drop_reason(DiscReason.QUITTING, False)
         finally:
             self._peers.pop(peer.id, None)
             self._peer_tasks.pop(peer.id, None)
             if peer.inbound:
                 self._inbound_count -= 1
             self.dialer.peer_removed(peer.id, peer.flags)
+        self.lifecycle.peer_dropped(peer.id, peer.remote_address or "", peer.inbound, why, error)
         self._emit(
             PeerEvent(
                 PeerEventType.DROP,

@@ -33,8 +33,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from peerwire._clock import Clock
+from peerwire._net import NetRestrict, join_host_port, split_host_port
 from peerwire.devp2p._base import ConnFlag
-from peerwire.devp2p._dial import NetRestrict
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._keys import PrivateKey
@@ -115,16 +115,11 @@ class StaticResolver:
         self._state.pop(node_id, None)
 
 
-def _split(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port or 0)
-
-
 def discovery_address(
     discovery_addr: str | None, listen_addr: str | None, tcp_port: int
 ) -> tuple[str, list[int]]:
     """The UDP host and the ports to try, in order, for the server's discovery socket."""
-    host, port = _split(discovery_addr or listen_addr or "0.0.0.0:0")
+    host, port = split_host_port(discovery_addr or listen_addr or "0.0.0.0:0", default_host="0.0.0.0")
     if port:
         return host, [port]
     if discovery_addr is None and tcp_port:
@@ -195,7 +190,7 @@ async def start_discovery(
             udp = await stack.enter_async_context(
                 listen_v4(
                     key,
-                    f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                    join_host_port(host, port),
                     bootnodes=list(bootnodes),
                     node_database=node_database,
                     net_restrict=net_restrict,

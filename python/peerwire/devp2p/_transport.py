@@ -12,16 +12,14 @@ the spirit of go-ethereum's ``p2p.MsgPipe``.
 from __future__ import annotations
 
 import asyncio
-import builtins
-import contextlib
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from peerwire._clock import Clock, SystemClock
 from peerwire.devp2p._keys import PrivateKey, PublicKey
-from peerwire.errors import ConnectionClosedError, DialError, HandshakeError, TimeoutError
+from peerwire.errors import ConnectionClosedError, DialError, HandshakeError
+from peerwire.events import DialFailureReason
 
 __all__ = [
     "Incoming",
@@ -30,14 +28,16 @@ __all__ = [
     "MemoryTransport",
     "Network",
     "Transport",
-    "with_deadline",
 ]
 
 T = TypeVar("T")
 
 
 class Transport(Protocol):
-    """An established RLPx connection (``peerwire.devp2p.rlpx.Connection``)."""
+    """An established RLPx connection (``peerwire.devp2p.rlpx.Connection``).
+
+    ``send`` and ``recv`` wait without a deadline of their own: the caller owns it.
+    """
 
     @property
     def remote_public_key(self) -> PublicKey: ...
@@ -52,7 +52,7 @@ class Transport(Protocol):
 
 
 class Incoming(Protocol):
-    """An accepted TCP connection whose RLPx handshake has not run yet."""
+    """An accepted connection whose RLPx handshake has not run yet (``rlpx.PendingConnection``)."""
 
     @property
     def remote_address(self) -> tuple[str, int]: ...
@@ -60,9 +60,13 @@ class Incoming(Protocol):
     @property
     def local_address(self) -> tuple[str, int]: ...
 
-    async def handshake(self) -> Transport: ...
+    async def handshake(self) -> Transport:
+        """Run the recipient handshake; no deadline of its own (the caller owns it)."""
+        ...
 
-    async def close(self) -> None: ...
+    def refuse(self) -> None:
+        """Close without a handshake."""
+        ...
 
 
 class Listener(Protocol):
@@ -80,7 +84,7 @@ class Network(Protocol):
     ) -> tuple[Transport, tuple[str, int]]:
         """Connect and run the initiator handshake; returns the connection and the local address.
 
-        The caller bounds the whole call with a deadline.
+        No deadline of its own: the caller bounds the whole call.
         """
         ...
 
@@ -89,44 +93,10 @@ class Network(Protocol):
         host: str,
         port: int,
         private_key: PrivateKey,
-        handler: Callable[[Incoming], Awaitable[None]],
-    ) -> Listener: ...
-
-
-async def sleep_until(clock: Clock, deadline: float) -> None:
-    """Sleep until ``clock`` reads ``deadline`` (robust to starting late)."""
-    while (remaining := deadline - clock.monotonic()) > 0:
-        await clock.sleep(remaining)
-
-
-async def with_deadline(clock: Clock, seconds: float, aw: Awaitable[T]) -> T:
-    """Await ``aw`` for at most ``seconds`` of ``clock`` time; raise :class:`TimeoutError`.
-
-    On the real clock this is ``asyncio.timeout``; on any other clock the wait
-    races a ``clock.sleep`` so a :class:`FakeClock` drives the deadline.
-    """
-    if isinstance(clock, SystemClock):
-        try:
-            async with asyncio.timeout(seconds):
-                return await aw
-        except builtins.TimeoutError as e:
-            raise TimeoutError(f"deadline of {seconds}s passed") from e
-    task: asyncio.Future[T] = asyncio.ensure_future(aw)
-    sleeper = asyncio.ensure_future(sleep_until(clock, clock.monotonic() + seconds))
-    waiters: set[asyncio.Future[Any]] = {task, sleeper}
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        task.cancel()
-        sleeper.cancel()
-        raise
-    if task.done():
-        sleeper.cancel()
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(BaseException):  # the cancelled operation's outcome is irrelevant
-        await task
-    raise TimeoutError(f"deadline of {seconds}s passed")
+        on_accept: Callable[[Incoming], None],
+    ) -> Listener:
+        """Listen; ``on_accept`` gets every connection before its handshake and must not block."""
+        ...
 
 
 # ---------------------------------------------------------------------------
@@ -184,6 +154,10 @@ class MemoryTransport:
         self.snappy = enabled
 
     async def close(self) -> None:
+        self.close_now()
+
+    def close_now(self) -> None:
+        """Close both directions at once (nothing to flush in memory)."""
         if self.closed:
             return
         self.closed = True
@@ -222,8 +196,8 @@ class _MemIncoming:
             raise HandshakeError("connection closed during handshake")
         return self._t
 
-    async def close(self) -> None:
-        await self._t.close()
+    def refuse(self) -> None:
+        self._t.close_now()
 
 
 class _MemListener:
@@ -247,9 +221,8 @@ class MemoryNetwork:
     """
 
     def __init__(self) -> None:
-        self._listeners: dict[tuple[str, int], tuple[PrivateKey, Callable[[Incoming], Awaitable[None]]]] = {}
+        self._listeners: dict[tuple[str, int], tuple[PrivateKey, Callable[[Incoming], None]]] = {}
         self._ports = itertools.count(30000)
-        self._tasks: set[asyncio.Task[None]] = set()
         self.transports: list[MemoryTransport] = []
         self.source_host = "127.0.0.1"
         self.dials: list[tuple[str, int]] = []
@@ -263,16 +236,14 @@ class MemoryNetwork:
         self.dials.append((host, port))
         entry = self._listeners.get((host, port))
         if entry is None:
-            raise DialError(f"connection refused: {host}:{port}", reason="refused")
-        key, handler = entry
+            raise DialError(f"connection refused: {host}:{port}", reason=DialFailureReason.CONNECT_REFUSED)
+        key, on_accept = entry
         if key.public_key != remote_public_key:
             raise HandshakeError("remote key does not match the dialed node")
         src = (self.source_host, next(self._ports))
         mine, theirs = memory_pipe(private_key.public_key, key.public_key)
         self.transports += [mine, theirs]
-        task: asyncio.Task[None] = asyncio.ensure_future(handler(_MemIncoming(theirs, src, (host, port))))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        on_accept(_MemIncoming(theirs, src, (host, port)))
         return mine, src
 
     async def connect_raw(self, host: str, port: int, key: PrivateKey) -> MemoryTransport:
@@ -286,11 +257,11 @@ class MemoryNetwork:
         host: str,
         port: int,
         private_key: PrivateKey,
-        handler: Callable[[Incoming], Awaitable[None]],
+        on_accept: Callable[[Incoming], None],
     ) -> Listener:
         if port == 0:
             port = next(self._ports)
         if (host, port) in self._listeners:
             raise OSError(f"address in use: {host}:{port}")
-        self._listeners[(host, port)] = (private_key, handler)
+        self._listeners[(host, port)] = (private_key, on_accept)
         return _MemListener(self, (host, port))

@@ -21,19 +21,19 @@ the inbound message buffer is bounded: when it fills, reading pauses.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Iterable
-from typing import Any, cast
+import socket
+from collections.abc import AsyncIterator, Callable, Iterable
 
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import rlpx as _rlpx
+from peerwire.devp2p._bytepipe import pipe
 from peerwire.devp2p._keys import PrivateKey, PublicKey
+from peerwire.devp2p._rlpxproto import RlpxProtocol
 from peerwire.errors import (
     ConnectionClosedError,
-    HandshakeError,
     LocalProtocolError,
-    PeerwireError,
     TimeoutError,
 )
 
@@ -44,9 +44,13 @@ __all__ = [
     "MAX_FRAME_SIZE",
     "MAX_PAYLOAD_SIZE",
     "Connection",
+    "GatedListener",
     "Listener",
+    "PendingConnection",
     "dial",
     "listen",
+    "memory_pair",
+    "serve",
 ]
 
 #: go-ethereum ``handshakeTimeout``: the whole auth/ack exchange must finish in it.
@@ -61,198 +65,10 @@ MAX_PAYLOAD_SIZE: int = _rlpx.MAX_PAYLOAD_SIZE
 #: Received-but-unread bytes above which the socket stops being read
 #: (a slow consumer must not let a fast peer fill our memory).
 DEFAULT_INBOX_LIMIT = 8 * 1024 * 1024
-#: Bytes in the transport's write buffer above which ``send`` waits.
-_WRITE_HIGH_WATER = 4 * 1024 * 1024
-#: Queued (unsealed) bytes that trigger an immediate seal and write instead of
-#: waiting for the end of the loop iteration: bounds the coalescing buffer.
-_COALESCE_LIMIT = 256 * 1024
+#: How long closing waits for the socket to finish (real time, so a fake clock cannot hang it).
+_CLOSE_GRACE = 2.0
 #: Accepted connections waiting for ``accept()``; more handshakes pause.
 _ACCEPT_BACKLOG = 64
-
-
-class _RlpxProtocol(asyncio.Protocol):
-    """Drives the handshake machine, then the session codec, from socket callbacks."""
-
-    def __init__(
-        self,
-        handshake: _rlpx.Handshake,
-        first_write: bytes | None,
-        inbox_limit: int,
-    ) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._handshake: _rlpx.Handshake | None = handshake
-        self._first_write = first_write
-        self.session: _rlpx.Session | None = None
-        self.remote: bytes | None = None
-        self.transport: asyncio.Transport | None = None
-        self.established: asyncio.Future[None] = self._loop.create_future()
-        self.closed: asyncio.Future[None] = self._loop.create_future()
-        self.error: BaseException | None = None
-        self._eof = False
-        self._inbox: collections.deque[tuple[int, bytes]] = collections.deque()
-        self._inbox_bytes = 0
-        self._inbox_limit = inbox_limit
-        self._reading_paused = False
-        self._readable: asyncio.Event = asyncio.Event()
-        self._writable: asyncio.Event = asyncio.Event()
-        self._writable.set()
-        self._pending: list[tuple[int, bytes]] = []
-        self._pending_bytes = 0
-        #: Set by a listener over its pending-handshake cap: abort on connect.
-        self.refuse = False
-        self._flush_scheduled = False
-
-    # -- asyncio callbacks -------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports do not subclass asyncio.Transport: no isinstance check
-        self.transport = cast(asyncio.Transport, transport)
-        if self.refuse:
-            self.transport.abort()
-            return
-        self.transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
-        if self._first_write:
-            self.transport.write(self._first_write)
-            self._first_write = None
-
-    def data_received(self, data: bytes) -> None:
-        if self.error is not None:
-            return
-        try:
-            if self._handshake is not None:
-                done = self._handshake.feed(data)
-                if done is None:
-                    return
-                self._handshake = None
-                if done.send and self.transport is not None:
-                    self.transport.write(done.send)
-                self.session = done.session()
-                self.remote = done.remote_public_key
-                if not self.established.done():
-                    self.established.set_result(None)
-                data = done.leftover
-                if not data:
-                    return
-            assert self.session is not None
-            msgs = self.session.feed(data)
-        except PeerwireError as e:
-            self._fail(e)
-            return
-        if msgs:
-            self._inbox.extend(msgs)
-            self._inbox_bytes += sum(len(p) for _, p in msgs)
-            self._readable.set()
-            if self._inbox_bytes >= self._inbox_limit and not self._reading_paused and self.transport:
-                self._reading_paused = True
-                self.transport.pause_reading()
-
-    def eof_received(self) -> bool | None:
-        self._eof = True
-        if self._handshake is not None:
-            buffered = self._handshake.buffered
-            if buffered:
-                self._fail(
-                    HandshakeError(
-                        f"peer closed the connection inside a handshake message ({buffered} bytes)"
-                    )
-                )
-            else:
-                self._fail(ConnectionClosedError("peer closed the connection during the handshake"))
-        elif self.session is not None and self.session.mid_frame:
-            self._fail(
-                ConnectionClosedError(f"peer closed the connection mid-frame ({self.session.buffered} bytes)")
-            )
-        self._readable.set()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        mid = self._handshake is not None or (self.session is not None and self.session.mid_frame)
-        if self.error is None and (exc is not None or not self._eof) and mid:
-            self.error = ConnectionClosedError(f"connection lost: {exc or 'closed'}")
-        self._eof = True
-        if not self.established.done():
-            if self.refuse:  # nobody waits on a refused connection
-                self.established.cancel()
-            else:
-                self.established.set_exception(
-                    self.error or ConnectionClosedError("connection closed during the handshake")
-                )
-        if not self.closed.done():
-            self.closed.set_result(None)
-        self._readable.set()
-        self._writable.set()
-
-    def pause_writing(self) -> None:
-        self._writable.clear()
-
-    def resume_writing(self) -> None:
-        self._writable.set()
-
-    # -- helpers -----------------------------------------------------------
-
-    def _fail(self, err: BaseException) -> None:
-        if self.error is None:
-            self.error = err
-        if not self.established.done():
-            self.established.set_exception(err)
-        self._readable.set()
-        self._writable.set()
-        if self.transport is not None:
-            self.transport.abort()
-
-    def take(self) -> tuple[int, bytes] | None:
-        if not self._inbox:
-            return None
-        code, payload = self._inbox.popleft()
-        self._inbox_bytes -= len(payload)
-        if not self._inbox:
-            self._readable.clear()
-        if self._reading_paused and self._inbox_bytes < self._inbox_limit // 2 and self.transport:
-            self._reading_paused = False
-            self.transport.resume_reading()
-        return code, payload
-
-    def decompress_inbox(self) -> None:
-        """Snappy-decode the messages decoded before compression was switched on."""
-        if not self._inbox or self.error is not None:
-            return
-        try:
-            fixed = [(code, _rlpx.decompress(payload)) for code, payload in self._inbox]
-        except PeerwireError as e:
-            self._inbox.clear()
-            self._inbox_bytes = 0
-            self._fail(e)
-            return
-        self._inbox.clear()
-        self._inbox.extend(fixed)
-        self._inbox_bytes = sum(len(p) for _, p in fixed)
-
-    def finished(self) -> bool:
-        return self.error is not None or self._eof or self.closed.done()
-
-    def queue_write(self, msgs: list[tuple[int, bytes]]) -> None:
-        self._pending.extend(msgs)
-        self._pending_bytes += sum(len(p) for _, p in msgs)
-        if self._pending_bytes >= _COALESCE_LIMIT:
-            self.flush()
-        elif not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        self._flush_scheduled = False
-        if not self._pending or self.session is None or self.transport is None:
-            return
-        pending, self._pending = self._pending, []
-        self._pending_bytes = 0
-        if self.transport.is_closing():
-            return
-        try:
-            wire = self.session.seal_batch(pending)
-        except PeerwireError as e:
-            self._fail(e)
-            return
-        self.transport.write(wire)
 
 
 class Connection:
@@ -260,12 +76,14 @@ class Connection:
 
     def __init__(
         self,
-        proto: _RlpxProtocol,
+        proto: RlpxProtocol,
         *,
-        read_timeout: float,
-        write_timeout: float,
+        read_timeout: float | None,
+        write_timeout: float | None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         assert proto.session is not None and proto.remote is not None
+        self._clock = clock
         self._proto = proto
         self._session = proto.session
         self._remote = PublicKey(proto.remote)
@@ -276,6 +94,16 @@ class Connection:
     def remote_public_key(self) -> PublicKey:
         """The peer's static key (dialled, or claimed in its auth and proven by the MACs)."""
         return self._remote
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        """This end's socket address (``("", 0)`` when the transport does not say)."""
+        return _sockaddr(self._proto.transport, "sockname")
+
+    @property
+    def remote_address(self) -> tuple[str, int]:
+        """The remote socket address (``("", 0)`` when the transport does not say)."""
+        return _sockaddr(self._proto.transport, "peername")
 
     @property
     def snappy(self) -> bool:
@@ -335,9 +163,9 @@ class Connection:
             return
         self._proto.flush()
         try:
-            async with asyncio.timeout(self.write_timeout):
+            async with self._clock.timeout(self.write_timeout):
                 await self._proto._writable.wait()
-        except builtins.TimeoutError:
+        except TimeoutError:
             self._proto._fail(TimeoutError(f"write timed out after {self.write_timeout} s"))
             raise TimeoutError(f"write timed out after {self.write_timeout} s") from None
         self._check_open()
@@ -354,9 +182,9 @@ class Connection:
                 raise ConnectionClosedError("connection closed by peer")
             wait = self.read_timeout if timeout is None else timeout
             try:
-                async with asyncio.timeout(wait):
+                async with self._clock.timeout(wait):
                     await self._proto._readable.wait()
-            except builtins.TimeoutError:
+            except TimeoutError:
                 err = TimeoutError(f"no message within {wait} s")
                 self._proto._fail(err)
                 raise err from None
@@ -369,8 +197,8 @@ class Connection:
         proto.flush()
         if not proto.transport.is_closing():
             proto.transport.close()
-        with contextlib.suppress(builtins.TimeoutError):
-            async with asyncio.timeout(2.0):
+        with contextlib.suppress(TimeoutError):  # real time: a fake clock must not hang a close
+            async with SYSTEM_CLOCK.timeout(_CLOSE_GRACE):
                 await asyncio.shield(proto.closed)
         if not proto.closed.done():
             proto.transport.abort()
@@ -385,6 +213,13 @@ class Connection:
         return f"<rlpx.Connection remote={self._remote.node_id.hex()[:16]}>"
 
 
+def _sockaddr(transport: asyncio.BaseTransport | None, name: str) -> tuple[str, int]:
+    info = transport.get_extra_info(name) if transport is not None else None
+    if isinstance(info, tuple) and len(info) >= 2:
+        return str(info[0]), int(info[1])
+    return ("", 0)
+
+
 def _key_bytes(key: PrivateKey | bytes) -> bytes:
     return key.to_bytes() if isinstance(key, PrivateKey) else bytes(key)
 
@@ -394,15 +229,16 @@ def _pub_bytes(key: PublicKey | bytes) -> bytes:
 
 
 async def _establish(
-    proto: _RlpxProtocol,
-    handshake_timeout: float,
-    read_timeout: float,
-    write_timeout: float,
+    proto: RlpxProtocol,
+    handshake_timeout: float | None,
+    read_timeout: float | None,
+    write_timeout: float | None,
+    clock: Clock,
 ) -> Connection:
     try:
-        async with asyncio.timeout(handshake_timeout):
+        async with clock.timeout(handshake_timeout):
             await proto.established
-    except builtins.TimeoutError:
+    except TimeoutError:
         err = TimeoutError(f"RLPx handshake did not finish within {handshake_timeout} s")
         proto._fail(err)
         raise err from None
@@ -410,18 +246,18 @@ async def _establish(
         if proto.transport is not None:
             proto.transport.abort()
         raise
-    return Connection(proto, read_timeout=read_timeout, write_timeout=write_timeout)
+    return Connection(proto, read_timeout=read_timeout, write_timeout=write_timeout, clock=clock)
 
 
 def _initiator_protocol(
     private_key: PrivateKey | bytes, remote: PublicKey | bytes, inbox_limit: int
-) -> _RlpxProtocol:
+) -> RlpxProtocol:
     hs, auth = _rlpx.Handshake.initiator(_key_bytes(private_key), _pub_bytes(remote))
-    return _RlpxProtocol(hs, auth, inbox_limit)
+    return RlpxProtocol(hs, auth, inbox_limit)
 
 
-def _recipient_protocol(private_key: PrivateKey | bytes, inbox_limit: int) -> _RlpxProtocol:
-    return _RlpxProtocol(_rlpx.Handshake.recipient(_key_bytes(private_key)), None, inbox_limit)
+def _recipient_protocol(private_key: PrivateKey | bytes, inbox_limit: int) -> RlpxProtocol:
+    return RlpxProtocol(_rlpx.Handshake.recipient(_key_bytes(private_key)), None, inbox_limit)
 
 
 async def dial(
@@ -430,12 +266,18 @@ async def dial(
     *,
     remote_public_key: PublicKey | bytes,
     private_key: PrivateKey | bytes,
-    timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,  # noqa: ASYNC109 (API.md name)
-    read_timeout: float = DEFAULT_READ_TIMEOUT,
-    write_timeout: float = DEFAULT_WRITE_TIMEOUT,
+    timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT,  # noqa: ASYNC109 (API.md name)
+    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+    write_timeout: float | None = DEFAULT_WRITE_TIMEOUT,
     inbox_limit: int = DEFAULT_INBOX_LIMIT,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Connection:
     """Connect to ``host:port`` and run the initiator handshake (TCP connect included in ``timeout``).
+
+    ``timeout=None`` puts no bound on the dial: a caller that bounds it itself
+    (the server, on its injected clock) passes ``None`` (the caller owns the
+    deadline). ``read_timeout`` / ``write_timeout`` bound each ``recv`` /
+    ``send`` of the connection; ``None`` leaves that to the caller too.
 
     Raises:
         TimeoutError: the connect or the handshake took longer than ``timeout``.
@@ -443,16 +285,17 @@ async def dial(
         ConnectionClosedError: the peer closed the connection.
     """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = None if timeout is None else clock.monotonic() + timeout
     proto = _initiator_protocol(private_key, remote_public_key, inbox_limit)
     try:
-        async with asyncio.timeout(timeout):
+        async with clock.timeout(timeout):
             await loop.create_connection(lambda: proto, host, port)
-    except builtins.TimeoutError:
+    except TimeoutError:
         raise TimeoutError(f"TCP connect to {host}:{port} timed out") from None
     except OSError as e:
         raise ConnectionClosedError(f"connect to {host}:{port} failed: {e}") from e
-    return await _establish(proto, max(0.0, deadline - loop.time()), read_timeout, write_timeout)
+    left = None if deadline is None else max(0.0, deadline - clock.monotonic())
+    return await _establish(proto, left, read_timeout, write_timeout, clock)
 
 
 class Listener:
@@ -469,6 +312,7 @@ class Listener:
         write_timeout: float,
         inbox_limit: int,
         max_pending: int,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._host = host
         self._port = port
@@ -478,10 +322,11 @@ class Listener:
         self._write_timeout = write_timeout
         self._inbox_limit = inbox_limit
         self._max_pending = max_pending
+        self._clock = clock
         self._handshaking = 0
         self._accepted: asyncio.Queue[Connection] = asyncio.Queue(maxsize=_ACCEPT_BACKLOG)
         self._server: asyncio.Server | None = None
-        self._pending: dict[_RlpxProtocol, asyncio.TimerHandle] = {}
+        self._pending: dict[RlpxProtocol, asyncio.TimerHandle] = {}
         self._closing = False
         #: The most recent handshake failures (newest last), for diagnostics.
         self.failures: collections.deque[BaseException] = collections.deque(maxlen=32)
@@ -496,7 +341,7 @@ class Listener:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._make_protocol, self._host, self._port)
 
-    def _make_protocol(self) -> _RlpxProtocol:
+    def _make_protocol(self) -> RlpxProtocol:
         # Callbacks and one timer per inbound handshake, no task: accepting is
         # the listener's hot path.
         proto = _recipient_protocol(self._key, self._inbox_limit)
@@ -511,11 +356,11 @@ class Listener:
         proto.established.add_done_callback(lambda fut: self._on_established(proto, fut))
         return proto
 
-    def _expire(self, proto: _RlpxProtocol) -> None:
+    def _expire(self, proto: RlpxProtocol) -> None:
         if not proto.established.done():
             proto._fail(TimeoutError(f"RLPx handshake did not finish within {self._handshake_timeout} s"))
 
-    def _on_established(self, proto: _RlpxProtocol, fut: asyncio.Future[None]) -> None:
+    def _on_established(self, proto: RlpxProtocol, fut: asyncio.Future[None]) -> None:
         timer = self._pending.pop(proto, None)
         if timer is not None:
             timer.cancel()
@@ -527,7 +372,9 @@ class Listener:
             self.failures.append(exc)
             self._failure_event.set()
             return
-        conn = Connection(proto, read_timeout=self._read_timeout, write_timeout=self._write_timeout)
+        conn = Connection(
+            proto, read_timeout=self._read_timeout, write_timeout=self._write_timeout, clock=self._clock
+        )
         try:
             self._accepted.put_nowait(conn)
         except asyncio.QueueFull:
@@ -540,19 +387,19 @@ class Listener:
         if timeout is None:
             return await self._accepted.get()
         try:
-            async with asyncio.timeout(timeout):
+            async with self._clock.timeout(timeout):
                 return await self._accepted.get()
-        except builtins.TimeoutError:
+        except TimeoutError:
             raise TimeoutError(f"no connection accepted within {timeout} s") from None
 
     async def next_failure(self, within: float) -> BaseException:
         """Wait for the next failed inbound handshake and return its error (tests, diagnostics)."""
         try:
-            async with asyncio.timeout(within):
+            async with self._clock.timeout(within):
                 while not self.failures:
                     self._failure_event.clear()
                     await self._failure_event.wait()
-        except builtins.TimeoutError:
+        except TimeoutError:
             raise TimeoutError(f"no handshake failure within {within} s") from None
         return self.failures.popleft()
 
@@ -566,8 +413,8 @@ class Listener:
         while not self._accepted.empty():
             await self._accepted.get_nowait().close()
         if self._server is not None:
-            with contextlib.suppress(builtins.TimeoutError):
-                async with asyncio.timeout(2.0):
+            with contextlib.suppress(TimeoutError):  # real time: a fake clock must not hang a close
+                async with SYSTEM_CLOCK.timeout(_CLOSE_GRACE):
                     await self._server.wait_closed()
 
 
@@ -582,6 +429,7 @@ async def listen(
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
     inbox_limit: int = DEFAULT_INBOX_LIMIT,
     max_pending: int = 50,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> AsyncIterator[Listener]:
     """Listen on ``host:port`` (0 picks a port: ``listener.port``) for RLPx connections."""
     listener = Listener(
@@ -593,6 +441,7 @@ async def listen(
         write_timeout=write_timeout,
         inbox_limit=inbox_limit,
         max_pending=max_pending,
+        clock=clock,
     )
     await listener.start()
     try:
@@ -601,94 +450,127 @@ async def listen(
         await listener.close()
 
 
-# -- in-memory transport (conformance tests run the same suite over it and TCP) --
+def _mark_retrieved(fut: asyncio.Future[None]) -> None:
+    # A refused socket fails its handshake future with nobody awaiting it: mark the error seen.
+    if not fut.cancelled():
+        fut.exception()
 
 
-class _PipeTransport(asyncio.Transport):
-    """One end of an in-memory, ordered, reliable byte pipe."""
+class _GatedProtocol(RlpxProtocol):
+    """A recipient whose socket is paused on accept until the gate lets it handshake."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: asyncio.Protocol) -> None:
-        super().__init__()
-        self._loop = loop
-        self._protocol = protocol
-        self.peer: _PipeTransport | None = None
-        self._closing = False
-        self._paused = False
-        self._held: list[bytes] = []
-        self._eof_held = False
+    def __init__(self, key: bytes, inbox_limit: int, on_accept: Callable[[_GatedProtocol], None]) -> None:
+        super().__init__(_rlpx.Handshake.recipient(key), None, inbox_limit)
+        self._on_accept = on_accept
+        self.established.add_done_callback(_mark_retrieved)
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._closing or self.peer is None:
-            return
-        self._loop.call_soon(self.peer._deliver, bytes(data))
-
-    def _deliver(self, data: bytes) -> None:
-        if self._closing:
-            return
-        if self._paused:
-            self._held.append(data)
-            return
-        self._protocol.data_received(data)
-
-    def _remote_closed(self) -> None:
-        if self._closing:
-            return
-        if self._paused:
-            self._eof_held = True
-            return
-        self._protocol.eof_received()
-        self.close()
-
-    def pause_reading(self) -> None:
-        self._paused = True
-
-    def resume_reading(self) -> None:
-        self._paused = False
-        held, self._held = self._held, []
-        for d in held:
-            self._loop.call_soon(self._deliver, d)
-        if self._eof_held:
-            self._eof_held = False
-            self._loop.call_soon(self._remote_closed)
-
-    def is_reading(self) -> bool:
-        return not self._paused
-
-    def close(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        self._loop.call_soon(self._protocol.connection_lost, None)
-        if self.peer is not None:
-            self._loop.call_soon(self.peer._remote_closed)
-
-    def abort(self) -> None:
-        self.close()
-
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("memory", 0)}.get(name, default)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.transport is not None:
+            self.transport.pause_reading()
+        self._on_accept(self)
 
 
-def _pipe(
-    loop: asyncio.AbstractEventLoop, a: asyncio.Protocol, b: asyncio.Protocol
-) -> tuple[_PipeTransport, _PipeTransport]:
-    ta, tb = _PipeTransport(loop, a), _PipeTransport(loop, b)
-    ta.peer, tb.peer = tb, ta
-    a.connection_made(ta)
-    b.connection_made(tb)
-    return ta, tb
+class PendingConnection:
+    """An accepted TCP connection before its RLPx handshake: the server's gate.
+
+    Not a byte has been read or written (the socket is paused). Inspect
+    :attr:`remote_address`, then call :meth:`handshake` or :meth:`refuse`.
+    """
+
+    def __init__(
+        self, proto: RlpxProtocol, read_timeout: float | None, write_timeout: float | None, clock: Clock
+    ) -> None:
+        self._proto = proto
+        self._clock = clock
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._started = False
+        self.remote_address = _sockaddr(proto.transport, "peername")
+        self.local_address = _sockaddr(proto.transport, "sockname")
+
+    async def handshake(self) -> Connection:
+        """Run the recipient handshake and return the connection.
+
+        It has no deadline of its own: the caller owns it (``async with
+        clock.timeout(...)``). A handshake that fails or is cancelled closes the socket.
+
+        Raises:
+            HandshakeError, InvalidKeyError: the remote's auth was invalid.
+            ConnectionClosedError: the remote closed the connection.
+            LocalProtocolError: the handshake was already started, or the connection refused.
+        """
+        if self._started:
+            raise LocalProtocolError("the handshake of this connection was already started")
+        self._started = True
+        if self._proto.transport is None or self._proto.transport.is_closing():
+            raise LocalProtocolError("the connection was refused or closed")
+        self._proto.transport.resume_reading()
+        return await _establish(self._proto, None, self._read_timeout, self._write_timeout, self._clock)
+
+    def refuse(self) -> None:
+        """Close the socket without a handshake (nothing is sent)."""
+        if self._proto.transport is not None:
+            self._proto.transport.abort()
+
+    def __repr__(self) -> str:
+        host, port = self.remote_address
+        return f"<rlpx.PendingConnection from {host}:{port}>"
 
 
-async def _memory_pair(
+class GatedListener:
+    """A TCP listener whose connections go through a gate (see :func:`serve`)."""
+
+    def __init__(self, server: asyncio.Server) -> None:
+        self._server = server
+
+    @property
+    def port(self) -> int:
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        """Stop accepting. Connections already handed out stay the caller's."""
+        self._server.close()
+        with contextlib.suppress(TimeoutError):  # real time: a fake clock must not hang a close
+            async with SYSTEM_CLOCK.timeout(_CLOSE_GRACE):
+                await self._server.wait_closed()
+
+
+async def serve(
+    host: str,
+    port: int,
+    on_accept: Callable[[PendingConnection], None],
+    *,
+    private_key: PrivateKey | bytes,
+    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+    write_timeout: float | None = DEFAULT_WRITE_TIMEOUT,
+    inbox_limit: int = DEFAULT_INBOX_LIMIT,
+    backlog: int = 128,
+    clock: Clock = SYSTEM_CLOCK,
+) -> GatedListener:
+    """Listen on ``host:port``; every accepted socket goes to ``on_accept`` before its handshake.
+
+    ``on_accept`` runs in the accept callback and must not block: it decides at
+    once (``refuse()``) or hands the :class:`PendingConnection` to a task of its
+    owner, which bounds and awaits ``handshake()``. The listener owns no task.
+    """
+    key = _key_bytes(private_key)
+
+    def accepted(proto: _GatedProtocol) -> None:
+        on_accept(PendingConnection(proto, read_timeout, write_timeout, clock))
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: _GatedProtocol(key, inbox_limit, accepted),
+        host,
+        port,
+        family=socket.AF_UNSPEC,
+        backlog=backlog,
+    )
+    return GatedListener(server)
+
+
+async def memory_pair(
     key_a: PrivateKey,
     key_b: PrivateKey,
     *,
@@ -696,14 +578,19 @@ async def _memory_pair(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
     inbox_limit: int = DEFAULT_INBOX_LIMIT,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[Connection, Connection]:
-    """Two connected RLPx connections over an in-memory pipe (A dials B)."""
+    """Two connected RLPx connections over an in-memory byte pipe (A dials B).
+
+    The real handshake and codec run; only the socket is replaced (tests and
+    simulations, as trio's ``memory_stream_pair``).
+    """
     loop = asyncio.get_running_loop()
     pa = _initiator_protocol(key_a, key_b.public_key, inbox_limit)
     pb = _recipient_protocol(key_b, inbox_limit)
-    _pipe(loop, pa, pb)
+    pipe(loop, pa, pb)
     ca, cb = await asyncio.gather(
-        _establish(pa, handshake_timeout, read_timeout, write_timeout),
-        _establish(pb, handshake_timeout, read_timeout, write_timeout),
+        _establish(pa, handshake_timeout, read_timeout, write_timeout, clock),
+        _establish(pb, handshake_timeout, read_timeout, write_timeout, clock),
     )
     return ca, cb

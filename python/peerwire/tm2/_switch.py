@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import random
@@ -35,7 +36,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._pubsub import Subscription as PubSubscription
 from peerwire.errors import DecodeError, DialError, LocalProtocolError, TimeoutError
+from peerwire.events import DialFailureReason, HandshakeFailureReason
+from peerwire.events import Event as LifecycleEvent
 from peerwire.tm2._addr import PeerAddress, is_ip_literal
 from peerwire.tm2._contracts import ChannelDescriptor, PeerConn, Receiver, Transport
 from peerwire.tm2._dial import DialQueue, redial_backoff
@@ -48,6 +52,7 @@ from peerwire.tm2._events import (
     Subscription,
 )
 from peerwire.tm2._keys import ID, validate_id
+from peerwire.tm2._lifecycle import LifecycleFeed, host_port
 from peerwire.tm2._netaddr import NetAddress
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor
@@ -463,6 +468,8 @@ class MultiplexSwitch:
         self._tearing: set[int] = set()
         self._redial_attempts: dict[ID, int] = {}
         self._events = EventBus()
+        #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
+        self.lifecycle = LifecycleFeed(DuplicatePeerError)
         self._behavior = _Behavior(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -599,6 +606,10 @@ class MultiplexSwitch:
         """Events passing ``flt`` (all if None), as an async iterator; see ``_events`` for drops."""
         return self._events.subscribe(flt, maxsize)
 
+    def subscribe_lifecycle(self, maxsize: int = DEFAULT_EVENT_BUFFER) -> PubSubscription[LifecycleEvent]:
+        """Typed dial / handshake / peer events (:mod:`peerwire.events`), bounded, drop-and-count."""
+        return self.lifecycle.subscribe(maxsize=maxsize)
+
     def broadcast(self, ch_id: int, data: bytes) -> int:
         """Queue ``data`` on channel ``ch_id`` for every peer; never waits.
 
@@ -683,6 +694,9 @@ class MultiplexSwitch:
                     r._drop_peer_states(peer)
             if was_added:
                 self._events.publish(PeerDisconnectedEvent(peer.id, str(peer.socket_addr), err))
+                self.lifecycle.peer_dropped(
+                    peer.id, host_port(peer.socket_addr), peer.is_outbound, err, stopping=not self._running
+                )
                 if self._running and self.is_persistent_peer(peer.id) and not self._peers.has(peer.id):
                     addr = self._persistent[peer.id]
                     if not self._queue.has_id(peer.id) and peer.id not in self._dialing:
@@ -728,17 +742,23 @@ class MultiplexSwitch:
     async def _add_peer(self, peer: PeerConn) -> bool:
         """Register, start and announce a verified peer. False (and the connection closed) if refused."""
         pid = peer.id
+        refused = functools.partial(
+            self.lifecycle.refused, pid, host_port(peer.socket_addr), peer.is_outbound
+        )
         if not self._running:  # a dial or handshake that finished after stop()
+            refused(HandshakeFailureReason.STOPPED)
             self._reject(peer)
             return False
         if pid == self.own_id():
             self.stats.rejected_self += 1
+            refused(HandshakeFailureReason.SELF)
             self._reject(peer)
             return False
         registered = self._peers.get(pid) or self._adding.get(pid)
         if registered is not None:
             if self._keeps_registered(registered, peer):
                 self.stats.rejected_duplicate += 1
+                refused(HandshakeFailureReason.ALREADY_CONNECTED)
                 self._reject(peer)
                 return False
             self.stop_peer_for_error(registered, DuplicatePeerError("replaced by a simultaneous connection"))
@@ -746,6 +766,7 @@ class MultiplexSwitch:
             starting = sum(1 for p in self._adding.values() if not p.is_outbound)
             if self._peers.num_inbound() + starting >= self._max_inbound:
                 self.stats.rejected_inbound_full += 1
+                refused(HandshakeFailureReason.TOO_MANY_PEERS)
                 self._reject(peer)
                 return False
         # Up to here nothing awaited: no other connection of this ID can slip in.
@@ -775,6 +796,7 @@ class MultiplexSwitch:
             await self._call_hook(r, r.add_peer, peer)
         if self._peers.get(pid) is peer:
             self._events.publish(PeerConnectedEvent(pid, str(peer.socket_addr)))
+            self.lifecycle.peer_added(pid, host_port(peer.socket_addr), peer.is_outbound)
         return True
 
     async def _accept_loop(self) -> None:
@@ -791,6 +813,9 @@ class MultiplexSwitch:
                 continue
             if self._peers.num_inbound() >= self._max_inbound and not self.is_persistent_peer(peer.id):
                 self.stats.rejected_inbound_full += 1
+                self.lifecycle.refused(
+                    peer.id, host_port(peer.socket_addr), False, HandshakeFailureReason.TOO_MANY_PEERS
+                )
                 self._reject(peer)
                 continue
             self._spawn(self._add_peer(peer), name=f"tm2-add-{peer.id}")
@@ -828,6 +853,7 @@ class MultiplexSwitch:
             return
         self._dialing.add(pid)
         self.stats.dials += 1
+        self.lifecycle.dial_started(pid, host_port(addr))
         started = self.clock.monotonic()
         try:
 
@@ -844,6 +870,7 @@ class MultiplexSwitch:
         except Exception as e:
             self.stats.dial_failures += 1
             self.dial_history.append((started, pid, False))
+            self.lifecycle.dial_failed(pid, host_port(addr), e)
             log.debug("dial %s failed: %r", addr, e)
             return
         finally:
@@ -851,6 +878,8 @@ class MultiplexSwitch:
         if peer.id != pid:
             self.stats.dial_failures += 1
             self.dial_history.append((started, pid, False))
+            mismatch = DialError(f"dialed {pid}, found {peer.id}", reason=DialFailureReason.ID_MISMATCH)
+            self.lifecycle.dial_failed(pid, host_port(addr), mismatch)
             self._reject(peer)
             return
         self.dial_history.append((started, pid, True))

@@ -1,14 +1,16 @@
 """Node Discovery v4 over an asyncio datagram endpoint (go-ethereum ``p2p/discover/v4_udp.go``).
 
 Packets are decoded and verified in the Rust core (``peerwire._core.discv4``);
-the routing table is the Rust ``kad.Table``. This module owns the socket, the
-clock, the pending-reply bookkeeping and the protocol rules:
+the routing table is :class:`~._table.NodeTable`. This module owns the socket,
+the pending-reply bookkeeping and the protocol rules; the pieces it builds on
+live beside it: the flood limiter (``_limiter``), endpoint proof (``_bond``),
+the iterative lookup (``_lookup``) and the address rules (``_addr``).
 
 * Ping/Pong carry ``expiration = now + 20 s``; expired packets are dropped.
 * Endpoint proof: FindNode and ENRRequest are answered only if we received a
   Pong from that (ID, IP) in the last 24 h; otherwise nothing is sent back
   (no amplification). Before we query a node we make sure it has bonded
-  with us (``_ensure_bond``).
+  with us (:meth:`Bonds.ensure`).
 * Replies match pending requests by (sender ID, sender IP, packet type) and
   expire after 500 ms. Anything unmatched is unsolicited and dropped.
 * Neighbors entries must pass the relay-address rules, UDP port > 1024 and
@@ -22,26 +24,28 @@ clock, the pending-reply bookkeeping and the protocol rules:
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import ipaddress
 import os
-import secrets
 import socket
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import discv4 as _wire
 from peerwire._core import identity as _id
+from peerwire._net import NetRestrict, resolve, split_host_port
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._keys import PrivateKey, PublicKey
 from peerwire.devp2p._nodedb import NodeDB
+from peerwire.devp2p.discover._addr import check_relay_addr, ip_bytes, ip_str, norm_ip
+from peerwire.devp2p.discover._bond import BOND_EXPIRATION, MAX_FINDNODE_FAILURES, Bonds
+from peerwire.devp2p.discover._limiter import SourceLimiter
+from peerwire.devp2p.discover._lookup import BUCKET_SIZE, iterative_lookup
+from peerwire.devp2p.discover._table import NodeTable
 from peerwire.errors import DecodeError, InvalidKeyError, PeerwireError, TimeoutError
 
 __all__ = [
@@ -59,118 +63,30 @@ EXPIRATION = 20.0
 """Lifetime of our packets on the wire (seconds)."""
 RESP_TIMEOUT = 0.5
 """How long a pending request waits for its reply."""
-BOND_EXPIRATION = 24 * 3600.0
-"""Endpoint proofs (pongs) are trusted this long."""
-MAX_FINDNODE_FAILURES = 5
-ALPHA = 3
-"""Concurrent FindNode queries per lookup."""
-BUCKET_SIZE = 16
-"""Nodes per lookup result / FindNode answer."""
 SEED_COUNT = 30
 MAX_PENDING_TASKS = 256
 """Background tasks (ping-backs, revalidations) in flight; beyond, new ones are skipped."""
-MAX_SOURCES = 4096
-"""Source addresses tracked by the flood limiter (LRU)."""
-SOURCE_RATE = 50.0
-"""Packets per second accepted from one source address (token bucket); a
-lookup or revalidation from an honest peer needs a handful..."""
-SOURCE_BURST = 50.0
-"""...with this burst."""
 RECV_BUFFER = 4 * 1024 * 1024
 """Requested socket receive buffer (the kernel may cap it at rmem_max)."""
 MIN_LOOKUP_INTERVAL = 1.0
 """random_nodes() starts lookups at least this far apart."""
+RESOLVE_TIMEOUT = 10.0
+"""How long resolving one bootnode's host name may take."""
+REFRESH_WAIT = 60.0
+"""random_nodes() on an empty table waits this long for the first refresh."""
+
+_Match = Callable[[dict[str, Any]], tuple[bool, bool]]
 
 
-# ------------------------------------------------------------------ addresses
-_SPECIAL4 = [
-    ipaddress.ip_network(n)
-    for n in (
-        "0.0.0.0/8",
-        "192.0.0.0/29",
-        "192.0.0.9/32",
-        "192.0.0.170/31",
-        "192.0.2.0/24",
-        "192.88.99.0/24",
-        "198.18.0.0/15",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
-        "240.0.0.0/4",
-        "255.255.255.255/32",
-    )
-]
-_SPECIAL6 = [
-    ipaddress.ip_network(n)
-    for n in ("100::/64", "2001::/32", "2001:1::1/128", "2001:2::/48", "2001:3::/32", "2001:4:112::/48")
-]
-
-
-def _is_special(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if ip.is_multicast:
-        return True
-    nets = _SPECIAL4 if ip.version == 4 else _SPECIAL6
-    return any(ip in n for n in nets)
-
-
-def check_relay_addr(sender: str, addr: str) -> str | None:
-    """geth ``netutil.CheckRelayAddr``: why ``addr`` may not be relayed to ``sender`` (None = fine)."""
-    try:
-        a = ipaddress.ip_address(addr)
-        s = ipaddress.ip_address(sender)
-    except ValueError:
-        return "invalid IP"
-    if a.is_unspecified:
-        return "unspecified address"
-    if _is_special(a):
-        return "special network"
-    if a.is_loopback and not s.is_loopback:
-        return "loopback address from non-loopback host"
-    if kad.is_lan(addr) and not kad.is_lan(sender):
-        return "LAN address from WAN host"
-    return None
-
-
-def _ip_str(raw: bytes) -> str | None:
-    if len(raw) == 4:
-        return str(ipaddress.IPv4Address(raw))
-    if len(raw) == 16:
-        v6 = ipaddress.IPv6Address(raw)
-        return str(v6.ipv4_mapped or v6)
-    return None
-
-
-def _ip_bytes(ip: str) -> bytes:
-    a = ipaddress.ip_address(ip)
-    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
-        a = a.ipv4_mapped
-    return a.packed
-
-
-def _norm_ip(ip: str) -> str:
-    if ":" not in ip:
-        return ip  # dotted IPv4 as the socket reports it: already normal (hot path)
-    a = ipaddress.ip_address(ip)
-    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
-        return str(a.ipv4_mapped)
-    return str(a)
-
-
-# ------------------------------------------------------------------- pending
 @dataclass(eq=False)
 class _Pending:
     from_id: bytes
     ip: str
     ptype: int
-    match: Callable[[dict[str, Any]], tuple[bool, bool]]
+    match: _Match
     """Return (matched, complete) for a candidate reply."""
     future: asyncio.Future[None]
     replies: int = 0
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
 
 
 @dataclass
@@ -202,20 +118,20 @@ class UDPv4(asyncio.DatagramProtocol):
         seed: int | None = None,
     ) -> None:
         self._key = key
+        self._self_id = key.public_key.node_id
         self._secret = key.to_bytes()
         self._db = db
         self._clock = clock
         self._bootnodes = list(bootnodes)
-        self._restrict = (
-            [ipaddress.ip_network(n, strict=False) for n in net_restrict] if net_restrict else None
-        )
+        self._restrict = NetRestrict(net_restrict) if net_restrict else None
         self._tcp_port = tcp_port
-        self.table = kad.Table(key.public_key.node_id, seed=secrets.randbits(63) if seed is None else seed)
-        self._nodes: dict[bytes, Node] = {}
+        self.nodes = NodeTable(self._self_id, clock, seed=seed)
+        #: The routing table of node IDs (Rust ``kad.Table``).
+        self.table = self.nodes.ids
+        self._bonds = Bonds(db, clock)
+        self._limiter = SourceLimiter(clock)
         self._pending: dict[tuple[bytes, str, int], list[_Pending]] = {}
-        self._limiter: OrderedDict[tuple[str, int], _Bucket] = OrderedDict()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._pinging_back: set[bytes] = set()
         self._transport: asyncio.DatagramTransport | None = None
         self.local: LocalNode | None = None
         self.stats = Stats()
@@ -230,7 +146,7 @@ class UDPv4(asyncio.DatagramProtocol):
         self.stats.extra["socket_errors"] = self.stats.extra.get("socket_errors", 0) + 1
 
     def _setup_local(self, host: str, port: int) -> None:
-        nid = self._key.public_key.node_id
+        nid = self._self_id
         stored = self._db.local_seq(nid)
         self.local = LocalNode(
             self._key,
@@ -286,7 +202,7 @@ class UDPv4(asyncio.DatagramProtocol):
         return (str(addr[0]), int(addr[1]))
 
     def table_nodes(self) -> list[Node]:
-        return [self._nodes[i] for i in self.table.nodes() if i in self._nodes]
+        return self.nodes.nodes()
 
     async def ping(self, node: Node) -> int | None:
         """Ping ``node`` and wait for its Pong; returns the Pong's enr-seq.
@@ -297,8 +213,8 @@ class UDPv4(asyncio.DatagramProtocol):
         ip, port = self._addr(node)
         assert self.local is not None
         rec = self.local.record
-        me = (_ip_bytes(rec.ip) if rec.ip else b"", rec.udp or 0, rec.tcp or 0)
-        to = (_ip_bytes(ip), port, 0)
+        me = (ip_bytes(rec.ip) if rec.ip else b"", rec.udp or 0, rec.tcp or 0)
+        to = (ip_bytes(ip), port, 0)
         pkt, h = _wire.encode_ping(self._secret, me, to, self._expiration(), self.local.seq)
         seq: list[int | None] = [None]
 
@@ -318,8 +234,8 @@ class UDPv4(asyncio.DatagramProtocol):
             TimeoutError: no response.
             InvalidKeyError: the record is badly signed or for another node.
         """
-        await self._ensure_bond(node)
         ip, port = self._addr(node)
+        await self._bonds.ensure(node, ip, self.ping)
         pkt, h = _wire.encode_enr_request(self._secret, self._expiration())
         got: list[Any] = [None]
 
@@ -342,8 +258,8 @@ class UDPv4(asyncio.DatagramProtocol):
 
     async def find_node(self, node: Node, target: bytes) -> list[Node]:
         """Ask ``node`` for the nodes closest to the 64-byte ``target`` key."""
-        await self._ensure_bond(node)
         ip, port = self._addr(node)
+        await self._bonds.ensure(node, ip, self.ping)
         pkt, _ = _wire.encode_findnode(self._secret, target, self._expiration())
         found: list[Node] = []
         seen: set[bytes] = set()
@@ -364,8 +280,8 @@ class UDPv4(asyncio.DatagramProtocol):
         except TimeoutError:
             fails = self._db.find_fails(node.id, ip) + 1
             self._db.update_find_fails(node.id, ip, fails)
-            if fails >= MAX_FINDNODE_FAILURES and node.id in self.table:
-                self._remove(node.id)
+            if fails >= MAX_FINDNODE_FAILURES and node.id in self.nodes:
+                self.nodes.remove(node.id)
             raise
         if found:
             self._db.update_find_fails(node.id, ip, 0)
@@ -380,20 +296,7 @@ class UDPv4(asyncio.DatagramProtocol):
         else:
             target64 = bytes(target)
         tid = _id.keccak256(target64)
-        tint = int.from_bytes(tid, "big")
-
-        def dist(n: Node) -> int:
-            return int.from_bytes(n.id, "big") ^ tint
-
-        result: dict[bytes, Node] = {}
-        for i in self.table.closest(tid, BUCKET_SIZE):
-            if i in self._nodes:
-                result[i] = self._nodes[i]
-        if not result:
-            for b in self._bootnodes:
-                result[b.id] = b
-        asked: set[bytes] = {self._key.public_key.node_id}
-        seen: set[bytes] = set(result) | asked
+        start = self.nodes.closest(tid, BUCKET_SIZE) or self._bootnodes
 
         async def query(n: Node) -> list[Node]:
             try:
@@ -401,30 +304,13 @@ class UDPv4(asyncio.DatagramProtocol):
             except (TimeoutError, PeerwireError, OSError):
                 return []
 
-        # Keep ALPHA queries in flight: a slow node does not hold up the others.
-        inflight: set[asyncio.Task[list[Node]]] = set()
-        try:
-            while True:
-                best = sorted(result.values(), key=dist)[:BUCKET_SIZE]
-                for n in best:
-                    if len(inflight) >= ALPHA:
-                        break
-                    if n.id not in asked:
-                        asked.add(n.id)
-                        inflight.add(asyncio.ensure_future(query(n)))
-                if not inflight:
-                    return best
-                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    for n in task.result():
-                        if n.id in seen:
-                            continue
-                        seen.add(n.id)
-                        result[n.id] = n
-                        self._add(n, inbound=False)
-        finally:
-            for task in inflight:
-                task.cancel()
+        return await iterative_lookup(
+            tid,
+            start,
+            query,
+            exclude=(self._self_id,),
+            on_found=lambda n: self.nodes.add(n, inbound=False),
+        )
 
     async def resolve(self, node: Node) -> Node:
         """The newest record of ``node`` we can find (geth ``UDPv4.Resolve``), else ``node``.
@@ -444,7 +330,7 @@ class UDPv4(asyncio.DatagramProtocol):
 
         if (direct := await ask(node)) is not None:
             return direct
-        known = self._nodes.get(node.id)
+        known = self.nodes.get(node.id)
         seq = node.record.seq if node.record is not None else 0
         if known is not None and known.record is not None and known.record.seq > seq:
             node = known
@@ -459,9 +345,9 @@ class UDPv4(asyncio.DatagramProtocol):
         """Endless iterator over nodes found by chained random lookups."""
         while not self._closed:
             started = self._clock.monotonic()
-            if len(self.table) == 0:
-                with contextlib.suppress(builtins.TimeoutError):
-                    async with asyncio.timeout(60):
+            if len(self.nodes) == 0:
+                with contextlib.suppress(TimeoutError):
+                    async with self._clock.timeout(REFRESH_WAIT):
                         await self._refreshed.wait()
             for n in await self.lookup(None):
                 yield n
@@ -482,7 +368,7 @@ class UDPv4(asyncio.DatagramProtocol):
     def _addr(self, node: Node) -> tuple[str, int]:
         if node.ip is None or not node.udp_port:
             raise PeerwireError(f"node {node.id.hex()[:16]} has no UDP endpoint")
-        return _norm_ip(node.ip), node.udp_port
+        return norm_ip(node.ip), node.udp_port
 
     def _send(self, data: bytes, addr: tuple[str, int]) -> None:
         if self._transport is None or self._transport.is_closing():
@@ -495,7 +381,7 @@ class UDPv4(asyncio.DatagramProtocol):
         node_id: bytes,
         ip: str,
         ptype: int,
-        match: Callable[[dict[str, Any]], tuple[bool, bool]],
+        match: _Match,
         packet: bytes,
         addr: tuple[str, int],
         *,
@@ -508,9 +394,9 @@ class UDPv4(asyncio.DatagramProtocol):
         try:
             self._send(packet, addr)
             try:
-                async with asyncio.timeout(RESP_TIMEOUT):
+                async with self._clock.timeout(RESP_TIMEOUT):  # on the injected clock
                     await fut
-            except builtins.TimeoutError:
+            except TimeoutError:
                 if partial_ok and p.replies > 0:
                     return
                 raise TimeoutError(f"no reply from {node_id.hex()[:16]}@{ip}") from None
@@ -535,87 +421,32 @@ class UDPv4(asyncio.DatagramProtocol):
                     p.future.set_result(None)
         return any_matched
 
-    async def _ensure_bond(self, node: Node) -> None:
-        ip, _ = self._addr(node)
-        now = self._now()
-        stale = now - self._db.last_ping_received(node.id, ip) > BOND_EXPIRATION
-        if stale or self._db.find_fails(node.id, ip) > MAX_FINDNODE_FAILURES:
-            await self.ping(node)
-            # Give the remote time to ping us back, so it bonds with us too.
-            await self._wait_for_ping(node.id, ip)
-
-    async def _wait_for_ping(self, node_id: bytes, ip: str) -> None:
-        deadline = self._clock.monotonic() + RESP_TIMEOUT
-        since = self._now()
-        while self._clock.monotonic() < deadline:
-            if self._db.last_ping_received(node_id, ip) >= since:
-                return
-            await self._clock.sleep(0.02)
-
     def _validate_neighbor(
         self, sender_ip: str, raw_ip: bytes, udp: int, tcp: int, pub: bytes
     ) -> Node | None:
-        ip = _ip_str(raw_ip)
+        ip = ip_str(raw_ip)
         if ip is None or udp <= 1024:
             return None
         if check_relay_addr(sender_ip, ip) is not None:
             return None
-        if self._restrict is not None and not any(ipaddress.ip_address(ip) in n for n in self._restrict):
+        if self._restrict is not None and not self._restrict.contains(ip):
             return None
         try:
             key = PublicKey(pub)
         except InvalidKeyError:
             return None
-        if key.node_id == self._key.public_key.node_id:
+        if key.node_id == self._self_id:
             return None
         return Node(public_key=key, host=ip, tcp_port=tcp, udp_port=udp)
 
     def _add(self, node: Node, *, inbound: bool) -> None:
-        if node.ip is None:
-            return
-        old = self._nodes.get(node.id)
-        if old is not None and not inbound and node.id in self.table:
-            # As geth: hearsay (Neighbors, lookups) updates an entry only with a newer record;
-            # the node's own contact (inbound) may change anything.
-            old_seq = old.record.seq if old.record is not None else 0
-            if (node.record.seq if node.record is not None else 0) <= old_seq:
-                return
-        res = self.table.add(node.id, _norm_ip(node.ip), self._clock.monotonic(), inbound)
-        if not res.startswith("rejected"):
-            self._nodes[node.id] = node
-        if len(self._nodes) > 2 * kad.N_BUCKETS * (kad.BUCKET_SIZE + kad.MAX_REPLACEMENTS):
-            keep = set(self.table.nodes())
-            for i in list(self._nodes):
-                if i not in keep and i not in self.table.replacements(i):
-                    del self._nodes[i]
-
-    def _remove(self, node_id: bytes) -> None:
-        self.table.remove(node_id)
-        if node_id not in self.table and node_id not in self.table.replacements(node_id):
-            self._nodes.pop(node_id, None)
+        self.nodes.add(node, inbound=inbound)
 
     # ------------------------------------------------------------- receive
-    def _allow(self, addr: tuple[str, int]) -> bool:
-        now = self._clock.monotonic()
-        b = self._limiter.get(addr)
-        if b is None:
-            b = _Bucket(SOURCE_BURST, now)
-            self._limiter[addr] = b
-            if len(self._limiter) > MAX_SOURCES:
-                self._limiter.popitem(last=False)
-        else:
-            self._limiter.move_to_end(addr)
-            b.tokens = min(SOURCE_BURST, b.tokens + (now - b.stamp) * SOURCE_RATE)
-            b.stamp = now
-        if b.tokens < 1.0:
-            return False
-        b.tokens -= 1.0
-        return True
-
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self.stats.received += 1
-        src = (_norm_ip(str(addr[0])), int(addr[1]))
-        if not self._allow(src):
+        src = (norm_ip(str(addr[0])), int(addr[1]))
+        if not self._limiter.allow(src):
             self.stats.dropped_flood += 1
             return
         if len(data) > _wire.MAX_PACKET_SIZE:
@@ -626,7 +457,7 @@ class UDPv4(asyncio.DatagramProtocol):
         except (DecodeError, InvalidKeyError):
             self.stats.dropped_invalid += 1
             return
-        if sender_id == self._key.public_key.node_id:
+        if sender_id == self._self_id:
             self.stats.dropped_invalid += 1
             return
         try:
@@ -648,30 +479,26 @@ class UDPv4(asyncio.DatagramProtocol):
                 self.stats.dropped_unsolicited += 1
                 return
             if ptype == PONG:
-                self._db.update_last_pong_received(sender_id, ip, self._now())
+                self._bonds.pong_received(sender_id, ip)
         elif ptype == FINDNODE:
-            if not self._bonded(sender_id, ip):
+            if not self._bonds.bonded(sender_id, ip):
                 self.stats.dropped_unbonded += 1
                 return
             tid = _id.keccak256(f["target"])
             entries = []
-            for i in self.table.closest(tid, BUCKET_SIZE, prefer_live=True):
-                n = self._nodes.get(i)
-                if n is None or n.ip is None or check_relay_addr(ip, n.ip) is not None:
+            for n in self.nodes.closest(tid, BUCKET_SIZE, prefer_live=True):
+                if n.ip is None or check_relay_addr(ip, n.ip) is not None:
                     continue
-                entries.append((_ip_bytes(n.ip), n.udp_port, n.tcp_port, n.public_key.to_bytes()))
+                entries.append((ip_bytes(n.ip), n.udp_port, n.tcp_port, n.public_key.to_bytes()))
             for pkt in _wire.encode_neighbors(self._secret, entries, self._expiration()):
                 self._send(pkt, src)
         elif ptype == ENR_REQUEST:
-            if not self._bonded(sender_id, ip):
+            if not self._bonds.bonded(sender_id, ip):
                 self.stats.dropped_unbonded += 1
                 return
             assert self.local is not None
             pkt, _ = _wire.encode_enr_response(self._secret, h, self.local.record.to_bytes())
             self._send(pkt, src)
-
-    def _bonded(self, node_id: bytes, ip: str) -> bool:
-        return self._now() - self._db.last_pong_received(node_id, ip) < BOND_EXPIRATION
 
     def _on_ping(
         self, h: bytes, sender: bytes, sender_id: bytes, f: dict[str, Any], src: tuple[str, int]
@@ -680,24 +507,24 @@ class UDPv4(asyncio.DatagramProtocol):
         assert self.local is not None
         tcp = f["from"][2]
         pkt, _ = _wire.encode_pong(
-            self._secret, (_ip_bytes(ip), port, tcp), h, self._expiration(), self.local.seq
+            self._secret, (ip_bytes(ip), port, tcp), h, self._expiration(), self.local.seq
         )
         self._send(pkt, src)
         node = Node(public_key=PublicKey(sender), host=ip, tcp_port=tcp, udp_port=port)
-        if self._bonded(sender_id, ip):
-            self._add(node, inbound=True)
-        elif sender_id not in self._pinging_back:
+        if self._bonds.bonded(sender_id, ip):
+            self.nodes.add(node, inbound=True)
+        elif sender_id not in self._bonds.pinging_back:
             self._spawn(self._ping_back(node))
-        self._db.update_last_ping_received(sender_id, ip, self._now())
+        self._bonds.ping_received(sender_id, ip)
 
     async def _ping_back(self, node: Node) -> None:
-        self._pinging_back.add(node.id)
+        self._bonds.pinging_back.add(node.id)
         try:
             with contextlib.suppress(TimeoutError, PeerwireError, OSError):
                 await self.ping(node)
-                self._add(node, inbound=True)
+                self.nodes.add(node, inbound=True)
         finally:
-            self._pinging_back.discard(node.id)
+            self._bonds.pinging_back.discard(node.id)
 
     # ---------------------------------------------------------- background
     def _seeds(self) -> list[Node]:
@@ -705,8 +532,8 @@ class UDPv4(asyncio.DatagramProtocol):
 
     async def _refresh(self) -> None:
         for n in self._seeds():
-            if n.id != self._key.public_key.node_id:
-                self._add(n, inbound=False)
+            if n.id != self._self_id:
+                self.nodes.add(n, inbound=False)
         await self.lookup(self._key.public_key)
         for _ in range(3):
             await self.lookup(None)
@@ -725,7 +552,7 @@ class UDPv4(asyncio.DatagramProtocol):
     async def _revalidate_loop(self) -> None:
         while not self._closed:
             for i in self.table.due_revalidations(self._clock.monotonic()):
-                n = self._nodes.get(i)
+                n = self.nodes.get(i)
                 if n is not None:
                     self._spawn(self._revalidate(n))
             await self._clock.sleep(0.25)
@@ -734,9 +561,7 @@ class UDPv4(asyncio.DatagramProtocol):
         try:
             seq = await self.ping(node)
         except (TimeoutError, PeerwireError, OSError):
-            removed, _ = self.table.mark_dead(node.id)
-            if removed:
-                self._nodes.pop(node.id, None)
+            self.nodes.mark_dead(node.id)
             return
         self.table.mark_live(node.id)
         known = node.record.seq if node.record is not None else 0
@@ -745,23 +570,19 @@ class UDPv4(asyncio.DatagramProtocol):
                 rec = await self.request_enr(node)
                 if rec.ip is not None and rec.udp:
                     # A new endpoint moves the node back to the fast list (Table.add).
-                    self._add(Node.from_record(rec), inbound=False)
+                    self.nodes.add(Node.from_record(rec), inbound=False)
         live = self.table.liveness(node.id)
         if live is not None and live > 5:
-            self._db.update_node(self._nodes.get(node.id, node))
+            self._db.update_node(self.nodes.get(node.id) or node)
 
 
-async def _resolve(node: Node) -> Node:
+async def _resolve(node: Node, clock: Clock) -> Node:
     """Resolve a bootnode given by DNS name (enode URLs keep host names until use)."""
     if node.ip is not None or node.host is None:
         return node
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout(10):
-        infos = await loop.getaddrinfo(node.host, node.udp_port, type=socket.SOCK_DGRAM)
-    if not infos:
-        raise PeerwireError(f"cannot resolve {node.host}")
-    ip = str(infos[0][4][0])
-    return Node(public_key=node.public_key, host=ip, tcp_port=node.tcp_port, udp_port=node.udp_port)
+    async with clock.timeout(RESOLVE_TIMEOUT):
+        ips = await resolve(node.host, kind=socket.SOCK_DGRAM)
+    return Node(public_key=node.public_key, host=ips[0], tcp_port=node.tcp_port, udp_port=node.udp_port)
 
 
 @contextlib.asynccontextmanager
@@ -776,10 +597,15 @@ async def listen_v4(
     tcp_port: int = 0,
     seed: int | None = None,
 ) -> AsyncIterator[UDPv4]:
-    """Run discovery v4 on ``addr`` ("host:port") until the block exits."""
-    host, _, port = addr.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b) for b in bootnodes]
+    """Run discovery v4 on ``addr`` ("host:port") until the block exits.
+
+    Raises:
+        ValueError: ``addr`` or a bootnode URL is malformed.
+        DialError: a bootnode's host name does not resolve.
+        OSError: the UDP socket cannot be bound.
+    """
+    host, port = split_host_port(addr, default_host="0.0.0.0")
+    boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b, clock) for b in bootnodes]
     own_db = not isinstance(node_database, NodeDB)
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
     proto = UDPv4(
@@ -787,7 +613,7 @@ async def listen_v4(
     )
     loop = asyncio.get_running_loop()
     try:
-        transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, int(port)))
+        transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, port))
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # A deep receive queue rides out bursts; floods are cut by the per-source limiter.
