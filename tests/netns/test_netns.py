@@ -75,28 +75,25 @@ def _peers(log: Path) -> list[str]:
 
 
 def test_static_ring_heals_after_partition(topo: Topology, tmp_path: Path) -> None:
+    from peerwire.devp2p import Node, PrivateKey
+
     n = len(topo.names)
-    # First pass: learn every enode (keys are created on first start), then restart with the ring.
-    logs = [_start(topo, tmp_path, i) for i in range(n)]
-    enodes = [_enode(lg) for lg in logs]
-    topo.close()  # stop everything; keep the keys
-    topo2 = Topology(n)
-    try:
-        enodes = [e.replace(e.split("@")[1].split(":")[0], topo2.addr(i)) for i, e in enumerate(enodes)]
-        logs = [_start(topo2, tmp_path, i, "--static", enodes[(i + 1) % n]) for i in range(n)]
-        _wait(lambda: all(len(_peers(lg)) == 2 for lg in logs), 60, "ring: every host has 2 peers")
-        topo2.partition(0)
-        took = _wait(
-            lambda: len(_peers(logs[1])) == 1 and len(_peers(logs[n - 1])) == 1,
-            DETECT_BOUND + 10,
-            "neighbours notice the partition",
-        )
-        assert took <= DETECT_BOUND + 10
-        topo2.heal(0)
-        took = _wait(lambda: all(len(_peers(lg)) == 2 for lg in logs), RECONNECT_BOUND, "ring healed")
-        assert took <= RECONNECT_BOUND
-    finally:
-        topo2.close()
+    keys = [PrivateKey.generate() for _ in range(n)]
+    for i, k in enumerate(keys):
+        (tmp_path / f"key{i}").write_text(k.to_hex())
+    enodes = [Node(k.public_key, topo.addr(i), 30303, 30303).enode_url() for i, k in enumerate(keys)]
+    logs = [_start(topo, tmp_path, i, "--static", enodes[(i + 1) % n]) for i in range(n)]
+    _wait(lambda: all(len(_peers(lg)) == 2 for lg in logs), 90, "ring: every host has 2 peers")
+    topo.partition(0)
+    took = _wait(
+        lambda: len(_peers(logs[1])) == 1 and len(_peers(logs[n - 1])) == 1,
+        DETECT_BOUND + 10,
+        "neighbours notice the partition",
+    )
+    assert took <= DETECT_BOUND + 10
+    topo.heal(0)
+    took = _wait(lambda: all(len(_peers(lg)) == 2 for lg in logs), RECONNECT_BOUND, "ring healed")
+    assert took <= RECONNECT_BOUND
 
 
 def test_discovery_converges_and_reconverges(topo: Topology, tmp_path: Path) -> None:

@@ -7,38 +7,29 @@ pending reply, and honest peers lose their answers. Everything here is keyed
 by what the attacker cannot cheaply multiply: the source IP and its subnet
 (/24 for IPv4, /56 for IPv6, the table's own rule for "one operator").
 
-* :class:`SourceLimiter`: token buckets per IP and per subnet (not per port).
+* the flood limiter (``_limiter``) keys its buckets by IP and by subnet, not by port;
 * :class:`BondBudget`: how many distinct, not yet bonded node IDs one IP or
   one subnet may have in flight (ping-back + pending reply + DB row) inside a
   window; over it, the ping is still answered but nothing is stored or sent
   back, so the database and pending tables stay bounded per source.
 
-Both are LRU-bounded in the number of sources they track.
+The budget is LRU-bounded in the number of sources it tracks.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
-from dataclasses import dataclass
 
 __all__ = [
     "BOND_WINDOW",
     "MAX_BONDING_PER_IP",
     "MAX_BONDING_PER_SUBNET",
     "BondBudget",
-    "SourceLimiter",
     "subnet_of",
 ]
 
-#: Packets per second from one IP (token bucket rate and burst): an honest
-#: lookup or revalidation from one peer needs a handful.
-IP_RATE = 50.0
-IP_BURST = 50.0
-#: Packets per second from one subnet: a few honest hosts may share a /24.
-SUBNET_RATE = 200.0
-SUBNET_BURST = 200.0
-#: Sources tracked per limiter (LRU); an older source starts afresh.
+#: Sources tracked (LRU); an older source starts afresh.
 MAX_TRACKED = 4096
 #: Not-yet-bonded node IDs one IP may have in flight; more IDs from it are answered but not
 #: stored or pinged back (an honest host runs one or two nodes).
@@ -57,50 +48,6 @@ def subnet_of(ip: str) -> str:
         addr = addr.ipv4_mapped
     bits = 24 if addr.version == 4 else 56
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False))
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
-class _Buckets:
-    def __init__(self, rate: float, burst: float) -> None:
-        self._rate, self._burst = rate, burst
-        self._b: OrderedDict[str, _Bucket] = OrderedDict()
-
-    def take(self, key: str, now: float) -> bool:
-        b = self._b.get(key)
-        if b is None:
-            b = self._b[key] = _Bucket(self._burst, now)
-            if len(self._b) > MAX_TRACKED:
-                self._b.popitem(last=False)
-        else:
-            self._b.move_to_end(key)
-            b.tokens = min(self._burst, b.tokens + (now - b.stamp) * self._rate)
-            b.stamp = now
-        if b.tokens < 1.0:
-            return False
-        b.tokens -= 1.0
-        return True
-
-    def __len__(self) -> int:
-        return len(self._b)
-
-
-class SourceLimiter:
-    """Flood limiter per source IP and per subnet; the port is ignored on purpose."""
-
-    def __init__(self) -> None:
-        self._ips = _Buckets(IP_RATE, IP_BURST)
-        self._subnets = _Buckets(SUBNET_RATE, SUBNET_BURST)
-
-    def allow(self, ip: str, now: float) -> bool:
-        return self._ips.take(ip, now) and self._subnets.take(subnet_of(ip), now)
-
-    def __len__(self) -> int:
-        return len(self._ips)
 
 
 class BondBudget:
