@@ -19,16 +19,21 @@ async def _idle(peer: Peer, rw: MsgReadWriter) -> None:
         await rw.read_msg()
 
 
+def _key(key_file: Path) -> PrivateKey:
+    """The node's key: created on first start (0600), reused after."""
+    if key_file.exists():
+        return PrivateKey.from_hex(key_file.read_text())
+    key = PrivateKey.generate()
+    key_file.write_text(key.to_hex())
+    key_file.chmod(0o600)
+    return key
+
+
 async def main(argv: list[str]) -> None:
     key_file, db, ip = Path(argv[0]), argv[1], argv[2]
     static = argv[argv.index("--static") + 1].split(",") if "--static" in argv else []
     boot = argv[argv.index("--boot") + 1].split(",") if "--boot" in argv else []
-    if key_file.exists():
-        key = PrivateKey.from_hex(key_file.read_text())
-    else:
-        key = PrivateKey.generate()
-        key_file.write_text(key.to_hex())
-        key_file.chmod(0o600)
+    key = _key(key_file)
     srv = Server(
         Config(
             private_key=key,

@@ -10,6 +10,7 @@ namespaces, veths and bridge even when a test fails.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import secrets
 import signal
@@ -80,10 +81,8 @@ class Topology:
         self._closed = True
         for p in self.procs:
             if p.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 p.wait()
         for i, ns in enumerate(self.names):
             _ip("link", "del", self.host_veth(i), check=False)

@@ -146,7 +146,7 @@ def test_sigkill_during_writes_leaves_files_intact(topo: Topology, tmp_path: Pat
     for round_ in range(5):
         log = tmp_path / f"writer{round_}.log"
         p = topo.spawn(round_ % len(topo.names), [str(script), str(tmp_path)], log)
-        _wait(lambda: "ready" in log.read_text(), 30, "writer ready")
+        _wait(lambda log=log: "ready" in log.read_text(), 30, "writer ready")  # type: ignore[misc]
         time.sleep(0.3 + 0.2 * round_)
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
