@@ -52,7 +52,7 @@ def test_item1_every_accepted_message_is_delivered() -> None:
             for i in range(2000):
                 if await peer.send(SLOW, b"m%d" % i):
                     accepted += 1
-            await eventually(lambda: recv.got >= accepted, f"{accepted} accepted, {recv.got} delivered", 60)
+            await eventually(lambda: recv.got >= accepted, f"{accepted} accepted, not all delivered", 30)
             assert recv.got == accepted == 2000
 
     asyncio.run(asyncio.wait_for(run(), 90))
