@@ -111,6 +111,24 @@ bench: install harness  ## Run the benchmarks (pytest-benchmark) and the Rust ke
 	$(BIN)/pytest benches -q --benchmark-enable --benchmark-only --benchmark-columns=min,mean,ops --benchmark-sort=name
 	cargo bench -p peerwire-core --bench keccak -- --warm-up-time 1 --measurement-time 3
 
+# Fuzzing (rust/fuzz, its own cargo workspace: nightly + cargo-fuzz, never part of `cargo build`).
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+
+.PHONY: fuzz
+fuzz:  ## Run every cargo-fuzz target for FUZZ_SECONDS each (FUZZ_RUNS caps executions); results in target/fuzz-results.txt
+	FUZZ_SECONDS=$(FUZZ_SECONDS) rust/fuzz/run.sh $(FUZZ_TARGETS)
+
+.PHONY: fuzz-smoke
+fuzz-smoke:  ## Short pass of every fuzz target (FUZZ_SMOKE_SECONDS each), replaying the saved regressions first
+	rust/fuzz/replay.sh
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_LOG=target/fuzz-smoke.txt rust/fuzz/run.sh $(FUZZ_TARGETS)
+
+.PHONY: fuzz-py
+fuzz-py: install  ## atheris harnesses for the Python parsers of untrusted input (FUZZ_SECONDS each)
+	$(PY) -m pip install -q "atheris>=2.3"
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) tests/fuzz_py/run.py
+
 .PHONY: testnet
 testnet: install  ## The main job: a local devp2p + TM2 testnet with a live view (TESTNET_ARGS="--nodes 4")
 	$(BIN)/peerwire testnet $(TESTNET_ARGS)

@@ -258,7 +258,7 @@ async def test_bad_first_message_is_refused_without_disconnect(first: str, why: 
         _, err = srv.setup_failures[-1]
         # the remote's Disconnect is its refusal (no breach); everything else is a remote protocol error
         kind = RefusedError if first == "disconnect" else RemoteProtocolError
-        assert isinstance(err, kind) and why in str(err)
+        assert err.is_a(kind) and why in str(err)
         if first in ("zero-id", "short-id"):
             assert err.disconnect_reason == DiscReason.INVALID_IDENTITY
         if first == "disconnect":
@@ -276,7 +276,7 @@ async def test_hello_id_mismatch_is_unexpected_identity() -> None:
         assert await recv_or_closed(t) == (1, b"\xc1\x09")
         server_end = next(x for x in net.transports if x.remote_public_key == key.public_key)
         assert server_end.sent[-1] == (1, b"\xc1\x09", True)  # compressed: snappy was on
-        assert srv.setup_failures[-1][1].disconnect_reason == DiscReason.UNEXPECTED_IDENTITY  # type: ignore[union-attr]
+        assert srv.setup_failures[-1][1].disconnect_reason == DiscReason.UNEXPECTED_IDENTITY
 
 
 @aio
@@ -591,8 +591,8 @@ async def test_policy_refusals_are_refused_errors_with_typed_reasons() -> None:
         await raw(net, srv)  # another node: the table is full
         await wait_for(lambda: len(srv.setup_failures) >= 2)
         errs = [e for _, e in srv.setup_failures]
-        assert all(isinstance(e, RefusedError) and not isinstance(e, RemoteProtocolError) for e in errs)
-        assert {e.disconnect_reason for e in errs if isinstance(e, RefusedError)} == {
+        assert all(e.is_a(RefusedError) and not e.is_a(RemoteProtocolError) for e in errs)
+        assert {e.disconnect_reason for e in errs if e.is_a(RefusedError)} == {
             DiscReason.TOO_MANY_PEERS  # the inbound limit is checked first (geth's order)
         }
         reasons = []
@@ -610,7 +610,7 @@ async def test_policy_refusals_are_refused_errors_with_typed_reasons() -> None:
         await raw(net, srv, key)  # the same node again
         await wait_for(lambda: len(srv.setup_failures) >= 1)
         err = srv.setup_failures[-1][1]
-        assert isinstance(err, RefusedError) and err.disconnect_reason == DiscReason.ALREADY_CONNECTED
+        assert err.is_a(RefusedError) and err.disconnect_reason == DiscReason.ALREADY_CONNECTED
         failed = [ev for ev in iter(feed.get_nowait, None) if isinstance(ev, HandshakeFailed)]
         assert [ev.reason for ev in failed] == [HandshakeFailureReason.ALREADY_CONNECTED]
         assert t is not None

@@ -7,6 +7,7 @@ from peerwire.devp2p._base import Cap, ConnFlag, DiscReason, Msg, PeerEvent, Pee
 from peerwire.devp2p._config import Config
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
+from peerwire.devp2p._failures import SetupFailure
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._keys import PrivateKey, PublicKey, recover_public_key
 from peerwire.devp2p._peer import MsgReadWriter, Peer, Protocol
@@ -31,6 +32,7 @@ __all__ = [
     "Protocol",
     "PublicKey",
     "Server",
+    "SetupFailure",
     "discover",
     "encode_hello",
     "exchange_hello",

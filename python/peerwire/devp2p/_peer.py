@@ -41,6 +41,16 @@ from peerwire.errors import ConnectionClosedError, LocalProtocolError, PeerwireE
 __all__ = ["MsgReadWriter", "Peer", "PeerEnd", "Protocol"]
 
 PROTO_QUEUE_DEPTH = 16  # frames buffered per protocol before the read loop waits (backpressure)
+#: Decoded (decompressed) payload bytes a peer may have waiting for its protocol handlers.
+#: Stops snappy bombs: ~1 MiB on the wire decompresses to 16 MiB, and 16 queued messages
+#: per protocol would hold 256 MiB for one peer (issue 12, item 4). One message of any
+#: size is always accepted into an empty queue; going over ends the peer (SUBPROTOCOL_ERROR:
+#: its protocol handlers cannot keep up with what it sends).
+PEER_DECODED_BUDGET = 16 * 1024 * 1024
+#: Messages the read loop handles before yielding to the event loop: messages already
+#: buffered are returned without suspending, so without this one flooding peer would
+#: run its whole backlog in one turn and stall every other peer (issue 12, item 6).
+MSGS_PER_TURN = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,7 @@ class MsgReadWriter:
         if self._peer.closed and self._in.empty():
             raise ConnectionClosedError("peer disconnected")
         msg = await self._in.get()
+        self._peer._decoded_waiting -= len(msg.payload)
         self._peer._msg_event(PeerEventType.MSG_RECV, self.protocol.name, msg.code, len(msg.payload))
         return msg
 
@@ -150,6 +161,9 @@ class Peer:
         self._rws = [MsgReadWriter(self, p, off) for p, off in matched]
         self._wlock = asyncio.Lock()
         self._end: asyncio.Future[PeerEnd] = asyncio.get_running_loop().create_future()
+        #: Bytes of decoded payloads queued for the protocol handlers (see PEER_DECODED_BUDGET).
+        self._decoded_waiting = 0
+        self.decoded_budget = PEER_DECODED_BUDGET
 
     # -- public surface ---------------------------------------------------
     @property
@@ -243,10 +257,15 @@ class Peer:
 
     async def _read_loop(self) -> None:
         try:
+            handled = 0
             while True:
                 async with self._clock.timeout(FRAME_READ_TIMEOUT):  # the one bound on this read
                     code, payload = await self._t.recv()
                 await self._handle(code, payload)
+                handled += 1
+                if handled >= MSGS_PER_TURN:  # let other peers run (fairness)
+                    handled = 0
+                    await asyncio.sleep(0)
         except (PeerwireError, OSError) as e:
             self._finish(DiscReason.NETWORK_ERROR, False, f"read error: {e}")
 
@@ -262,6 +281,15 @@ class Peer:
         else:
             for rw in self._rws:
                 if rw.offset <= code < rw.offset + rw.protocol.length:
+                    waiting = self._decoded_waiting + len(payload)
+                    if self._decoded_waiting and waiting > self.decoded_budget:
+                        self._finish(
+                            DiscReason.SUBPROTOCOL_ERROR,
+                            False,
+                            f"decoded bytes waiting over budget ({waiting} > {self.decoded_budget})",
+                        )
+                        return
+                    self._decoded_waiting = waiting
                     await rw._in.put(Msg(code - rw.offset, payload, self._clock.monotonic()))
                     return
             self._finish(DiscReason.PROTOCOL_ERROR, False, f"msg code out of range: {code}")

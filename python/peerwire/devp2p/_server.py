@@ -64,6 +64,7 @@ from peerwire.devp2p._config import Config
 from peerwire.devp2p._dial import DialScheduler, FairMix
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
+from peerwire.devp2p._failures import SetupFailure
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._lifecycle import drop_reason, lifecycle_feed
 from peerwire.devp2p._peer import Peer
@@ -193,8 +194,9 @@ class Server:
             net_restrict=self._net_restrict,
             node_filter=config.node_filter,
         )
-        #: Recent connection setups that failed or were refused: (remote, error), newest last.
-        self.setup_failures: collections.deque[tuple[str, PeerwireError | OSError]] = collections.deque(
+        #: Recent connection setups that failed or were refused: (remote, failure), newest last.
+        #: Reasons only: an exception would keep its traceback and the dead connection alive.
+        self.setup_failures: collections.deque[tuple[str, SetupFailure]] = collections.deque(
             maxlen=SETUP_FAILURES_KEPT
         )
 
@@ -440,7 +442,7 @@ class Server:
             async with self._clock.timeout(HANDSHAKE_TIMEOUT):
                 await self._tokens.acquire()
         except PeerwireError as e:
-            self.setup_failures.append((label, e))
+            self.setup_failures.append((label, SetupFailure.of(e)))
             self.lifecycle.handshake_failed(None, label, True, e)
             inc.refuse()
             return
@@ -451,7 +453,7 @@ class Server:
             why = self._check_inbound(remote[0])
             if why is not None:
                 refusal = RefusedError(f"rejected inbound: {why}")
-                self.setup_failures.append((label, refusal))
+                self.setup_failures.append((label, SetupFailure.of(refusal)))
                 self.lifecycle.publish(HandshakeFailed(None, label, Direction.INBOUND, why, str(refusal)))
                 inc.refuse()
                 return
@@ -459,7 +461,7 @@ class Server:
                 async with self._clock.timeout(HANDSHAKE_TIMEOUT):  # the handshake's one bound
                     t = await inc.handshake()
             except (PeerwireError, OSError) as e:
-                self.setup_failures.append((label, e))
+                self.setup_failures.append((label, SetupFailure.of(e)))
                 self.lifecycle.handshake_failed(None, label, True, e)
                 inc.refuse()
                 return
@@ -577,7 +579,7 @@ class Server:
                 raise DialError("server stopped", reason=DialFailureReason.STOPPED)
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
-            self.setup_failures.append((label, e))
+            self.setup_failures.append((label, SetupFailure.of(e)))
             self.lifecycle.handshake_failed(node.id, label, bool(flags & ConnFlag.INBOUND), e)
             raise
         finally:

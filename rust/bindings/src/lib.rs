@@ -8,6 +8,7 @@
 
 use pyo3::prelude::*;
 
+mod alloc;
 mod discv4;
 mod enr;
 mod errors;
@@ -40,6 +41,7 @@ fn add_submodule(
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    alloc::return_big_buffers_to_os();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add(
         "build_profile",

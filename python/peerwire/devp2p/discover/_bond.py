@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from peerwire._clock import Clock
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._nodedb import NodeDB
+from peerwire.devp2p.discover._v4limits import BondBudget
 from peerwire.errors import TimeoutError
 
 __all__ = ["BOND_EXPIRATION", "MAX_FINDNODE_FAILURES", "PING_BACK_WAIT", "Bonds"]
@@ -41,6 +42,20 @@ class Bonds:
         # (node ID, IP) -> futures of ensure() calls waiting for that node's ping. Only our
         # own ensure() calls add entries (and remove them), so a remote cannot grow this.
         self._ping_waiters: dict[tuple[bytes, str], list[asyncio.Future[None]]] = {}
+        #: Unverified IDs per source IP / subnet (identity churn, issue 12 item 5).
+        self.budget = BondBudget()
+        #: Pings from unbonded IDs over their source's budget: answered, not stored or pinged back.
+        self.over_budget = 0
+
+    def admit(self, node_id: bytes, ip: str) -> bool:
+        """Whether ``node_id`` at ``ip`` may hold a DB row, a ping-back and a pending reply.
+
+        Bonded nodes always may; an unbonded one only inside its IP's and subnet's budget.
+        """
+        if self.bonded(node_id, ip) or self.budget.admit(node_id, ip, self._clock.monotonic()):
+            return True
+        self.over_budget += 1
+        return False
 
     def bonded(self, node_id: bytes, ip: str) -> bool:
         """Whether ``node_id`` answered a Ping of ours from ``ip`` within ``BOND_EXPIRATION``."""
@@ -48,9 +63,12 @@ class Bonds:
 
     def pong_received(self, node_id: bytes, ip: str) -> None:
         self._db.update_last_pong_received(node_id, ip, self._clock.time())
+        self.budget.verified(node_id, ip)
 
-    def ping_received(self, node_id: bytes, ip: str) -> None:
-        self._db.update_last_ping_received(node_id, ip, self._clock.time())
+    def ping_received(self, node_id: bytes, ip: str, *, store: bool = True) -> None:
+        """Record a ping (``store=False``: over budget, only wake our own waiters)."""
+        if store:
+            self._db.update_last_ping_received(node_id, ip, self._clock.time())
         for fut in self._ping_waiters.get((node_id, ip), ()):
             if not fut.done():
                 fut.set_result(None)

@@ -1,9 +1,10 @@
 """The per-source flood limiter in front of discovery's signature checks.
 
-Every datagram costs a signature recovery; a token bucket per source address
-drops a flood before that work, and the table of sources is an LRU with a
-fixed size, so a flood from many addresses keeps memory bounded and honest
-sources keep being served.
+Every datagram costs a signature recovery; a token bucket per source IP, and
+one per subnet (/24, /56), drop a flood before that work. The port is not
+part of the key: one host cycling through 600 source ports is one source
+(issue 12, item 5). The tables are LRUs with a fixed size, so a flood from
+many addresses keeps memory bounded and honest sources keep being served.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections import OrderedDict
 
 from peerwire._clock import Clock
 from peerwire._net import TokenBucket
+from peerwire.devp2p.discover._v4limits import subnet_of
 
-__all__ = ["MAX_SOURCES", "SOURCE_BURST", "SOURCE_RATE", "SourceLimiter"]
+__all__ = ["MAX_SOURCES", "SOURCE_BURST", "SOURCE_RATE", "SUBNET_BURST", "SUBNET_RATE", "SourceLimiter"]
 
 MAX_SOURCES = 4096
 """Source addresses tracked (LRU): a spoofed-source flood cannot grow the table past this."""
@@ -22,10 +24,36 @@ SOURCE_RATE = 50.0
 lookup or revalidation from an honest peer needs a handful..."""
 SOURCE_BURST = 50.0
 """...with this burst."""
+SUBNET_RATE = 200.0
+"""Packets per second from one /24 (IPv4) or /56 (IPv6): a few honest hosts may share one..."""
+SUBNET_BURST = 200.0
+"""...with this burst."""
+
+
+class _Buckets:
+    """Token buckets by key, least recently seen evicted first."""
+
+    def __init__(self, clock: Clock, rate: float, burst: float, max_keys: int) -> None:
+        self._clock, self._rate, self._burst, self._max = clock, rate, burst, max_keys
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, key: str) -> bool:
+        b = self._buckets.get(key)
+        if b is None:
+            b = TokenBucket(self._rate, self._burst, self._clock)
+            self._buckets[key] = b
+            if len(self._buckets) > self._max:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return b.try_take()
 
 
 class SourceLimiter:
-    """Token buckets keyed by source ``(ip, port)``, least recently seen evicted first."""
+    """Token buckets keyed by source IP and by its subnet (the source port is ignored)."""
 
     def __init__(
         self,
@@ -35,23 +63,13 @@ class SourceLimiter:
         burst: float = SOURCE_BURST,
         max_sources: int = MAX_SOURCES,
     ) -> None:
-        self._clock = clock
-        self._rate = rate
-        self._burst = burst
-        self._max = max_sources
-        self._buckets: OrderedDict[tuple[str, int], TokenBucket] = OrderedDict()
+        self._ips = _Buckets(clock, rate, burst, max_sources)
+        self._subnets = _Buckets(clock, max(rate, SUBNET_RATE), max(burst, SUBNET_BURST), max_sources)
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return len(self._ips)
 
     def allow(self, source: tuple[str, int]) -> bool:
-        """Take one token for ``source``; False when its bucket is empty."""
-        b = self._buckets.get(source)
-        if b is None:
-            b = TokenBucket(self._rate, self._burst, self._clock)
-            self._buckets[source] = b
-            if len(self._buckets) > self._max:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(source)
-        return b.try_take()
+        """Take one token for ``source``'s IP and subnet; False when either bucket is empty."""
+        ip = source[0]
+        return self._ips.take(ip) and self._subnets.take(subnet_of(ip))

@@ -60,6 +60,8 @@ __all__ = [
 
 PING, PONG, FINDNODE, NEIGHBORS, ENR_REQUEST, ENR_RESPONSE = 1, 2, 3, 4, 5, 6
 
+#: Expiry timestamps at or above this are negative as geth's int64: already expired.
+_INT64_LIMIT = 1 << 63
 EXPIRATION = 20.0
 """Lifetime of our packets on the wire (seconds)."""
 RESP_TIMEOUT = 0.5
@@ -370,7 +372,9 @@ class UDPv4(asyncio.DatagramProtocol):
         return int(self._now() + EXPIRATION)
 
     def _expired(self, ts: int) -> bool:
-        return ts < self._now()
+        # geth reads the field as int64 (v4wire.Expired): a value >= 2^63 is negative
+        # there, so already in the past; read unsigned it would never expire.
+        return ts >= _INT64_LIMIT or ts < self._now()
 
     def _addr(self, node: Node) -> tuple[str, int]:
         if node.ip is None or not node.udp_port:
@@ -518,11 +522,12 @@ class UDPv4(asyncio.DatagramProtocol):
         )
         self._send(pkt, src)
         node = Node(public_key=PublicKey(sender), host=ip, tcp_port=tcp, udp_port=port)
+        admitted = self._bonds.admit(sender_id, ip)  # identity churn: per-IP/subnet budget
         if self._bonds.bonded(sender_id, ip):
             self.nodes.add(node, inbound=True)
-        elif sender_id not in self._bonds.pinging_back:
+        elif admitted and sender_id not in self._bonds.pinging_back:
             self._spawn(self._ping_back(node), "ping-back")
-        self._bonds.ping_received(sender_id, ip)
+        self._bonds.ping_received(sender_id, ip, store=admitted)
 
     async def _ping_back(self, node: Node) -> None:
         self._bonds.pinging_back.add(node.id)

@@ -255,6 +255,21 @@ impl<H: MacHash> Session<H> {
         self.rbuf.len()
     }
 
+    /// Bytes held between calls (partial piece + scratch): follows the bytes received.
+    pub fn buffered_capacity(&self) -> usize {
+        self.rbuf.capacity() + self.scratch.capacity()
+    }
+
+    /// Keep a small scratch buffer for reuse; free one a big message grew,
+    /// so one 16 MiB message does not cost 16 MiB for the session's life.
+    fn keep_scratch(&mut self, scratch: Vec<u8>) {
+        self.scratch = if scratch.capacity() <= RBUF_KEEP {
+            scratch
+        } else {
+            Vec::new()
+        };
+    }
+
     /// Whether a frame has been started but not finished (used to tell a
     /// clean EOF from a peer that stopped mid-frame).
     pub fn mid_frame(&self) -> bool {
@@ -291,7 +306,7 @@ impl<H: MacHash> Session<H> {
             payload
         };
         let res = self.write_frame(code, data, out);
-        self.scratch = scratch;
+        self.keep_scratch(scratch);
         res
     }
 
@@ -400,8 +415,13 @@ impl<H: MacHash> Session<H> {
             data = rest;
         }
         if !data.is_empty() {
-            // Reserve once for the whole piece instead of regrowing.
-            self.rbuf.reserve(self.piece_len());
+            // Memory follows the bytes that arrived, never the size a header
+            // declares: a peer announcing a 16 MiB body and then trickling
+            // must not make us hold 16 MiB (issue 12, item 2). `extend`
+            // grows geometrically, so a real big frame costs O(log n)
+            // reallocations, at most twice its received bytes.
+            self.rbuf
+                .reserve_exact(data.len().min(self.piece_len()).min(RBUF_FIRST_RESERVE));
             self.rbuf.extend_from_slice(data);
         }
         Ok(())
@@ -471,7 +491,7 @@ impl<H: MacHash> Session<H> {
                 .apply_keystream_b2b(ct, &mut scratch)
                 .map_err(keystream)?;
             let res = decompress(&scratch);
-            self.scratch = scratch;
+            self.keep_scratch(scratch);
             res?
         } else {
             let mut v = vec![0u8; ct.len()];
@@ -485,6 +505,10 @@ impl<H: MacHash> Session<H> {
         Ok(Message { code, payload })
     }
 }
+
+/// Most a partial piece reserves up front: enough for one socket read, far
+/// below a declared 16 MiB body the peer may never send.
+const RBUF_FIRST_RESERVE: usize = 64 * 1024;
 
 /// Largest read buffer kept between frames; a bigger one (a 16 MiB frame
 /// that arrived in pieces) is freed once the frame is done.

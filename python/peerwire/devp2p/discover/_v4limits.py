@@ -1,0 +1,99 @@
+"""Per-source bounds of discovery v4 against identity churn (issue 12, item 5).
+
+One host cycling through fresh keys and hundreds of source ports looks, to a
+limiter keyed by (address, port) or by node ID, like thousands of strangers:
+it never trips, every fresh ID earns a node-database row, a ping-back and a
+pending reply, and honest peers lose their answers. Everything here is keyed
+by what the attacker cannot cheaply multiply: the source IP and its subnet
+(/24 for IPv4, /56 for IPv6, the table's own rule for "one operator").
+
+* the flood limiter (``_limiter``) keys its buckets by IP and by subnet, not by port;
+* :class:`BondBudget`: how many distinct, not yet bonded node IDs one IP or
+  one subnet may have in flight (ping-back + pending reply + DB row) inside a
+  window; over it, the ping is still answered but nothing is stored or sent
+  back, so the database and pending tables stay bounded per source.
+
+The budget is LRU-bounded in the number of sources it tracks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+
+__all__ = [
+    "BOND_WINDOW",
+    "MAX_BONDING_PER_IP",
+    "MAX_BONDING_PER_SUBNET",
+    "BondBudget",
+    "subnet_of",
+]
+
+#: Sources tracked (LRU); an older source starts afresh.
+MAX_TRACKED = 4096
+#: Not-yet-bonded node IDs one IP may have in flight; more IDs from it are answered but not
+#: stored or pinged back (an honest host runs one or two nodes).
+MAX_BONDING_PER_IP = 4
+#: The same per subnet (a /24 or /56 of honest hosts may run several nodes each).
+MAX_BONDING_PER_SUBNET = 16
+#: How long an unverified ID counts against its source: longer than a ping-back round trip
+#: (its pending reply lasts RESP_TIMEOUT), short enough that an honest restart is not refused.
+BOND_WINDOW = 30.0
+
+
+def subnet_of(ip: str) -> str:
+    """The /24 (IPv4, IPv4-mapped IPv6 included) or /56 (IPv6) that ``ip`` belongs to."""
+    addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    bits = 24 if addr.version == 4 else 56
+    return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False))
+
+
+class BondBudget:
+    """Distinct unverified node IDs in flight per source IP and per subnet."""
+
+    def __init__(
+        self,
+        per_ip: int = MAX_BONDING_PER_IP,
+        per_subnet: int = MAX_BONDING_PER_SUBNET,
+        window: float = BOND_WINDOW,
+    ) -> None:
+        self._per_ip, self._per_subnet, self._window = per_ip, per_subnet, window
+        self._by_ip: OrderedDict[str, OrderedDict[bytes, float]] = OrderedDict()
+        self._by_subnet: OrderedDict[str, OrderedDict[bytes, float]] = OrderedDict()
+
+    def _live(
+        self, table: OrderedDict[str, OrderedDict[bytes, float]], key: str, now: float
+    ) -> OrderedDict[bytes, float]:
+        ids = table.get(key)
+        if ids is None:
+            ids = table[key] = OrderedDict()
+            if len(table) > MAX_TRACKED:
+                table.popitem(last=False)
+        table.move_to_end(key)
+        while ids and next(iter(ids.values())) <= now - self._window:
+            ids.popitem(last=False)
+        return ids
+
+    def admit(self, node_id: bytes, ip: str, now: float) -> bool:
+        """Whether ``node_id`` from ``ip`` may start bonding (a DB row, a ping-back) now."""
+        by_ip = self._live(self._by_ip, ip, now)
+        by_net = self._live(self._by_subnet, subnet_of(ip), now)
+        if node_id in by_ip:
+            return True
+        if len(by_ip) >= self._per_ip or len(by_net) >= self._per_subnet:
+            return False
+        by_ip[node_id] = now
+        by_net[node_id] = now
+        return True
+
+    def verified(self, node_id: bytes, ip: str) -> None:
+        """The node proved its endpoint: it no longer counts against its source."""
+        for table, key in ((self._by_ip, ip), (self._by_subnet, subnet_of(ip))):
+            ids = table.get(key)
+            if ids is not None:
+                ids.pop(node_id, None)
+
+    def in_flight(self, ip: str) -> int:
+        return len(self._by_ip.get(ip, ()))

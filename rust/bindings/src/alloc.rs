@@ -1,0 +1,24 @@
+//! Give big peer buffers back to the OS when they are freed.
+//!
+//! glibc raises its mmap threshold each time a large mmapped block is freed
+//! (up to 32 MiB), after which 16 MiB frame buffers and decompressed
+//! payloads come from the heap arena and stay in the process's RSS after the
+//! peer that caused them is gone: 12 peers failing mid 16 MiB frame left
+//! 160 MiB resident until `malloc_trim` (issue 12, item 3). A fixed
+//! threshold turns that adaptation off, so every block of at least
+//! [`BIG_BLOCK`] is its own mapping and is unmapped on free.
+
+/// Blocks at least this large are mmapped (and unmapped on free). Smaller
+/// ones, the common case of every message, stay on the fast heap path.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const BIG_BLOCK: libc::c_int = 1 << 20;
+
+/// Called once at module import.
+pub(crate) fn return_big_buffers_to_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning parameters; it is
+    // thread-safe in glibc and takes no pointers.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, BIG_BLOCK);
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Run every fuzz target for FUZZ_SECONDS (default 60) each, or until FUZZ_RUNS
+# executions if set; prints one result line per target and appends it to
+# $FUZZ_LOG (default target/fuzz-results.txt). A crash stops with its
+# reproducer in rust/fuzz/artifacts/<target>/ and a non-zero exit.
+# Usage: rust/fuzz/run.sh [target ...]   (default: all targets)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_RUNS=${FUZZ_RUNS:--1}
+FUZZ_LOG=${FUZZ_LOG:-target/fuzz-results.txt}
+JOBS_FLAGS=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -timeout=10)
+command -v cargo-fuzz >/dev/null || { echo "error: cargo-fuzz missing: cargo install cargo-fuzz"; exit 1; }
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir rust/fuzz)
+python3 rust/fuzz/seed_corpus.py tests/vectors rust/fuzz/corpus >/dev/null
+cargo +nightly fuzz build -O --fuzz-dir rust/fuzz "${targets[@]:0:0}" >/dev/null
+mkdir -p "$(dirname "$FUZZ_LOG")"
+status=0
+for t in "${targets[@]}"; do
+    out=$(mktemp)
+    if cargo +nightly fuzz run -O --fuzz-dir rust/fuzz "$t" "rust/fuzz/corpus/$t" -- \
+        -max_total_time="$FUZZ_SECONDS" -runs="$FUZZ_RUNS" "${JOBS_FLAGS[@]}" >"$out" 2>&1; then
+        result=ok
+    else
+        result=CRASH; status=1
+        tail -40 "$out"
+    fi
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out" | grep -o '[0-9]*$' | tail -1)
+    secs=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$out" | grep -o '[0-9]*$' | tail -1)
+    cov=$(grep -oE 'cov: [0-9]+' "$out" | tail -1 | grep -o '[0-9]*')
+    line="$(date -u +%FT%TZ) $t result=$result execs=${execs:-?} exec_per_s=${secs:-?} cov=${cov:-?}"
+    echo "$line" | tee -a "$FUZZ_LOG"
+    rm -f "$out"
+done
+exit $status
