@@ -34,7 +34,6 @@ class SlowCounter(tm2.BaseReactor):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="fixed on runtime-tm2")
 def test_item1_every_accepted_message_is_delivered() -> None:
     async def run() -> None:
         recv = SlowCounter()
@@ -58,7 +57,6 @@ def test_item1_every_accepted_message_is_delivered() -> None:
     asyncio.run(asyncio.wait_for(run(), 90))
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on runtime-tm2")
 @aio
 async def test_item7_peer_that_never_reads_is_dropped() -> None:
     """Item 7: our writes to a peer that never reads have a deadline, so the slot is freed."""
