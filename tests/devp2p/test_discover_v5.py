@@ -12,7 +12,7 @@ import pytest
 
 from peerwire import devp2p, kad
 from peerwire.devp2p import Node
-from peerwire.devp2p.discover import UDPv5, listen_v5, lookup_distances
+from peerwire.devp2p.discover import UDPv5, listen, listen_v4, listen_v5, lookup_distances
 from peerwire.devp2p.discover._v5 import _pack_nodes
 from peerwire.errors import TimeoutError
 
@@ -142,3 +142,31 @@ async def test_lookup_converges_on_small_network() -> None:
             assert len(known & ids) >= 0.9 * len(ids), len(known & ids)
         got = await rest[0].lookup(rest[5].id)
         assert got[0].id == rest[5].id
+
+
+@run_async
+async def test_v4_and_v5_on_one_socket() -> None:
+    key = devp2p.PrivateKey.generate()
+    async with (
+        listen(key, "127.0.0.1:0", v4=True, v5=True) as both,
+        listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0") as p4,
+        listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as p5,
+    ):
+        assert both.v4 is not None and both.v5 is not None
+        me = both.self_node()
+        assert both.v4.local_addr == both.v5.local_addr  # one socket
+        seq = both.local.seq if both.local is not None else -1
+        assert await p4.ping(me) == seq
+        assert await p5.ping(me) == seq
+        assert both.v5.stats.not_discv5 == 0  # v4 packets never reached v5
+        assert both.v4.stats.dropped_invalid == 0  # v5 packets never reached v4
+        # A local record change reaches peers on both protocols.
+        assert both.local is not None
+        both.local.set_extra("test", b"1")
+        assert await p4.ping(me) == seq + 1
+        assert await p5.ping(me) == seq + 1
+        assert (await p4.request_enr(me)).seq == seq + 1
+        assert (await p5.request_enr(me)).seq == seq + 1
+        # Each peer is in the table of its own protocol.
+        await asyncio.sleep(0.3)
+        assert p5.id in {n.id for n in both.v5.table_nodes()}

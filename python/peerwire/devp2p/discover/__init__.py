@@ -14,9 +14,11 @@ from peerwire.devp2p.discover._v4 import (
 from peerwire.devp2p.discover._v5 import RESP_TIMEOUT as V5_RESP_TIMEOUT
 from peerwire.devp2p.discover._v5 import TalkHandler, lookup_distances
 from peerwire.devp2p.discover._v5lookup import UDPv5, listen_v5
+from peerwire.devp2p.discover._v5shared import Discovery, is_v4_packet, listen
 
 __all__ = [
     "BOND_EXPIRATION",
+    "Discovery",
     "EXPIRATION",
     "RESP_TIMEOUT",
     "NodeDB",
@@ -25,6 +27,8 @@ __all__ = [
     "UDPv4",
     "UDPv5",
     "check_relay_addr",
+    "is_v4_packet",
+    "listen",
     "listen_v4",
     "listen_v5",
     "lookup_distances",
