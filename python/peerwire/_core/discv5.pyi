@@ -11,7 +11,7 @@ WHOAREYOU_SIZE: int
 # FINDNODE (distances,), NODES (total, records), TALKREQ (protocol, request), TALKRESP (response,).
 Message = tuple[int, bytes, tuple[Any, ...]]
 Decoded = tuple[
-    Literal["message", "unknown", "whoareyou", "not_discv5"], bytes, bytes, Any | None, bytes | None
+    Literal["message", "unknown", "whoareyou", "not_discv5"], bytes, bytes, Any, bytes | None
 ]
 
 def encode_message(kind: int, req_id: bytes, args: tuple[Any, ...]) -> bytes: ...
