@@ -10,9 +10,7 @@ WHOAREYOU_SIZE: int
 # A message is (kind, req_id, args); args per kind: PING (enr_seq,), PONG (enr_seq, ip, port),
 # FINDNODE (distances,), NODES (total, records), TALKREQ (protocol, request), TALKRESP (response,).
 Message = tuple[int, bytes, tuple[Any, ...]]
-Decoded = tuple[
-    Literal["message", "unknown", "whoareyou", "not_discv5"], bytes, bytes, Any, bytes | None
-]
+Decoded = tuple[Literal["message", "unknown", "whoareyou", "not_discv5"], bytes, bytes, Any, bytes | None]
 
 def encode_message(kind: int, req_id: bytes, args: tuple[Any, ...]) -> bytes: ...
 def decode_message(plaintext: bytes) -> Message: ...

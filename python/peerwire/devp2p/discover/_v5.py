@@ -165,6 +165,8 @@ class V5Transport(asyncio.DatagramProtocol):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = Stats()
+        self._monotonic = clock.monotonic
+        self._addr_strs: dict[tuple[str, int], str] = {}
         self.refreshed = asyncio.Event()
         self.closed = False
 
@@ -354,27 +356,30 @@ class V5Transport(asyncio.DatagramProtocol):
     def handle_packet(self, data: bytes, src: tuple[str, int]) -> bool:
         """Process one datagram; False when it is not discv5 at all."""
         self.stats.received += 1
+        addr = self._addr_strs.get(src)
+        if addr is None:
+            if len(self._addr_strs) >= MAX_NODE_LOCKS:
+                self._addr_strs.clear()
+            addr = self._addr_strs[src] = _addr_str(*src)
         try:
-            kind, src_id, nonce, payload, node_rec = self.codec.decode(
-                data, _addr_str(*src), self._clock.monotonic()
-            )
+            kind, src_id, nonce, payload, node_rec = self.codec.decode(data, addr, self._monotonic())
         except (DecodeError, HandshakeError, InvalidKeyError, PeerwireError):
             self.stats.dropped_invalid += 1
             return True
-        if kind == "not_discv5":
-            self.stats.not_discv5 += 1
-            return False
-        if kind == "unknown":
+        if kind == "message":
+            if node_rec is not None:
+                self._on_handshake_node(node_rec, src)
+            try:
+                self._on_message(src_id, payload, src)
+            except (DecodeError, InvalidKeyError, ValueError, TypeError, IndexError):
+                self.stats.dropped_invalid += 1
+        elif kind == "unknown":
             self._on_unknown(src_id, nonce, src, len(data))
         elif kind == "whoareyou":
             self._on_whoareyou(nonce, payload, src)
         else:
-            if node_rec is not None:
-                self._on_handshake_node(node_rec, src)
-            try:
-                self._on_message(src_id, cast(tuple[Any, ...], payload), src)
-            except (DecodeError, InvalidKeyError, ValueError, TypeError, IndexError):
-                self.stats.dropped_invalid += 1
+            self.stats.not_discv5 += 1
+            return False
         return True
 
     def _on_unknown(self, src_id: bytes, nonce: bytes, src: tuple[str, int], size: int) -> None:
@@ -415,15 +420,15 @@ class V5Transport(asyncio.DatagramProtocol):
 
     def _on_message(self, src_id: bytes, msg: tuple[Any, ...], src: tuple[str, int]) -> None:
         kind, req_id, args = msg
-        if kind == PING:
-            ip = ipaddress.ip_address(src[0]).packed
-            self._respond(src_id, src, PONG, req_id, (self.local.seq, ip, src[1]))
-        elif kind in (PONG, NODES, TALKRESP):
+        if kind in (PONG, NODES, TALKRESP):
             call = self._active.get(src_id)
             if call is None or call.req_id != req_id or call.addr != src or call.resp_kind != kind:
                 self.stats.dropped_unsolicited += 1
                 return
             call.responses.put_nowait(msg)
+        elif kind == PING:
+            ip = ipaddress.ip_address(src[0]).packed
+            self._respond(src_id, src, PONG, req_id, (self.local.seq, ip, src[1]))
         elif kind == FINDNODE:
             batches = _pack_nodes(self._collect_records(src[0], args[0]))
             for batch in batches:

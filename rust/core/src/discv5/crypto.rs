@@ -50,6 +50,22 @@ pub fn apply_mask(dest_id: &[u8; 32], iv: &[u8; 16], data: &mut [u8]) {
     stream.apply_keystream(data);
 }
 
+/// The AES-128-CTR masking stream for a packet to `dest_id`: feed it the
+/// static header, then the authdata, in order.
+pub struct Mask(Aes128Ctr);
+
+impl Mask {
+    pub fn new(dest_id: &[u8; 32], iv: &[u8; 16]) -> Mask {
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&dest_id[..16]);
+        Mask(Aes128Ctr::new(&key.into(), iv.into()))
+    }
+
+    pub fn apply(&mut self, data: &mut [u8]) {
+        self.0.apply_keystream(data);
+    }
+}
+
 /// Compressed shared point (33 bytes): `(0x02 | (Y & 1)) || X` of sk·P.
 pub fn ecdh(sk: &SecretKey, pk: &PublicKey) -> [u8; PUBKEY_SIZE] {
     let point = ecdh::shared_secret_point(pk, sk);

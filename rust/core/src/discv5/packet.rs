@@ -88,11 +88,13 @@ pub fn decode_header<'a>(local_id: &[u8; 32], data: &'a [u8]) -> CoreResult<(Hea
     }
     let mut iv = [0u8; IV_SIZE];
     iv.copy_from_slice(&data[..IV_SIZE]);
-    // One CTR stream over the whole header: unmask a copy of everything after
-    // the IV, then use only the header part of it.
-    let mut unmasked = data[IV_SIZE..].to_vec();
-    crypto::apply_mask(local_id, &iv, &mut unmasked);
-    let st = &unmasked[..STATIC_HEADER_SIZE];
+    // One CTR stream over the header: the static part first, then (once its
+    // size is known and checked) the authdata. The message is not masked.
+    let mut mask = crypto::Mask::new(local_id, &iv);
+    let mut header_data = Vec::with_capacity(STATIC_PACKET_SIZE + 64);
+    header_data.extend_from_slice(&data[..STATIC_PACKET_SIZE]);
+    mask.apply(&mut header_data[IV_SIZE..]);
+    let st = &header_data[IV_SIZE..];
     if st[..6] != PROTOCOL_ID {
         return Err(not_discv5("invalid packet header"));
     }
@@ -113,11 +115,10 @@ pub fn decode_header<'a>(local_id: &[u8; 32], data: &'a [u8]) -> CoreResult<(Hea
             "declared auth size is beyond packet length",
         ));
     }
-    let auth_end = STATIC_HEADER_SIZE + auth_size;
-    let authdata = unmasked[STATIC_HEADER_SIZE..auth_end].to_vec();
-    let mut header_data = Vec::with_capacity(IV_SIZE + auth_end);
-    header_data.extend_from_slice(&iv);
-    header_data.extend_from_slice(&unmasked[..auth_end]);
+    let auth_end = STATIC_PACKET_SIZE + auth_size;
+    header_data.extend_from_slice(&data[STATIC_PACKET_SIZE..auth_end]);
+    mask.apply(&mut header_data[STATIC_PACKET_SIZE..]);
+    let authdata = header_data[STATIC_PACKET_SIZE..].to_vec();
     let header = Header {
         iv,
         version,
@@ -126,7 +127,7 @@ pub fn decode_header<'a>(local_id: &[u8; 32], data: &'a [u8]) -> CoreResult<(Hea
         authdata,
         header_data,
     };
-    Ok((header, &data[IV_SIZE + auth_end..]))
+    Ok((header, &data[auth_end..]))
 }
 
 /// `masking-iv || static-header || authdata`, unmasked.
