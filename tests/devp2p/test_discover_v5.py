@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from peerwire import devp2p, kad
+from peerwire._clock import FakeClock
 from peerwire.devp2p import Node
+from peerwire.devp2p._enr import LocalNode
+from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover import UDPv5, listen, listen_v4, listen_v5, lookup_distances
 from peerwire.devp2p.discover._v5 import _pack_nodes
 from peerwire.errors import TimeoutError
@@ -170,3 +173,45 @@ async def test_v4_and_v5_on_one_socket() -> None:
         # Each peer is in the table of its own protocol.
         await asyncio.sleep(0.3)
         assert p5.id in {n.id for n in both.v5.table_nodes()}
+
+
+def test_ip_limits_as_v4_lan_exempt() -> None:
+    key = devp2p.PrivateKey.generate()
+    local = LocalNode(key)
+    svc = UDPv5(key, db=NodeDB(), local=local)
+
+    def node(ip: str) -> Node:
+        return Node.from_record(devp2p.ENR.build(devp2p.PrivateKey.generate(), 1, ip=ip, udp=30303))
+
+    for i in range(40):
+        svc.add_node(node(f"8.8.8.{i + 1}"), inbound=False)
+    assert len(svc.table) == 10  # geth tableIPLimit: 10 per /24 in the whole table
+    per_bucket: dict[int | None, int] = {}
+    for i in svc.table.nodes():
+        b = svc.table.bucket_index(i)
+        per_bucket[b] = per_bucket.get(b, 0) + 1
+    assert max(per_bucket.values()) <= 2  # bucketIPLimit: 2 per /24 in one bucket
+    for i in range(40):
+        svc.add_node(node(f"192.168.1.{i + 1}"), inbound=False)
+    assert len(svc.table) > 10 + 10  # LAN addresses are exempt from the /24 limits
+
+
+@run_async
+async def test_revalidation_runs_on_the_injected_clock() -> None:
+    clock = FakeClock()
+    async with nodes(2, clock=clock, resp_timeout=0.2) as (a, b):
+        a.add_node(b.self_node(), inbound=False)
+        assert not a.table.liveness(b.id)
+        for _ in range(200):
+            await clock.advance(0.25)
+            await asyncio.sleep(0.01)  # real time for the PING round trip
+            if a.table.liveness(b.id):
+                break
+        assert a.table.liveness(b.id)
+        await b.close()
+        for _ in range(400):
+            await clock.advance(0.25)
+            await asyncio.sleep(0.01)
+            if b.id not in a.table:
+                break
+        assert b.id not in a.table  # dead nodes leave the table on revalidation failures
