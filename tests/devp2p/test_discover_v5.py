@@ -187,8 +187,8 @@ def test_ip_limits_as_v4_lan_exempt() -> None:
         svc.add_node(node(f"8.8.8.{i + 1}"), inbound=False)
     assert len(svc.table) == 10  # geth tableIPLimit: 10 per /24 in the whole table
     per_bucket: dict[int | None, int] = {}
-    for i in svc.table.nodes():
-        b = svc.table.bucket_index(i)
+    for nid in svc.table.nodes():
+        b = svc.table.bucket_index(nid)
         per_bucket[b] = per_bucket.get(b, 0) + 1
     assert max(per_bucket.values()) <= 2  # bucketIPLimit: 2 per /24 in one bucket
     for i in range(40):
