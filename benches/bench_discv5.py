@@ -4,6 +4,10 @@
   GCM-authenticated and matched against calls by the Python service (``handle_packet``), one
   Python call per packet. go-ethereum's ``v5wire.Codec.Decode`` rate over the same kind of
   packets (harness ``discv5-bench``, run just before) goes into ``extra_info``.
+* ``bench_lookup_latency``: one lookup (random target) in an N-node loopback network of
+  peerwire v5 nodes; go-ethereum's latency in the same topology (harness ``discv5-lookup-bench``,
+  run concurrently) goes into ``extra_info``. N = 64 with ``--benchmark-enable``, 4 otherwise.
+  FINDNODE liveness checks are off on both sides so a fresh network answers at once.
 * ``bench_handshakes``: full handshakes through the codec, as geth's figure is measured: random
   packet, WHOAREYOU, handshake packet (ECDH, HKDF, ID signature and its check), session on both
   sides; no sockets on either side.
@@ -11,8 +15,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +30,7 @@ from peerwire._core import discv5 as wire
 from peerwire._core import enr as core_enr
 from peerwire.devp2p._enr import LocalNode
 from peerwire.devp2p._nodedb import NodeDB
-from peerwire.devp2p.discover import UDPv5
+from peerwire.devp2p.discover import UDPv5, listen_v5
 
 N_PACKETS = 1000
 PING, PONG = 1, 2
@@ -134,3 +140,59 @@ def bench_handshakes(benchmark: BenchmarkFixture, go_harness: Path) -> None:
         rate = n / benchmark.stats.stats.min
         benchmark.extra_info["handshakes_per_s"] = rate
         benchmark.extra_info["ratio_vs_geth"] = rate / geth["handshakes_per_s"]
+
+
+async def _v5_network(n: int) -> tuple[AsyncExitStack, list[UDPv5]]:
+    stack = AsyncExitStack()
+    opts: dict[str, Any] = {"findnode_liveness_check": False}
+    boot = await stack.enter_async_context(listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0", **opts))
+    nodes = [boot]
+    while len(nodes) < n:
+        nodes.append(
+            await stack.enter_async_context(
+                listen_v5(
+                    devp2p.PrivateKey.generate(), "127.0.0.1:0", bootnodes=[str(boot.local.record)], **opts
+                )
+            )
+        )
+    await asyncio.gather(*(d.lookup(None) for d in nodes))  # warm-up, as on the Go side
+    return stack, nodes
+
+
+def bench_lookup_latency(benchmark: BenchmarkFixture, go_harness: Path) -> None:
+    """Lookup latency in an N-node loopback v5 network; go-ethereum's figure from the same run."""
+    n, k = (4, 1) if benchmark.disabled else (64, 10)
+    go = subprocess.Popen(
+        [str(go_harness), "discv5-lookup-bench", "-nodes", str(n), "-lookups", str(k)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    loop = asyncio.new_event_loop()
+    stack: AsyncExitStack | None = None
+    results: list[int] = []
+    try:
+        stack, nodes = loop.run_until_complete(_v5_network(n))
+        src = nodes[1]
+
+        def one() -> None:
+            results.append(len(loop.run_until_complete(src.lookup(None))))
+
+        one()
+        benchmark.group = f"discv5 lookup, {n} nodes"
+        benchmark.pedantic(one, rounds=k, iterations=1)
+    finally:
+        if stack is not None:
+            loop.run_until_complete(stack.aclose())
+        loop.close()
+        out, _ = go.communicate(timeout=120)
+    assert sum(results) / len(results) >= min(n - 2, 12), results
+    benchmark.extra_info["results_mean"] = sum(results) / len(results)
+    geth = json.loads(out)
+    assert geth["results_mean"] >= min(n - 2, 16)
+    benchmark.extra_info["geth_mean_ms"] = geth["mean_ms"]
+    benchmark.extra_info["geth_median_ms"] = geth["median_ms"]
+    benchmark.extra_info["geth_min_ms"] = geth["min_ms"]
+    if benchmark.stats is not None:
+        benchmark.extra_info["mean_ms"] = benchmark.stats.stats.mean * 1000
+        benchmark.extra_info["median_ms"] = benchmark.stats.stats.median * 1000
+        benchmark.extra_info["ratio_vs_geth_median"] = benchmark.stats.stats.median * 1000 / geth["median_ms"]
