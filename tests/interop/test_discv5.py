@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
@@ -18,6 +20,8 @@ from peerwire.devp2p import Node
 from peerwire.devp2p.discover import UDPv5, listen, listen_v5
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
+
+PEERWIRE = Path(sys.executable).parent / "peerwire"
 
 
 def run_async(fn: Callable[[Path], Coroutine[Any, Any, None]]) -> Callable[[Path], None]:
@@ -204,3 +208,34 @@ async def test_mixed_v5_network_converges_peerwire_bootnode(go_harness: Path) ->
 @run_async
 async def test_mixed_v5_network_converges_geth_bootnode(go_harness: Path) -> None:
     await _converge(go_harness, geth_boot=True)
+
+
+def test_cli_ping_enr_over_v5(go_harness: Path) -> None:
+    """``peerwire ping enr:…`` pings a geth discv5 node and prints its record."""
+    proc = subprocess.Popen(
+        [str(go_harness), "discv5", "-addr", "127.0.0.1:0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        hello = json.loads(proc.stdout.readline())
+        res = subprocess.run(
+            [str(PEERWIRE), "ping", hello["enr"], "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert res.returncode == 0, res.stderr
+        info = json.loads(res.stdout)
+        assert info["protocol"] == "discv5"
+        assert info["id"] == hello["id"]
+        assert info["enr"] == hello["enr"]
+        assert info["pong_seq"] == info["seq"] == devp2p.ENR.decode(hello["enr"]).seq
+        assert info["ip"] == "127.0.0.1"
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)

@@ -14,6 +14,7 @@ from peerwire.devp2p.discover._v4 import (
 from peerwire.devp2p.discover._v5 import RESP_TIMEOUT as V5_RESP_TIMEOUT
 from peerwire.devp2p.discover._v5 import TalkHandler, lookup_distances
 from peerwire.devp2p.discover._v5lookup import UDPv5, listen_v5
+from peerwire.devp2p.discover._v5ping import ping_v5
 from peerwire.devp2p.discover._v5shared import Discovery, is_v4_packet, listen
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "listen_v4",
     "listen_v5",
     "lookup_distances",
+    "ping_v5",
 ]
