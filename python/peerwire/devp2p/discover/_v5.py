@@ -374,7 +374,10 @@ class V5Transport(asyncio.DatagramProtocol):
             except (DecodeError, InvalidKeyError, ValueError, TypeError, IndexError):
                 self.stats.dropped_invalid += 1
         elif kind == "unknown":
-            self._on_unknown(src_id, nonce, src, len(data))
+            try:
+                self._on_unknown(src_id, nonce, src, len(data))
+            except PeerwireError:
+                self.stats.dropped_invalid += 1
         elif kind == "whoareyou":
             self._on_whoareyou(nonce, payload, src)
         else:

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::crypto;
 use super::message::{Message, MAX_REQUEST_ID};
 use super::packet::{self, HandshakeInput};
-use super::session::{Codec, Packet, MAX_PENDING_CHALLENGES, WHOAREYOU_SIZE};
+use super::session::{Codec, Packet, MAX_PENDING_CHALLENGES, SESSION_CACHE_SIZE, WHOAREYOU_SIZE};
 use crate::enr::Record;
 use crate::error::CoreError;
 use crate::keys;
@@ -563,4 +563,16 @@ fn challenges_and_whoareyou_rate_are_bounded() {
         .unwrap()
         .is_some());
     assert_eq!(b.challenge_count(), 1);
+}
+
+#[test]
+fn session_cache_is_bounded_lru() {
+    let (_a, mut b, ra, _rb) = pair();
+    for i in 0..(SESSION_CACHE_SIZE + 50) {
+        let id: [u8; 32] = std::array::from_fn(|k| (i >> (8 * (k % 4))) as u8);
+        b.store_session(&id, "10.0.0.1:1", [1; 16], [2; 16], &ra);
+    }
+    assert_eq!(b.session_count(), SESSION_CACHE_SIZE);
+    // The oldest entries went first.
+    assert!(!b.has_session(&[0; 32], "10.0.0.1:1"));
 }
