@@ -14,7 +14,7 @@ import contextlib
 import ipaddress
 import os
 import socket
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,13 @@ class UDPv5(V5Transport):
         self.spawn(self._refresh_loop())
         self.spawn(self._revalidate_loop())
 
-    async def lookup(self, target_id: bytes | None = None) -> list[Node]:
-        """Iterative lookup for ``target_id`` (random when None); the 16 closest found."""
+    async def lookup(
+        self, target_id: bytes | None = None, *, found: Callable[[Node], None] | None = None
+    ) -> list[Node]:
+        """Iterative lookup for ``target_id`` (random when None); the 16 closest found.
+
+        ``found`` sees every new node of every reply (geth's lookup iterator yields those).
+        """
         target = os.urandom(32) if target_id is None else bytes(target_id)
         tint = int.from_bytes(target, "big")
 
@@ -91,19 +96,26 @@ class UDPv5(V5Transport):
                         seen.add(n.id)
                         result[n.id] = n
                         self.add_node(n, inbound=False)
+                        if found is not None:
+                            found(n)
         finally:
             for task in inflight:
                 task.cancel()
 
     async def random_nodes(self) -> AsyncIterator[Node]:
-        """Endless iterator over nodes found by chained random lookups (for the dialer)."""
+        """Endless iterator over the nodes that chained random lookups meet (for the dialer).
+
+        As geth's lookup iterator: every node of every reply, not only the closest.
+        """
         while not self.closed:
             started = self.clock.monotonic()
             if len(self.table) == 0:
                 with contextlib.suppress(builtins.TimeoutError):
                     async with asyncio.timeout(60):
                         await self.refreshed.wait()
-            for n in await self.lookup(None):
+            met: list[Node] = []
+            await self.lookup(None, found=met.append)
+            for n in met:
                 yield n
             wait = MIN_LOOKUP_INTERVAL - (self.clock.monotonic() - started)
             if wait > 0:
