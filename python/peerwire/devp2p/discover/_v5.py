@@ -107,7 +107,10 @@ class _Call:
     args: tuple[Any, ...]
     req_id: bytes
     resp_kind: int
-    responses: asyncio.Queue[tuple[Any, ...]] = field(default_factory=asyncio.Queue)
+    # A call takes at most TOTAL_NODES_RESPONSE_LIMIT packets; more are dropped, not queued.
+    responses: asyncio.Queue[tuple[Any, ...]] = field(
+        default_factory=lambda: asyncio.Queue(TOTAL_NODES_RESPONSE_LIMIT)
+    )
     nonce: bytes = b""
     handshakes: int = 0
 
@@ -426,6 +429,9 @@ class V5Transport(asyncio.DatagramProtocol):
         if kind in (PONG, NODES, TALKRESP):
             call = self._active.get(src_id)
             if call is None or call.req_id != req_id or call.addr != src or call.resp_kind != kind:
+                self.stats.dropped_unsolicited += 1
+                return
+            if call.responses.full():
                 self.stats.dropped_unsolicited += 1
                 return
             call.responses.put_nowait(msg)
