@@ -67,6 +67,9 @@ class UDPv5(V5Transport):
                 result[b.id] = b
         asked: set[bytes] = {self.id}
         seen: set[bytes] = set(result) | asked
+        if found is not None:  # as geth: the table's answer is the lookup's first reply
+            for n in result.values():
+                found(n)
 
         async def query(n: Node) -> list[Node]:
             try:
