@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod alloc;
 mod discv4;
+mod discv5;
 mod enr;
 mod errors;
 mod eth;
@@ -57,6 +58,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_submodule(m, "rlpx", rlpx::init)?;
     add_submodule(m, "enr", enr::init)?;
     add_submodule(m, "discv4", discv4::init)?;
+    add_submodule(m, "discv5", discv5::init)?;
     add_submodule(m, "kad", kad::init)?;
     add_submodule(m, "tm2", tm2::init)?;
     add_submodule(m, "tm2_consensus", tm2_consensus::init)?;
