@@ -177,11 +177,11 @@ class UDPv4(asyncio.DatagramProtocol):
             self.tasks.spawn(self._refresh_loop(), name="refresh")
             self.tasks.spawn(self._revalidate_loop(), name="revalidate")
 
-    def serve(self, transport: asyncio.BaseTransport, host: str, port: int) -> None:
+    async def serve(self, transport: asyncio.BaseTransport, host: str, port: int) -> None:
         """Run on a socket owned by the caller (v4 and v5 on one port, as geth's shared conn)."""
         self.connection_made(transport)
         self._setup_local(host, port)
-        self._start()
+        await self.start()
 
     async def close(self) -> None:
         """Stop every task of the service (one scope) and close the socket."""

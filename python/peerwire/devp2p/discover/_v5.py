@@ -506,7 +506,7 @@ class V5Transport(asyncio.DatagramProtocol):
             if node.record.seq <= old_seq:
                 return
         res = self.table.add(node.id, _norm_ip(node.ip), self._clock.monotonic(), inbound)
-        if not res.startswith("rejected"):
+        if res.accepted:
             self.nodes[node.id] = node
         if len(self.nodes) > 2 * kad.N_BUCKETS * (kad.BUCKET_SIZE + kad.MAX_REPLACEMENTS):
             keep = set(self.table.nodes())

@@ -149,7 +149,7 @@ async def listen(
         placeholder = Discovery(None, None, None)
         transport, _ = await loop.create_datagram_endpoint(lambda: placeholder, sock=sock)
         if d4 is not None:
-            d4.serve(transport, host, bound)
+            await d4.serve(transport, host, bound)
             assert d4.local is not None
             local = d4.local
         else:
