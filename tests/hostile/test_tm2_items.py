@@ -60,7 +60,7 @@ def test_item1_every_accepted_message_is_delivered() -> None:
 @aio
 async def test_item7_peer_that_never_reads_is_dropped() -> None:
     """Item 7: our writes to a peer that never reads have a deadline, so the slot is freed."""
-    cfg = tm2.MConnConfig(ping_interval=1.0, pong_timeout=0.5)
+    cfg = tm2.MConnConfig(ping_interval=1.0, pong_timeout=0.5, write_timeout=3.0)
     async with TcpNode("victim-" + os.urandom(3).hex(), with_discovery=False, mconfig=cfg) as v:
         a = await RawSts.connect(v, node_info=True)
         chunk = tm2_echo_request()
