@@ -41,6 +41,18 @@ $(HARNESS): $(shell find tests/interop/go -name '*.go' -o -name 'go.mod' -o -nam
 .PHONY: harness
 harness: $(HARNESS)  ## Build the Go interop harness (go-ethereum + gno) into .cache/
 
+# Real geth for the eth interop tests: built once from the Go module proxy at the harness's
+# version (Go's module and build caches live outside the repo, so later builds are quick).
+GETH_VERSION := v1.17.5
+GETH := $(CACHE)/bin/geth
+$(GETH):
+	@command -v go >/dev/null || { echo "error: Go >= 1.24 is needed to build geth for the eth interop tests"; exit 1; }
+	mkdir -p $(CACHE)/bin
+	GOBIN=$(abspath $(CACHE)/bin) go install github.com/ethereum/go-ethereum/cmd/geth@$(GETH_VERSION)
+
+.PHONY: geth
+geth: $(GETH)  ## Build go-ethereum's geth (GETH_VERSION) into .cache/bin for the eth interop tests
+
 .PHONY: lint
 lint: install  ## ruff, cargo fmt --check, clippy -D warnings
 	$(BIN)/ruff check python tests benches examples tools
@@ -65,7 +77,7 @@ test-rust:  ## cargo test for the core crate
 	cargo test -p peerwire-core --release --locked -q
 
 .PHONY: pytest
-pytest: install harness  ## pytest, all tests including slow and interop ones
+pytest: install harness geth  ## pytest, all tests including slow and interop ones
 	$(BIN)/pytest -q
 
 # Deterministic regression gate: callgrind instruction counts of the hot paths (needs valgrind).

@@ -1,6 +1,7 @@
 # Hand-written stubs for the native module peerwire._core (checked by stubtest).
 from peerwire._core import discv4 as discv4
 from peerwire._core import enr as enr
+from peerwire._core import eth as eth
 from peerwire._core import identity as identity
 from peerwire._core import kad as kad
 from peerwire._core import p2p_base as p2p_base

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 mod discv4;
 mod enr;
 mod errors;
+mod eth;
 mod identity;
 mod kad;
 mod p2p_base;
@@ -55,5 +56,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_submodule(m, "discv4", discv4::init)?;
     add_submodule(m, "kad", kad::init)?;
     add_submodule(m, "tm2", tm2::init)?;
+    add_submodule(m, "eth", eth::init)?;
     Ok(())
 }
