@@ -1,5 +1,6 @@
 # Hand-written stubs for the native module peerwire._core (checked by stubtest).
 from peerwire._core import discv4 as discv4
+from peerwire._core import discv5 as discv5
 from peerwire._core import enr as enr
 from peerwire._core import eth as eth
 from peerwire._core import identity as identity

@@ -199,6 +199,17 @@ def cmd_enr_decode(args: argparse.Namespace) -> int:
 
 def cmd_ping(args: argparse.Namespace) -> int:
     target: str = args.target.strip()
+    if target.startswith("enr:"):  # discovery v5: PING and the node's record
+        from peerwire.devp2p.discover import ping_v5
+
+        try:
+            info = asyncio.run(ping_v5(target, args.timeout))
+        except TimeoutError:
+            raise CliError(f"ping {target[:24]}…: no answer within {args.timeout:g} s") from None
+        except (PeerwireError, OSError, ValueError) as e:
+            raise CliError(f"ping {target[:24]}…: {e}") from None
+        _print_info(info, args.json)
+        return EXIT_OK
     stack = "devp2p" if target.startswith("enode://") else "tm2"
     try:
         normalised = parse_peer_url(stack, target)

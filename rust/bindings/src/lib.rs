@@ -9,6 +9,7 @@
 use pyo3::prelude::*;
 
 mod discv4;
+mod discv5;
 mod enr;
 mod errors;
 mod eth;
@@ -54,6 +55,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_submodule(m, "rlpx", rlpx::init)?;
     add_submodule(m, "enr", enr::init)?;
     add_submodule(m, "discv4", discv4::init)?;
+    add_submodule(m, "discv5", discv5::init)?;
     add_submodule(m, "kad", kad::init)?;
     add_submodule(m, "tm2", tm2::init)?;
     add_submodule(m, "eth", eth::init)?;

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod discv4;
+pub mod discv5;
 pub mod enr;
 pub mod error;
 pub mod eth;

@@ -250,6 +250,12 @@ class UDPv4(asyncio.DatagramProtocol):
         self._spawn(self._refresh_loop(), force=True)
         self._spawn(self._revalidate_loop(), force=True)
 
+    def serve(self, transport: asyncio.BaseTransport, host: str, port: int) -> None:
+        """Run on a socket owned by the caller (v4 and v5 on one port, as geth's shared conn)."""
+        self.connection_made(transport)
+        self._setup_local(host, port)
+        self._start()
+
     async def close(self) -> None:
         self._closed = True
         for t in list(self._tasks):

@@ -1,0 +1,250 @@
+"""discv5 lookups and table upkeep (geth ``lookup.go``, ``table.go`` refresh/revalidation, ``v5_udp.go``).
+
+Lookups ask each node for the distances [d, d+1, d-1] around its log distance
+to the target (geth ``lookupDistances``), keep ALPHA queries in flight and
+return the 16 closest. Refresh and revalidation run on the injected clock, as
+in v4; the routing table (and its IP limits) is the same Rust ``kad.Table``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import ipaddress
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire.devp2p._enode import Node
+from peerwire.devp2p._enr import LocalNode
+from peerwire.devp2p._keys import PrivateKey
+from peerwire.devp2p._nodedb import NodeDB
+from peerwire.devp2p.discover._v5 import FINDNODE_RESULT_LIMIT, RESP_TIMEOUT, V5Transport, lookup_distances
+from peerwire.errors import PeerwireError, TimeoutError
+
+__all__ = ["UDPv5", "listen_v5", "local_node", "parse_bootnodes"]
+
+ALPHA = 3
+"""Concurrent FINDNODE queries per lookup."""
+SEED_COUNT = 30
+MIN_LOOKUP_INTERVAL = 1.0
+"""random_nodes() starts lookups at least this far apart."""
+RECV_BUFFER = 4 * 1024 * 1024
+"""Requested socket receive buffer (the kernel may cap it at rmem_max)."""
+
+
+class UDPv5(V5Transport):
+    """A running discv5 node. Create it with :func:`listen_v5` (or ``listen`` for v4+v5)."""
+
+    def start(self) -> None:
+        """Start refresh and revalidation (stopped by :meth:`close`)."""
+        self.spawn(self._refresh_loop())
+        self.spawn(self._revalidate_loop())
+
+    async def lookup(
+        self, target_id: bytes | None = None, *, found: Callable[[Node], None] | None = None
+    ) -> list[Node]:
+        """Iterative lookup for ``target_id`` (random when None); the 16 closest found.
+
+        ``found`` sees every new node of every reply (geth's lookup iterator yields those).
+        """
+        target = os.urandom(32) if target_id is None else bytes(target_id)
+        tint = int.from_bytes(target, "big")
+
+        def dist(n: Node) -> int:
+            return int.from_bytes(n.id, "big") ^ tint
+
+        result: dict[bytes, Node] = {}
+        for i in self.table.closest(target, FINDNODE_RESULT_LIMIT):
+            if i in self.nodes:
+                result[i] = self.nodes[i]
+        if not result:
+            for b in self.bootnodes:
+                result[b.id] = b
+        asked: set[bytes] = {self.id}
+        seen: set[bytes] = set(result) | asked
+
+        async def query(n: Node) -> list[Node]:
+            try:
+                found = await self.find_node(n, lookup_distances(target, n.id))
+            except (TimeoutError, PeerwireError, OSError):
+                return []
+            self.add_node(n, inbound=False)
+            return [f for f in found if f.id != self.id]
+
+        inflight: set[asyncio.Task[list[Node]]] = set()
+        try:
+            while True:
+                best = sorted(result.values(), key=dist)[:FINDNODE_RESULT_LIMIT]
+                for n in best:
+                    if len(inflight) >= ALPHA:
+                        break
+                    if n.id not in asked:
+                        asked.add(n.id)
+                        inflight.add(asyncio.ensure_future(query(n)))
+                if not inflight:
+                    return best
+                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    for n in task.result():
+                        if n.id in seen:
+                            continue
+                        seen.add(n.id)
+                        result[n.id] = n
+                        self.add_node(n, inbound=False)
+                        if found is not None:
+                            found(n)
+        finally:
+            for task in inflight:
+                task.cancel()
+
+    async def random_nodes(self) -> AsyncIterator[Node]:
+        """Endless iterator over the nodes that chained random lookups meet (for the dialer).
+
+        As geth's lookup iterator: every node of every reply, not only the closest.
+        """
+        while not self.closed:
+            started = self.clock.monotonic()
+            if len(self.table) == 0:
+                with contextlib.suppress(builtins.TimeoutError):
+                    async with asyncio.timeout(60):
+                        await self.refreshed.wait()
+            met: list[Node] = []
+            await self.lookup(None, found=met.append)
+            for n in met:
+                yield n
+            wait = MIN_LOOKUP_INTERVAL - (self.clock.monotonic() - started)
+            if wait > 0:
+                await self.clock.sleep(wait)
+
+    # ---------------------------------------------------------- background
+    async def refresh(self) -> None:
+        """Seed the table from the DB and bootnodes, then look up self and three random targets."""
+        seeds = [n for n in self.db.query_seeds(self.clock.time(), SEED_COUNT) if n.record is not None]
+        for n in seeds + self.bootnodes:
+            self.add_node(n, inbound=False)
+        await self.lookup(self.id)
+        for _ in range(3):
+            await self.lookup(None)
+
+    async def _refresh_loop(self) -> None:
+        while not self.closed:
+            if self.table.refresh_due(self.clock.monotonic()):
+                with contextlib.suppress(PeerwireError, OSError):
+                    await self.refresh()
+                self.table.refresh_done(self.clock.monotonic())
+                self.refreshed.set()
+            await self.clock.sleep(1.0)
+
+    async def _revalidate_loop(self) -> None:
+        while not self.closed:
+            for i in self.table.due_revalidations(self.clock.monotonic()):
+                n = self.nodes.get(i)
+                if n is not None:
+                    self.spawn(self._revalidate(n))
+            await self.clock.sleep(0.25)
+
+    async def _revalidate(self, node: Node) -> None:
+        try:
+            seq = await self.ping(node)
+        except (TimeoutError, PeerwireError, OSError):
+            removed, _ = self.table.mark_dead(node.id)
+            if removed:
+                self.nodes.pop(node.id, None)
+            return
+        self.table.mark_live(node.id)
+        known = node.record.seq if node.record is not None else 0
+        if seq > known:
+            with contextlib.suppress(TimeoutError, PeerwireError, OSError):
+                rec = await self.request_enr(node)
+                if rec.ip is not None and rec.udp:
+                    self.add_node(Node.from_record(rec), inbound=False)
+        live = self.table.liveness(node.id)
+        if live is not None and live > 5:
+            self.db.update_node(self.nodes.get(node.id, node))
+
+
+def local_node(key: PrivateKey, db: NodeDB, host: str, port: int, clock: Clock) -> LocalNode:
+    """Our record with the listen endpoint, its seq kept in the node DB (as v4)."""
+    nid = key.public_key.node_id
+    stored = db.local_seq(nid)
+    local = LocalNode(
+        key,
+        seq=stored + 1 if stored is not None else None,
+        clock=clock,
+        store_seq=lambda s: db.store_local_seq(nid, s),
+    )
+    fields: dict[str, Any] = {"udp": port}
+    ip = ipaddress.ip_address(host)
+    if not ip.is_unspecified:
+        fields["ip" if ip.version == 4 else "ip6"] = str(ip)
+    local.update(**fields)
+    return local
+
+
+def parse_bootnodes(bootnodes: Iterable[Node | str]) -> list[Node]:
+    """``enr:`` text or Nodes; v5 needs each node's record (for its key and endpoint)."""
+    out = []
+    for b in bootnodes:
+        n = Node.parse(b) if isinstance(b, str) else b
+        if n.record is None:
+            raise PeerwireError(f"discv5 bootnode {n.id.hex()[:16]} needs an enr: record")
+        out.append(n)
+    return out
+
+
+def split_addr(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@contextlib.asynccontextmanager
+async def listen_v5(
+    key: PrivateKey,
+    addr: str = "0.0.0.0:0",
+    *,
+    bootnodes: Iterable[Node | str] = (),
+    node_database: str | Path | NodeDB | None = None,
+    net_restrict: Sequence[str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    resp_timeout: float = RESP_TIMEOUT,
+    findnode_liveness_check: bool = True,
+    seed: int | None = None,
+) -> AsyncIterator[UDPv5]:
+    """Run discovery v5 on ``addr`` ("host:port") until the block exits."""
+    host, port = split_addr(addr)
+    boots = parse_bootnodes(bootnodes)
+    own_db = not isinstance(node_database, NodeDB)
+    db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
+    loop = asyncio.get_running_loop()
+    proto: UDPv5 | None = None
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+        sock.bind((host, port))
+        local = local_node(key, db, host, sock.getsockname()[1], clock)
+        proto = UDPv5(
+            key,
+            db=db,
+            local=local,
+            bootnodes=boots,
+            net_restrict=net_restrict,
+            clock=clock,
+            resp_timeout=resp_timeout,
+            findnode_liveness_check=findnode_liveness_check,
+            seed=seed,
+        )
+        await loop.create_datagram_endpoint(lambda: proto, sock=sock)
+        proto.start()
+        yield proto
+    finally:
+        if proto is not None:
+            await proto.close()
+        sock.close()
+        if own_db:
+            db.close()

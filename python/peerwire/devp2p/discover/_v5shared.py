@@ -1,0 +1,181 @@
+"""Discovery v4 and v5 on one UDP socket, as geth runs them (``ListenV4`` with ``Unhandled``).
+
+geth gives every datagram to v4 first and passes what v4 cannot decode to v5.
+A v4 packet starts with ``keccak256(rest)``; anything without that hash is not
+v4, so it goes to v5 (the same split, without decoding twice). Both protocols
+share one :class:`LocalNode`: a record change (new seq) shows in v4 PONGs and
+ENR responses and in v5 PONGs and handshakes alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._core import identity as _id
+from peerwire.devp2p._enode import Node
+from peerwire.devp2p._enr import LocalNode
+from peerwire.devp2p._keys import PrivateKey
+from peerwire.devp2p._nodedb import NodeDB
+from peerwire.devp2p.discover._v4 import UDPv4
+from peerwire.devp2p.discover._v5 import RESP_TIMEOUT
+from peerwire.devp2p.discover._v5lookup import RECV_BUFFER, UDPv5, local_node, split_addr
+from peerwire.errors import PeerwireError
+
+__all__ = ["Discovery", "listen"]
+
+V4_HASH_SIZE = 32
+V4_MIN_SIZE = 32 + 65 + 1
+"""hash || signature || type: anything shorter is not v4."""
+MIX_BUFFER = 4
+"""Nodes buffered per protocol in :meth:`Discovery.random_nodes`."""
+
+
+def is_v4_packet(data: bytes) -> bool:
+    """Does ``data`` carry a valid discv4 hash (what geth's v4 decoder checks first)?"""
+    return len(data) >= V4_MIN_SIZE and _id.keccak256(data[V4_HASH_SIZE:]) == data[:V4_HASH_SIZE]
+
+
+class Discovery(asyncio.DatagramProtocol):
+    """v4 and/or v5 on one socket; ``v4`` / ``v5`` are None when disabled."""
+
+    def __init__(self, v4: UDPv4 | None, v5: UDPv5 | None, local: LocalNode | None) -> None:
+        self.v4 = v4
+        self.v5 = v5
+        self.local = local
+        self.unhandled = 0
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if self.v4 is not None and (self.v5 is None or is_v4_packet(data)):
+            self.v4.datagram_received(data, addr)
+        elif self.v5 is not None:
+            self.v5.datagram_received(data, addr)
+        else:
+            self.unhandled += 1
+
+    def error_received(self, exc: Exception) -> None:
+        pass
+
+    def self_node(self) -> Node:
+        assert self.local is not None
+        return Node.from_record(self.local.record)
+
+    async def random_nodes(self) -> AsyncIterator[Node]:
+        """Nodes from both protocols' random walks, taken in turn (geth's FairMix)."""
+        sources = [s.random_nodes() for s in (self.v4, self.v5) if s is not None]
+        queues: list[asyncio.Queue[Node]] = [asyncio.Queue(MIX_BUFFER) for _ in sources]
+        ready = asyncio.Event()
+
+        async def pump(it: AsyncIterator[Node], q: asyncio.Queue[Node]) -> None:
+            async for n in it:
+                await q.put(n)
+                ready.set()
+
+        tasks = [asyncio.ensure_future(pump(it, q)) for it, q in zip(sources, queues, strict=True)]
+        turn = 0
+        try:
+            while True:
+                for i in range(len(queues)):
+                    q = queues[(turn + i) % len(queues)]
+                    if not q.empty():
+                        turn = (turn + i + 1) % len(queues)
+                        yield q.get_nowait()
+                        break
+                else:
+                    ready.clear()
+                    await ready.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+
+
+async def _resolve(node: Node) -> Node:
+    """A bootnode given by DNS name, resolved without blocking the loop."""
+    if node.ip is not None or node.host is None:
+        return node
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(10):
+        infos = await loop.getaddrinfo(node.host, node.udp_port, type=socket.SOCK_DGRAM)
+    if not infos:
+        raise PeerwireError(f"cannot resolve {node.host}")
+    host = str(infos[0][4][0])
+    return Node(public_key=node.public_key, host=host, tcp_port=node.tcp_port, udp_port=node.udp_port)
+
+
+@contextlib.asynccontextmanager
+async def listen(
+    key: PrivateKey,
+    addr: str = "0.0.0.0:30303",
+    *,
+    v4: bool = True,
+    v5: bool = True,
+    bootnodes: Iterable[Node | str] = (),
+    node_database: str | Path | NodeDB | None = None,
+    net_restrict: Sequence[str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    tcp_port: int = 0,
+    v5_resp_timeout: float = RESP_TIMEOUT,
+    findnode_liveness_check: bool = True,
+) -> AsyncIterator[Discovery]:
+    """Run v4 and/or v5 on one UDP socket at ``addr`` until the block exits.
+
+    Bootnodes may be ``enode:`` URLs (v4 only) or ``enr:`` records (both).
+    """
+    if not (v4 or v5):
+        raise ValueError("enable at least one of v4 and v5")
+    host, port = split_addr(addr)
+    boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b) for b in bootnodes]
+    own_db = not isinstance(node_database, NodeDB)
+    db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    d4: UDPv4 | None = None
+    d5: UDPv5 | None = None
+    try:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+        sock.bind((host, port))
+        bound = sock.getsockname()[1]
+        loop = asyncio.get_running_loop()
+        if v4:
+            d4 = UDPv4(key, db=db, bootnodes=boots, net_restrict=net_restrict, clock=clock, tcp_port=tcp_port)
+        placeholder = Discovery(None, None, None)
+        transport, _ = await loop.create_datagram_endpoint(lambda: placeholder, sock=sock)
+        if d4 is not None:
+            d4.serve(transport, host, bound)
+            assert d4.local is not None
+            local = d4.local
+        else:
+            local = local_node(key, db, host, bound, clock)
+            if tcp_port:
+                local.update(tcp=tcp_port)
+        if v5:
+            d5 = UDPv5(
+                key,
+                db=db,
+                local=local,
+                bootnodes=[b for b in boots if b.record is not None],
+                net_restrict=net_restrict,
+                clock=clock,
+                resp_timeout=v5_resp_timeout,
+                findnode_liveness_check=findnode_liveness_check,
+            )
+            d5.connection_made(transport)
+            d5.start()
+        placeholder.v4, placeholder.v5, placeholder.local = d4, d5, local
+        yield placeholder
+    finally:
+        if d5 is not None:
+            await d5.close(close_transport=False)
+        if d4 is not None:
+            await d4.close()
+        sock.close()
+        if own_db:
+            db.close()

@@ -1,0 +1,217 @@
+"""discv5 service on loopback: ping, ENR, FINDNODE, TALKREQ, lookups, NODES splitting, sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import pytest
+
+from peerwire import devp2p, kad
+from peerwire._clock import FakeClock
+from peerwire.devp2p import Node
+from peerwire.devp2p._enr import LocalNode
+from peerwire.devp2p._nodedb import NodeDB
+from peerwire.devp2p.discover import UDPv5, listen, listen_v4, listen_v5, lookup_distances
+from peerwire.devp2p.discover._v5 import _pack_nodes
+from peerwire.errors import TimeoutError
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run_async(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+@asynccontextmanager
+async def nodes(n: int, **kw: Any) -> AsyncIterator[list[UDPv5]]:
+    async with AsyncExitStack() as stack:
+        out = []
+        for _ in range(n):
+            out.append(
+                await stack.enter_async_context(listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0", **kw))
+            )
+        yield out
+
+
+def test_lookup_distances_as_geth() -> None:
+    # geth: for logdist(target, dest) = 255 the result is [255, 256, 254].
+    t = bytes(32)
+    dest = bytes([0x40]) + bytes(31)  # logdist 255
+    assert kad.log_distance(t, dest) == 255
+    assert lookup_distances(t, dest) == [255, 256, 254]
+    dest256 = bytes([0x80]) + bytes(31)
+    assert lookup_distances(t, dest256) == [256, 255, 254]
+    dest1 = bytes(31) + b"\x01"
+    assert lookup_distances(t, dest1) == [1, 2, 3]
+
+
+def test_pack_nodes_splits_at_1000_bytes() -> None:
+    assert _pack_nodes([]) == [[]]
+    recs = [bytes(290)] * 7
+    batches = _pack_nodes(recs)
+    assert [len(b) for b in batches] == [3, 3, 1]
+    assert all(sum(map(len, b)) <= 1000 for b in batches)
+
+
+@run_async
+async def test_ping_enr_findnode_talk() -> None:
+    async with nodes(2, findnode_liveness_check=False) as (a, b):
+        nb = b.self_node()
+        assert await a.ping(nb) == b.local.seq
+        assert a.codec.has_session(nb.id, f"127.0.0.1:{nb.udp_port}")
+        rec = await a.request_enr(nb)
+        assert rec == b.local.record
+        # a is in b's table since the handshake; b answers FINDNODE with it.
+        d = kad.log_distance(b.id, a.id)
+        found = await a.find_node(nb, [d])
+        assert [n.id for n in found] == [a.id]
+        assert await a.find_node(nb, [d + 1 if d < 256 else d - 1]) == []
+
+        async def echo(node: Node, req: bytes) -> bytes:
+            assert node.id == a.id
+            return b"echo:" + req
+
+        b.register_talk_handler(b"test", echo)
+        assert await a.talk_request(nb, b"test", b"hi") == b"echo:hi"
+        assert await a.talk_request(nb, b"other", b"hi") == b""  # unknown protocol: empty TALKRESP
+
+
+@run_async
+async def test_enr_change_reaches_peer() -> None:
+    async with nodes(2) as (a, b):
+        nb = b.self_node()
+        old = b.local.seq
+        await a.ping(nb)
+        b.local.set_extra("test", b"x")
+        assert await a.ping(nb) == old + 1
+        assert (await a.request_enr(nb)).seq == old + 1
+
+
+@run_async
+async def test_findnode_liveness_check_as_geth() -> None:
+    async with nodes(2) as (a, b):
+        nb = b.self_node()
+        await a.ping(nb)
+        d = kad.log_distance(b.id, a.id)
+        assert await a.find_node(nb, [d]) == []  # not revalidated yet
+        b.table.mark_live(a.id)
+        assert [n.id for n in await a.find_node(nb, [d])] == [a.id]
+
+
+@run_async
+async def test_timeout_and_custom_resp_timeout() -> None:
+    async with nodes(2, resp_timeout=0.2) as (a, b):
+        nb = b.self_node()
+        await b.close()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(TimeoutError):
+            await a.ping(nb)
+        assert 0.15 < loop.time() - t0 < 0.6
+
+
+@run_async
+async def test_lookup_converges_on_small_network() -> None:
+    async with AsyncExitStack() as stack:
+        boot = await stack.enter_async_context(
+            listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0", findnode_liveness_check=False)
+        )
+        rest = [
+            await stack.enter_async_context(
+                listen_v5(
+                    devp2p.PrivateKey.generate(),
+                    "127.0.0.1:0",
+                    bootnodes=[str(boot.local.record)],
+                    findnode_liveness_check=False,
+                )
+            )
+            for _ in range(8)
+        ]
+        every = [boot, *rest]
+        for _ in range(3):
+            for n in rest:
+                await n.lookup(None)
+        ids = {n.id for n in every}
+        for n in every:
+            known = {x.id for x in n.table_nodes()} | {n.id}
+            assert len(known & ids) >= 0.9 * len(ids), len(known & ids)
+        got = await rest[0].lookup(rest[5].id)
+        assert got[0].id == rest[5].id
+
+
+@run_async
+async def test_v4_and_v5_on_one_socket() -> None:
+    key = devp2p.PrivateKey.generate()
+    async with (
+        listen(key, "127.0.0.1:0", v4=True, v5=True) as both,
+        listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0") as p4,
+        listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as p5,
+    ):
+        assert both.v4 is not None and both.v5 is not None
+        me = both.self_node()
+        assert both.v4.local_addr == both.v5.local_addr  # one socket
+        seq = both.local.seq if both.local is not None else -1
+        assert await p4.ping(me) == seq
+        assert await p5.ping(me) == seq
+        assert both.v5.stats.not_discv5 == 0  # v4 packets never reached v5
+        assert both.v4.stats.dropped_invalid == 0  # v5 packets never reached v4
+        # A local record change reaches peers on both protocols.
+        assert both.local is not None
+        both.local.set_extra("test", b"1")
+        assert await p4.ping(me) == seq + 1
+        assert await p5.ping(me) == seq + 1
+        assert (await p4.request_enr(me)).seq == seq + 1
+        assert (await p5.request_enr(me)).seq == seq + 1
+        # Each peer is in the table of its own protocol.
+        await asyncio.sleep(0.3)
+        assert p5.id in {n.id for n in both.v5.table_nodes()}
+
+
+def test_ip_limits_as_v4_lan_exempt() -> None:
+    key = devp2p.PrivateKey.generate()
+    local = LocalNode(key)
+    svc = UDPv5(key, db=NodeDB(), local=local)
+
+    def node(ip: str) -> Node:
+        return Node.from_record(devp2p.ENR.build(devp2p.PrivateKey.generate(), 1, ip=ip, udp=30303))
+
+    for i in range(40):
+        svc.add_node(node(f"8.8.8.{i + 1}"), inbound=False)
+    assert len(svc.table) == 10  # geth tableIPLimit: 10 per /24 in the whole table
+    per_bucket: dict[int | None, int] = {}
+    for nid in svc.table.nodes():
+        b = svc.table.bucket_index(nid)
+        per_bucket[b] = per_bucket.get(b, 0) + 1
+    assert max(per_bucket.values()) <= 2  # bucketIPLimit: 2 per /24 in one bucket
+    for i in range(40):
+        svc.add_node(node(f"192.168.1.{i + 1}"), inbound=False)
+    assert len(svc.table) > 10 + 10  # LAN addresses are exempt from the /24 limits
+
+
+@run_async
+async def test_revalidation_runs_on_the_injected_clock() -> None:
+    clock = FakeClock()
+    async with nodes(2, clock=clock, resp_timeout=0.2) as (a, b):
+        a.add_node(b.self_node(), inbound=False)
+        assert not a.table.liveness(b.id)
+        for _ in range(200):
+            await clock.advance(0.25)
+            await asyncio.sleep(0.01)  # real time for the PING round trip
+            if a.table.liveness(b.id):
+                break
+        assert a.table.liveness(b.id)
+        await b.close()
+        for _ in range(400):
+            await clock.advance(0.25)
+            await asyncio.sleep(0.01)
+            if b.id not in a.table:
+                break
+        assert b.id not in a.table  # dead nodes leave the table on revalidation failures
