@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from peerwire import crawl, devp2p, eth
+from peerwire.crawl._devp2p import Devp2pEngine
 from peerwire.devp2p import discover
 
 CHAIN = eth.Chain.hoodi()
@@ -89,9 +90,9 @@ def test_inbound_connections_are_probed(tmp_path: Path) -> None:
         cfg = crawl.CrawlConfig(db=tmp_path / "in.sqlite", listen="127.0.0.1:0", random_lookups=False)
         async with crawl.Crawler(cfg) as c:
             run = asyncio.ensure_future(c.run(duration=30))
-            while c.engine is None or getattr(c.engine, "_disc", None) is None:
-                await asyncio.sleep(0.05)
-            crawler_node = c.engine.self_node()  # type: ignore[union-attr]
+            engine = await c.wait_ready()
+            assert isinstance(engine, Devp2pEngine)
+            crawler_node = engine.self_node()
             proto = eth.Protocol(CHAIN)
             key = devp2p.PrivateKey.generate()
             scfg = devp2p.Config(

@@ -44,6 +44,14 @@ class Crawler:
             self.store.close()
             self.store = None
 
+    async def wait_ready(self) -> Devp2pEngine | Tm2Engine:
+        """Wait until :meth:`run` has its engine up (discovery listening); returns the engine."""
+        while self._engine is None:
+            await self._changed.wait()
+            self._changed.clear()
+        await self._engine.ready.wait()
+        return self._engine
+
     @property
     def engine(self) -> Devp2pEngine | Tm2Engine | None:
         """The running engine (``engine.self_node()`` on devp2p), None outside :meth:`run`."""
@@ -68,6 +76,7 @@ class Crawler:
         else:
             engine = Tm2Engine(self.config, store, self._changed.set)
         self._engine = engine
+        self._changed.set()
         self._started = time.monotonic()
         runner = asyncio.ensure_future(engine.run(stop))
         try:

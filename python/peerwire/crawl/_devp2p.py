@@ -49,6 +49,7 @@ class Devp2pEngine:
         self.queries = 0
         self.query_failures = 0
         self.inbound = 0
+        self.ready = asyncio.Event()  # set once discovery and the listener are up
 
     # -- lifecycle -------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -77,6 +78,7 @@ class Devp2pEngine:
                 for b in cfg.bootnodes:
                     self.found(Node.parse(b), via="bootnode")
                 self._resume()
+                self.ready.set()
                 if cfg.random_lookups:
                     for _ in range(PARALLEL_LOOKUPS):
                         self._spawn(self._lookup_loop())

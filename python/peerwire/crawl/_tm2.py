@@ -85,6 +85,7 @@ class Tm2Engine:
         self.queries = 0
         self.query_failures = 0
         self.inbound = 0
+        self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -94,6 +95,7 @@ class Tm2Engine:
             for row in self.store.rows("WHERE stack='tm2' AND ip IS NOT NULL"):
                 if row["id"] in due:
                     self.found(f"{row['id']}@{row['ip']}:{row['tcp']}", via="resume")
+            self.ready.set()
             await stop.wait()
         finally:
             for t in list(self._tasks):
