@@ -24,7 +24,7 @@ async def crawl_until(
         async with crawl.Crawler(cfg) as c:
             stats = await c.run(duration=20, until_idle=True)
             assert c.store is not None
-            have = set(c.store.known_ids("devp2p"))
+            have = {r["id"] for r in c.store.rows("WHERE enr IS NOT NULL")}  # found and its ENR fetched
             statuses = {r["id"] for r in c.store.rows("WHERE genesis IS NOT NULL")}
         if want <= have and want_status <= statuses:
             return stats
