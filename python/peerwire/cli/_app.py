@@ -238,6 +238,12 @@ def cmd_testnet(args: argparse.Namespace) -> int:
     return run_testnet_cli(args.stack, args.nodes, args.duration, live=not args.no_live)
 
 
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from peerwire.cli._crawl import run_crawl
+
+    return run_crawl(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from peerwire.cli._bench import run_bench
 
@@ -335,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--network", default="peerwire-ping", help="network named in our TM2 NodeInfo")
     pg.add_argument("--json", action="store_true", help="print JSON")
     pg.set_defaults(func=cmd_ping)
+
+    # crawl
+    from peerwire.cli._crawl import add_arguments as add_crawl_arguments
+
+    add_crawl_arguments(sub, common)
+    sub.choices["crawl"].set_defaults(func=cmd_crawl)
 
     # bench
     bn = sub.add_parser(

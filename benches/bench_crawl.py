@@ -1,0 +1,231 @@
+"""The crawler's targets (issue 14), each measured in the same run; off by default (--benchmark-enable).
+
+* ``bench_crawl_network``: enumerate a loopback discv4 network of peerwire discovery nodes hosted in
+  a few worker processes (plus real geth nodes when ``CRAWL_GETH`` > 0 and geth is built) until
+  >= 99% are found; go-ethereum's crawl loop (harness ``crawl-baseline``: ``RandomNodes`` iterators +
+  ``RequestENR``, as ``cmd/devp2p discv4 crawl``) runs over the same network just before. Target:
+  peerwire's wall time <= 0.5x Go's. N = ``CRAWL_NODES`` (default 2000 enabled, 60 disabled).
+* ``bench_probe_throughput``: dial + RLPx + Hello + eth Status + Disconnect against local peerwire eth
+  servers in a worker process, probes per second. Target >= 300/s.
+* ``bench_memory_per_node``: the crawler's memory per known node (engine sets + SQLite) at 100,000
+  nodes (10,000 disabled), from tracemalloc and RSS. Target <= 2 KiB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from pytest_benchmark.fixture import BenchmarkFixture
+from tests.conftest import go_harness as go_harness  # the fixture, shared with the interop tests
+
+from peerwire import crawl, devp2p, eth
+from peerwire.crawl._devp2p import Devp2pEngine
+from peerwire.crawl._probe import hello_payload
+
+WANT = 0.99
+
+_DISC_WORKER = """
+import asyncio, contextlib, json, sys
+from peerwire import devp2p
+from peerwire.devp2p.discover import listen_v4
+
+async def main(boot, count):
+    async with contextlib.AsyncExitStack() as st:
+        nodes = []
+        for _ in range(count):
+            d = await st.enter_async_context(listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0",
+                                                       bootnodes=[boot] if boot else []))
+            nodes.append(d)
+        sem = asyncio.Semaphore(32)
+        async def warm(d):
+            async with sem:
+                with contextlib.suppress(Exception):
+                    await d.lookup()
+        await asyncio.gather(*(warm(d) for d in nodes))
+        print(json.dumps([d.self_node().enode_url() for d in nodes]), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+_ETH_WORKER = """
+import asyncio, contextlib, json, sys
+from peerwire import devp2p, eth
+
+async def main(count):
+    async with contextlib.AsyncExitStack() as st:
+        urls = []
+        for i in range(count):
+            proto = eth.Protocol(eth.Chain.sepolia())
+            cfg = devp2p.Config(private_key=devp2p.PrivateKey.generate(), name=f"probe-target-{i}",
+                                listen_addr="127.0.0.1:0", protocols=proto.protocols(), max_peers=10000,
+                                max_pending_peers=1000)
+            srv = await st.enter_async_context(devp2p.Server(cfg))
+            urls.append(srv.self_node().enode_url())
+        print(json.dumps(urls), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def _spawn(script: str, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, json.loads(proc.stdout.readline())
+
+
+def _stop(procs: list[subprocess.Popen[str]]) -> None:
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.close()
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+async def _peerwire_crawl(boot: str, ids: set[str], need: int, budget: float, db: Path) -> tuple[int, float]:
+    cfg = crawl.CrawlConfig(bootnodes=[boot], db=db, listen="127.0.0.1:0", v5=False)
+    t0 = time.monotonic()
+    async with crawl.Crawler(cfg) as c:
+        assert c.store is not None
+        store = c.store
+
+        def enough(_: crawl.CrawlStats) -> bool:
+            return len(ids.intersection(store.known_ids("devp2p"))) >= need
+
+        await c.run(duration=budget, stop_when=enough)
+        secs = time.monotonic() - t0
+        found = len(ids.intersection(store.known_ids("devp2p")))
+    return found, secs
+
+
+def bench_crawl_network(benchmark: BenchmarkFixture, go_harness: Path, tmp_path: Path) -> None:
+    n = int(os.environ.get("CRAWL_NODES", "60" if benchmark.disabled else "2000"))
+    workers = max(1, min(4, n // 400))
+    budget = 600.0
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        boot_proc, boot_urls = _spawn(_DISC_WORKER, "", "1")
+        procs.append(boot_proc)
+        boot = boot_urls[0]
+        urls = list(boot_urls)
+        started = [subprocess.Popen(
+            [sys.executable, "-c", _DISC_WORKER, boot, str((n - 1) // workers + (i < (n - 1) % workers))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        ) for i in range(workers)]  # fmt: skip
+        procs.extend(started)
+        for p in started:
+            assert p.stdout is not None
+            urls.extend(json.loads(p.stdout.readline()))
+        ids = {devp2p.Node.parse(u).id.hex() for u in urls}
+        assert len(ids) == n
+        need = int(WANT * n + 0.999)
+        go = json.loads(subprocess.run(
+            [str(go_harness), "crawl-baseline", "-bootnodes", boot, "-expect", str(need),
+             "-timeout", f"{int(budget)}s"],
+            capture_output=True, text=True, timeout=budget + 60, check=True,
+        ).stdout)  # fmt: skip
+        result: list[tuple[int, float]] = []
+
+        def run() -> None:
+            result.append(asyncio.run(_peerwire_crawl(boot, ids, need, budget, tmp_path / "bench.sqlite")))
+
+        benchmark.pedantic(run, rounds=1, iterations=1)
+    finally:
+        _stop(procs)
+    found, secs = result[0]
+    assert found >= need, f"found {found} of {n}"
+    benchmark.group = f"crawl enumeration, {n} discv4 nodes"
+    benchmark.extra_info.update({
+        "nodes": n, "need": need, "found": found, "seconds": secs,
+        "go_found": go["found"], "go_seconds": go["seconds"], "ratio_vs_go": secs / go["seconds"],
+    })  # fmt: skip
+
+
+async def _probe_many(urls: list[str], total: int, parallel: int) -> tuple[int, float]:
+    # One crawler key per probe: the local servers stand for distinct nodes, and a server
+    # refuses a second connection from a key it is still disconnecting (already connected).
+    keys = [devp2p.PrivateKey.generate() for _ in range(total)]
+    hellos = [hello_payload(k) for k in keys]
+    nodes = [devp2p.Node.parse(u) for u in urls]
+    sem = asyncio.Semaphore(parallel)
+    ok = 0
+    errors: list[str] = []
+
+    async def one(i: int) -> None:
+        nonlocal ok
+        n = nodes[i % len(nodes)]
+        assert n.ip is not None
+        async with sem:
+            r = await crawl.probe_node(keys[i], hellos[i], n.public_key, n.ip, n.tcp_port, None, 10.0)
+        if r.status is not None and r.status.genesis == eth.Chain.sepolia().genesis_hash:
+            ok += 1
+        elif r.error:
+            errors.append(r.error)
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(one(i) for i in range(total)))
+    secs = time.monotonic() - t0
+    assert ok == total, f"{total - ok} probes did not complete Status: {sorted(set(errors))[:5]}"
+    return ok, secs
+
+
+def bench_probe_throughput(benchmark: BenchmarkFixture) -> None:
+    servers, total = (4, 40) if benchmark.disabled else (32, 3000)
+    proc, urls = _spawn(_ETH_WORKER, str(servers))
+    result: list[tuple[int, float]] = []
+    try:
+        benchmark.pedantic(lambda: result.append(asyncio.run(_probe_many(urls, total, 128))), rounds=1)
+    finally:
+        _stop([proc])
+    ok, secs = result[0]
+    assert ok == total, f"{total - ok} probes did not complete Status"
+    benchmark.group = "crawl probe throughput"
+    benchmark.extra_info.update({"probes": total, "seconds": secs, "per_second": total / secs})
+
+
+def bench_memory_per_node(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
+    n = 10_000 if benchmark.disabled else 100_000
+    keys = [devp2p.PrivateKey.generate().public_key for _ in range(256)]
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        store = crawl.Store(tmp_path / "mem.sqlite")
+        engine = Devp2pEngine(crawl.CrawlConfig(probe=False, db=tmp_path / "mem.sqlite"), store, lambda: None)
+        engine._disc = SimpleNamespace(v4=None, v5=None)  # walks off: measure what is kept per node
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        tracemalloc.start()
+        for i in range(n):
+            # distinct IDs: the engine keys on node.id, derived from the public key
+            pk = keys[i % 256]
+            node = devp2p.Node(pk, "127.0.0.1", 30303, 1 + i)
+            engine.found(node, via="bench")
+            engine._walked.add(i.to_bytes(32, "big"))
+            engine._probed.add(i.to_bytes(32, "big"))
+        store.commit()
+        current, _peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out["traced_per_node"] = current / n
+        out["rss_growth_per_node"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) * 1024 / n
+        store.close()
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    assert out["traced_per_node"] > 0
+    benchmark.group = "crawl memory per known node"
+    benchmark.extra_info.update({"nodes": n, **out})
