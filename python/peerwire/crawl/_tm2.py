@@ -107,8 +107,8 @@ class Tm2Engine:
 
     def found(self, addr: str, *, via: str) -> None:
         try:
-            na = tm2.NetAddress.parse(addr, resolve=False)
-        except PeerwireError:
+            na = tm2.NetAddress.parse(addr)  # never resolves: a name is resolved when dialed
+        except (PeerwireError, ValueError):
             return
         if na.id == self.key.id:
             return
