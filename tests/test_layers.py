@@ -163,9 +163,5 @@ def test_the_checks_catch_a_circle_and_a_private_reach(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known violations remain (tm2 circles: runtime-tm2; rlpx private names: runtime-devp2p)",
-)
 def test_no_known_violations_left() -> None:
     assert not KNOWN_CIRCLES and not KNOWN_PRIVATE and not KNOWN_LAYER_VIOLATIONS
