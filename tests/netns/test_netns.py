@@ -115,7 +115,7 @@ from peerwire.cli._keyfile import write_private_file
 from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p import Node, PrivateKey
 from peerwire.tm2 import NodeKey, discovery
-from peerwire.tm2._addr import PeerAddress
+from peerwire.tm2 import NetAddress
 d = Path(sys.argv[1])
 db = NodeDB(d / "nodes.db")
 book = discovery.AddressBook(d / "addrbook.json")
@@ -129,7 +129,7 @@ while True:
     db.update_node(Node(k.public_key, "10.0.0.1", 30303, 30303))
     db.update_last_pong_received(k.public_key.node_id, "10.0.0.1", time.time())
     if i % 8 == 0:
-        book.add(PeerAddress.parse(f"{tm2ids[i % 64]}@10.0.{i % 250}.1:26656"))
+        book.add(NetAddress.parse(f"{tm2ids[i % 64]}@10.0.{i % 250}.1:26656"))
         book.save(force=True)
         write_private_file(d / "key", keys[i % 64].to_hex().encode(), overwrite=True)
     i += 1
