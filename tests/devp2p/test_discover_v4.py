@@ -214,7 +214,8 @@ async def test_neighbor_validation_rules() -> None:
 @run_async
 async def test_timeout_and_flood_keeps_others_answered() -> None:
     key = devp2p.PrivateKey.generate()
-    async with listen_v4(key, "127.0.0.1:0") as d, raw_socket() as (tr, sink):
+    # flooder, victim and honest peer share this machine: limit loopback sources too
+    async with listen_v4(key, "127.0.0.1:0", limit_loopback=True) as d, raw_socket() as (tr, sink):
         dead = devp2p.Node(public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.1", udp_port=9)
         with pytest.raises(TimeoutError):
             await d.ping(dead)
@@ -474,3 +475,21 @@ async def test_whole_exchange_with_reply_timeouts_runs_on_the_fake_clock() -> No
     # the reply timeouts (and the ping-back waits of bonding) passed in fake time...
     assert fake_elapsed >= 2 * RESP_TIMEOUT
     assert real_elapsed < fake_elapsed / 2  # ...not in real time (2.5 s fake, about 0.3 s real here)
+
+
+def test_source_limits_skip_loopback_unless_asked() -> None:
+    from peerwire.devp2p.discover._limiter import SOURCE_BURST, SourceLimiter
+    from peerwire.devp2p.discover._v4limits import MAX_BONDING_PER_IP, BondBudget
+
+    clock = FakeClock()
+    lan, lo = ("10.1.2.3", 30303), ("127.0.0.1", 30303)
+    default, strict = SourceLimiter(clock), SourceLimiter(clock, limit_loopback=True)
+    n = int(SOURCE_BURST) * 4
+    assert sum(default.allow(lo) for _ in range(n)) == n  # this machine's own nodes
+    assert sum(default.allow(("::ffff:127.0.0.1", 1)) for _ in range(n)) == n
+    assert sum(default.allow(lan) for _ in range(n)) == int(SOURCE_BURST)
+    assert sum(strict.allow(lo) for _ in range(n)) == int(SOURCE_BURST)
+    ids = [bytes([i]) * 64 for i in range(MAX_BONDING_PER_IP * 2)]
+    assert all(BondBudget().admit(i, "127.0.0.1", 0.0) for i in ids)
+    budget = BondBudget(limit_loopback=True)
+    assert sum(budget.admit(i, "127.0.0.1", 0.0) for i in ids) == MAX_BONDING_PER_IP

@@ -123,6 +123,7 @@ class UDPv4(asyncio.DatagramProtocol):
         clock: Clock = SYSTEM_CLOCK,
         tcp_port: int = 0,
         seed: int | None = None,
+        limit_loopback: bool = False,
     ) -> None:
         self._key = key
         self._self_id = key.public_key.node_id
@@ -135,8 +136,8 @@ class UDPv4(asyncio.DatagramProtocol):
         self.nodes = NodeTable(self._self_id, clock, seed=seed)
         #: The routing table of node IDs (Rust ``kad.Table``).
         self.table = self.nodes.ids
-        self._bonds = Bonds(db, clock)
-        self._limiter = SourceLimiter(clock)
+        self._bonds = Bonds(db, clock, limit_loopback=limit_loopback)
+        self._limiter = SourceLimiter(clock, limit_loopback=limit_loopback)
         self._pending: dict[tuple[bytes, str, int], list[_Pending]] = {}
         #: Owns every task of this service (loops, ping-backs, revalidations); see start()/close().
         self.tasks = TaskScope("discv4")
@@ -614,8 +615,12 @@ async def listen_v4(
     clock: Clock = SYSTEM_CLOCK,
     tcp_port: int = 0,
     seed: int | None = None,
+    limit_loopback: bool = False,
 ) -> AsyncIterator[UDPv4]:
     """Run discovery v4 on ``addr`` ("host:port") until the block exits.
+
+    The per-source flood limiter and bond budget skip loopback sources (this machine's own
+    nodes) unless ``limit_loopback`` is true.
 
     Raises:
         ValueError: ``addr`` or a bootnode URL is malformed.
@@ -627,7 +632,14 @@ async def listen_v4(
     own_db = not isinstance(node_database, NodeDB)
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
     proto = UDPv4(
-        key, db=db, bootnodes=boots, net_restrict=net_restrict, clock=clock, tcp_port=tcp_port, seed=seed
+        key,
+        db=db,
+        bootnodes=boots,
+        net_restrict=net_restrict,
+        clock=clock,
+        tcp_port=tcp_port,
+        seed=seed,
+        limit_loopback=limit_loopback,
     )
     loop = asyncio.get_running_loop()
     try:
