@@ -17,7 +17,7 @@ from peerwire.devp2p._dial import FailedDial
 from peerwire.devp2p._lifecycle import dial_failure_reason, handshake_failure_reason
 from peerwire.diagnostics import DialFailureTable, failure_category
 from peerwire.errors import ConnectionClosedError, DialError, PeerwireError, RefusedError
-from peerwire.events import Direction, HandshakeFailureReason
+from peerwire.events import DialFailureReason, Direction, HandshakeFailureReason
 
 __all__ = ["ServerFailures", "describe_failure"]
 
@@ -31,24 +31,19 @@ def describe_failure(err: BaseException) -> str:
         if err.by_remote:
             return f"the remote disconnected: {DiscReason.from_wire(int(disc))}"
         return f"we refused the connection: {str(err).removeprefix('rejected: ')}"
-    if isinstance(err, PeerwireError) and isinstance(disc, int):
-        return (
-            f"{DiscReason.from_wire(disc)}: {err}"
-            if str(err) != str(DiscReason.from_wire(disc))
-            else str(err)
-        )
+    if isinstance(err, PeerwireError) and isinstance(disc, int):  # e.g. an unexpected identity
+        name = str(DiscReason.from_wire(disc))
+        return str(err) if str(err) == name else f"{name}: {err}"
+    if caused_by(err, ConnectionRefusedError) or (
+        isinstance(err, DialError) and err.reason is DialFailureReason.CONNECT_REFUSED
+    ):
+        return "connection refused: nothing listens at that address"
     if isinstance(err, DialError):
         return str(err)
-    if caused_by(err, ConnectionRefusedError):
-        return "connection refused: nothing listens at that address"
     if isinstance(err, TimeoutError):
         return "timed out (TCP connect, RLPx handshake or Hello exchange)"
     if isinstance(err, ConnectionClosedError | OSError):
-        return (
-            f"the connection closed during the handshake: {err}"
-            if str(err)
-            else ("the connection closed during the handshake")
-        )
+        return f"the connection closed during the handshake ({err or type(err).__name__})"
     if isinstance(err, PeerwireError):
         return f"handshake failed: {err}"
     return f"{type(err).__name__}: {err}"

@@ -91,7 +91,9 @@ class SwitchFailures:
         )
 
     def handshake_failed(self, peer_id: str | None, address: str, err: BaseException) -> None:
-        """An inbound connection failed its handshake."""
+        """An inbound connection failed its handshake (an incompatible one names the remote)."""
+        if peer_id is None and isinstance(err, IncompatibleNodeInfoError) and err.remote_id:
+            peer_id = err.remote_id
         self.table.failed(
             peer_id=peer_id,
             address=address,

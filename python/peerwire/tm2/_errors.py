@@ -73,11 +73,15 @@ class IncompatibleNodeInfoError(NodeInfoError):
     followed by gno's own error in parentheses.
     """
 
-    def __init__(self, explanation: str, gno_error: str, kinds: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, explanation: str, gno_error: str, kinds: tuple[str, ...] = (), remote_id: str = ""
+    ) -> None:
         super().__init__(f"{explanation} ({gno_error})" if explanation != gno_error else gno_error)
         self.explanation = explanation
         self.gno_error = gno_error
         self.kinds = kinds
+        #: The remote's ID (its NodeInfo is valid and matches its key; "" if unknown).
+        self.remote_id = remote_id
 
 
 class PacketDecodeError(DecodeError):

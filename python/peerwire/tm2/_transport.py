@@ -313,7 +313,8 @@ class MultiplexTransport:
             ours.compatible_with(theirs)
         except NodeInfoError as e:
             why = explain_incompatibility(ours, theirs) or str(e)
-            raise IncompatibleNodeInfoError(why, str(e), incompatibility_kinds(ours, theirs)) from None
+            kinds = incompatibility_kinds(ours, theirs)
+            raise IncompatibleNodeInfoError(why, str(e), kinds, str(theirs.id)) from None
 
     def _peer(self, v: Verified, behavior: PeerBehavior, outbound: bool) -> Peer:
         info = ConnInfo(
