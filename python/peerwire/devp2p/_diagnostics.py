@@ -14,12 +14,13 @@ from peerwire._clock import Clock
 from peerwire._lifecycle import caused_by
 from peerwire.devp2p._base import DiscReason
 from peerwire.devp2p._dial import FailedDial
+from peerwire.devp2p._hello import Hello
 from peerwire.devp2p._lifecycle import dial_failure_reason, handshake_failure_reason
 from peerwire.diagnostics import DialFailureTable, failure_category
 from peerwire.errors import ConnectionClosedError, DialError, PeerwireError, RefusedError
 from peerwire.events import DialFailureReason, Direction, HandshakeFailureReason
 
-__all__ = ["ServerFailures", "describe_failure"]
+__all__ = ["ServerFailures", "describe_failure", "useless_peer_note"]
 
 log = logging.getLogger("peerwire.devp2p.dial")
 
@@ -47,6 +48,14 @@ def describe_failure(err: BaseException) -> str:
     if isinstance(err, PeerwireError):
         return f"handshake failed: {err}"
     return f"{type(err).__name__}: {err}"
+
+
+def useless_peer_note(reason: DiscReason, hello: Hello) -> str:
+    """What a useless peer offered (capabilities can be long: the first few)."""
+    if reason is not DiscReason.USELESS_PEER:
+        return ""
+    caps = ", ".join(f"{n}/{v}" for n, v in list(hello.caps)[:8]) or "nothing"
+    return f" ({hello.name[:64]} offers {caps})"
 
 
 class ServerFailures:

@@ -61,7 +61,7 @@ from peerwire.devp2p._base import (
     PeerEventType,
 )
 from peerwire.devp2p._config import Config
-from peerwire.devp2p._diagnostics import ServerFailures
+from peerwire.devp2p._diagnostics import ServerFailures, useless_peer_note
 from peerwire.devp2p._dial import DialScheduler, FailedDial, FairMix
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
@@ -99,14 +99,6 @@ def _as_node(n: Node | str) -> Node:
 def _label(remote: tuple[str, int]) -> str:
     host, port = remote
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _caps_note(reason: DiscReason, hello: Hello) -> str:
-    """What a useless peer offered (capabilities can be long: the first few)."""
-    if reason is not DiscReason.USELESS_PEER:
-        return ""
-    caps = ", ".join(f"{n}/{v}" for n, v in list(hello.caps)[:8]) or "nothing"
-    return f" ({hello.name[:64]} offers {caps})"
 
 
 def _is_lan(ip: str) -> bool:
@@ -609,7 +601,7 @@ class Server:
             if reason is not None:
                 await self._refuse(t, reason)  # compressed when snappy is on
                 raise RefusedError(
-                    f"rejected: {reason}{_caps_note(reason, hello)}", disconnect_reason=int(reason)
+                    f"rejected: {reason}{useless_peer_note(reason, hello)}", disconnect_reason=int(reason)
                 )
             if not self._running or self._peer_scope is None or not self._peer_scope.running:
                 await self._refuse(t, DiscReason.QUITTING)  # stopped while this one was set up
