@@ -57,10 +57,11 @@ MAX_DIAL_FAILURE_RECORDS = 1024
 #: Longest message or error text kept per entry: the text can quote what a peer sent
 #: (a moniker, a client name), and must not let one peer make an entry large.
 MAX_FAILURE_TEXT = 512
-#: WARNING lines about non-persistent peers per window: a scan from many addresses
-#: must not flood the log (the held-back lines go to DEBUG and are counted).
+#: WARNING lines about non-persistent peers per window: a scan from many addresses, or
+#: a public network where most discovered nodes are full, must not flood the log (the
+#: held-back lines go to DEBUG and are counted in the next WARNING).
 MAX_WARNINGS_PER_WINDOW = 20
-WARNING_WINDOW = 60.0
+WARNING_WINDOW = 600.0
 
 
 class FailureCategory(enum.StrEnum):
