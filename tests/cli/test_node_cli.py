@@ -175,6 +175,31 @@ def _peer_gauges(node: RunningNode) -> dict[str, float]:
     return {s.labels["direction"]: s.value for s in fams["peerwire_peers"].samples}
 
 
+def test_devp2p_admin_dial_failures_lists_an_unreachable_static_peer(devp2p_node: RunningNode) -> None:
+    """admin_addPeer to a closed port: the failure is listed with its reason, last error and
+    next retry (ISO 8601 UTC), counted by reason, and logged once at WARNING."""
+    gone = PrivateKey.generate().public_key
+    port = free_port()
+    enode = f"enode://{gone.to_bytes().hex()}@127.0.0.1:{port}"
+    assert devp2p_node.call("admin_addPeer", enode)["result"] is True
+    entry = _wait(lambda: (r := devp2p_node.call("admin_dialFailures")["result"]) and r[0])
+    assert entry["id"] == gone.node_id.hex() and entry["address"] == f"127.0.0.1:{port}"
+    assert (entry["reason"], entry["direction"], entry["persistent"]) == ("refused", "outbound", True)
+    assert entry["message"] == "connection refused: nothing listens at that address"
+    assert entry["lastError"].startswith("ConnectionClosedError: connect to 127.0.0.1:")
+    assert entry["attempts"] == 1 and entry["backoff"] == 35.0
+    assert entry["nextRetry"].endswith("Z") and entry["nextRetry"] > entry["lastFailure"]
+    fams = {f.name: f for f in text_string_to_metric_families(devp2p_node.get("/metrics")[1].decode())}
+    counted = {
+        (x.labels["direction"], x.labels["reason"]): x.value for x in fams["peerwire_dial_failures"].samples
+    }
+    assert counted == {("outbound", "refused"): 1.0}
+    code, _, err = devp2p_node.stop()
+    assert code == 0
+    warns = [ln for ln in err.splitlines() if "level=warning" in ln and "peerwire.devp2p.dial" in ln]
+    assert len(warns) == 1 and "next retry in 35.0 s" in warns[0], err[-2000:]
+
+
 def test_two_devp2p_nodes_admin_add_and_remove_peer(
     tmp_path: Path, node_factory: Any, peerwire_bin: Path
 ) -> None:

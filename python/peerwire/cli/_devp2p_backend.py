@@ -16,7 +16,7 @@ from typing import Any
 
 from peerwire._metrics import NetMetrics
 from peerwire._tasks import TaskScope
-from peerwire.cli._adapt import to_json
+from peerwire.cli._adapt import dial_failures_json, to_json
 from peerwire.cli._addr import parse_peer_url
 from peerwire.cli._config import NodeConfig
 from peerwire.devp2p import Config, Node, PeerEvent, PeerEventType, PrivateKey, Server
@@ -124,6 +124,9 @@ class ServerBackend:
     @staticmethod
     def _node(url: str) -> Node:
         return Node.parse(parse_peer_url("devp2p", url))
+
+    def dial_failures(self) -> list[dict[str, Any]]:
+        return dial_failures_json(self._server.dial_failures())
 
     async def add_peer(self, url: str) -> bool:
         self._server.add_peer(self._node(url))

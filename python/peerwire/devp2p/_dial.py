@@ -16,7 +16,9 @@ A port of the policy of go-ethereum's ``p2p/dial.go`` on an injected clock:
   exponentially: after the n-th consecutive failure it is not dialed again for
   ``min(BACKOFF_BASE * 2**(n-1), BACKOFF_MAX)``; a successful connection resets it;
 * a static node given by DNS name is resolved before each dial (5 s deadline);
-  the last good address is kept when a lookup fails.
+  the last good address is kept when a lookup fails;
+* every failed dial is reported to ``on_failure`` as a :class:`FailedDial`, with the
+  endpoint's failures in a row and, for a static node, when it is dialed again.
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ from peerwire._net import NetRestrict, resolve
 from peerwire.devp2p._base import ConnFlag, DiscReason
 from peerwire.devp2p._enode import Node
 from peerwire.errors import DialError, TimeoutError
+from peerwire.events import DialFailureReason
 
 __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_MAX",
     "DIAL_HISTORY_EXPIRATION",
     "DialScheduler",
+    "FailedDial",
     "FairMix",
     "NetRestrict",
 ]
@@ -88,6 +92,22 @@ class _Backoff:
     last_failure: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class FailedDial:
+    """A dial that ended without a peer, as the scheduler saw it."""
+
+    error: BaseException
+    #: Consecutive failures of the endpoint, this one included.
+    failures: int
+    #: A static node: it is dialed again on its own.
+    static: bool
+    #: When a static node can be dialed next (monotonic: history and backoff expired), else None.
+    retry_at: float | None
+    #: Whether ``set_up`` ran (it publishes the dial's events); False: the dial failed before
+    #: (no address, name not resolved, outside net_restrict).
+    dialed: bool
+
+
 @dataclass
 class DialScheduler:
     """Decides and starts outbound dials; the server reports peers coming and going."""
@@ -105,6 +125,8 @@ class DialScheduler:
     #: Dynamic candidates must pass this before they are dialed (``Config.node_filter``);
     #: a filter that raises or times out rejects the node. Static nodes skip it.
     node_filter: Callable[[Node], bool | Awaitable[bool]] | None = None
+    #: Told about every dial that failed (not about one that lost a race to an inbound connection).
+    on_failure: Callable[[Node, FailedDial], None] | None = None
 
     def __post_init__(self) -> None:
         self.dialing: dict[bytes, _Task] = {}
@@ -240,6 +262,8 @@ class DialScheduler:
         node = task.node
         ok = False
         already = False
+        dialed = False
+        error: BaseException | None = None
         try:
             host = node.ip
             if host is None and node.host is not None:
@@ -256,14 +280,19 @@ class DialScheduler:
                 if found is not None and found.ip is not None:
                     node, host = found, found.ip
             if host is None:
-                raise OSError(f"no address for {node.host or node.id.hex()[:16]}")
+                raise DialError(
+                    f"no address for {node.host or node.id.hex()[:16]}",
+                    reason=DialFailureReason.RESOLVE_FAILED,
+                )
             if self.net_restrict is not None and not self.net_restrict.contains(host):
-                raise OSError(ERR_NET_RESTRICT)
+                raise DialError(ERR_NET_RESTRICT, reason=DialFailureReason.NET_RESTRICTED)
+            dialed = True
             await self.set_up(node, host, task.flags)
             ok = True
         except asyncio.CancelledError:
             raise
         except Exception as e:
+            error = e
             self.failures_log.append((node.id, str(e)))
             already = getattr(e, "disconnect_reason", None) == DISC_ALREADY_CONNECTED
         finally:
@@ -275,8 +304,19 @@ class DialScheduler:
                 b.failures += 1
                 b.last_failure = self.clock.monotonic()
                 b.until = b.last_failure + self.backoff_delay(b.failures)
+                if error is not None and self.on_failure is not None:
+                    self._report(node, error, b, dialed)
             self._update_static_pool(node.id)
             self._wake.set()
+
+    def _report(self, node: Node, error: BaseException, b: _Backoff, dialed: bool) -> None:
+        assert self.on_failure is not None
+        static = node.id in self.static
+        retry_at = max(b.until, self.history.get(node.id, b.until)) if static else None
+        try:
+            self.on_failure(node, FailedDial(error, b.failures, static, retry_at, dialed))
+        except Exception:  # diagnostics must never stop dialing
+            log.exception("on_failure hook failed")
 
     def _start_static_dials(self, n: int) -> int:
         started = 0

@@ -61,7 +61,8 @@ from peerwire.devp2p._base import (
     PeerEventType,
 )
 from peerwire.devp2p._config import Config
-from peerwire.devp2p._dial import DialScheduler, FairMix
+from peerwire.devp2p._diagnostics import ServerFailures, useless_peer_note
+from peerwire.devp2p._dial import DialScheduler, FailedDial, FairMix
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._failures import SetupFailure
@@ -75,6 +76,7 @@ from peerwire.devp2p._server_discovery import (
     start_discovery,
 )
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
+from peerwire.diagnostics import DialFailureRecord
 from peerwire.errors import DecodeError, DialError, PeerwireError, RefusedError, RemoteProtocolError
 from peerwire.events import DialFailureReason, Direction, Event, HandshakeFailed, HandshakeFailureReason
 
@@ -193,7 +195,9 @@ class Server:
             clock=self._clock,
             net_restrict=self._net_restrict,
             node_filter=config.node_filter,
+            on_failure=self._dial_failed,
         )
+        self._failures = ServerFailures(self._clock)
         #: Recent connection setups that failed or were refused: (remote, failure), newest last.
         #: Reasons only: an exception would keep its traceback and the dead connection alive.
         self.setup_failures: collections.deque[tuple[str, SetupFailure]] = collections.deque(
@@ -385,6 +389,11 @@ class Server:
         """Typed dial / handshake / peer events (:mod:`peerwire.events`), bounded, drop-and-count."""
         return self.lifecycle.subscribe(maxsize=maxsize or self.config.event_buffer)
 
+    def dial_failures(self) -> list[DialFailureRecord]:
+        """Nodes whose dial or handshake failed, newest failure first (:mod:`peerwire.diagnostics`):
+        reason, human message, attempts, and for static nodes the backoff and next retry."""
+        return self._failures.table.records()
+
     def node_info(self) -> dict[str, Any]:
         """geth's ``admin_nodeInfo``."""
         node = self.self_node()
@@ -435,15 +444,28 @@ class Server:
             return
         self._spawn(self._handle_incoming(inc), "inbound setup")
 
+    def _inbound_failed(
+        self, label: str, node_id: bytes | None, err: BaseException, why: HandshakeFailureReason | None = None
+    ) -> None:
+        """Keep, publish and record an inbound connection that did not become a peer."""
+        self.setup_failures.append((label, SetupFailure.of(err)))
+        if why is None:
+            self.lifecycle.handshake_failed(node_id, label, True, err)
+        else:
+            peer = node_id.hex() if node_id else None
+            self.lifecycle.publish(HandshakeFailed(peer, label, Direction.INBOUND, why, str(err)))
+        static = node_id is not None and node_id in self.dialer.static
+        peer_id = node_id.hex() if node_id else None
+        self._failures.handshake_failed(peer_id, label, err, why, static=static)
+
     async def _handle_incoming(self, inc: Incoming) -> None:
         remote = inc.remote_address
-        label = f"{remote[0]}:{remote[1]}"
+        label = _label(remote)
         try:
             async with self._clock.timeout(HANDSHAKE_TIMEOUT):
                 await self._tokens.acquire()
         except PeerwireError as e:
-            self.setup_failures.append((label, SetupFailure.of(e)))
-            self.lifecycle.handshake_failed(None, label, True, e)
+            self._inbound_failed(label, None, e)
             inc.refuse()
             return
         try:
@@ -452,17 +474,14 @@ class Server:
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
-                refusal = RefusedError(f"rejected inbound: {why}")
-                self.setup_failures.append((label, SetupFailure.of(refusal)))
-                self.lifecycle.publish(HandshakeFailed(None, label, Direction.INBOUND, why, str(refusal)))
+                self._inbound_failed(label, None, RefusedError(f"rejected inbound: {why}"), why)
                 inc.refuse()
                 return
             try:
                 async with self._clock.timeout(HANDSHAKE_TIMEOUT):  # the handshake's one bound
                     t = await inc.handshake()
             except (PeerwireError, OSError) as e:
-                self.setup_failures.append((label, SetupFailure.of(e)))
-                self.lifecycle.handshake_failed(None, label, True, e)
+                self._inbound_failed(label, None, e)
                 inc.refuse()
                 return
             with contextlib.suppress(PeerwireError, OSError):
@@ -484,6 +503,14 @@ class Server:
         except Exception as e:
             self.lifecycle.dial_failed(node.id, address, e)
             raise
+
+    def _dial_failed(self, node: Node, failed: FailedDial) -> None:
+        """The scheduler's report of a failed dial: record it (and publish it if ``set_up`` did not)."""
+        address = _label((node.ip or node.host or "", node.tcp_port))
+        if not failed.dialed:
+            self.lifecycle.dial_started(node.id, address)
+            self.lifecycle.dial_failed(node.id, address, failed.error)
+        self._failures.dial_failed(node.id.hex(), address, failed)
 
     # -- admission -------------------------------------------------------------
     def _post_handshake_checks(self, node_id: bytes, flags: ConnFlag) -> DiscReason | None:
@@ -573,14 +600,19 @@ class Server:
             reason = reason or self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # compressed when snappy is on
-                raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
+                raise RefusedError(
+                    f"rejected: {reason}{useless_peer_note(reason, hello)}", disconnect_reason=int(reason)
+                )
             if not self._running or self._peer_scope is None or not self._peer_scope.running:
                 await self._refuse(t, DiscReason.QUITTING)  # stopped while this one was set up
                 raise DialError("server stopped", reason=DialFailureReason.STOPPED)
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
-            self.setup_failures.append((label, SetupFailure.of(e)))
-            self.lifecycle.handshake_failed(node.id, label, bool(flags & ConnFlag.INBOUND), e)
+            if flags & ConnFlag.INBOUND:
+                self._inbound_failed(label, node.id, e)
+            else:  # the scheduler records the dial's failure
+                self.setup_failures.append((label, SetupFailure.of(e)))
+                self.lifecycle.handshake_failed(node.id, label, False, e)
             raise
         finally:
             if pending_inbound:
@@ -612,6 +644,7 @@ class Server:
         if peer.inbound:
             self._inbound_count += 1
         self.dialer.peer_added(node.id, flags)
+        self._failures.connected(node.id.hex())
         self.lifecycle.peer_added(node.id, _label(remote), peer.inbound)
         self._emit(
             PeerEvent(
