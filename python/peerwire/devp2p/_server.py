@@ -340,6 +340,11 @@ class Server:
         return self._running
 
     @property
+    def dial_candidate_sources(self) -> list[str]:
+        """Names of the sources in the dial candidates' fair mix (``discv4-default``, …)."""
+        return self._mix.sources if self._mix is not None else []
+
+    @property
     def listen_port(self) -> int:
         return self._listen_port
 
