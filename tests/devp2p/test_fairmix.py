@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -88,7 +89,7 @@ async def test_stalled_source_does_not_block_and_costs_less_each_round() -> None
         stalled_turns = [w for w in waits if w > 0]
         assert stalled_turns[0] == pytest.approx(FAIRMIX_TIMEOUT)
         # geth: the stalled source's timeout halves on each miss
-        assert all(b <= a for a, b in zip(stalled_turns, stalled_turns[1:], strict=False))
+        assert all(b <= a for a, b in itertools.pairwise(stalled_turns))
         assert stalled_turns[-1] < FAIRMIX_TIMEOUT / 4
         assert sum(waits) < 2 * FAIRMIX_TIMEOUT + 0.1
         release.set()

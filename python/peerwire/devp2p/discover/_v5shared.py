@@ -19,8 +19,8 @@ from typing import Any, cast
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import identity as _id
 from peerwire.devp2p._enode import Node
-from peerwire.devp2p._fairmix import FairMix
 from peerwire.devp2p._enr import LocalNode
+from peerwire.devp2p._fairmix import FairMix
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover._v4 import UDPv4
