@@ -133,10 +133,12 @@ async def test_v5_only_server_without_v4_has_no_static_resolver_and_stops_cleanl
         assert srv.discovery is not None
         assert srv.discovery.static_resolver(srv.dialer.set_up, srv.config.clock) is None
         assert srv.dialer.resolve_node is None  # geth: the dialer resolves through discv4 only
+        assert srv.dial_candidate_sources == ["discv5-default"]
         v5 = srv.discovery.v5
         assert v5 is not None and v5.tasks.running
         assert srv.node_info()["ports"]["discovery"] == srv.discovery.udp_port
     assert srv.discovery is None and not v5.tasks.running and v5.closed
+    assert srv.dial_candidate_sources == []
 
 
 @aio

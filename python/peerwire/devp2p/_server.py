@@ -290,6 +290,7 @@ class Server:
         finally:
             if self._mix is not None:
                 await self._mix.aclose()
+                self._mix = None
             if self.discovery is not None:
                 await self.discovery.close()
                 self.discovery = None
