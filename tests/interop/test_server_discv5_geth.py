@@ -1,14 +1,16 @@
 """A peerwire devp2p Server running discovery v5 only, against a real go-ethereum v1.17.5 ``geth``.
 
 geth runs with discovery v4 off and v5 on, on 127.0.0.1 with ``--netrestrict
-127.0.0.0/8``, no DNS discovery, no NAT, and no bootnode but ours (or none):
+127.0.0.0/8``, no DNS discovery, no NAT. Its only bootnode is a peerwire discv5
+node that runs no server (``listen_v5``), and so is ours: neither side is told
+about the other.
 
-* geth is told only our ``enr:``; it finds our Server through discv5 (its eth
-  dial candidates are its v5 random walk filtered by the ENR ``eth`` fork id we
-  publish) and dials it; our Server does not dial at all;
-* our Server is told only geth's ``enr:`` as a discovery bootnode; it finds geth
-  through discv5 and dials it as a dynamic peer. Our record carries no ``eth``
-  entry here, so geth's filter never dials us: the connection can only be ours.
+* geth finds our Server through discv5 (its eth dial candidates are its v5
+  random walk filtered by the ENR ``eth`` fork id we publish) and dials it; our
+  Server does not dial at all;
+* our Server finds geth through discv5 and dials it as a dynamic peer. Our
+  record carries no ``eth`` entry there, so geth's filter never dials us: the
+  connection can only be ours.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.interop._geth import run_geth
 from tests.interop.test_eth_geth import CHAIN, GENESIS, NETWORK_ID
 
 from peerwire import devp2p, eth
+from peerwire.devp2p.discover import listen_v5
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -55,14 +58,17 @@ def _geth_peer(geth: Any, node_id: bytes) -> dict[str, Any] | None:
 def test_geth_finds_our_v5_only_server_through_discv5_and_dials_it(tmp_path: Path) -> None:
     async def main() -> None:
         proto = eth.Protocol(CHAIN)
-        async with _server(proto.protocols(), no_dial=True) as srv:
+        async with (
+            listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as boot,
+            _server(proto.protocols(), no_dial=True, bootstrap_nodes=[str(boot.local.record)]) as srv,
+        ):
             assert srv.discovery is not None and srv.discovery.v4 is None
-            enr = srv.node_info()["enr"]
-            rec = devp2p.ENR.decode(enr)
+            rec = devp2p.ENR.decode(srv.node_info()["enr"])
             assert (rec.tcp, rec.udp) == (srv.listen_port, srv.discovery.udp_port)
             assert eth.ForkID.from_enr(rec) == CHAIN.fork_id(0, CHAIN.genesis_time)
+            boot_enr = str(boot.local.record)
             with run_geth(
-                GENESIS, tmp_path, network_id=NETWORK_ID, bootnodes=[enr], extra_args=GETH_V5_ONLY
+                GENESIS, tmp_path, network_id=NETWORK_ID, bootnodes=[boot_enr], extra_args=GETH_V5_ONLY
             ) as geth:
                 info = await asyncio.to_thread(geth.rpc, "admin_nodeInfo")
                 assert info["ports"]["discovery"] != 0
@@ -81,14 +87,13 @@ def test_geth_finds_our_v5_only_server_through_discv5_and_dials_it(tmp_path: Pat
 
 
 def test_our_v5_only_server_finds_geth_through_discv5_and_dials_it(tmp_path: Path) -> None:
-    async def main(geth: Any) -> None:
+    async def main(geth: Any, boot_enr: str) -> None:
         info = await asyncio.to_thread(geth.rpc, "admin_nodeInfo")
-        geth_enr = info["enr"]
         geth_id = bytes.fromhex(info["id"])
         proto = eth.Protocol(CHAIN)
         # no eth entry in our record: geth's dial filter skips us, so the connection is ours
         quiet = [dataclasses.replace(p, attributes={}) for p in proto.protocols()]
-        async with _server(quiet, bootstrap_nodes=[geth_enr]) as srv:
+        async with _server(quiet, bootstrap_nodes=[boot_enr]) as srv:
             assert srv.dial_candidate_sources == ["discv5-default"]
             assert srv.discovery is not None
             assert "eth" not in srv.discovery.record
@@ -103,5 +108,12 @@ def test_our_v5_only_server_finds_geth_through_discv5_and_dials_it(tmp_path: Pat
                 await asyncio.sleep(0.2)
             assert seen is not None and seen["network"]["inbound"]  # geth's side: we dialed
 
-    with run_geth(GENESIS, tmp_path, network_id=NETWORK_ID, extra_args=GETH_V5_ONLY) as geth:
-        asyncio.run(asyncio.wait_for(main(geth), 240))
+    async def with_bootnode() -> None:
+        async with listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as boot:
+            boot_enr = str(boot.local.record)
+            with run_geth(
+                GENESIS, tmp_path, network_id=NETWORK_ID, bootnodes=[boot_enr], extra_args=GETH_V5_ONLY
+            ) as geth:
+                await main(geth, boot_enr)
+
+    asyncio.run(asyncio.wait_for(with_bootnode(), 240))
