@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from peerwire.devp2p import ENR, PrivateKey
+from peerwire.devp2p import ENR, Node, PrivateKey
+from peerwire.devp2p.discover import listen_v4
+from peerwire.errors import TimeoutError as PeerwireTimeout
 from peerwire.tm2 import NodeKey
 
 from .conftest import RunningNode, run_cli
@@ -548,3 +551,52 @@ def test_tm2_node_joins_through_its_seed(tmp_path: Path, node_factory: Any, peer
     for n in (joiner, seed):
         code, _, err = n.stop()
         assert code == 0, err
+
+
+def _answers_v4_ping(enode: str) -> bool:
+    async def ping() -> bool:
+        async with listen_v4(PrivateKey.generate(), "127.0.0.1:0") as d4:
+            try:
+                await d4.ping(Node.parse(enode))
+            except PeerwireTimeout:
+                return False
+            return True
+
+    return asyncio.run(ping())
+
+
+def test_discovery_flags_v5_only_node_finds_its_bootnode(
+    tmp_path: Path, node_factory: Any, peerwire_bin: Path
+) -> None:
+    """``--discovery.v4=false``: the nodes find each other through discovery v5 alone."""
+    (tmp_path / "boot").mkdir()
+    (tmp_path / "joiner").mkdir()
+    base = '[rpc]\nlisten = "127.0.0.1:0"\n[devp2p]\nlisten_host = "127.0.0.1"\n'
+    boot_port = free_port()
+    (tmp_path / "boot" / "node.toml").write_text(base + f"port = {boot_port}\n")
+    boot = node_factory(
+        "--config", "node.toml", "--discovery.v4=false", "--discovery.v5", cwd=tmp_path / "boot"
+    )
+    info = boot.call("admin_nodeInfo")["result"]
+    rec = ENR.decode(info["enr"])
+    assert (rec.tcp, rec.udp) == (boot_port, boot_port) and info["ports"]["discovery"] == boot_port
+    assert not _answers_v4_ping(info["enode"]), "v4 is off: no PONG"
+    (tmp_path / "joiner" / "node.toml").write_text(
+        base + f'port = {free_port()}\nbootnodes = ["{info["enr"]}"]\ndiscovery.v4 = false\n'
+    )
+    joiner = node_factory("--config", "node.toml", cwd=tmp_path / "joiner")
+    peers = _wait(lambda: joiner.call("admin_peers")["result"], within=30)
+    assert [p["id"] for p in peers] == [boot.node_id]
+    assert peers[0]["network"]["static"] is False  # dialed because discovery v5 found it
+    for n in (joiner, boot):
+        code, _, err = n.stop()
+        assert code == 0, err
+
+
+def test_discovery_flags_exclusive_with_nodiscover_and_checked(tmp_path: Path, peerwire_bin: Path) -> None:
+    res = run_cli("node", "--nodiscover", "--discovery.v5", "--datadir", str(tmp_path / "d"), cwd=tmp_path)
+    assert res.returncode == 2
+    assert "flags --discovery.v5 and --nodiscover can't be used at the same time" in res.stderr
+    res = run_cli("node", "--discovery.v4=maybe", "--datadir", str(tmp_path / "d"), cwd=tmp_path)
+    assert res.returncode == 2
+    assert "--discovery.v4: invalid boolean value 'maybe'" in res.stderr

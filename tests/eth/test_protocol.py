@@ -270,3 +270,7 @@ async def test_record_follows_fork_transitions_when_attached() -> None:
         rec = devp2p.ENR.decode(srv.node_info()["enr"])
         assert rec.seq > first.seq
         assert eth.ForkID.from_enr(rec) == chain.fork_id(2, 2_000_000_000) != chain.fork_id(0, 0)
+        # the record both discovery protocols publish: a v5 peer fetches the new fork ID
+        async with devp2p.discover.listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as peer5:
+            fetched = await peer5.request_enr(srv.self_node())
+        assert fetched.seq == rec.seq and eth.ForkID.from_enr(fetched) == eth.ForkID.from_enr(rec)

@@ -36,6 +36,8 @@ def server_config(cfg: NodeConfig, key: PrivateKey, **overrides: Any) -> Config:
         "max_peers": d.maxpeers,
         "max_pending_peers": d.max_pending_peers,
         "no_discovery": d.nodiscover,
+        "discovery_v4": d.discovery_v4,
+        "discovery_v5": d.discovery_v5,
         "bootstrap_nodes": list(d.bootnodes),
         "static_nodes": list(d.static_nodes),
         "trusted_nodes": list(d.trusted_nodes),

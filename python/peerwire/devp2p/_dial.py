@@ -8,7 +8,7 @@ A port of the policy of go-ethereum's ``p2p/dial.go`` on an injected clock:
 * each dial start puts the node in a 35 s history;
 * free slots = ``min(2 * (max_dial_peers - dial_peers), max_active_dials) - dialing``;
   static nodes are started first (picked at random from the static pool), then
-  dynamic candidates read from an async iterator (see :class:`FairMix`);
+  dynamic candidates read from an async iterator (see :class:`~peerwire.devp2p._fairmix.FairMix`);
 * a static node is put back in the pool whenever it becomes dialable again
   (dial done, peer dropped, pending inbound ended, history or backoff expired),
   so a dropped static peer is redialed;
@@ -45,7 +45,6 @@ __all__ = [
     "DIAL_HISTORY_EXPIRATION",
     "DialScheduler",
     "FailedDial",
-    "FairMix",
     "NetRestrict",
 ]
 
@@ -59,7 +58,6 @@ FAILURES_KEPT = 64
 #: How long an async ``node_filter`` may take for one candidate (a stuck filter must not
 #: stop dialing: the candidate is skipped, the next one read).
 NODE_FILTER_TIMEOUT = 5.0
-FAIRMIX_TIMEOUT = 0.1  # how long FairMix waits for the fair choice before taking any source
 
 # check_dial results (geth's error texts)
 ERR_SELF = "is self"
@@ -382,79 +380,3 @@ class DialScheduler:
             for r in results:  # dial tasks catch their errors; this is a failed candidate reader
                 if isinstance(r, Exception):
                     log.error("dial candidate reader failed", exc_info=r)
-
-
-class FairMix:
-    """Mixes several async node sources fairly (geth's ``enode.FairMix``).
-
-    Sources take turns; when the source whose turn it is has nothing within
-    ``timeout``, the first node any source offers is taken instead, so one slow
-    source never stalls the others and one fast source never starves them.
-    """
-
-    def __init__(self, clock: Clock, timeout: float = FAIRMIX_TIMEOUT) -> None:
-        self._clock = clock
-        self._timeout = timeout
-        self._sources: list[asyncio.Queue[Node]] = []
-        self._readers: list[asyncio.Task[None]] = []
-        self._any = asyncio.Event()
-        self._turn = 0
-
-    def add_source(self, it: AsyncIterator[Node]) -> None:
-        q: asyncio.Queue[Node] = asyncio.Queue(maxsize=1)
-        self._sources.append(q)
-
-        async def pump() -> None:
-            async for node in it:
-                await q.put(node)
-                self._any.set()
-
-        self._readers.append(asyncio.ensure_future(pump()))
-
-    def close(self) -> None:
-        """Cancel the source readers (see :meth:`aclose` to also wait for them)."""
-        for r in self._readers:
-            r.cancel()
-
-    async def aclose(self) -> None:
-        """Cancel the source readers and wait until they are gone; a reader's failure is logged."""
-        self.close()
-        for r in self._readers:
-            with contextlib.suppress(asyncio.CancelledError):
-                try:
-                    await r
-                except Exception:
-                    log.exception("a dial candidate source failed")
-
-    def __aiter__(self) -> AsyncIterator[Node]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Node]:
-        try:
-            while True:
-                if not self._sources:
-                    await self._any.wait()
-                    self._any.clear()
-                    continue
-                self._turn = (self._turn + 1) % len(self._sources)
-                fair = self._sources[self._turn]
-                node: Node | None = None
-                with contextlib.suppress(TimeoutError):
-                    async with self._clock.timeout(self._timeout):
-                        node = await fair.get()
-                if node is not None:
-                    yield node
-                    continue
-                while True:
-                    for q in self._sources:
-                        if not q.empty():
-                            yield q.get_nowait()
-                            break
-                    else:
-                        self._any.clear()
-                        if all(q.empty() for q in self._sources):
-                            await self._any.wait()
-                        continue
-                    break
-        finally:
-            self.close()

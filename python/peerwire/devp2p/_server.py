@@ -62,10 +62,11 @@ from peerwire.devp2p._base import (
 )
 from peerwire.devp2p._config import Config
 from peerwire.devp2p._diagnostics import ServerFailures, useless_peer_note
-from peerwire.devp2p._dial import DialScheduler, FailedDial, FairMix
+from peerwire.devp2p._dial import DialScheduler, FailedDial
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._failures import SetupFailure
+from peerwire.devp2p._fairmix import FairMix
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._lifecycle import drop_reason, lifecycle_feed
 from peerwire.devp2p._peer import Peer
@@ -184,7 +185,7 @@ class Server:
         self._running = False
         self._network: Network | None = config.network
         self._mix: FairMix | None = None
-        #: The discovery v4 service while running with ``no_discovery=False``, else ``None``.
+        #: The discovery service (v4 and/or v5) while running with ``no_discovery=False``, else ``None``.
         self.discovery: ServerDiscovery | None = None
         self._record: ENR | None = None
         self.dialer = DialScheduler(
@@ -244,12 +245,13 @@ class Server:
         attributes: dict[bytes | str, Any] = {}
         for proto in self.config.protocols:  # geth: srv.localnode.Set(attr) for each protocol
             attributes.update(proto.attributes)
-        if self.discovery is not None and self.discovery.udp.local is not None:
+        if self.discovery is not None:  # v4 and v5 publish this one record
             for name, value in attributes.items():
-                self.discovery.udp.local.set_extra(name, value)
-        if self.discovery is not None:  # discovery resolves static nodes (ID-only, or whose dial fails)
+                self.discovery.local.set_extra(name, value)
+            # discovery v4 resolves static nodes (ID-only, or whose dial fails)
             resolver = self.discovery.static_resolver(self.dialer.set_up, self._clock, self._net_restrict)
-            self.dialer.set_up, self.dialer.resolve_node = resolver, resolver.locate
+            if resolver is not None:
+                self.dialer.set_up, self.dialer.resolve_node = resolver, resolver.locate
         if self.discovery is None:  # (with discovery, its record is ours)
             node = self.self_node()
             # Our record as geth's NodeInfo shows it: seq = UNIX milliseconds, ip and tcp.
@@ -264,13 +266,14 @@ class Server:
             for n in self.config.static_nodes:
                 self.dialer.add_static(_as_node(n))
             it: AsyncIterator[Node] | None = None
-            sources = list(self.config.dial_candidates)
-            if self.discovery is not None:
-                sources.append(self.discovery.random_nodes())
+            sources = [(f"candidates-{i}", c) for i, c in enumerate(self.config.dial_candidates)]
+            if self.discovery is not None:  # geth: discv4-default and discv5-default
+                sources.extend(self.discovery.random_node_sources())
             if sources:
                 self._mix = FairMix(self._clock)
-                for src in sources:
-                    self._mix.add_source(src)
+                await self._mix.start()
+                for name, src in sources:
+                    self._mix.add_source(src, name)
                 it = aiter(self._mix)
             self._spawn(self.dialer.run(it), "dialer")
 
@@ -291,6 +294,7 @@ class Server:
         finally:
             if self._mix is not None:
                 await self._mix.aclose()
+                self._mix = None
             if self.discovery is not None:
                 await self.discovery.close()
                 self.discovery = None
@@ -308,6 +312,8 @@ class Server:
                 host=host,
                 ports=ports,
                 tcp_port=self._listen_port,
+                v4=cfg.discovery_v4,
+                v5=cfg.discovery_v5,
                 bootnodes=cfg.bootstrap_nodes,
                 node_database=cfg.node_database,
                 net_restrict=cfg.net_restrict,
@@ -337,6 +343,11 @@ class Server:
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def dial_candidate_sources(self) -> list[str]:
+        """Names of the sources in the dial candidates' fair mix (``discv4-default``, …)."""
+        return self._mix.sources if self._mix is not None else []
 
     @property
     def listen_port(self) -> int:

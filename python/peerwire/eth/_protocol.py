@@ -292,9 +292,9 @@ class Protocol:
         before = self.fork_id()
         self.head = head
         after = self.fork_id()
-        disc = getattr(self._server, "discovery", None) if self._server is not None else None
-        if after != before and disc is not None and disc.udp.local is not None:
-            disc.udp.local.set_extra("eth", after.enr_value())
+        disc = self._server.discovery if self._server is not None else None
+        if after != before and disc is not None:  # the one record v4 and v5 both publish
+            disc.local.set_extra("eth", after.enr_value())
         update = _eth.encode_block_range(head.earliest, head.number, head.hash)
         for ep in list(self._peers.values()):
             if ep.version >= 69 and not ep.closed:

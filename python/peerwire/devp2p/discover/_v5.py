@@ -19,17 +19,16 @@ this module owns the socket, the calls and the protocol rules:
 from __future__ import annotations
 
 import asyncio
-import builtins
-import contextlib
 import ipaddress
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import discv5 as _wire
+from peerwire._tasks import TaskScope
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._keys import PrivateKey
@@ -165,7 +164,8 @@ class V5Transport(asyncio.DatagramProtocol):
         self._locks: dict[bytes, asyncio.Lock] = {}
         self._talk: dict[bytes, TalkHandler] = {}
         self._talk_active = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        #: Owns every task of the service (upkeep loops, revalidations, TALKREQ handlers).
+        self.tasks = TaskScope("discv5")
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = Stats()
         self._monotonic = clock.monotonic
@@ -180,23 +180,17 @@ class V5Transport(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:  # ICMP errors: nothing to do
         pass
 
-    def spawn(self, coro: Any) -> None:
-        """Run ``coro`` as a task owned by this service (cancelled by :meth:`close`)."""
-        if self.closed:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str = "task") -> None:
+        """Run ``coro`` as a task of :attr:`tasks` (cancelled by :meth:`close`)."""
+        if self.closed or not self.tasks.running:
             coro.close()
             return
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.tasks.spawn(coro, name=name)
 
     async def close(self, *, close_transport: bool = True) -> None:
+        """Stop every task of the service (one scope); with ``close_transport`` close the socket."""
         self.closed = True
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await self.tasks.stop()
         if close_transport and self._transport is not None:
             self._transport.close()
 
@@ -279,9 +273,9 @@ class V5Transport(asyncio.DatagramProtocol):
                 total = -1
                 while True:
                     try:
-                        async with asyncio.timeout(self.resp_timeout):
+                        async with self._clock.timeout(self.resp_timeout):
                             msg = await call.responses.get()
-                    except builtins.TimeoutError:
+                    except TimeoutError:
                         if out:
                             return out
                         raise TimeoutError(f"no discv5 reply from {node.id.hex()[:16]}@{addr[0]}") from None
@@ -493,7 +487,7 @@ class V5Transport(asyncio.DatagramProtocol):
             finally:
                 self._talk_active -= 1
 
-        self.spawn(run())
+        self.spawn(run(), "talk")
 
     # --------------------------------------------------------------- table
     def add_node(self, node: Node, *, inbound: bool) -> None:
