@@ -67,10 +67,10 @@ def test_invalid_private_keys(bad: str) -> None:
 
 
 def test_secret_lives_in_rust_until_exported() -> None:
-    from peerwire._core import identity
+    from peerwire._core import secp256k1
 
     key = devp2p.PrivateKey.generate()
-    assert isinstance(key.native, identity.Secp256k1SecretKey)
+    assert isinstance(key.native, secp256k1.Secp256k1SecretKey)
     # no attribute of the key object holds the secret as Python bytes
     assert not any(isinstance(getattr(key, slot), bytes) for slot in type(key).__slots__)
     assert "Secp256k1SecretKey" in repr(key.native) and key.to_hex() not in repr(key.native)

@@ -60,7 +60,7 @@ def test_deterministic_handshake_over_tcp() -> None:
 
         async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
             # A raw peer: play node B by hand with the core state machine.
-            hs = core.SecretHandshake(B.seed, b"\x22" * 32)
+            hs = core.SecretHandshake(B.native, b"\x22" * 32)
             w.write(hs.ephemeral_message())
             w.write(hs.read_ephemeral(await r.readexactly(35)))
             frame = await r.readexactly(core.SEALED_FRAME_SIZE)
@@ -99,7 +99,7 @@ async def _bad_peer(script: Callable[[asyncio.StreamReader, asyncio.StreamWriter
 
 
 def _peer_handshake(ephemeral: bytes | None = None) -> core.SecretHandshake:
-    return core.SecretHandshake(B.seed, ephemeral)
+    return core.SecretHandshake(B.native, ephemeral)
 
 
 @pytest.mark.parametrize(

@@ -131,7 +131,7 @@ class SecretConnection:
     async def _handshake(
         cls, reader: Reader, writer: Writer, node_key: NodeKey, ephemeral: bytes | None
     ) -> SecretConnection:
-        hs = _tm2.SecretHandshake(node_key.seed, ephemeral)
+        hs = _tm2.SecretHandshake(node_key.native, ephemeral)
         writer.write(hs.ephemeral_message())
         await writer.drain()
         try:
