@@ -102,7 +102,7 @@ class ENR:
                 pairs[name] = _rlp.encode(port)
         for k, v in (extra or {}).items():
             pairs[_key(k)] = _rlp.encode(v)
-        return cls(_enr.Record.sign_v4(key.to_bytes(), seq, sorted(pairs.items())))
+        return cls(_enr.Record.sign_v4(key.native, seq, sorted(pairs.items())))
 
     # ------------------------------------------------------------ reading
     def verify(self) -> None:
