@@ -377,7 +377,7 @@ def test_tm2_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> None
     assert (tmp_path / "home" / "config").is_dir()  # the address book's directory
     code, _, err = node.stop()
     assert code == 0, err
-    assert nk.seed.hex() not in err
+    assert nk.to_bytes().hex() not in err
 
 
 def test_two_tm2_nodes_admin_add_peer_and_net_info(

@@ -16,7 +16,7 @@ import pytest
 
 from peerwire import devp2p
 from peerwire._core import discv4 as wire
-from peerwire._core import identity
+from peerwire._core import keccak, rlp
 from peerwire.devp2p.discover import RESP_TIMEOUT, NodeDB, UDPv4, check_relay_addr, listen_v4
 from peerwire.errors import DecodeError, InvalidKeyError, TimeoutError
 from peerwire.testing import FakeClock, autojump
@@ -129,7 +129,7 @@ async def test_bad_input_is_dropped_without_reply() -> None:
         ping, _ = wire.encode_ping(sk, LO, LO, _exp())
         bad_sig = bytearray(ping)
         bad_sig[32:97] = b"\x00" * 64 + b"\x05"  # unrecoverable signature, hash fixed up
-        bad_sig[:32] = identity.keccak256(bytes(bad_sig[32:]))
+        bad_sig[:32] = keccak.keccak256(bytes(bad_sig[32:]))
         tr.sendto(bytes(bad_sig), addr)
         tr.sendto(ping[:-1] + bytes([ping[-1] ^ 1]), addr)  # bad hash
         assert await _nothing_within(sink)
@@ -283,10 +283,10 @@ async def test_enr_response_for_another_node_or_oversize_is_rejected() -> None:
                 await a.request_enr(kc_node)
             await task
         # an ENR response whose record exceeds 300 bytes does not even decode
-        big = identity.rlp_encode([b"\x00" * 64, 1, b"k", b"x" * 300])
-        body = bytes([6]) + identity.rlp_encode([b"\x01" * 32, identity.rlp_decode(big)])
-        sig = kb.sign_recoverable(identity.keccak256(body))
-        pkt = identity.keccak256(sig + body) + sig + body
+        big = rlp.encode([b"\x00" * 64, 1, b"k", b"x" * 300])
+        body = bytes([6]) + rlp.encode([b"\x01" * 32, rlp.decode(big)])
+        sig = kb.sign_recoverable(keccak.keccak256(body))
+        pkt = keccak.keccak256(sig + body) + sig + body
         with pytest.raises(DecodeError):
             wire.decode(pkt)
         before = a.stats.dropped_invalid

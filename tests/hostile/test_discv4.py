@@ -117,14 +117,9 @@ async def test_expiry_is_signed_like_geth(expiration: int, answered: bool) -> No
 
 
 def _signed(ptype: int, body: bytes) -> bytes:
-    import hashlib  # noqa: F401 - keccak comes from the core
-
-    from peerwire._core import identity
-
     key = devp2p.PrivateKey.generate()
     ping, _ = wire.encode_ping(key.to_bytes(), LO, LO, _exp())
     # Re-sign a different type/body: reuse the core signer through a Ping with the same key.
-    _ = identity
     return ping[:97] + bytes([ptype]) + body
 
 

@@ -60,7 +60,7 @@ def _describe_key(key: PrivateKey | NodeKey, path: Path | None, show_private: bo
     else:
         info = {"stack": "tm2", "node_id": str(key.id), "public_key": key.public_key.hex()}
         if show_private:
-            info["private_key"] = key.seed.hex()
+            info["private_key"] = key.to_bytes().hex()
     if path is not None:
         info["file"] = str(path)
     return info

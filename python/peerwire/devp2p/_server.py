@@ -44,7 +44,7 @@ from types import TracebackType
 from typing import Any
 
 from peerwire import kad
-from peerwire._core import identity, p2p_base
+from peerwire._core import keccak, p2p_base
 from peerwire._net import NetRestrict, split_host_port
 from peerwire._pubsub import Subscription
 from peerwire._tasks import TaskScope
@@ -599,7 +599,7 @@ class Server:
                 with contextlib.suppress(PeerwireError, OSError):
                     await t.close()
                 raise
-            if identity.keccak256(hello.id) != node.id:
+            if keccak.keccak256(hello.id) != node.id:
                 await self._refuse(t, DiscReason.UNEXPECTED_IDENTITY)
                 raise RemoteProtocolError(
                     str(DiscReason.UNEXPECTED_IDENTITY), disconnect_reason=int(DiscReason.UNEXPECTED_IDENTITY)

@@ -23,7 +23,7 @@ from typing import Protocol as TypingProtocol
 
 from peerwire import devp2p
 from peerwire._core import eth as _eth
-from peerwire._core import identity as _id
+from peerwire._core import rlp as _rlp
 from peerwire.errors import (
     ConnectionClosedError,
     DecodeError,
@@ -195,7 +195,7 @@ class EthPeer:
         elif code == m.NEW_BLOCK_HASHES:
             _eth.decode_new_block_hashes(payload)
         elif code in (m.TRANSACTIONS, m.NEW_BLOCK):
-            _id.rlp_decode(payload)  # well-formed RLP, bounded above; we keep no pool/chain
+            _rlp.decode(payload)  # well-formed RLP, bounded above; we keep no pool/chain
         # Receipts, Cells: answers to requests we never send; accepted and dropped (bounded above).
 
     async def _answer_receipts(self, payload: bytes) -> None:

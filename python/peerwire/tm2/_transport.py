@@ -277,7 +277,9 @@ class MultiplexTransport:
         sc: SecretConnection | None = None
         try:
             async with self._clock.timeout(self._handshake_timeout):
-                sc = await SecretConnection.make(reader, writer, self._node_key, timeout=None)
+                sc = await SecretConnection.make(
+                    reader, writer, self._node_key, timeout=None, clock=self._clock
+                )
             async with self._clock.timeout(self._handshake_timeout):
                 await sc.write(self._node_info.encode())
                 try:

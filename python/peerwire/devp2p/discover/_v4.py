@@ -35,7 +35,7 @@ from typing import Any, TypeAlias, cast
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import discv4 as _wire
-from peerwire._core import identity as _id
+from peerwire._core import keccak
 from peerwire._net import NetRestrict, resolve, split_host_port
 from peerwire._tasks import TaskScope
 from peerwire.devp2p._enode import Node
@@ -311,7 +311,7 @@ class UDPv4(asyncio.DatagramProtocol):
             target64 = target.to_bytes()
         else:
             target64 = bytes(target)
-        tid = _id.keccak256(target64)
+        tid = keccak.keccak256(target64)
         start = self.nodes.closest(tid, BUCKET_SIZE) or self._bootnodes
 
         async def query(n: Node) -> list[Node]:
@@ -502,7 +502,7 @@ class UDPv4(asyncio.DatagramProtocol):
             if not self._bonds.bonded(sender_id, ip):
                 self.stats.dropped_unbonded += 1
                 return
-            tid = _id.keccak256(f.target)
+            tid = keccak.keccak256(f.target)
             entries = []
             for n in self.nodes.closest(tid, BUCKET_SIZE, prefer_live=True):
                 if n.ip is None or check_relay_addr(ip, n.ip) is not None:

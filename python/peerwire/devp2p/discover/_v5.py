@@ -155,7 +155,7 @@ class V5Transport(asyncio.DatagramProtocol):
             [ipaddress.ip_network(n, strict=False) for n in net_restrict] if net_restrict else None
         )
         self.id = key.public_key.node_id
-        self.codec = _wire.Codec(key.to_bytes(), local.record.to_bytes())
+        self.codec = _wire.Codec(key.native, local.record.to_bytes())
         self._codec_seq = local.seq
         self.table = kad.Table(self.id, seed=int.from_bytes(os.urandom(7)) if seed is None else seed)
         self.nodes: dict[bytes, Node] = {}

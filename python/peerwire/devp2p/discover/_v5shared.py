@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
-from peerwire._core import identity as _id
+from peerwire._core import keccak
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import LocalNode
 from peerwire.devp2p._fairmix import FairMix
@@ -39,7 +39,7 @@ RESOLVE_TIMEOUT = 10.0
 
 def is_v4_packet(data: bytes) -> bool:
     """Does ``data`` carry a valid discv4 hash (what geth's v4 decoder checks first)?"""
-    return len(data) >= V4_MIN_SIZE and _id.keccak256(data[V4_HASH_SIZE:]) == data[:V4_HASH_SIZE]
+    return len(data) >= V4_MIN_SIZE and keccak.keccak256(data[V4_HASH_SIZE:]) == data[:V4_HASH_SIZE]
 
 
 class Discovery(asyncio.DatagramProtocol):
