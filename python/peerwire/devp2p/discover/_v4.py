@@ -26,6 +26,7 @@ import builtins
 import contextlib
 import ipaddress
 import os
+import random
 import secrets
 import socket
 from collections import OrderedDict
@@ -211,6 +212,8 @@ class UDPv4(asyncio.DatagramProtocol):
         )
         self._tcp_port = tcp_port
         self.table = kad.Table(key.public_key.node_id, seed=secrets.randbits(63) if seed is None else seed)
+        # With a seed, random lookup targets come from it too, so a simulation replays exactly.
+        self._lookup_rng = random.Random(seed) if seed is not None else None
         self._nodes: dict[bytes, Node] = {}
         self._pending: dict[tuple[bytes, str, int], list[_Pending]] = {}
         self._limiter: OrderedDict[tuple[str, int], _Bucket] = OrderedDict()
@@ -374,7 +377,7 @@ class UDPv4(asyncio.DatagramProtocol):
     async def lookup(self, target: PublicKey | bytes | None = None) -> list[Node]:
         """Iterative Kademlia lookup (alpha = 3, 16 results), closest first."""
         if target is None:
-            target64 = os.urandom(64)
+            target64 = os.urandom(64) if self._lookup_rng is None else self._lookup_rng.randbytes(64)
         elif isinstance(target, PublicKey):
             target64 = target.to_bytes()
         else:
@@ -403,6 +406,9 @@ class UDPv4(asyncio.DatagramProtocol):
 
         # Keep ALPHA queries in flight: a slow node does not hold up the others.
         inflight: set[asyncio.Task[list[Node]]] = set()
+        # Answers are handled in query order, not set order (task hashes are addresses):
+        # the same inputs then give the same table, which a seeded simulation relies on.
+        order: dict[asyncio.Task[list[Node]], int] = {}
         try:
             while True:
                 best = sorted(result.values(), key=dist)[:BUCKET_SIZE]
@@ -411,11 +417,13 @@ class UDPv4(asyncio.DatagramProtocol):
                         break
                     if n.id not in asked:
                         asked.add(n.id)
-                        inflight.add(asyncio.ensure_future(query(n)))
+                        task = asyncio.ensure_future(query(n))
+                        order[task] = len(order)
+                        inflight.add(task)
                 if not inflight:
                     return best
                 done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
+                for task in sorted(done, key=order.__getitem__):
                     for n in task.result():
                         if n.id in seen:
                             continue
@@ -423,7 +431,7 @@ class UDPv4(asyncio.DatagramProtocol):
                         result[n.id] = n
                         self._add(n, inbound=False)
         finally:
-            for task in inflight:
+            for task in sorted(inflight, key=order.__getitem__):
                 task.cancel()
 
     async def resolve(self, node: Node) -> Node:
