@@ -65,7 +65,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "metrics": frozenset({"base"}),
     "testing": frozenset({"base", "kad", "devp2p", "tm2"}),
     "crawl": frozenset({"base", "kad", "devp2p", "tm2", "eth"}),
-    "cli": frozenset({"base", "kad", "devp2p", "tm2", "eth", "metrics", "testing", "crawl"}),
+    "sim": frozenset({"base", "kad", "devp2p", "tm2", "eth", "testing"}),
+    "cli": frozenset({"base", "kad", "devp2p", "tm2", "eth", "metrics", "testing", "crawl", "sim"}),
 }
 
 # First matching prefix wins (a prefix matches the module itself and everything below it).
@@ -77,6 +78,7 @@ LAYER_OF_PREFIX = (
     ("peerwire._metrics", "metrics"),
     ("peerwire.testing", "testing"),
     ("peerwire.crawl", "crawl"),
+    ("peerwire.sim", "sim"),
     ("peerwire.cli", "cli"),
 )
 

@@ -330,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--benches", default=None, help="benchmark directory (default ./benches)")
     bn.add_argument("-k", default=None, help="pytest -k expression to select benchmarks")
     bn.set_defaults(func=cmd_bench)
+
+    from peerwire.cli._sim import add_sim_parser
+
+    add_sim_parser(sub, common)
     return p
 
 
