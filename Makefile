@@ -41,6 +41,28 @@ $(HARNESS): $(shell find tests/interop/go -name '*.go' -o -name 'go.mod' -o -nam
 .PHONY: harness
 harness: $(HARNESS)  ## Build the Go interop harness (go-ethereum + gno) into .cache/
 
+GNO_VERSION := v1.7.1
+GNOLAND := $(CACHE)/bin/gnoland
+
+$(GNOLAND):
+	@command -v go >/dev/null || { echo "error: Go >= 1.24 is needed to build gnoland $(GNO_VERSION)"; exit 1; }
+	mkdir -p $(CACHE)/bin
+	GOBIN=$(abspath $(CACHE)/bin) go install github.com/gnolang/gno/gno.land/cmd/gnoland@$(GNO_VERSION)
+
+.PHONY: gnoland
+gnoland: $(GNOLAND)  ## Build the real gnoland node (gno $(GNO_VERSION)) into .cache/bin for the gno.land tests
+# Real geth for the eth interop tests: built once from the Go module proxy at the harness's
+# version (Go's module and build caches live outside the repo, so later builds are quick).
+GETH_VERSION := v1.17.5
+GETH := $(CACHE)/bin/geth
+$(GETH):
+	@command -v go >/dev/null || { echo "error: Go >= 1.24 is needed to build geth for the eth interop tests"; exit 1; }
+	mkdir -p $(CACHE)/bin
+	GOBIN=$(abspath $(CACHE)/bin) go install github.com/ethereum/go-ethereum/cmd/geth@$(GETH_VERSION)
+
+.PHONY: geth
+geth: $(GETH)  ## Build go-ethereum's geth (GETH_VERSION) into .cache/bin for the eth interop tests
+
 .PHONY: lint
 lint: install  ## ruff, cargo fmt --check, clippy -D warnings
 	$(BIN)/ruff check python tests benches examples tools
@@ -65,11 +87,20 @@ test-rust:  ## cargo test for the core crate
 	cargo test -p peerwire-core --release --locked -q
 
 .PHONY: pytest
-pytest: install harness  ## pytest, all tests including slow and interop ones
+pytest: install harness gnoland geth  ## pytest, all tests including slow and interop ones
 	$(BIN)/pytest -q
 
+# Deterministic regression gate: callgrind instruction counts of the hot paths (needs valgrind).
+.PHONY: icount
+icount:  ## Hot-path instruction counts (callgrind) vs tools/icount_baseline.json; fails above +3%
+	$(PYTHON) tools/icount.py
+
+.PHONY: icount-update
+icount-update:  ## Re-measure the instruction-count baseline after an intended change (commit it)
+	$(PYTHON) tools/icount.py --update
+
 .PHONY: test
-test: lint typecheck test-rust pytest  ## Everything CI checks: lint, types, Rust tests, pytest
+test: lint typecheck test-rust icount pytest  ## Everything CI checks: lint, types, Rust tests, icount, pytest
 
 .PHONY: test-fast
 test-fast: install  ## pytest without slow tests
@@ -94,8 +125,16 @@ $(VENV)/.docs: $(STAMP)
 docs: install $(VENV)/.docs  ## Build the documentation site (mkdocs + mkdocstrings) into site/
 	$(BIN)/mkdocs build --strict --site-dir site
 
+# `peerwire bench` builds the Go harness from sources shipped in the wheel (gitignored copy).
+BENCH_HARNESS_SRC := python/peerwire/bench/harness_src
+
+.PHONY: harness-src
+harness-src:  ## Copy the Go harness sources into the package (shipped in the wheel for `peerwire bench`)
+	rm -rf $(BENCH_HARNESS_SRC) && mkdir -p $(BENCH_HARNESS_SRC)
+	cp tests/interop/go/*.go tests/interop/go/go.mod tests/interop/go/go.sum $(BENCH_HARNESS_SRC)/
+
 .PHONY: wheel
-wheel: install  ## Build the release wheel and sdist into dist/
+wheel: install harness-src  ## Build the release wheel and sdist into dist/
 	$(BIN)/maturin build --release --locked --out dist
 	$(BIN)/maturin sdist --out dist
 

@@ -33,6 +33,7 @@ from tests.conftest import go_harness as go_harness  # the fixture, shared with 
 
 from peerwire import devp2p, kad
 from peerwire._core import discv4 as wire
+from peerwire.bench import Comparison, record
 from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover import UDPv4, listen_v4
 
@@ -77,6 +78,12 @@ def bench_decode_verify(benchmark: BenchmarkFixture, go_harness: Path) -> None:
     benchmark.group = "discv4 receive"
     benchmark.extra_info["packets_per_round"] = N_PACKETS
     assert benchmark(run) == N_PACKETS
+    if benchmark.stats is not None:
+        ours = N_PACKETS / benchmark.stats.stats.mean
+        record(
+            benchmark.extra_info,
+            Comparison("discv4 decode+verify", "packets/s", ours, geth["mean_per_s"], "go-ethereum"),
+        )
 
 
 def bench_service_receive(benchmark: BenchmarkFixture) -> None:
@@ -189,3 +196,7 @@ def bench_lookup_latency(benchmark: BenchmarkFixture, go_harness: Path) -> None:
     if benchmark.stats is not None:
         mean_ms = benchmark.stats.stats.mean * 1000
         benchmark.extra_info["ratio_vs_geth_mean"] = mean_ms / geth["mean_ms"]
+        record(
+            benchmark.extra_info,
+            Comparison(f"discv4 lookup, {n} nodes (mean)", "ms", mean_ms, geth["mean_ms"], "go-ethereum"),
+        )

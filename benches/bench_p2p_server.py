@@ -30,6 +30,7 @@ from typing import Any
 from pytest_benchmark.fixture import BenchmarkFixture
 from tests.conftest import go_harness as go_harness  # re-exported fixture
 
+from peerwire.bench import Comparison, record
 from peerwire.devp2p import Config, ConnFlag, MsgReadWriter, Peer, PeerEventType, PrivateKey, Protocol, Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,9 +150,10 @@ def bench_setups_python(benchmark: BenchmarkFixture, go_harness: Path) -> None:
     n = 20 if benchmark.disabled else 200
     rate = asyncio.run(python_setups(5))
     assert rate > 0
-    benchmark.extra_info["setups_per_second"] = benchmark.pedantic(
-        lambda: asyncio.run(python_setups(n)), rounds=1, iterations=1
-    )
+    ours = benchmark.pedantic(lambda: asyncio.run(python_setups(n)), rounds=1, iterations=1)
+    benchmark.extra_info["setups_per_second"] = ours
+    geth = geth_setups(go_harness, n)  # right after, so both see the same machine
+    record(benchmark.extra_info, Comparison("devp2p full setups", "setups/s", ours, geth, "go-ethereum"))
 
 
 def bench_setups_geth(benchmark: BenchmarkFixture, go_harness: Path) -> None:
@@ -171,6 +173,9 @@ def bench_idle_peers_rss(benchmark: BenchmarkFixture, go_harness: Path) -> None:
     py, go = benchmark.pedantic(measure, rounds=1, iterations=1)
     assert py > 0
     benchmark.extra_info.update(py_kib_per_peer=py, geth_kib_per_peer=go)
+    record(
+        benchmark.extra_info, Comparison(f"RSS per idle peer ({n} peers)", "KiB/peer", py, go, "go-ethereum")
+    )
 
 
 def main() -> None:

@@ -30,8 +30,8 @@ from tests.tm2.tcpnode import TcpNode, wait_for
 
 from peerwire import tm2
 from peerwire._clock import FakeClock
+from peerwire.testing.tm2 import MemoryNetwork, MemoryTransport
 from peerwire.tm2 import discovery
-from peerwire.tm2._memory import MemoryNetwork, MemoryTransport
 
 CH = 0x77
 MSG = bytes(range(256)) * 4  # 1 KiB
@@ -53,13 +53,17 @@ class Counter(tm2.BaseReactor):
             self.done.set()
 
 
+def _key(name: str) -> tm2.NodeKey:
+    return tm2.NodeKey.from_secret(name.encode())
+
+
 def _nid(name: str) -> tm2.ID:
-    return tm2.NodeKey.from_secret(name.encode()).id
+    return _key(name).id
 
 
 async def _star(n_peers: int) -> tuple[tm2.MultiplexSwitch, list[Counter], list[tm2.MultiplexSwitch]]:
     net = MemoryNetwork(FakeClock())
-    hub_t = MemoryTransport(net, _nid("hub"), channels=bytes([CH]), backlog=n_peers)
+    hub_t = MemoryTransport(net, _key("hub"), channels=bytes([CH]), backlog=n_peers)
     await hub_t.listen()
     hub = tm2.MultiplexSwitch(
         hub_t,
@@ -71,7 +75,7 @@ async def _star(n_peers: int) -> tuple[tm2.MultiplexSwitch, list[Counter], list[
     await hub.start()
     counters, sws = [], []
     for i in range(n_peers):
-        t = MemoryTransport(net, _nid(f"p{i}"), channels=bytes([CH]))
+        t = MemoryTransport(net, _key(f"p{i}"), channels=bytes([CH]))
         await t.listen()
         c = Counter()
         sw = tm2.MultiplexSwitch(t, tm2.with_reactor("c", c), tm2.with_clock(net.clock))
@@ -111,6 +115,7 @@ def bench_broadcast_1kib_to_100_peers_memory(benchmark: BenchmarkFixture) -> Non
     async def close() -> None:
         for s in [hub, *sws]:
             await s.stop()
+            await s.transport.close()
 
     loop.run_until_complete(close())
     loop.close()
@@ -137,10 +142,10 @@ async def _mesh(n: int) -> tuple[float, int]:
     clock = FakeClock()
     net = MemoryNetwork(clock)
     nodes = []
-    seed_t = MemoryTransport(net, _nid("seed"), channels=bytes([discovery.CHANNEL]))
+    seed_t = MemoryTransport(net, _key("seed"), channels=bytes([discovery.CHANNEL]))
     seed_addr = str(seed_t.net_address())
     transports = [seed_t] + [
-        MemoryTransport(net, _nid(f"m{i}"), channels=bytes([discovery.CHANNEL])) for i in range(n - 1)
+        MemoryTransport(net, _key(f"m{i}"), channels=bytes([discovery.CHANNEL])) for i in range(n - 1)
     ]
     for i, t in enumerate(transports):
         await t.listen()
@@ -159,6 +164,7 @@ async def _mesh(n: int) -> tuple[float, int]:
     took = clock.monotonic()
     for s in nodes:
         await s.stop()
+        await s.transport.close()
     return took, steps
 
 

@@ -51,7 +51,7 @@ def test_ping_tm2_node_prints_node_info(tmp_path: Path, node_factory: Any, peerw
     assert info["id"] == node.node_id
     assert info["moniker"] == "pinged" and info["network"] == "testchain"
     assert info["net_address"] == f"{node.node_id}@127.0.0.1:{port}"
-    assert info["channels"] == "7750"  # the demo reactor and peer exchange
+    assert info["channels"] == "40202122233050"  # the default gnoland profile: bft channels + PEX
     # a wrong ID for the right address: the secret handshake proves the key
     other = NodeKey.generate().id
     res = run_cli("ping", f"{other}@127.0.0.1:{port}")

@@ -9,13 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peerwire._clock import FakeClock
-from peerwire.tm2._addr import PeerAddress
+from peerwire.tm2._addr import NetAddress
 from peerwire.tm2._dial import BACKOFF_MAX, DialQueue, redial_backoff
 from peerwire.tm2._keys import NodeKey
 
 
-def _addr(name: str) -> PeerAddress:
-    return PeerAddress(NodeKey.from_secret(name.encode()).id, "127.0.0.1", 20000 + sum(name.encode()))
+def _addr(name: str) -> NetAddress:
+    return NetAddress(NodeKey.from_secret(name.encode()).id, "127.0.0.1", 20000 + sum(name.encode()))
 
 
 class _CountingClock(FakeClock):
@@ -150,12 +150,12 @@ def test_dial_queue_membership_index_matches_the_items(ops: list[tuple[bool, int
     for push, who, port in ops:
         if push:
             a = _addr(names[who])
-            q.push(PeerAddress(a.id, "127.0.0.1", 1000 + port), float(who))
+            q.push(NetAddress(a.id, "127.0.0.1", 1000 + port), float(who))
         else:
             q.pop()
         items = [it.address for it in q.items()]
         for who2 in range(6):
             for port2 in range(4):
-                probe = PeerAddress(_addr(names[who2]).id, "127.0.0.1", 1000 + port2)
+                probe = NetAddress(_addr(names[who2]).id, "127.0.0.1", 1000 + port2)
                 assert q.has(probe) == any(x.same(probe) for x in items)
                 assert q.has_id(probe.id) == any(x.id == probe.id for x in items)

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from peerwire import tm2
 from peerwire._clock import FakeClock
 from peerwire.errors import DecodeError
+from peerwire.testing.tm2 import MemoryNetwork, MemoryTransport
 from peerwire.tm2 import discovery
-from peerwire.tm2._addr import PeerAddress
-from peerwire.tm2._memory import MemoryNetwork, MemoryTransport
+from peerwire.tm2._addr import NetAddress
 from peerwire.tm2.discovery._codec import MAX_MESSAGE_SIZE
 
 CH = discovery.CHANNEL
@@ -57,7 +57,9 @@ class Node:
         port: int | None = None,
     ) -> None:
         self.id = nid(name)
-        self.transport = MemoryTransport(net, self.id, host=host, port=port, channels=bytes([CH]))
+        self.transport = MemoryTransport(
+            net, tm2.NodeKey.from_secret(name.encode()), host=host, port=port, channels=bytes([CH])
+        )
         self.reactor = reactor
         self.sw = tm2.MultiplexSwitch(
             self.transport, tm2.with_reactor("disc", reactor), tm2.with_clock(net.clock), *opts
@@ -146,8 +148,8 @@ def test_codec_response_round_trip(peers: list[str]) -> None:
 # -- address book --------------------------------------------------------------------------------------
 
 
-def _pa(i: int, host: str = "10.0.0.1") -> PeerAddress:
-    return PeerAddress(nid(f"book{i}"), host, 1000 + i)
+def _pa(i: int, host: str = "10.0.0.1") -> NetAddress:
+    return NetAddress(nid(f"book{i}"), host, 1000 + i)
 
 
 def test_book_bounds_evicts_oldest_never_stores_self_and_is_atomic(tmp_path: Path) -> None:
@@ -155,8 +157,8 @@ def test_book_bounds_evicts_oldest_never_stores_self_and_is_atomic(tmp_path: Pat
     own = _pa(0)
     path = tmp_path / "sub" / "addrbook.json"
     book = discovery.AddressBook(path, own, max_entries=3, clock=clock)
-    assert book.add(own, PeerAddress(own.id, "10.9.9.9", 5)) == 0  # own ID, any address
-    assert book.add(PeerAddress(nid("x"), "0.0.0.0", 1)) == 0  # invalid
+    assert book.add(own, NetAddress(own.id, "10.9.9.9", 5)) == 0  # own ID, any address
+    assert book.add(NetAddress(nid("x"), "0.0.0.0", 1)) == 0  # invalid
     for i in range(1, 5):
         book.add(_pa(i))
         clock._now += 10
@@ -227,7 +229,7 @@ def test_request_answer_is_capped_shuffled_and_hides_private_and_invalid() -> No
             net, "hub", hub_r, tm2.with_max_inbound_peers(100), tm2.with_private_peers([private])
         ) as hub:
             leaves = [Node(net, f"leaf{i}", Probe()) for i in range(40)]
-            leaves[1].transport.advertised = PeerAddress(leaves[1].id, "0.0.0.0", 26656)  # not dialable
+            leaves[1].transport.advertised = NetAddress(leaves[1].id, "0.0.0.0", 26656)  # not dialable
             for leaf in leaves:
                 await leaf.__aenter__()
                 leaf.sw.dial_peers(hub.addr)
@@ -270,7 +272,7 @@ def test_bad_input_is_ignored_counted_and_rate_limited() -> None:
             await to_a.send(CH, b"\x0a\x02/x")
             await to_a.send(CH, b"\x00" * (MAX_MESSAGE_SIZE + 10))
             for _ in range(100):  # a request flood
-                to_a.try_send(CH, discovery.encode_request())
+                assert await to_a.send(CH, discovery.encode_request())
             unsolicited = discovery.encode_response([a.addr])
             await to_a.send(CH, unsolicited)
             await settle(2000)
@@ -293,7 +295,7 @@ def test_response_filters_own_private_invalid_and_dials_the_rest() -> None:
         r = discovery.Reactor()
         probe = Probe()
         secret = nid("secret")
-        good = PeerAddress(nid("good"), "127.0.0.9", 4242)
+        good = NetAddress(nid("good"), "127.0.0.9", 4242)
         async with Node(net, "a", r, tm2.with_private_peers([secret])) as a, Node(net, "p", probe) as p:
             probe.reply = discovery.encode_response(
                 [
@@ -355,9 +357,9 @@ def test_mesh_from_one_seed_and_address_book_survives_restart(tmp_path: Path) ->
             )
             async with back:
                 await settle()
-                assert len(back.sw.dial_queue()) + len(back.sw.peers()) + len(back.sw._dialing) >= 1
+                assert len(back.sw.dial_queue()) + len(back.sw.peers()) + back.sw.stats.dials >= 1
                 dialed = {rec.dst for rec in net.dial_log if rec.src == back.id}
-                assert {PeerAddress.parse(s).dial_string() for s in stored} <= dialed
+                assert {NetAddress.parse(s).dial_string() for s in stored} <= dialed
 
     run(main)
 

@@ -6,7 +6,7 @@ import asyncio
 import gc
 
 from peerwire import tm2
-from peerwire.tm2._events import EventBus
+from peerwire._pubsub import PubSub
 
 A = tm2.ID("g1a")
 
@@ -17,7 +17,7 @@ def _conn(i: int) -> tm2.PeerConnectedEvent:
 
 def test_filter_and_order() -> None:
     async def main() -> None:
-        bus = EventBus()
+        bus = PubSub[tm2.Event]()
         sub = bus.subscribe(lambda e: e.type == tm2.EventType.PEER_DISCONNECTED)
         bus.publish(_conn(0))
         bus.publish(tm2.PeerDisconnectedEvent(A, "x", None))
@@ -30,7 +30,7 @@ def test_filter_and_order() -> None:
 
 def test_full_buffer_drops_newest_and_counts() -> None:
     async def main() -> None:
-        bus = EventBus()
+        bus = PubSub[tm2.Event]()
         sub = bus.subscribe(maxsize=3)
         for i in range(10):
             bus.publish(_conn(i))  # never blocks
@@ -43,7 +43,7 @@ def test_full_buffer_drops_newest_and_counts() -> None:
 
 def test_leaving_the_loop_unsubscribes() -> None:
     async def main() -> None:
-        bus = EventBus()
+        bus = PubSub[tm2.Event]()
         for i in range(3):
             bus.publish(_conn(i))
 
@@ -66,7 +66,7 @@ def test_leaving_the_loop_unsubscribes() -> None:
 
 def test_close_ends_a_pending_iteration_and_raising_filter_is_contained() -> None:
     async def main() -> None:
-        bus = EventBus()
+        bus = PubSub[tm2.Event]()
         sub = bus.subscribe()
         bad = bus.subscribe(lambda e: 1 / 0 == 0)
         task = asyncio.create_task(anext(sub, None))

@@ -59,11 +59,12 @@ def test_net_address_parse_and_print() -> None:
         "g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5@::1:5",
         "g1xxxx@127.0.0.1:1",
     ):
-        with pytest.raises(DecodeError):
+        with pytest.raises(tm2.AddressError) as err:
             tm2.NetAddress.parse(bad)
+        assert isinstance(err.value, ValueError) and not isinstance(err.value, DecodeError)
     with pytest.raises(DecodeError):
         tm2.NetAddress.from_amino("g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5@localhost:1")
-    with pytest.raises(DecodeError):
+    with pytest.raises(tm2.AddressError):
         tm2.NetAddress.parse("g1uvwz22t0l2fv9az93wutmlusrjv5zdwx2n32d5@0.0.0.0:1").validate()
 
 
@@ -174,3 +175,19 @@ def test_node_info_full_round_trip(
     enc = ni.encode()
     prefix = 1 if enc[0] < 0x80 else 2
     assert tm2.NodeInfo.decode(enc[prefix:]) == ni
+
+
+def test_rust_boundary_hands_out_a_typed_frozen_node_info() -> None:
+    from peerwire._core import tm2 as core
+
+    ni = _ni(
+        version_set=[tm2.VersionInfo("p2p", "v1.0.0", optional=True)], other=tm2.NodeInfoOther("on", "x")
+    )
+    enc = ni.encode()
+    body, used = core.take_sized(enc, tm2.MAX_NODE_INFO_SIZE) or (b"", 0)
+    assert used == len(enc)
+    d = core.decode_node_info(body)
+    assert isinstance(d, core.DecodedNodeInfo) and not isinstance(d, dict)
+    assert d.version_set == [("p2p", "v1.0.0", True)] and d.channels == b"\x77" and d.tx_index == "on"
+    with pytest.raises(AttributeError):
+        d.moniker = "changed"  # type: ignore[misc]

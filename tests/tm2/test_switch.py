@@ -13,15 +13,19 @@ import pytest
 from peerwire import tm2
 from peerwire._clock import FakeClock
 from peerwire.errors import RemoteProtocolError
-from peerwire.tm2._memory import MemoryNetwork, MemoryPeer, MemoryTransport
+from peerwire.testing.tm2 import MemoryNetwork, MemoryTransport
 
 ECHO = 0x77
 SLOW = 0x10
 FAST = 0x11
 
 
+def key(name: str) -> tm2.NodeKey:
+    return tm2.NodeKey.from_secret(name.encode())
+
+
 def nid(name: str) -> tm2.ID:
-    return tm2.NodeKey.from_secret(name.encode()).id
+    return key(name).id
 
 
 class Recorder(tm2.BaseReactor):
@@ -65,7 +69,7 @@ class Node:
     ) -> None:
         self.name = name
         self.id = nid(name)
-        self.transport = MemoryTransport(net, self.id, port=port, channels=channels)
+        self.transport = MemoryTransport(net, key(name), port=port, channels=channels)
         self.reactor = reactor if reactor is not None else Recorder()
         self.sw = tm2.MultiplexSwitch(
             self.transport,
@@ -170,7 +174,8 @@ def test_inbound_limit_rejects_and_closes_the_connection() -> None:
                 lambda: (
                     not c2.sw.peers().has(srv.id)
                     and c2.sw.peers().num_outbound() == 0
-                    and any(p.closed for p in srv.transport.peers if p.id == c2.id)
+                    and srv.id in c2.reactor.added
+                    and any(pid == srv.id for pid, _ in c2.reactor.removed)
                 )
             )
             assert srv.sw.peers().num_inbound() == 1
@@ -185,16 +190,19 @@ def test_duplicate_id_connection_is_rejected_and_closed() -> None:
         async with Node(net, "srv") as srv, Node(net, "twin") as t1:
             t1.sw.dial_peers(srv.addr)
             await until(lambda: srv.sw.peers().has(t1.id))
+            first = srv.sw.peers().get(t1.id)
+            assert isinstance(first, tm2.Peer)
             # A second node with the same key (same ID) connects: inbound + inbound -> keep the first.
-            t2 = MemoryTransport(net, t1.id, channels=bytes([ECHO]))
+            t2 = MemoryTransport(net, key("twin"), channels=bytes([ECHO]))
             await t2.listen()
-            sw2 = tm2.MultiplexSwitch(t2, tm2.with_reactor("rec", Recorder()), tm2.with_clock(net.clock))
+            r2 = Recorder()
+            sw2 = tm2.MultiplexSwitch(t2, tm2.with_reactor("rec", r2), tm2.with_clock(net.clock))
             async with sw2:
                 sw2.dial_peers(srv.addr)
                 await until(lambda: srv.sw.stats.rejected_duplicate == 1)
-                await until(lambda: any(p.closed for p in srv.transport.peers[1:]))
-                kept = srv.sw.peers().get(t1.id)
-                assert kept is srv.transport.peers[0] and not srv.transport.peers[0].closed
+                # The refused connection is closed: the twin sees it drop.
+                await until(lambda: any(pid == srv.id for pid, _ in r2.removed))
+                assert srv.sw.peers().get(t1.id) is first and not first.closed
 
     run(main)
 
@@ -209,8 +217,8 @@ def test_simultaneous_open_keeps_the_same_connection_on_both_ends() -> None:
             await until(lambda: x.sw.peers().has(y.id) and y.sw.peers().has(x.id))
             await settle(200)
             px, py = x.sw.peers().get(y.id), y.sw.peers().get(x.id)
-            assert isinstance(px, MemoryPeer) and isinstance(py, MemoryPeer)
-            assert px.remote is py  # the two ends of one and the same connection
+            assert isinstance(px, tm2.Peer) and isinstance(py, tm2.Peer)
+            assert px.is_outbound != py.is_outbound  # the two ends of one and the same connection
             low = min(x.id, y.id)
             assert px.is_outbound if x.id == low else py.is_outbound
 
@@ -298,7 +306,7 @@ def test_persistent_hostname_is_resolved_again_on_each_redial() -> None:
             await settle()
             await clock.advance(1.0)
             assert net.dials_to("127.0.0.5:26656") == [0.0]
-            moved = MemoryTransport(net, pid, host="127.0.0.6", port=26656, channels=bytes([ECHO]))
+            moved = MemoryTransport(net, key("moving"), host="127.0.0.6", port=26656, channels=bytes([ECHO]))
             await moved.listen()
             answers["seed.example"] = "127.0.0.6"
             sw = tm2.MultiplexSwitch(moved, tm2.with_reactor("r", Recorder()), tm2.with_clock(clock))
@@ -347,8 +355,8 @@ def test_slow_reactor_starves_neither_other_channels_nor_ping() -> None:
     async def main() -> None:
         net = MemoryNetwork(FakeClock())
         slow, fast = Slow(), Recorder(channels=(FAST,))
-        ta = MemoryTransport(net, nid("a"), channels=bytes([SLOW, FAST]))
-        tb = MemoryTransport(net, nid("b"), channels=bytes([SLOW, FAST]))
+        ta = MemoryTransport(net, key("a"), channels=bytes([SLOW, FAST]))
+        tb = MemoryTransport(net, key("b"), channels=bytes([SLOW, FAST]))
         await ta.listen()
         await tb.listen()
         swa = tm2.MultiplexSwitch(
@@ -365,19 +373,23 @@ def test_slow_reactor_starves_neither_other_channels_nor_ping() -> None:
             swb.dial_peers(str(ta.net_address()))
             await until(lambda: swb.peers().has(ta.net_address().id) and swa.peers().has(tb.net_address().id))
             to_a = swb.peers().get(ta.net_address().id)
-            assert isinstance(to_a, MemoryPeer)
-            for i in range(20):
-                assert to_a.try_send(SLOW, b"s%d" % i)
+            assert isinstance(to_a, tm2.Peer)
+            for i in range(8):
+                assert to_a.try_send(SLOW, b"s%d" % i) or await to_a.send(SLOW, b"s%d" % i)
             assert await to_a.send(FAST, b"f")
-            await until(lambda: len(fast.got) == 1)
-            assert slow.entered == 1
-            assert await to_a.ping(wait=1.0)  # keepalive answered while SLOW is stuck
-            # The read loop delivered all 20 at once: 8 queued (the first of them is now in
-            # the stuck reactor), 12 dropped and counted.
-            assert swa.stats.dispatch_dropped == 12
+            await until(lambda: len(fast.got) == 1)  # SLOW is stuck, FAST is not
+            assert slow.entered == 1 and swa.stats.dispatch_waits == 0
+            # The SLOW queue (8) is full: more SLOW messages make the connection stop reading
+            # from b (backpressure), so a FAST message sent after them waits too. Nothing is dropped.
+            for i in range(8, 20):
+                assert await to_a.send(SLOW, b"s%d" % i)
+            assert await to_a.send(FAST, b"g")
+            await settle(300)
+            assert swa.stats.dispatch_waits >= 1 and len(fast.got) == 1
             assert swa.peers().has(tb.net_address().id)
             slow.gate.set()
-            await until(lambda: slow.entered == 8)
+            await until(lambda: slow.entered == 20 and len(fast.got) == 2)
+            assert swa.stats.dispatch_dropped == 0
 
     run(main)
 
@@ -393,7 +405,7 @@ def test_broadcast_never_blocks_and_is_bounded_per_peer() -> None:
             a.sw.dial_peers(b.addr, c.addr)
             await until(lambda: a.sw.peers().has(b.id) and a.sw.peers().has(c.id))
             stuck = a.sw.peers().get(c.id)
-            assert isinstance(stuck, MemoryPeer)
+            assert isinstance(stuck, tm2.Peer)
 
             async def never(ch: int, msg: bytes) -> bool:
                 await asyncio.Event().wait()
@@ -468,20 +480,20 @@ def test_channel_claimed_twice_is_refused() -> None:
     net = MemoryNetwork(FakeClock())
     with pytest.raises(ValueError, match="already claimed"):
         tm2.MultiplexSwitch(
-            MemoryTransport(net, nid("a")),
+            MemoryTransport(net, key("a")),
             tm2.with_reactor("r1", Recorder()),
             tm2.with_reactor("r2", Recorder()),
         )
 
 
 def test_dispatch_queue_is_bounded_in_bytes_too() -> None:
-    async def main() -> None:
-        from peerwire.tm2._switch import DISPATCH_QUEUE_BYTES
+    """Big messages stop the reading at the byte bound (8 MiB), well before the count bound (256)."""
 
+    async def main() -> None:
         net = MemoryNetwork(FakeClock())
         slow = Slow()
-        ta = MemoryTransport(net, nid("a"), channels=bytes([SLOW]))
-        tb = MemoryTransport(net, nid("b"), channels=bytes([SLOW]))
+        ta = MemoryTransport(net, key("a"), channels=bytes([SLOW]))
+        tb = MemoryTransport(net, key("b"), channels=bytes([SLOW]))
         await ta.listen()
         await tb.listen()
         swa = tm2.MultiplexSwitch(ta, tm2.with_clock(net.clock), tm2.with_reactor("slow", slow))
@@ -492,14 +504,21 @@ def test_dispatch_queue_is_bounded_in_bytes_too() -> None:
             to_a = swb.peers().get(ta.net_address().id)
             assert to_a is not None
             big = b"\x00" * (1 << 20)
-            for _ in range(20):
-                assert to_a.try_send(SLOW, big)
-            await settle(200)
-            # Count limit is 256: only the byte budget stops these.
-            kept = DISPATCH_QUEUE_BYTES // len(big)
-            assert swa.stats.dispatch_dropped == 20 - kept
+
+            async def send_all() -> list[bool]:
+                return [await to_a.send(SLOW, big) for _ in range(20)]
+
+            sender = asyncio.create_task(send_all())
+            for _ in range(100):
+                await settle(100)
+                if swa.stats.dispatch_waits:
+                    break
+            assert swa.stats.dispatch_waits >= 1 and slow.entered == 1
+            # The byte budget holds 8 messages of 1 MiB (count limit 256): reading paused there.
+            assert swa.config.dispatch_queue_bytes // len(big) == 8
             slow.gate.set()
-            await until(lambda: slow.entered == kept)
+            await until(lambda: slow.entered == 20, rounds=20000)
+            assert await sender == [True] * 20 and swa.stats.dispatch_dropped == 0
 
     run(main)
 
@@ -511,7 +530,7 @@ def test_switch_works_before_its_transport_knows_its_address() -> None:
 
     async def main() -> None:
         net = MemoryNetwork(FakeClock())
-        sw = tm2.MultiplexSwitch(Unlistened(net, nid("u")), tm2.with_clock(net.clock))
+        sw = tm2.MultiplexSwitch(Unlistened(net, key("u")), tm2.with_clock(net.clock))
         assert sw.own_id() == "" and sw.own_address() is None
         async with Node(net, "b") as b:
             assert sw.dial_peers(b.addr) == 1
@@ -571,10 +590,11 @@ def test_random_churn_keeps_peer_sets_consistent(seed: int) -> None:
                 assert ps.num_outbound() == sum(p.is_outbound for p in listed)
                 assert ps.num_inbound() <= 3 and ps.num_outbound() <= 3
                 for p in listed:
-                    assert isinstance(p, MemoryPeer) and not p.closed
+                    assert isinstance(p, tm2.Peer) and not p.closed
                     other = next(x for x in nodes if x.id == p.id)
                     back = other.sw.peers().get(n.id)
-                    assert back is p.remote, "both ends must hold the same link"
+                    assert isinstance(back, tm2.Peer)
+                    assert back.is_outbound != p.is_outbound, "both ends must hold the same link"
         finally:
             for n in nodes:
                 await n.__aexit__()

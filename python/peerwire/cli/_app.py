@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from peerwire import __version__
+from peerwire.cli import _bench
 from peerwire.cli._addr import parse_peer_url, split_host_port
 from peerwire.cli._config import ConfigError, load_config
 from peerwire.cli._keyfile import (
@@ -229,7 +230,7 @@ def cmd_testnet(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from peerwire.cli._bench import run_bench
 
-    return run_bench(json_file=args.json, benches=args.benches, select=args.k)
+    return run_bench(args)
 
 
 def _positive_int(text: str) -> int:
@@ -325,11 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
     pg.set_defaults(func=cmd_ping)
 
     # bench
-    bn = sub.add_parser("bench", parents=[common], help="run the benchmark suite and print the ratio table")
-    bn.add_argument("--json", default=None, help="print the table of an existing pytest-benchmark JSON file")
-    bn.add_argument("--benches", default=None, help="benchmark directory (default ./benches)")
-    bn.add_argument("-k", default=None, help="pytest -k expression to select benchmarks")
+    bn = sub.add_parser(
+        "bench", parents=[common], help="measure peerwire against its peers and print the ratios"
+    )
+    _bench.add_arguments(bn)
     bn.set_defaults(func=cmd_bench)
+
+    from peerwire.cli._watch import add_watch_parser  # peerwire watch (gno.land observer)
+
+    add_watch_parser(sub, common)
 
     from peerwire.cli._sim import add_sim_parser
 

@@ -1,120 +1,148 @@
-"""``peerwire bench``: run the pytest-benchmark suite in ``benches/`` and print peerwire's ratios.
+"""``peerwire bench``: measure peerwire against the peers available here and print the ratios.
 
-Within each benchmark group the entry whose implementation is ``peerwire`` (its ``impl``
-parameter, or its name) is the reference; every other entry gets ``its mean / peerwire's
-mean`` — above 1.0 means peerwire is faster by that factor.
+Runs the comparisons shipped in :mod:`peerwire.bench` (no source checkout needed). For every
+comparison it prints peerwire's figure, the peer's figure and the ratio (> 1 = peerwire
+better); ``--json`` prints API.md's ``{"comparisons": [...]}`` instead, ``--compare FILE``
+sets this run against a saved one, ``--from FILE`` prints the table of a saved report or of
+a pytest-benchmark JSON file (``make bench`` output) without measuring.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
+import argparse
 import sys
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
-__all__ = ["BenchRow", "load_rows", "ratio_rows", "render", "run_bench"]
+from peerwire.bench._report import Change, Comparison, ReportError, compare_runs, load, to_json
 
-REFERENCE = "peerwire"
+__all__ = ["add_arguments", "render", "render_changes", "run_bench"]
 
-
-@dataclass(frozen=True, slots=True)
-class BenchRow:
-    group: str
-    impl: str
-    mean: float
-    ops: float
-    ratio: float | None  # other mean / peerwire mean; None for peerwire itself or no reference
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
-def _impl_of(bench: dict[str, Any]) -> str:
-    params = bench.get("params") or {}
-    if isinstance(params, dict) and "impl" in params:
-        return str(params["impl"])
-    name = str(bench.get("name", "?"))
-    return REFERENCE if REFERENCE in name else name
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--json", action="store_true", help='print {"comparisons": [...]} (API.md) instead of a table'
+    )
+    p.add_argument("--quick", action="store_true", help="small volumes, few rounds: a smoke run")
+    p.add_argument(
+        "--list", action="store_true", help="list the comparisons and their baselines, run nothing"
+    )
+    p.add_argument(
+        "-k",
+        default=None,
+        metavar="NAMES",
+        help="run only comparisons whose name contains one of NAMES (comma-separated)",
+    )
+    p.add_argument(
+        "--compare",
+        default=None,
+        metavar="SAVED.json",
+        help="also show the change against a saved --json run",
+    )
+    p.add_argument(
+        "--from",
+        dest="from_file",
+        default=None,
+        metavar="FILE",
+        help="print a saved report or pytest-benchmark JSON, measure nothing",
+    )
 
 
-def load_rows(doc: dict[str, Any]) -> list[tuple[str, str, float, float]]:
-    """``(group, impl, mean seconds, ops/s)`` from a pytest-benchmark JSON document."""
-    out = []
-    for b in doc.get("benchmarks", []):
-        stats = b.get("stats") or {}
-        mean = float(stats.get("mean", 0.0))
-        ops = float(stats.get("ops", 1.0 / mean if mean else 0.0))
-        out.append((str(b.get("group") or b.get("fullname") or "?"), _impl_of(b), mean, ops))
-    return out
+def _fmt(v: float) -> str:
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
 
 
-def ratio_rows(rows: list[tuple[str, str, float, float]]) -> list[BenchRow]:
-    ref = {g: m for g, impl, m, _ in rows if impl == REFERENCE}
-    out = []
-    for g, impl, mean, ops in sorted(rows, key=lambda r: (r[0], r[1] != REFERENCE, r[2])):
-        r = None if impl == REFERENCE or g not in ref or ref[g] == 0 else mean / ref[g]
-        out.append(BenchRow(g, impl, mean, ops, r))
-    return out
-
-
-def _fmt_time(s: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.2f} {unit}"
-    return f"{s / 1e-9:.1f} ns"
-
-
-def render(rows: list[BenchRow]) -> None:
+def render(comparisons: Sequence[Comparison], notes: Sequence[str] = ()) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title="benchmarks: other implementation's mean / peerwire's mean (>1 = peerwire faster)")
-    for col in ("group", "implementation", "mean", "ops/s", "ratio"):
-        t.add_column(col, justify="left" if col in ("group", "implementation") else "right")
-    for r in rows:
-        ratio = "reference" if r.impl == REFERENCE else ("n/a" if r.ratio is None else f"{r.ratio:.2f}x")
-        t.add_row(r.group, r.impl, _fmt_time(r.mean), f"{r.ops:,.0f}", ratio)
+    t = Table(title="peerwire against its peers, same run (ratio > 1: peerwire better)")
+    for col in ("comparison", "unit", "peerwire", "peer", "peer's figure", "ratio"):
+        t.add_column(col, justify="left" if col in ("comparison", "unit", "peer") else "right")
+    for c in comparisons:
+        t.add_row(c.name, c.unit, _fmt(c.peerwire), c.peer_name, _fmt(c.peer), f"{c.ratio:.2f}x")
+    con = Console()
+    con.print(t)
+    for n in notes:
+        con.print(f"note: {n}", markup=False)
+
+
+def render_changes(changes: Sequence[Change], saved: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"against the saved run {saved} (change > 0: peerwire better now)")
+    for col in ("comparison", "unit", "peerwire then", "peerwire now", "change", "ratio then", "ratio now"):
+        t.add_column(col, justify="left" if col in ("comparison", "unit") else "right")
+    for c in changes:
+        t.add_row(
+            c.name,
+            c.unit,
+            _fmt(c.before),
+            _fmt(c.after),
+            f"{c.change * 100:+.1f}%",
+            f"{c.ratio_before:.2f}x",
+            f"{c.ratio_after:.2f}x",
+        )
     Console().print(t)
 
 
-def run_bench(json_file: str | None = None, benches: str | None = None, select: str | None = None) -> int:
-    if json_file is not None:
-        try:
-            doc = json.loads(Path(json_file).read_text())
-        except (OSError, ValueError) as e:
-            print(f"error: cannot read benchmark results {json_file}: {e}", file=sys.stderr)
-            return 2
-        render(ratio_rows(load_rows(doc)))
-        return 0
-    bdir = Path(benches) if benches else Path("benches")
-    if not bdir.is_dir():
-        print(
-            f"error: no benchmark directory {bdir} (run from a peerwire source checkout or pass --benches)",
-            file=sys.stderr,
-        )
-        return 2
-    with tempfile.TemporaryDirectory(prefix="peerwire-bench-") as tmp:
-        out = Path(tmp) / "bench.json"
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(bdir.resolve()),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--benchmark-enable",
-            "--benchmark-only",
-            f"--benchmark-json={out}",
-        ]
-        if select:
-            cmd += ["-k", select]
-        proc = subprocess.run(cmd, cwd=bdir.resolve().parent, check=False)
-        if not out.exists():
-            print(
-                f"error: the benchmark run produced no results (pytest exit {proc.returncode})",
-                file=sys.stderr,
-            )
-            return 1
-        render(ratio_rows(load_rows(json.loads(out.read_text()))))
-    return 0 if proc.returncode == 0 else 1
+def _list() -> int:
+    from peerwire.bench._suite import ENTRIES
+
+    for e in ENTRIES:
+        print(f"{e.name:24} against {e.baseline}")
+    return EXIT_OK
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list()
+    saved: list[Comparison] | None = None
+    comparisons: list[Comparison] | None
+    notes: list[str] = []
+    try:
+        if args.compare:
+            saved = load(args.compare)
+        if args.from_file:
+            comparisons = load(args.from_file)
+        else:
+            comparisons, notes = _measure(args)
+    except ReportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if comparisons is None:
+        return EXIT_USAGE
+    if args.json:
+        print(to_json(comparisons))
+        for n in notes:
+            print(f"note: {n}", file=sys.stderr)
+    else:
+        render(comparisons, notes)
+    if saved is not None:
+        changes = compare_runs(saved, comparisons)
+        if args.json:
+            print(f"{len(changes)} comparisons matched the saved run", file=sys.stderr)
+        else:
+            render_changes(changes, args.compare)
+    return EXIT_OK
+
+
+def _measure(args: argparse.Namespace) -> tuple[list[Comparison] | None, list[str]]:
+    from peerwire.bench._suite import Context, run_entries, select
+
+    entries = select(args.k)
+    if not entries:
+        print(f"error: no comparison matches -k {args.k!r} (see `peerwire bench --list`)", file=sys.stderr)
+        return None, []
+    ctx = Context(quick=args.quick)
+
+    def progress(name: str) -> None:
+        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+
+    return run_entries(entries, ctx, progress), ctx.notes

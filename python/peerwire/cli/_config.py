@@ -26,7 +26,13 @@ Layout (every key optional; defaults are go-ethereum's and gno's)::
 
     [p2p]                            # gno tm2/pkg/p2p/config, the keys of config.toml's [p2p]
     laddr = "tcp://0.0.0.0:26656"
+    external_address = ""            # advertised in NodeInfo instead of laddr when set
     ...
+
+    [node_info]                      # TM2 NodeInfo profile (peerwire.tm2.profiles.from_table)
+    profile = "gnoland"              # what a gno.land v1.7.1 node advertises (the default)
+    version = "v1.0.0-rc.0"          # also: software, tx_index, rpc_address, channels = [0x40, …],
+    version_set = { p2p = "v1.0.0-rc.0", app = "dev" }   # or [{name, version, optional}]
 
 Errors are :class:`ConfigError`: they name the file, the line and the key.
 """
@@ -50,6 +56,8 @@ from peerwire.cli._logging import LEVELS
 from peerwire.devp2p import Node
 from peerwire.errors import PeerwireError
 from peerwire.tm2 import validate_id
+from peerwire.tm2.profiles import NodeProfile
+from peerwire.tm2.profiles import from_table as profile_from_table
 
 __all__ = [
     "ConfigError",
@@ -169,6 +177,8 @@ class NodeConfig:
     devp2p: Devp2pConfig = Devp2pConfig()
     p2p: P2PConfig = P2PConfig()
     source: str | None = None
+    #: the TM2 NodeInfo profile (``[node_info]``; default: gnoland for ``network``)
+    node_profile: NodeProfile | None = field(default=None, repr=False)
 
     @property
     def devp2p_key_path(self) -> Path:
@@ -616,6 +626,12 @@ def parse_config(
     dev_over = {k: f"--{k}" for k in overrides}
     devp2p = _parse_devp2p(_Reader(top.table_of("devp2p"), ("devp2p",), text, path, dev_over), base)
     p2p = _parse_p2p(_Reader(top.table_of("p2p"), ("p2p",), text, path))
+    ni_table = top.table_of("node_info")
+    try:
+        node_profile = profile_from_table(ni_table, chain_id=network, pex=p2p.pex)
+    except ValueError as e:
+        key, _, msg = str(e).partition(": ")
+        raise _Reader(ni_table, ("node_info",), text, path).error(key, msg) from None
     top.reject_unknown()
     stack_t: Stack = "tm2" if stack == "tm2" else "devp2p"
     return NodeConfig(
@@ -629,6 +645,7 @@ def parse_config(
         devp2p=devp2p,
         p2p=p2p,
         source=path,
+        node_profile=node_profile,
     )
 
 

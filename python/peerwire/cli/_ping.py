@@ -90,7 +90,7 @@ async def ping_tm2(addr: str, within: float, *, network: str = "peerwire-ping") 
         moniker=f"peerwire-ping-{__version__}",
     )
     async with asyncio.timeout(within):
-        reader, writer = await asyncio.open_connection(str(target.ip), target.port)
+        reader, writer = await asyncio.open_connection(target.host, target.port)  # a name resolves here
         sc: SecretConnection | None = None
         try:
             sc = await SecretConnection.make(reader, writer, key)

@@ -57,6 +57,8 @@ from peerwire.tm2 import (
     with_reactor,
 )
 from peerwire.tm2 import discovery as tm2_discovery
+from peerwire.tm2.observe import OBSERVED_CHANNELS, Observer
+from peerwire.tm2.profiles import NodeProfile
 
 __all__ = [
     "DEMO_CHANNEL",
@@ -294,6 +296,7 @@ class Tm2Node:
         extra_options: Sequence[Any] = (),
         demo_interval: float = DEMO_INTERVAL,
         mconfig: MConnConfig | None = None,
+        profile: NodeProfile | None = None,
         external: tuple[str, int] | None = None,
     ) -> None:
         """``external``: the ``(ip, port)`` to advertise in NodeInfo instead of the listen address."""
@@ -307,16 +310,29 @@ class Tm2Node:
         else:
             advertised = NetAddress(str(key.id), "127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
         self.demo = DemoReactor(metrics, demo_interval)
-        channels = [DEMO_CHANNEL] + ([tm2_discovery.CHANNEL] if pex else [])
-        self.info = NodeInfo(
-            net_address=advertised,
-            network=network,
-            version=TM2_VERSION,
-            channels=bytes(channels),
-            moniker=moniker,
-        )
+        self.observer: Observer | None = None
+        options: list[Any] = []
+        if profile is None:
+            channels = [DEMO_CHANNEL] + ([tm2_discovery.CHANNEL] if pex else [])
+            self.info = NodeInfo(
+                net_address=advertised,
+                network=network,
+                version=TM2_VERSION,
+                channels=bytes(channels),
+                moniker=moniker,
+            )
+            options.append(with_reactor("demo", self.demo))
+        else:
+            # a chain profile (gno.land by default): its channels, served by the bft observer
+            self.info = profile.node_info(advertised, moniker)
+            pex = pex and tm2_discovery.CHANNEL in self.info.channels
+            if set(OBSERVED_CHANNELS) & set(self.info.channels):
+                self.observer = Observer()
+                options.append(with_reactor("observer", self.observer))
+            if DEMO_CHANNEL in self.info.channels:
+                options.append(with_reactor("demo", self.demo))
         self.transport = MultiplexTransport(self.info, key, mconfig)
-        options: list[Any] = [with_reactor("demo", self.demo), *extra_options]
+        options.extend(extra_options)
         self.pex: tm2_discovery.Reactor | None = None
         if pex:
             self.pex = tm2_discovery.Reactor(address_book, seeds=list(seeds), interval=pex_interval)
@@ -396,7 +412,10 @@ async def tm2_node_backend(cfg: NodeConfig, identity: NodeKey, metrics: NetMetri
         options.append(with_persistent_peers(list(p.persistent_peers)))
     if p.private_peer_ids:
         options.append(with_private_peers(list(p.private_peer_ids)))
-    external = split_host_port(p.external_address.split("://", 1)[-1]) if p.external_address else None
+    external = None
+    if p.external_address:
+        ext_host, ext_port = split_host_port(p.external_address.split("://", 1)[-1])
+        external = (ext_host, ext_port or port)
     node = Tm2Node(
         cfg.moniker,
         identity,
@@ -416,6 +435,7 @@ async def tm2_node_backend(cfg: NodeConfig, identity: NodeKey, metrics: NetMetri
             max_packet_msg_payload_size=p.max_packet_msg_payload_size,
             flush_throttle=p.flush_throttle_timeout,
         ),
+        profile=cfg.node_profile,
         external=external,
     )
     return node.backend

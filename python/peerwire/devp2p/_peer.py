@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from peerwire._clock import Clock
@@ -57,6 +57,9 @@ class Protocol:
     run: Callable[[Peer, MsgReadWriter], Awaitable[None]]
     node_info: Callable[[], Any] | None = None
     peer_info: Callable[[bytes], Any] | None = None
+    #: Entries the server publishes in the local node record (geth ``Protocol.Attributes``),
+    #: e.g. ``{"eth": [[fork_hash, fork_next]]}``; values are RLP-encoded like ``ENR.build`` extras.
+    attributes: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.length <= 0:

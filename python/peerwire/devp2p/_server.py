@@ -282,6 +282,12 @@ class Server:
             self._listen_host, self._listen_port = host, self._listener.port
         if not self.config.no_discovery:
             await self._start_discovery()
+        attributes: dict[bytes | str, Any] = {}
+        for proto in self.config.protocols:  # geth: srv.localnode.Set(attr) for each protocol
+            attributes.update(proto.attributes)
+        if self.discovery is not None and self.discovery.udp.local is not None:
+            for name, value in attributes.items():
+                self.discovery.udp.local.set_extra(name, value)
         if self.discovery is not None:  # discovery resolves static nodes (ID-only, or whose dial fails)
             resolver = self.discovery.static_resolver(self.dialer.set_up, self._clock, self._net_restrict)
             self.dialer.set_up, self.dialer.resolve_node = resolver, resolver.locate
@@ -289,7 +295,11 @@ class Server:
             node = self.self_node()
             # Our record as geth's NodeInfo shows it: seq = UNIX milliseconds, ip and tcp.
             self._record = ENR.build(
-                self._key, int(self._clock.time() * 1000), ip=node.ip, tcp=node.tcp_port or None
+                self._key,
+                int(self._clock.time() * 1000),
+                ip=node.ip,
+                tcp=node.tcp_port or None,
+                extra=attributes,
             )
         if not self.config.no_dial:
             for n in self.config.static_nodes:

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from peerwire.tm2 import discovery
-from peerwire.tm2._contracts import PeerBehavior, PeerConn, Transport
-from peerwire.tm2._events import (
-    Event,
-    EventType,
-    PeerConnectedEvent,
-    PeerDisconnectedEvent,
-    Subscription,
-)
-from peerwire.tm2._keys import ID, NodeKey, id_from_public_key, validate_id
-from peerwire.tm2._mconn import ChannelDescriptor, ChannelStatus, ConnectionStatus, MConnConfig, MConnection
-from peerwire.tm2._netaddr import NetAddress
-from peerwire.tm2._nodeinfo import (
-    MAX_NODE_INFO_SIZE,
-    NodeInfo,
-    NodeInfoError,
-    NodeInfoOther,
-    VersionInfo,
-)
-from peerwire.tm2._peerset import PeerSet
-from peerwire.tm2._reactor import BaseReactor, PeerStates
-from peerwire.tm2._secret import SecretConnection
-from peerwire.tm2._switch import (
-    MultiplexSwitch,
+from peerwire.tm2 import discovery, observe, profiles  # profiles + observe: gno.land (issue 15)
+from peerwire.tm2._addr import AddressError, NetAddress
+from peerwire.tm2._config import (
+    ConfigError,
+    SwitchConfig,
     SwitchOption,
-    SwitchStats,
     with_broadcast_queue_size,
     with_clock,
     with_dial_timeout,
@@ -42,10 +22,51 @@ from peerwire.tm2._switch import (
     with_resolver,
     with_rng,
 )
-from peerwire.tm2._transport import ConnInfo, MultiplexTransport, Peer, Reactor
+from peerwire.tm2._contracts import ConnInfo, PeerBehavior, PeerConn, Reactor, Receiver, SwitchView, Transport
+from peerwire.tm2._errors import (
+    NodeInfoError,
+    PacketDecodeError,
+    PeerRefusedError,
+    PongTimeoutError,
+    RefusalReason,
+    SecretFrameError,
+    SecretHandshakeError,
+    Tm2RemoteError,
+    WriteTimeoutError,
+)
+from peerwire.tm2._events import (
+    Event,
+    EventType,
+    PeerConnectedEvent,
+    PeerDisconnectedEvent,
+    Subscription,
+)
+from peerwire.tm2._keys import ID, NodeKey, id_from_public_key, validate_id
+from peerwire.tm2._mconn import ChannelDescriptor, ChannelStatus, ConnectionStatus, MConnConfig, MConnection
+from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo, NodeInfoOther, VersionInfo
+from peerwire.tm2._peerset import PeerSet
+from peerwire.tm2._reactor import BaseReactor, PeerStates
+from peerwire.tm2._record import PeerState, SwitchStats
+from peerwire.tm2._secret import SecretConnection
+from peerwire.tm2._switch import MultiplexSwitch
+from peerwire.tm2._transport import MultiplexTransport, Peer
 
 __all__ = [
     "ID",
+    "AddressError",
+    "ConfigError",
+    "PacketDecodeError",
+    "PeerRefusedError",
+    "PeerState",
+    "PongTimeoutError",
+    "Receiver",
+    "RefusalReason",
+    "SecretFrameError",
+    "SecretHandshakeError",
+    "SwitchConfig",
+    "SwitchView",
+    "Tm2RemoteError",
+    "WriteTimeoutError",
     "MAX_NODE_INFO_SIZE",
     "BaseReactor",
     "ChannelDescriptor",
@@ -78,6 +99,8 @@ __all__ = [
     "Transport",
     "VersionInfo",
     "discovery",
+    "observe",
+    "profiles",
     "id_from_public_key",
     "validate_id",
     "with_broadcast_queue_size",

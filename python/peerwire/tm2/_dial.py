@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from peerwire._clock import Clock
-from peerwire.tm2._addr import PeerAddress
+from peerwire.tm2._addr import NetAddress
 
 __all__ = [
     "BACKOFF_BASE",
@@ -31,6 +31,7 @@ __all__ = [
     "MAX_DIAL_QUEUE",
     "DialItem",
     "DialQueue",
+    "PersistentPeer",
     "redial_backoff",
 ]
 
@@ -63,7 +64,7 @@ def redial_backoff(
 class DialItem:
     time: float
     seq: int
-    address: PeerAddress = field(compare=False)
+    address: NetAddress = field(compare=False)
 
 
 class DialQueue:
@@ -82,7 +83,7 @@ class DialQueue:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def push(self, address: PeerAddress, at: float | None = None) -> bool:
+    def push(self, address: NetAddress, at: float | None = None) -> bool:
         """Queue ``address`` for time ``at`` (default: now). False when the queue is full."""
         if len(self._heap) >= self._max:
             return False
@@ -93,7 +94,7 @@ class DialQueue:
         self._changed.set()
         return True
 
-    def has(self, address: PeerAddress) -> bool:
+    def has(self, address: NetAddress) -> bool:
         """Whether an address with the same ID or the same ``ip:port`` is queued (gno's ``Same``)."""
         return self._ids[address.id] > 0 or self._dials[address.dial_string()] > 0
 
@@ -137,3 +138,13 @@ class DialQueue:
             finally:
                 sleeper.cancel()
                 changed.cancel()
+
+
+class PersistentPeer:
+    """A persistent peer: its address and how many redials in a row failed (None: not yet dialed)."""
+
+    __slots__ = ("address", "attempts")
+
+    def __init__(self, address: NetAddress) -> None:
+        self.address = address
+        self.attempts: int | None = None

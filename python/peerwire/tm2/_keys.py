@@ -14,11 +14,11 @@ import binascii
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import NewType
 
 from peerwire._core import identity as _id
+from peerwire._net import write_private_file
 from peerwire.errors import DecodeError, InvalidKeyError
 
 __all__ = ["ID", "NodeKey", "id_from_public_key", "validate_id"]
@@ -116,19 +116,8 @@ class NodeKey:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write a gno-compatible ``node_key.json`` atomically with mode 0600."""
-        target = Path(path)
         body = json.dumps({"priv_key": base64.b64encode(self.to_go_bytes()).decode()}, indent=2)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private_file(Path(path), body.encode())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, NodeKey) and other._seed == self._seed

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import tm2 as _tm2
-from peerwire.errors import DecodeError, PeerwireError, ProtocolError, RemoteProtocolError
+from peerwire.errors import ConnectionClosedError, DecodeError, PeerwireError
+from peerwire.errors import TimeoutError as PeerwireTimeoutError
+from peerwire.tm2._errors import PacketDecodeError, PongTimeoutError, WriteTimeoutError
 from peerwire.tm2._secret import SecretConnection
 
 __all__ = ["ChannelDescriptor", "ChannelStatus", "ConnectionStatus", "MConnConfig", "MConnection"]
@@ -38,6 +40,10 @@ UPDATE_STATS_INTERVAL = 2.0
 RATE_WINDOW = 0.1
 #: How long a blocking ``send`` waits for queue space (gno ``defaultSendTimeout``).
 DEFAULT_SEND_TIMEOUT = 10.0
+#: How long one flush may wait for the peer to take our bytes. gno has no write
+#: deadline, so a peer that stops reading holds its slot for ever: its pings are
+#: never sent and the pong deadline never starts (issue 12 item 7).
+DEFAULT_WRITE_TIMEOUT = 20.0
 
 _PING, _PONG, _MSG = 0, 1, 2
 
@@ -63,7 +69,8 @@ class ChannelDescriptor:
 
 @dataclass(frozen=True)
 class MConnConfig:
-    """gno ``conn.MConnConfig`` (rates as in ``config.DefaultP2PConfig``)."""
+    """gno ``conn.MConnConfig`` (rates as in ``config.DefaultP2PConfig``), plus ``write_timeout``:
+    a flush the peer does not take within it stops the connection (None: no bound, as gno)."""
 
     send_rate: int = 5_120_000
     recv_rate: int = 5_120_000
@@ -71,8 +78,11 @@ class MConnConfig:
     flush_throttle: float = 0.1
     ping_interval: float = 60.0
     pong_timeout: float = 45.0
+    write_timeout: float | None = DEFAULT_WRITE_TIMEOUT
 
     def __post_init__(self) -> None:
+        if self.write_timeout is not None and not self.write_timeout > 0:
+            raise ValueError("write_timeout must be positive or None")
         if self.pong_timeout >= self.ping_interval:
             raise ValueError("pong_timeout must be less than ping_interval")
         if self.max_packet_msg_payload_size <= 0 or self.send_rate <= 0 or self.recv_rate <= 0:
@@ -181,6 +191,8 @@ class MConnection:
         self._recv_limiter = _RateLimiter(self._cfg.recv_rate, clock)
         self._wbuf = bytearray()
         self._send_signal = asyncio.Event()
+        # Senders waiting for room: stop() cancels them, so they return False at once.
+        self._waiting_puts: set[asyncio.Future[None]] = set()
         self._pong_pending = False
         self._ping_pending = False
         self._pong_timer: asyncio.Task[None] | None = None
@@ -216,15 +228,20 @@ class MConnection:
             return
         self._stopped = True
         self._running = False
+        for put in list(self._waiting_puts):
+            put.cancel()
         current = asyncio.current_task()
-        for t in [*self._tasks, self._pong_timer, self._flush_timer]:
-            if t is not None and t is not current:
-                t.cancel()
+        owned = [
+            t
+            for t in (*self._tasks, self._pong_timer, self._flush_timer)
+            if t is not None and t is not current
+        ]
+        for t in owned:
+            t.cancel()
         await self._sc.close()
-        for t in self._tasks:
-            if t is not current:
-                with contextlib.suppress(BaseException):
-                    await t
+        for t in owned:
+            with contextlib.suppress(BaseException):
+                await t
 
     async def flush_stop(self) -> None:
         """Send everything queued, flush, then stop (gno ``FlushStop``)."""
@@ -247,14 +264,33 @@ class MConnection:
     # -------------------------------------------------------------- sending
 
     async def send(self, ch_id: int, msg: bytes) -> bool:
-        """Queue ``msg`` on channel ``ch_id``, waiting up to 10 s for room. False if not queued."""
+        """Queue ``msg`` on channel ``ch_id``, waiting up to 10 s of clock time for room.
+
+        True means the message will be written unless the connection dies. False if
+        not queued: unknown channel, not running, no room in time, or the connection
+        stopped while waiting (then at once, not after the 10 s).
+        """
+        if self.try_send(ch_id, msg):
+            return True
         ch = self._by_id.get(ch_id)
         if ch is None or not self.is_running:
             return False
+        put = asyncio.ensure_future(ch.queue.put(bytes(msg)))
+        self._waiting_puts.add(put)
         try:
-            async with asyncio.timeout(DEFAULT_SEND_TIMEOUT):
-                await ch.queue.put(bytes(msg))
-        except TimeoutError:
+            async with self._clock.timeout(DEFAULT_SEND_TIMEOUT):
+                await put
+        except PeerwireTimeoutError:
+            pass  # decided below: the put may have landed just as the deadline passed
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not (put.cancelled() and (task is None or task.cancelling() == 0)):
+                put.cancel()
+                raise  # our caller was cancelled, not just the wait by stop()
+        finally:
+            self._waiting_puts.discard(put)
+        if not put.done() or put.cancelled():
+            put.cancel()
             return False
         self._send_signal.set()
         return True
@@ -341,7 +377,13 @@ class MConnection:
         if self._wbuf:
             data = bytes(self._wbuf)
             self._wbuf.clear()
-            await self._sc.write(data)
+            try:
+                async with self._clock.timeout(self._cfg.write_timeout):
+                    await self._sc.write(data)
+            except PeerwireTimeoutError:
+                raise WriteTimeoutError(
+                    f"peer took none of {len(data)} bytes within {self._cfg.write_timeout} s"
+                ) from None
 
     async def _send_routine(self) -> None:
         try:
@@ -378,7 +420,7 @@ class MConnection:
 
     async def _pong_deadline(self) -> None:
         await self._clock.sleep(self._cfg.pong_timeout)
-        self._fail(ProtocolError("pong timeout"))
+        self._fail(PongTimeoutError(f"pong timeout: no pong within {self._cfg.pong_timeout} s"))
 
     async def _stats_routine(self) -> None:
         while True:
@@ -399,12 +441,12 @@ class MConnection:
                 await self._recv_limiter.limit()
                 chunk = await self._sc.read()
                 if not chunk:
-                    raise RemoteProtocolError("connection closed by peer")
+                    raise ConnectionClosedError("connection closed by peer")
                 self._recv_limiter.update(len(chunk))
                 try:
                     events = reader.feed(chunk)
                 except DecodeError as e:
-                    raise DecodeError(f"bad packet: {e}") from None
+                    raise PacketDecodeError(f"bad packet: {e}") from None
                 for kind, ch_id, msg in events:
                     if kind == _MSG:
                         await self._on_receive(ch_id, msg)

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 
 from peerwire._core import tm2 as _tm2
-from peerwire.errors import DecodeError, HandshakeError
+from peerwire.errors import DecodeError
+from peerwire.tm2._addr import NetAddress
+from peerwire.tm2._errors import NodeInfoError
 from peerwire.tm2._keys import ID
-from peerwire.tm2._netaddr import NetAddress
 
 __all__ = [
     "MAX_NODE_INFO_SIZE",
@@ -29,10 +30,6 @@ __all__ = [
 MAX_NODE_INFO_SIZE = _tm2.MAX_NODE_INFO_SIZE
 #: gno's ``maxNumChannels``.
 MAX_NUM_CHANNELS = 16
-
-
-class NodeInfoError(HandshakeError):
-    """A NodeInfo is invalid, or incompatible with ours."""
 
 
 _NUM = r"(?:0|[1-9][0-9]*)"
@@ -111,19 +108,15 @@ class NodeInfo:
             DecodeError: bad amino, unknown fields, or a NetAddress that does not parse.
         """
         d = _tm2.decode_node_info(body)
-        vs = d["version_set"]
-        assert isinstance(vs, list)
-        addr = d["net_address"]
-        assert isinstance(addr, str)
         return cls(
-            net_address=NetAddress.from_amino(addr),
-            network=str(d["network"]),
-            version_set=[VersionInfo(str(n), str(v), bool(o)) for n, v, o in vs],
-            software=str(d["software"]),
-            version=str(d["version"]),
-            channels=bytes(d["channels"]) if isinstance(d["channels"], bytes) else b"",
-            moniker=str(d["moniker"]),
-            other=NodeInfoOther(str(d["tx_index"]), str(d["rpc_address"])),
+            net_address=NetAddress.from_amino(d.net_address),
+            network=d.network,
+            version_set=[VersionInfo(n, v, o) for n, v, o in d.version_set],
+            software=d.software,
+            version=d.version,
+            channels=d.channels,
+            moniker=d.moniker,
+            other=NodeInfoOther(d.tx_index, d.rpc_address),
         )
 
     def validate(self) -> None:
@@ -133,7 +126,7 @@ class NodeInfo:
             NodeInfoError: what is wrong.
         """
         try:
-            NetAddress.parse(str(self.net_address), resolve=False)
+            NetAddress.from_amino(str(self.net_address))
         except DecodeError as e:
             raise NodeInfoError(f"invalid net address in node info, {e}") from None
         if self.version and (not _ascii_text(self.version) or _blank(self.version)):

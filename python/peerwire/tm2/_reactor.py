@@ -21,13 +21,10 @@ compatibility.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from peerwire.tm2._contracts import ChannelDescriptor, PeerConn
+from peerwire.tm2._contracts import ChannelDescriptor, PeerConn, SwitchView
 from peerwire.tm2._keys import ID
-
-if TYPE_CHECKING:
-    from peerwire.tm2._switch import MultiplexSwitch
 
 __all__ = ["BaseReactor", "PeerStates"]
 
@@ -71,15 +68,15 @@ class BaseReactor:
 
     def __init__(self, name: str = "") -> None:
         self.name = name or type(self).__name__
-        self._switch: MultiplexSwitch | None = None
+        self._switch: SwitchView | None = None
         self._peer_states: list[PeerStates[object]] = []
 
     # -- wiring ---------------------------------------------------------------------------------
-    def set_switch(self, switch: MultiplexSwitch) -> None:
+    def set_switch(self, switch: SwitchView) -> None:
         self._switch = switch
 
     @property
-    def switch(self) -> MultiplexSwitch:
+    def switch(self) -> SwitchView:
         if self._switch is None:
             raise RuntimeError(f"reactor {self.name} is not attached to a switch")
         return self._switch
@@ -90,13 +87,13 @@ class BaseReactor:
         self._peer_states.append(st)  # type: ignore[arg-type]
         return st
 
-    def _create_peer_states(self, peer: PeerConn) -> None:
-        # Called by the switch right before init_peer, whatever the subclass overrides.
+    def create_peer_states(self, peer: PeerConn) -> None:
+        """Called by the switch right before ``init_peer``, whatever the subclass overrides."""
         for st in getattr(self, "_peer_states", ()):
             st.create(peer)
 
-    def _drop_peer_states(self, peer: PeerConn) -> None:
-        # Called by the switch right after remove_peer.
+    def drop_peer_states(self, peer: PeerConn) -> None:
+        """Called by the switch right after ``remove_peer``."""
         for st in getattr(self, "_peer_states", ()):
             st.discard(peer)
 

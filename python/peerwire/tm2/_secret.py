@@ -17,8 +17,9 @@ import contextlib
 from typing import Protocol
 
 from peerwire._core import tm2 as _tm2
-from peerwire.errors import ConnectionClosedError, HandshakeError
+from peerwire.errors import ConnectionClosedError, FrameError, HandshakeError
 from peerwire.errors import TimeoutError as PeerwireTimeoutError
+from peerwire.tm2._errors import SecretFrameError, SecretHandshakeError
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 
 __all__ = ["STREAM_LIMIT", "Reader", "SecretConnection", "Writer"]
@@ -57,6 +58,8 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
     async def wait_closed(self) -> None: ...
+
+    def get_extra_info(self, name: str, default: object = None) -> object: ...
 
 
 class SecretConnection:
@@ -109,6 +112,14 @@ class SecretConnection:
         try:
             async with asyncio.timeout(timeout):
                 return await cls._handshake(reader, writer, node_key, _ephemeral)
+        except HandshakeError as e:  # TM2 has no disconnect code: re-typed without one
+            await _close_quietly(writer)
+            if isinstance(e, SecretHandshakeError):
+                raise
+            raise SecretHandshakeError(str(e)) from None
+        except FrameError as e:
+            await _close_quietly(writer)
+            raise SecretFrameError(str(e)) from None
         except TimeoutError:
             await _close_quietly(writer)
             raise PeerwireTimeoutError(f"secret connection handshake took longer than {timeout} s") from None
@@ -266,6 +277,9 @@ class SecretConnection:
             return False
         try:
             plain = self._session.open(data)
+        except FrameError as e:
+            await self.close()
+            raise SecretFrameError(str(e)) from None
         except BaseException:
             await self.close()
             raise

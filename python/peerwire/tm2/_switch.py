@@ -1,19 +1,25 @@
 """The TM2 switch (gno ``p2p.MultiplexSwitch``): peers, reactors, and the accept, dial and redial loops.
 
+Per-peer state is one :class:`~peerwire.tm2._record.PeerRecord` per ID with a
+state (dialing -> adding -> active -> tearing down); the peer set is the
+public view of the active ones. Tasks: the loops run in the switch's task
+scope and every peer task in a child scope; ``stop()`` closes both.
+
 Where it deliberately differs from gno (each point is a known gno flaw):
 
 - A rejected inbound connection (inbound limit, duplicate ID) is closed, not
   just forgotten (tendermint#2046 fd leak).
 - The dial loop sleeps until the next queued item is due (gno #6052 spins a
-  core); dials run concurrently, at most ``max_concurrent_dials`` at once,
-  each bounded by ``dial_timeout`` (3 s, gno's value).
+  core); dials run concurrently, at most ``max_concurrent_dials`` at once.
+  As in gno, ``dial_timeout`` (3 s) bounds the TCP connect only; the STS and
+  NodeInfo steps keep their own deadlines in the transport.
 - Redial backoff cannot overflow (gno's ``1s << attempts`` wraps after ~34
   attempts); persistent peers are re-resolved on every dial (gno #2580), and
   are not subject to the outbound cap (gno #1923).
 - ``receive`` is dispatched on a bounded queue per peer and channel with its
-  own task: a slow reactor delays only its own channel of that peer, never the
-  connection's read loop, other channels or ping/pong (cometbft #2685). When a
-  dispatch queue is full the message is dropped and counted.
+  own task: a slow reactor delays only its own channel of that peer until the
+  queue fills; then the connection stops reading from that peer (backpressure:
+  nothing received is dropped). See :mod:`peerwire.tm2._config` for the policy.
 - ``broadcast`` never waits: each peer has a bounded outgoing queue drained by
   its own task; when full, the message is dropped for that peer and counted.
 - Two connections to one peer (simultaneous open) are resolved the same way on
@@ -23,555 +29,219 @@ Where it deliberately differs from gno (each point is a known gno flaw):
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import inspect
 import logging
 import random
-import socket
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
-from peerwire._pubsub import Subscription as PubSubscription
-from peerwire.errors import DecodeError, DialError, LocalProtocolError, TimeoutError
-from peerwire.events import DialFailureReason, HandshakeFailureReason
+from peerwire._tasks import TaskScope
+from peerwire.errors import DialError, LocalProtocolError
+from peerwire.errors import TimeoutError as PeerwireTimeoutError
+from peerwire.events import DialFailureReason
 from peerwire.events import Event as LifecycleEvent
-from peerwire.tm2._addr import PeerAddress, is_ip_literal
-from peerwire.tm2._contracts import ChannelDescriptor, PeerConn, Receiver, Transport
-from peerwire.tm2._dial import DialQueue, redial_backoff
+from peerwire.tm2._addr import RESOLVE_TIMEOUT, AddressError, NetAddress, Resolver, system_resolver
+from peerwire.tm2._behavior import Dispatcher, SwitchBehavior
+from peerwire.tm2._config import ConfigError, SwitchConfig, SwitchOption, SwitchSetup, reactors_from
+from peerwire.tm2._contracts import ChannelDescriptor, PeerBehavior, PeerConn, Reactor, Receiver, Transport
+from peerwire.tm2._dial import DialQueue, PersistentPeer, redial_backoff
+from peerwire.tm2._errors import PeerRefusedError, RefusalReason
 from peerwire.tm2._events import (
     DEFAULT_EVENT_BUFFER,
-    EventBus,
+    Event,
     EventFilter,
     PeerConnectedEvent,
     PeerDisconnectedEvent,
+    PubSub,
     Subscription,
 )
-from peerwire.tm2._keys import ID, validate_id
-from peerwire.tm2._lifecycle import drop_reason, host_port, lifecycle_feed
-from peerwire.tm2._netaddr import NetAddress
+from peerwire.tm2._keys import ID
+from peerwire.tm2._lifecycle import drop_reason, lifecycle_feed, refusal_reason
 from peerwire.tm2._peerset import PeerSet
 from peerwire.tm2._reactor import BaseReactor
+from peerwire.tm2._record import PeerRecord, PeerState, SwitchStats
+from peerwire.tm2._transport import MultiplexTransport
 
-__all__ = [
-    "DEFAULT_DIAL_TIMEOUT",
-    "DEFAULT_MAX_INBOUND",
-    "DEFAULT_MAX_OUTBOUND",
-    "DEFAULT_REDIAL_INTERVAL",
-    "MultiplexSwitch",
-    "Resolver",
-    "SwitchOption",
-    "SwitchStats",
-    "with_broadcast_queue_size",
-    "with_clock",
-    "with_dial_timeout",
-    "with_dispatch_queue_size",
-    "with_max_concurrent_dials",
-    "with_max_inbound_peers",
-    "with_max_outbound_peers",
-    "with_persistent_peers",
-    "with_private_peers",
-    "with_reactor",
-    "with_redial_interval",
-    "with_resolver",
-    "with_rng",
-]
+__all__ = ["MultiplexSwitch", "SwitchStats"]
 
 log = logging.getLogger("peerwire.tm2.switch")
 
-T = TypeVar("T")
-
-DEFAULT_MAX_INBOUND = 40
-DEFAULT_MAX_OUTBOUND = 10
-DEFAULT_DIAL_TIMEOUT = 3.0  # gno switch.go defaultDialTimeout
-DEFAULT_REDIAL_INTERVAL = 5.0  # the persistent peer check period
-DEFAULT_MAX_CONCURRENT_DIALS = 8
-# Messages queued for one peer by broadcast before new ones are dropped: a
-# stalled peer costs at most this many messages of memory.
-DEFAULT_BROADCAST_QUEUE = 256
-# Messages received on one channel of one peer and not yet taken by the
-# reactor; past it they are dropped (a peer outrunning a reactor costs memory
-# bounded by this times the channel's message capacity).
-DEFAULT_DISPATCH_QUEUE = 256
-# The same two queues are also bounded in bytes (one message is always let in, so a
-# message up to the channel's capacity still passes): a peer sending 21 MiB messages
-# faster than its reactor reads them costs at most this much memory per channel.
-DISPATCH_QUEUE_BYTES = 8 * 1024 * 1024
-BROADCAST_QUEUE_BYTES = 8 * 1024 * 1024
 DIAL_HISTORY = 1024
 # Accept errors in a row are spaced by this, so a broken transport cannot spin.
 ACCEPT_ERROR_PAUSE = 0.05
-# How long a reactor's add_peer / remove_peer may take before it is abandoned.
+# How long a reactor's add_peer / remove_peer, or closing a connection, may take before it is abandoned.
 REACTOR_HOOK_TIMEOUT = 10.0
-
-Resolver = Callable[[str], Awaitable[str]]
-SwitchOption = Callable[["MultiplexSwitch"], None]
-
-
-class DuplicatePeerError(LocalProtocolError):
-    """A second connection to an already connected peer lost the tie-break."""
-
-
-@dataclass
-class SwitchStats:
-    dials: int = 0
-    dial_failures: int = 0
-    rejected_inbound_full: int = 0
-    rejected_duplicate: int = 0
-    rejected_self: int = 0
-    invalid_addresses: int = 0
-    dial_queue_full: int = 0
-    broadcast_dropped: int = 0
-    dispatch_dropped: int = 0
-
-
-async def with_timeout(clock: Clock, aw: Awaitable[T], seconds: float) -> T:
-    """Await ``aw`` for at most ``seconds`` of ``clock`` time (``asyncio.timeout`` on an injected clock).
-
-    Raises:
-        TimeoutError: it ran out.
-    """
-    task = asyncio.ensure_future(aw)
-    sleeper = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        task.cancel()
-        raise
-    finally:
-        sleeper.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
-    raise TimeoutError(f"timed out after {seconds} s")
-
-
-async def default_resolver(host: str) -> str:
-    """Resolve ``host`` with the system resolver (IPv4 first), bounded to 5 s."""
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout(5.0):
-        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    if not infos:
-        raise DialError(f"cannot resolve {host!r}", reason="resolve")
-    infos.sort(key=lambda i: 0 if i[0] == socket.AF_INET else 1)
-    return str(infos[0][4][0])
-
-
-def _as_address(addr: object) -> PeerAddress:
-    if isinstance(addr, PeerAddress):
-        return addr
-    return PeerAddress.parse(str(addr))
-
-
-# -- options -----------------------------------------------------------------------------------------
-
-
-def with_reactor(name: str, reactor: BaseReactor) -> SwitchOption:
-    """Add a reactor; its channels must not be claimed by an earlier one."""
-
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._add_reactor(name, reactor)
-
-    return apply
-
-
-def with_max_inbound_peers(n: int) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._max_inbound = max(0, int(n))
-
-    return apply
-
-
-def with_max_outbound_peers(n: int) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._max_outbound = max(0, int(n))
-
-    return apply
-
-
-def with_persistent_peers(addrs: Iterable[object]) -> SwitchOption:
-    """Peers kept connected at all cost: ``id@host:port`` strings or addresses; hostnames are
-    resolved again on every dial."""
-
-    def apply(sw: MultiplexSwitch) -> None:
-        for a in addrs:
-            pa = _as_address(a)
-            sw._persistent[pa.id] = pa
-
-    return apply
-
-
-def with_private_peers(ids: Iterable[str]) -> SwitchOption:
-    """Peers never shared with others by discovery."""
-
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._private.update(validate_id(str(i)) for i in ids)
-
-    return apply
-
-
-def with_clock(clock: Clock) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw.clock = clock
-        sw._queue = DialQueue(clock)
-
-    return apply
-
-
-def with_resolver(resolver: Resolver) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._resolver = resolver
-
-    return apply
-
-
-def with_rng(rng: random.Random) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw.rng = rng
-
-    return apply
-
-
-def with_dial_timeout(seconds: float) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._dial_timeout = float(seconds)
-
-    return apply
-
-
-def with_redial_interval(seconds: float) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._redial_interval = float(seconds)
-
-    return apply
-
-
-def with_max_concurrent_dials(n: int) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._max_dials = max(1, int(n))
-
-    return apply
-
-
-def with_broadcast_queue_size(n: int) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._broadcast_queue = max(1, int(n))
-
-    return apply
-
-
-def with_dispatch_queue_size(n: int) -> SwitchOption:
-    def apply(sw: MultiplexSwitch) -> None:
-        sw._dispatch_queue = max(1, int(n))
-
-    return apply
-
-
-# -- per-peer runtime ----------------------------------------------------------------------------------
-
-
-class _Inbox:
-    """Messages of one channel of one peer waiting for the reactor (bounded by the caller)."""
-
-    __slots__ = ("items", "size", "wake")
-
-    def __init__(self) -> None:
-        self.items: deque[bytes] = deque()
-        self.size = 0  # bytes queued
-        self.wake = asyncio.Event()
-
-
-class _PeerRuntime:
-    """The switch's side of one connected peer: dispatch queues and the broadcast queue."""
-
-    def __init__(self, sw: MultiplexSwitch, peer: PeerConn) -> None:
-        self.sw = sw
-        self.peer = peer
-        self.inbox: dict[int, _Inbox] = {}
-        self.tasks: list[asyncio.Task[None]] = []
-        # Broadcast queue: a deque and an event (cheaper than asyncio.Queue on these hot paths).
-        self.outq: deque[tuple[int, bytes]] = deque()
-        self.outq_bytes = 0
-        self.sending = False
-        self.wake = asyncio.Event()
-        self.sender: asyncio.Task[None] | None = None
-        self.dispatch_dropped = 0
-        self.broadcast_dropped = 0
-        self.live = True
-
-    def deliver(self, ch_id: int, msg: bytes) -> bool:
-        if not self.live:
-            return False
-        box = self.inbox.get(ch_id)
-        if box is None:
-            reactor = self.sw._reactors_by_ch.get(ch_id)
-            if reactor is None:
-                self.sw.stop_peer_for_error(self.peer, DecodeError(f"message on unknown channel {ch_id:#x}"))
-                return False
-            box = self.inbox[ch_id] = _Inbox()
-            self.tasks.append(asyncio.create_task(self._dispatch(ch_id, reactor, box)))
-        queued = box.size
-        if len(box.items) >= self.sw._dispatch_queue or (queued and queued + len(msg) > DISPATCH_QUEUE_BYTES):
-            self.dispatch_dropped += 1
-            self.sw.stats.dispatch_dropped += 1
-            return False
-        box.items.append(msg)
-        box.size = queued + len(msg)
-        box.wake.set()
-        return True
-
-    async def _dispatch(self, ch_id: int, reactor: BaseReactor, box: _Inbox) -> None:
-        items = box.items
-        while True:
-            if not items:
-                box.wake.clear()
-                await box.wake.wait()
-                continue
-            msg = items.popleft()
-            box.size -= len(msg)
-            try:
-                await reactor.receive(ch_id, self.peer, msg)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # a reactor failing on a peer's message is that peer's error
-                log.debug("reactor %s failed on a message from %s: %r", reactor.name, self.peer.id, e)
-                self.sw.stop_peer_for_error(self.peer, e)
-                return
-
-    def enqueue(self, ch_id: int, msg: bytes) -> bool:
-        if not self.live:
-            return False
-        out = self.outq
-        # Fast path: nothing queued or in flight, so sending now keeps the order.
-        if not out and not self.sending and self.peer.try_send(ch_id, msg):
-            return True
-        queued = self.outq_bytes
-        if len(out) >= self.sw._broadcast_queue or (queued and queued + len(msg) > BROADCAST_QUEUE_BYTES):
-            self.broadcast_dropped += 1
-            self.sw.stats.broadcast_dropped += 1
-            return False
-        out.append((ch_id, msg))
-        self.outq_bytes = queued + len(msg)
-        if self.sender is None:
-            self.sender = asyncio.create_task(self._send_loop())
-            self.tasks.append(self.sender)
-        self.wake.set()
-        return True
-
-    async def _send_loop(self) -> None:
-        out = self.outq
-        while True:
-            if not out:
-                self.wake.clear()
-                await self.wake.wait()
-                continue
-            ch_id, msg = out.popleft()
-            self.outq_bytes -= len(msg)
-            self.sending = True
-            try:
-                # Non-blocking first (the common case: room in the connection's queue).
-                ok = self.peer.try_send(ch_id, msg) or await self.peer.send(ch_id, msg)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.debug("broadcast to %s failed: %r", self.peer.id, e)
-                ok = False
-            finally:
-                self.sending = False
-            if not ok:
-                self.broadcast_dropped += 1
-                self.sw.stats.broadcast_dropped += 1
-
-    def close(self) -> None:
-        self.live = False
-        for t in self.tasks:
-            t.cancel()
-
-
-class _Dispatcher:
-    """What ``PeerBehavior.reactors()`` hands to connections: enqueue and return at once."""
-
-    def __init__(self, sw: MultiplexSwitch, reactor: BaseReactor) -> None:
-        self._sw = sw
-        self.reactor = reactor
-
-    async def receive(self, ch_id: int, peer: PeerConn, msg: bytes) -> None:
-        self._sw._deliver(ch_id, peer, msg)
-
-
-class _Behavior:
-    """The switch as the transport sees it (gno ``reactorPeerBehavior``)."""
-
-    def __init__(self, sw: MultiplexSwitch) -> None:
-        self._sw = sw
-
-    def reactor_ch_descriptors(self) -> Sequence[ChannelDescriptor]:
-        return list(self._sw._ch_descs)
-
-    def reactors(self) -> Mapping[int, Receiver]:
-        return self._sw._dispatchers
-
-    def handle_peer_error(self, peer: PeerConn, err: BaseException) -> None:
-        self._sw.stop_peer_for_error(peer, err)
-
-    def is_persistent_peer(self, peer_id: str) -> bool:
-        return self._sw.is_persistent_peer(peer_id)
-
-    def is_private_peer(self, peer_id: str) -> bool:
-        return self._sw.is_private_peer(peer_id)
-
-
-# -- the switch ----------------------------------------------------------------------------------------
+# How long stop() lets peers' teardowns (reactor hooks) run before cancelling them.
+STOP_GRACE = 5.0
 
 
 class MultiplexSwitch:
     """Manages peers over a :class:`Transport` and routes channel messages to reactors.
 
-    Use as ``async with MultiplexSwitch(transport, *options) as sw: ...`` (the
-    transport should already listen). Every method is called from the event loop
-    the switch runs on; none of them blocks.
+    ``MultiplexSwitch(transport, reactors={...}, config=SwitchConfig(...), clock=...)``;
+    gno-style ``with_*`` options are accepted positionally too. Use as
+    ``async with sw: ...`` (the transport should already listen). Every method
+    is called from the event loop the switch runs on; none of them blocks.
+
+    Raises:
+        ConfigError: a bad setting, a reactor name used twice, or a channel claimed twice.
     """
 
-    def __init__(self, transport: Transport, *options: SwitchOption) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *options: SwitchOption,
+        reactors: Mapping[str, Reactor] | None = None,
+        config: SwitchConfig | None = None,
+        clock: Clock | None = None,
+        resolver: Resolver | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        setup = SwitchSetup(config=config or SwitchConfig(), clock=clock, resolver=resolver, rng=rng)
+        for opt in (*reactors_from(reactors), *options):
+            opt(setup)
         self.transport = transport
-        self.clock: Clock = SYSTEM_CLOCK
-        self.rng: random.Random = random.SystemRandom()
+        self.config: SwitchConfig = setup.config
+        self.clock: Clock = setup.clock or SYSTEM_CLOCK
+        self.rng: random.Random = setup.rng or random.SystemRandom()
+        self._resolver: Resolver = setup.resolver or system_resolver
         self.stats = SwitchStats()
-        # (clock time the dial started, peer ID, connected?) of the last dials, for
-        # observability and tests; bounded.
+        # (clock time the dial started, peer ID, connected?) of the last dials; bounded.
         self.dial_history: deque[tuple[float, ID, bool]] = deque(maxlen=DIAL_HISTORY)
         self._queue = DialQueue(self.clock)
-        self._resolver: Resolver = default_resolver
-        self._max_inbound = DEFAULT_MAX_INBOUND
-        self._max_outbound = DEFAULT_MAX_OUTBOUND
-        self._dial_timeout = DEFAULT_DIAL_TIMEOUT
-        self._redial_interval = DEFAULT_REDIAL_INTERVAL
-        self._max_dials = DEFAULT_MAX_CONCURRENT_DIALS
-        self._broadcast_queue = DEFAULT_BROADCAST_QUEUE
-        self._dispatch_queue = DEFAULT_DISPATCH_QUEUE
-        self._reactors: dict[str, BaseReactor] = {}
-        self._reactors_by_ch: dict[int, BaseReactor] = {}
-        self._dispatchers: dict[int, _Dispatcher] = {}
+        self._reactors: dict[str, Reactor] = {}
+        self._reactors_by_ch: dict[int, Reactor] = {}
         self._ch_descs: list[ChannelDescriptor] = []
-        self._persistent: dict[ID, PeerAddress] = {}
-        self._private: set[ID] = set()
+        for name, r in setup.reactors.items():
+            self._add_reactor(name, r)
+        self._dispatchers: dict[int, Receiver] = {ch: Dispatcher(self) for ch in self._reactors_by_ch}
+        self._persistent = {a.id: PersistentPeer(a) for a in self.config.persistent_addresses}
+        self._records: dict[ID, PeerRecord] = {}
         self._peers = PeerSet()
-        self._runtimes: dict[ID, _PeerRuntime] = {}
-        self._dialing: set[ID] = set()
-        self._adding: dict[ID, PeerConn] = {}
-        self._tearing: set[int] = set()
-        self._redial_attempts: dict[ID, int] = {}
-        self._events = EventBus()
-        #: Typed lifecycle events (peerwire.events); see subscribe_lifecycle().
+        self._events: PubSub[Event] = PubSub()
+        #: Typed lifecycle events (:mod:`peerwire.events`), shared with devp2p; see subscribe_lifecycle().
         self.lifecycle = lifecycle_feed()
-        self._behavior = _Behavior(self)
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._loops: list[asyncio.Task[None]] = []
-        self._dial_tasks: set[asyncio.Task[Any]] = set()
+        self._behavior = SwitchBehavior(self)
+        # Tasks: the loops in the switch's scope; dials and peers in child scopes of it.
+        self._scope = TaskScope("tm2-switch")
+        self._dial_scope: TaskScope | None = None
+        self._peer_scope: TaskScope | None = None
+        self._loops: list[asyncio.Task[None | None]] = []
+        self._teardowns: set[asyncio.Task[None | None]] = set()
         self._dial_slots: asyncio.Semaphore | None = None
         self._running = False
-        for opt in options:
-            opt(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"MultiplexSwitch(reactors={sorted(self._reactors)}, peers={len(self._peers)}, "
+            f"running={self._running}, config={self.config!r})"
+        )
 
     # -- configuration ------------------------------------------------------------------------------
-    def _add_reactor(self, name: str, reactor: BaseReactor) -> None:
-        if name in self._reactors:
-            raise ValueError(f"reactor name {name!r} already used")
+    def _add_reactor(self, name: str, reactor: Reactor) -> None:
         chans = list(reactor.get_channels())
         for cd in chans:
             if cd.id in self._reactors_by_ch:
-                raise ValueError(f"channel {cd.id:#x} is already claimed by another reactor")
+                raise ConfigError(f"channel {cd.id:#x} is already claimed by another reactor")
         for cd in chans:
             self._reactors_by_ch[cd.id] = reactor
-            self._dispatchers[cd.id] = _Dispatcher(self, reactor)
             self._ch_descs.append(cd)
         self._reactors[name] = reactor
         reactor.set_switch(self)
 
-    def reactor(self, name: str) -> BaseReactor | None:
+    def reactor(self, name: str) -> Reactor | None:
         return self._reactors.get(name)
 
     @property
-    def behavior(self) -> _Behavior:
+    def behavior(self) -> PeerBehavior:
         """The :class:`PeerBehavior` this switch gives its transport."""
         return self._behavior
 
     @property
     def max_inbound_peers(self) -> int:
-        return self._max_inbound
+        return self.config.max_inbound_peers
 
     @property
     def max_outbound_peers(self) -> int:
-        return self._max_outbound
+        return self.config.max_outbound_peers
 
     def own_id(self) -> str:
         """Our node ID ("" while the transport does not know it, e.g. before it listens)."""
-        try:
-            return str(getattr(self.transport.net_address(), "id", ""))
-        except Exception:
-            return ""
+        addr = self.own_address()
+        return str(addr.id) if addr is not None else ""
 
-    def own_address(self) -> PeerAddress | None:
+    def own_address(self) -> NetAddress | None:
         try:
-            return _as_address(self.transport.net_address())
-        except Exception:
+            return self.transport.net_address()
+        except Exception:  # not listening yet
             return None
 
     def is_persistent_peer(self, peer_id: str) -> bool:
         return peer_id in self._persistent
 
     def is_private_peer(self, peer_id: str) -> bool:
-        return peer_id in self._private
+        return peer_id in self.config.private_ids
 
-    def persistent_peers(self) -> list[PeerAddress]:
-        return list(self._persistent.values())
+    def persistent_peers(self) -> list[NetAddress]:
+        return [p.address for p in self._persistent.values()]
+
+    def peer_state(self, peer_id: str) -> PeerState | None:
+        """Where ``peer_id`` is in its lifecycle (None: unknown or gone)."""
+        rec = self._records.get(ID(peer_id))
+        return rec.state if rec is not None else None
 
     # -- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
         if self._running:
             raise LocalProtocolError("switch already started")
         self._running = True
-        self._dial_slots = asyncio.Semaphore(self._max_dials)
+        if isinstance(self.transport, MultiplexTransport):
+            self.transport.on_handshake_failed = self._handshake_failed
+        self._dial_slots = asyncio.Semaphore(self.config.max_concurrent_dials)
         for r in self._reactors.values():
             await r.start()
+        await self._scope.start()
+        self._dial_scope = await self._scope.child("dials")
+        self._peer_scope = await self._scope.child("peers")
         self._loops = [
-            asyncio.create_task(self._accept_loop(), name="tm2-accept"),
-            asyncio.create_task(self._dial_loop(), name="tm2-dial"),
-            asyncio.create_task(self._redial_loop(), name="tm2-redial"),
+            self._scope.spawn(self._accept_loop(), name="accept", critical=True),
+            self._scope.spawn(self._dial_loop(), name="dial", critical=True),
+            self._scope.spawn(self._redial_loop(), name="redial", critical=True),
         ]
 
     async def stop(self) -> None:
+        """Stop the loops, drop every peer (reactors told), stop the reactors; no task outlives it.
+
+        Raises:
+            ExceptionGroup: a loop of the switch failed (a bug); it stopped the switch then.
+        """
         if not self._running:
             return
         self._running = False
         for t in self._loops:
             t.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
-        self._loops = []
-        dials = list(self._dial_tasks)  # in-flight dials are abandoned, not awaited
-        for t in dials:
-            t.cancel()
-        await asyncio.gather(*dials, return_exceptions=True)
-        for p in [*self._peers.list(), *self._adding.values()]:
-            self.stop_peer_for_error(p, None)
-        pending = list(self._tasks)
-        if pending:
-            _done, still = await asyncio.wait(pending, timeout=5.0)
-            for t in still:
-                t.cancel()
-        for r in self._reactors.values():
-            try:
-                await r.stop()
-            except Exception as e:
-                log.warning("reactor %s failed to stop: %r", r.name, e)
-        for t in list(self._tasks):
-            t.cancel()
+        if self._loops:
+            await asyncio.wait(self._loops)
+        if self._dial_scope is not None:
+            await self._dial_scope.stop()  # in-flight dials are abandoned
+        for rec in list(self._records.values()):
+            if rec.peer is not None:
+                self.stop_peer_for_error(rec.peer, None)
+            else:
+                self._forget(rec)
+        if self._teardowns:  # let reactors' remove_peer hooks run, bounded
+            await asyncio.wait(self._teardowns, timeout=STOP_GRACE)
+        try:
+            await self._scope.stop()  # whatever is left, peers included
+        finally:
+            for r in self._reactors.values():
+                try:
+                    await r.stop()
+                except Exception as e:
+                    log.warning("reactor %s failed to stop: %r", r.name, e)
 
     async def __aenter__(self) -> MultiplexSwitch:
         await self.start()
@@ -586,66 +256,86 @@ class MultiplexSwitch:
     def running(self) -> bool:
         return self._running
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
-        t = asyncio.create_task(coro, name=name)
-        self._tasks.add(t)
+    @property
+    def task_errors(self) -> list[tuple[str, BaseException]]:
+        """Exceptions that escaped a switch or peer task (bugs; each also logged)."""
+        scopes = [self._scope, self._dial_scope, self._peer_scope]
+        return [e for sc in scopes if sc is not None for e in sc.errors]
 
-        def done(task: asyncio.Task[Any]) -> None:
-            self._tasks.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                log.warning("switch task %s failed: %r", task.get_name(), task.exception())
+    def _spawn_peer_task(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None | None]:
+        """Run a peer task in the peers' scope.
 
-        t.add_done_callback(done)
-        return t
+        Raises:
+            RuntimeError: the switch is not running (``coro`` is closed).
+        """
+        if self._peer_scope is None:
+            coro.close()
+            raise RuntimeError("switch is not running")
+        task = self._peer_scope.spawn(coro, name=name)
+        # A task cancelled before it ran never awaits ``coro``: close it (no "never awaited" warning).
+        task.add_done_callback(lambda _t: coro.close())
+        return task
 
     # -- public API -----------------------------------------------------------------------------------
     def peers(self) -> PeerSet:
         return self._peers
 
-    def subscribe(self, flt: EventFilter | None = None, maxsize: int = DEFAULT_EVENT_BUFFER) -> Subscription:
-        """Events passing ``flt`` (all if None), as an async iterator; see ``_events`` for drops."""
+    def subscribe(
+        self, flt: EventFilter | None = None, maxsize: int = DEFAULT_EVENT_BUFFER
+    ) -> Subscription[Event]:
+        """gno's events (PeerConnected / PeerDisconnected) passing ``flt`` (all if None), as an
+        async iterator; a full buffer drops new events for that subscriber, counted."""
         return self._events.subscribe(flt, maxsize)
 
-    def subscribe_lifecycle(self, maxsize: int = DEFAULT_EVENT_BUFFER) -> PubSubscription[LifecycleEvent]:
-        """Typed dial / handshake / peer events (:mod:`peerwire.events`), bounded, drop-and-count."""
-        return self.lifecycle.subscribe(maxsize=maxsize)
+    def subscribe_lifecycle(
+        self, flt: Callable[[LifecycleEvent], bool] | None = None, maxsize: int = DEFAULT_EVENT_BUFFER
+    ) -> Subscription[LifecycleEvent]:
+        """The typed lifecycle feed shared with devp2p (:mod:`peerwire.events`): DialStarted,
+        DialFailed, HandshakeFailed, PeerAdded, PeerDropped, each with a typed reason."""
+        return self.lifecycle.subscribe(flt, maxsize)
+
+    def _handshake_failed(
+        self, peer: PeerConn | None, address: str, outbound: bool, err: BaseException
+    ) -> None:
+        self.lifecycle.handshake_failed(peer.id if peer is not None else None, address, not outbound, err)
 
     def broadcast(self, ch_id: int, data: bytes) -> int:
         """Queue ``data`` on channel ``ch_id`` for every peer; never waits.
 
-        Returns the number of peers it was queued for (a full per-peer queue drops it).
+        Returns the number of peers it was queued for (a full per-peer queue drops it, counted).
         """
         data = bytes(data)
         n = 0
-        for rt in list(self._runtimes.values()):
-            if rt.enqueue(ch_id, data):
+        for rec in list(self._records.values()):
+            if rec.state is PeerState.ACTIVE and rec.enqueue(
+                ch_id, data, self.config, self.stats, self._spawn_peer_task
+            ):
                 n += 1
         return n
 
-    def dial_peers(self, *addrs: object) -> int:
-        """Queue addresses (``id@host:port`` strings or address objects) for dialing now.
+    def dial_peers(self, *addrs: NetAddress | str) -> int:
+        """Queue addresses (``id@host:port`` strings or :class:`NetAddress`) for dialing now.
 
         Invalid addresses, our own, peers already connected or queued, and (for
         non-persistent peers) anything beyond the outbound cap are skipped.
         Returns how many were queued.
         """
         own = self.own_address()
-        own_id = self.own_id()
         queued = 0
         for a in addrs:
             try:
-                pa = _as_address(a)
+                pa = a if isinstance(a, NetAddress) else NetAddress.parse(str(a))
                 if pa.is_resolved:
                     pa.validate()  # hostnames are validated once resolved, at dial time
-            except (DecodeError, ValueError) as e:
+            except AddressError as e:
                 self.stats.invalid_addresses += 1
                 log.debug("not dialing %r: %s", a, e)
                 continue
-            if pa.id == own_id or (own is not None and pa.same(own)):
+            if own is not None and (pa.id == own.id or pa.same(own)):
                 continue
-            if self._peers.has(pa.id) or pa.id in self._dialing or self._queue.has(pa):
+            if pa.id in self._records or self._queue.has(pa):
                 continue
-            if not self.is_persistent_peer(pa.id) and self._peers.num_outbound() >= self._max_outbound:
+            if not self.is_persistent_peer(pa.id) and self._peers.num_outbound() >= self.max_outbound_peers:
                 continue
             if not self._queue.push(pa):
                 self.stats.dial_queue_full += 1
@@ -656,69 +346,104 @@ class MultiplexSwitch:
     def stop_peer_for_error(self, peer: PeerConn, err: BaseException | None) -> None:
         """Disconnect ``peer``: it leaves the peer set at once; reactors are told, the
         connection is closed, PeerDisconnected is emitted and a persistent peer is redialed."""
-        key = id(peer)
-        if key in self._tearing:
-            return
-        self._tearing.add(key)
-        was_added = self._peers.get(peer.id) is peer
-        if was_added:
-            self._peers.remove(peer.id)
-        rt = self._runtimes.get(peer.id)
-        if rt is not None and rt.peer is peer:
-            del self._runtimes[peer.id]
-            rt.close()
-        self._spawn(self._teardown(peer, was_added, err), name=f"tm2-stop-{peer.id}")
+        rec = self._records.get(peer.id)
+        if rec is None or rec.peer is not peer:
+            return  # not (or no longer) the registered connection of this ID
+        was_active = rec.state is PeerState.ACTIVE
+        self._forget(rec)
+        try:
+            t = self._spawn_peer_task(self._teardown(rec, peer, was_active, err), f"stop {peer.id}")
+            self._teardowns.add(t)
+            t.add_done_callback(self._teardowns.discard)
+        except RuntimeError:  # the switch is gone: close without telling anyone
+            self._reject(peer)
 
     # -- internals ------------------------------------------------------------------------------------
-    def _deliver(self, ch_id: int, peer: PeerConn, msg: bytes) -> None:
-        rt = self._runtimes.get(peer.id)
-        if rt is None or rt.peer is not peer:
+    def _forget(self, rec: PeerRecord) -> None:
+        """Move ``rec`` to TEARING_DOWN: out of the index and the peer set, its tasks cancelled."""
+        if self._records.get(rec.id) is rec:
+            del self._records[rec.id]
+        if rec.state is PeerState.ACTIVE:
+            self._peers.remove(rec.id)
+        rec.move(PeerState.TEARING_DOWN)
+        rec.close()
+
+    def channel_descriptors(self) -> Sequence[ChannelDescriptor]:
+        return list(self._ch_descs)
+
+    def dispatchers(self) -> Mapping[int, Receiver]:
+        return self._dispatchers
+
+    async def deliver(self, ch_id: int, peer: PeerConn, msg: bytes) -> None:
+        """A complete message from ``peer``'s connection: queue it for the channel's reactor,
+        waiting while that queue is full (backpressure)."""
+        rec = self._records.get(peer.id)
+        if rec is None or rec.peer is not peer:
             return  # a connection that is not (or no longer) the registered one
-        rt.deliver(ch_id, msg)
+        await rec.deliver(
+            ch_id,
+            msg,
+            self._reactors_by_ch,
+            self.config,
+            self.stats,
+            self._spawn_peer_task,
+            self.stop_peer_for_error,
+        )
 
-    async def _teardown(self, peer: PeerConn, was_added: bool, err: BaseException | None) -> None:
+    async def _teardown(
+        self, rec: PeerRecord, peer: PeerConn, was_active: bool, err: BaseException | None
+    ) -> None:
         try:
+            self.transport.remove(peer)
+        except Exception as e:
+            log.debug("transport.remove(%s): %r", peer.id, e)
+        for step in (peer.close_conn, peer.stop):
             try:
-                self.transport.remove(peer)
+                async with self.clock.timeout(REACTOR_HOOK_TIMEOUT):
+                    await step()
             except Exception as e:
-                log.debug("transport.remove(%s): %r", peer.id, e)
-            for step in (peer.close_conn, peer.stop):
-                try:
-                    await with_timeout(self.clock, step(), REACTOR_HOOK_TIMEOUT)
-                except Exception as e:
-                    log.debug("closing %s: %r", peer.id, e)
-            for r in self._reactors.values():
-                if was_added:
-                    await self._call_hook(r, r.remove_peer, peer, err)
-                if self._peers.get(peer.id) is None and peer.id not in self._adding:
-                    r._drop_peer_states(peer)
-            if was_added:
-                self._events.publish(PeerDisconnectedEvent(peer.id, str(peer.socket_addr), err))
-                why = drop_reason(err, stopping=not self._running, duplicate=DuplicatePeerError)
-                detail = "" if err is None else str(err) or type(err).__name__
-                self.lifecycle.peer_dropped(
-                    peer.id, host_port(peer.socket_addr), not peer.is_outbound, why, detail
-                )
-                if self._running and self.is_persistent_peer(peer.id) and not self._peers.has(peer.id):
-                    addr = self._persistent[peer.id]
-                    if not self._queue.has_id(peer.id) and peer.id not in self._dialing:
-                        self._queue.push(addr)
-                        # That immediate redial is attempt 0: if it fails, the next tick backs off.
-                        self._redial_attempts.setdefault(peer.id, 0)
-        finally:
-            self._tearing.discard(id(peer))
+                log.debug("closing %s: %r", peer.id, e)
+        for r in self._reactors.values():
+            if was_active:
+                await self._call_hook(r, r.remove_peer, peer, err)
+            if isinstance(r, BaseReactor) and peer.id not in self._records:
+                r.drop_peer_states(peer)
+        if was_active:
+            self._events.publish(PeerDisconnectedEvent(peer.id, str(peer.socket_addr), err))
+            why = drop_reason(err, stopping=not self._running)
+            detail = "" if err is None else str(err) or type(err).__name__
+            self.lifecycle.peer_dropped(
+                peer.id, peer.socket_addr.dial_string(), not peer.is_outbound, why, detail
+            )
+            persistent = self._persistent.get(peer.id)
+            if (
+                self._running
+                and persistent is not None
+                and peer.id not in self._records
+                and not self._queue.has_id(peer.id)
+            ):
+                self._queue.push(persistent.address)
+                # That immediate redial is attempt 0: if it fails, the next tick backs off.
+                if persistent.attempts is None:
+                    persistent.attempts = 0
 
-    async def _call_hook(self, r: BaseReactor, fn: Callable[..., object], *args: object) -> None:
+    async def _call_hook(self, r: Reactor, fn: Callable[..., Awaitable[None] | None], *args: object) -> None:
         try:
             res = fn(*args)
             if inspect.isawaitable(res):
-                await with_timeout(self.clock, res, REACTOR_HOOK_TIMEOUT)
+                async with self.clock.timeout(REACTOR_HOOK_TIMEOUT):
+                    await res
         except asyncio.CancelledError:
             raise
         except Exception as e:
             log.warning("reactor %s %s failed: %r", r.name, getattr(fn, "__name__", "hook"), e)
 
-    def _reject(self, peer: PeerConn) -> None:
+    def _reject(self, peer: PeerConn, reason: RefusalReason | None = None) -> None:
+        """Close a connection the switch does not keep (a policy decision, counted by the caller)."""
+        if reason is not None:
+            log.debug("refusing %s: %s", peer.id, PeerRefusedError(reason))
+            inbound = not peer.is_outbound
+            self.lifecycle.refused(peer.id, peer.socket_addr.dial_string(), inbound, refusal_reason(reason))
         try:
             self.transport.remove(peer)
         except Exception as e:
@@ -726,11 +451,15 @@ class MultiplexSwitch:
 
         async def close() -> None:
             try:
-                await with_timeout(self.clock, peer.close_conn(), REACTOR_HOOK_TIMEOUT)
+                async with self.clock.timeout(REACTOR_HOOK_TIMEOUT):
+                    await peer.close_conn()
             except Exception as e:
                 log.debug("closing rejected %s: %r", peer.id, e)
 
-        self._spawn(close(), name=f"tm2-reject-{peer.id}")
+        try:
+            self._spawn_peer_task(close(), f"refuse {peer.id}")
+        except RuntimeError:  # switch stopped: close in the background, bounded by the deadline above
+            asyncio.get_running_loop().create_task(close())
 
     def _keeps_registered(self, registered: PeerConn, incoming: PeerConn) -> bool:
         if registered.is_outbound == incoming.is_outbound:
@@ -741,64 +470,72 @@ class MultiplexSwitch:
         keep_outbound = local < registered.id
         return registered.is_outbound == keep_outbound
 
+    def _refusal(self, peer: PeerConn) -> RefusalReason | None:
+        """Whether policy refuses ``peer`` (and which rule); replaces a registered duplicate it beats."""
+        pid = peer.id
+        if not self._running:  # a dial or handshake that finished after stop()
+            return RefusalReason.STOPPING
+        if pid == self.own_id():
+            self.stats.rejected_self += 1
+            return RefusalReason.SELF
+        rec = self._records.get(pid)
+        if rec is not None and rec.peer is not None:
+            if self._keeps_registered(rec.peer, peer):
+                self.stats.rejected_duplicate += 1
+                return RefusalReason.DUPLICATE
+            self.stop_peer_for_error(rec.peer, PeerRefusedError(RefusalReason.REPLACED))
+        if not peer.is_outbound and not self.is_persistent_peer(pid):
+            starting = sum(
+                1
+                for r in self._records.values()
+                if r.state is PeerState.ADDING and r.peer is not None and not r.peer.is_outbound
+            )
+            if self._peers.num_inbound() + starting >= self.max_inbound_peers:
+                self.stats.rejected_inbound_full += 1
+                return RefusalReason.INBOUND_FULL
+        return None
+
     async def _add_peer(self, peer: PeerConn) -> bool:
         """Register, start and announce a verified peer. False (and the connection closed) if refused."""
         pid = peer.id
-        refused = functools.partial(
-            self.lifecycle.refused, pid, host_port(peer.socket_addr), not peer.is_outbound
-        )
-        if not self._running:  # a dial or handshake that finished after stop()
-            refused(HandshakeFailureReason.STOPPED)
-            self._reject(peer)
+        refusal = self._refusal(peer)
+        if refusal is not None:
+            self._reject(peer, refusal)
             return False
-        if pid == self.own_id():
-            self.stats.rejected_self += 1
-            refused(HandshakeFailureReason.SELF)
-            self._reject(peer)
-            return False
-        registered = self._peers.get(pid) or self._adding.get(pid)
-        if registered is not None:
-            if self._keeps_registered(registered, peer):
-                self.stats.rejected_duplicate += 1
-                refused(HandshakeFailureReason.ALREADY_CONNECTED)
-                self._reject(peer)
-                return False
-            self.stop_peer_for_error(registered, DuplicatePeerError("replaced by a simultaneous connection"))
-        if not peer.is_outbound and not self.is_persistent_peer(pid):
-            starting = sum(1 for p in self._adding.values() if not p.is_outbound)
-            if self._peers.num_inbound() + starting >= self._max_inbound:
-                self.stats.rejected_inbound_full += 1
-                refused(HandshakeFailureReason.TOO_MANY_PEERS)
-                self._reject(peer)
-                return False
         # Up to here nothing awaited: no other connection of this ID can slip in.
-        self._adding[pid] = peer
+        rec = self._records.get(pid)
+        if rec is not None and rec.state is PeerState.DIALING:
+            rec.peer = peer
+            rec.move(PeerState.ADDING)
+        else:
+            rec = self._records[pid] = PeerRecord(pid, PeerState.ADDING, peer)
         try:
             conn = peer
             for r in self._reactors.values():
-                r._create_peer_states(conn)
+                if isinstance(r, BaseReactor):
+                    r.create_peer_states(conn)
                 conn = r.init_peer(conn)
-            self._runtimes[pid] = _PeerRuntime(self, peer)
-            try:
-                started = peer.start()  # gno's Start is synchronous; an async start is awaited
-                if inspect.isawaitable(started):
-                    await with_timeout(self.clock, started, REACTOR_HOOK_TIMEOUT)
-            except Exception as e:
-                log.debug("starting %s failed: %r", pid, e)
-                self.stop_peer_for_error(peer, e)
-                return False
-            if id(peer) in self._tearing or self._runtimes.get(pid) is None:
-                return False  # stopped while starting
-            self._peers.add(peer)
-            self._redial_attempts.pop(pid, None)
-        finally:
-            if self._adding.get(pid) is peer:
-                del self._adding[pid]
+        except Exception as e:  # a reactor bug: drop the peer, and let the task scope record it
+            self.stop_peer_for_error(peer, e)
+            raise
+        try:
+            peer.start()
+        except Exception as e:
+            log.debug("starting %s failed: %r", pid, e)
+            self.stop_peer_for_error(peer, e)
+            return False
+        if rec.state is not PeerState.ADDING:
+            return False  # stopped while starting
+        rec.move(PeerState.ACTIVE)
+        self._peers.add(peer)
+        persistent = self._persistent.get(pid)
+        if persistent is not None:
+            persistent.attempts = None
         for r in self._reactors.values():
             await self._call_hook(r, r.add_peer, peer)
-        if self._peers.get(pid) is peer:
+        if self._records.get(pid) is rec:  # still active after the hooks
             self._events.publish(PeerConnectedEvent(pid, str(peer.socket_addr)))
-            self.lifecycle.peer_added(pid, host_port(peer.socket_addr), not peer.is_outbound)
+            self.lifecycle.peer_added(pid, peer.socket_addr.dial_string(), not peer.is_outbound)
         return True
 
     async def _accept_loop(self) -> None:
@@ -813,101 +550,117 @@ class MultiplexSwitch:
                 log.debug("accept failed: %r", e)
                 await asyncio.sleep(ACCEPT_ERROR_PAUSE)
                 continue
-            if self._peers.num_inbound() >= self._max_inbound and not self.is_persistent_peer(peer.id):
+            if self._peers.num_inbound() >= self.max_inbound_peers and not self.is_persistent_peer(peer.id):
                 self.stats.rejected_inbound_full += 1
-                self.lifecycle.refused(
-                    peer.id, host_port(peer.socket_addr), True, HandshakeFailureReason.TOO_MANY_PEERS
-                )
-                self._reject(peer)
+                self._reject(peer, RefusalReason.INBOUND_FULL)
                 continue
-            self._spawn(self._add_peer(peer), name=f"tm2-add-{peer.id}")
+            self._spawn_peer_task(self._add_peer_task(peer), f"add {peer.id}")
+
+    async def _add_peer_task(self, peer: PeerConn) -> None:
+        await self._add_peer(peer)
 
     async def _dial_loop(self) -> None:
-        assert self._dial_slots is not None
+        assert self._dial_slots is not None and self._dial_scope is not None
         slots = self._dial_slots
+        dials = self._dial_scope
         while True:
             item = await self._queue.wait_due()
             await slots.acquire()
 
-            async def run(addr: PeerAddress) -> None:
+            async def run(addr: NetAddress) -> None:
                 try:
                     await self._dial(addr)
                 finally:
                     slots.release()
 
-            t = self._spawn(run(item.address), name=f"tm2-dial-{item.address.id}")
-            self._dial_tasks.add(t)
-            t.add_done_callback(self._dial_tasks.discard)
+            dials.spawn(run(item.address), name=f"dial {item.address.id}")
 
-    async def _resolve(self, addr: PeerAddress) -> PeerAddress:
-        if addr.is_resolved:
-            return addr
-        ip = await self._resolver(addr.host)
-        if not is_ip_literal(ip):
-            raise DialError(f"resolver returned {ip!r} for {addr.host!r}", reason="resolve")
-        return addr.with_ip(ip)
-
-    async def _dial(self, addr: PeerAddress) -> None:
+    async def _dial(self, addr: NetAddress) -> None:
         pid = addr.id
-        if self._peers.has(pid) or pid in self._dialing or pid in self._adding:
+        if pid in self._records:
             return
-        if not self.is_persistent_peer(pid) and self._peers.num_outbound() >= self._max_outbound:
+        if not self.is_persistent_peer(pid) and self._peers.num_outbound() >= self.max_outbound_peers:
             return
-        self._dialing.add(pid)
+        rec = self._records[pid] = PeerRecord(pid, PeerState.DIALING)
         self.stats.dials += 1
-        self.lifecycle.dial_started(pid, host_port(addr))
         started = self.clock.monotonic()
+        self.lifecycle.dial_started(pid, addr.dial_string())
         try:
-
-            async def attempt() -> PeerConn:
-                target = await self._resolve(addr)
-                target.validate()
-                return await self.transport.dial(
-                    NetAddress(target.id, target.ip, target.port), self._behavior
-                )
-
-            peer = await with_timeout(self.clock, attempt(), self._dial_timeout)
+            target = await self._resolve(addr)
+            target.validate()
+            # As gno: the dial timeout bounds the connect; the transport bounds each handshake step.
+            peer = await self._dial_transport(target)
         except asyncio.CancelledError:
+            self._drop_dialing(rec)
             raise
         except Exception as e:
+            self._drop_dialing(rec)
             self.stats.dial_failures += 1
             self.dial_history.append((started, pid, False))
-            self.lifecycle.dial_failed(pid, host_port(addr), e)
             log.debug("dial %s failed: %r", addr, e)
+            self.lifecycle.dial_failed(pid, addr.dial_string(), e)
             return
-        finally:
-            self._dialing.discard(pid)
         if peer.id != pid:
+            self._drop_dialing(rec)
             self.stats.dial_failures += 1
             self.dial_history.append((started, pid, False))
-            mismatch = DialError(f"dialed {pid}, found {peer.id}", reason=DialFailureReason.ID_MISMATCH)
-            self.lifecycle.dial_failed(pid, host_port(addr), mismatch)
+            mismatch = DialError(f"dialed {pid}, reached {peer.id}", reason=DialFailureReason.ID_MISMATCH)
+            self.lifecycle.dial_failed(pid, addr.dial_string(), mismatch)
             self._reject(peer)
             return
         self.dial_history.append((started, pid, True))
+        if self._records.get(pid) is rec and rec.state is PeerState.DIALING:
+            del self._records[pid]  # _add_peer registers the connection (and settles duplicates)
+            rec.move(PeerState.TEARING_DOWN)
         await self._add_peer(peer)
+
+    async def _resolve(self, addr: NetAddress) -> NetAddress:
+        """``addr`` with an IP; a name is looked up now, on every dial (gno #2580), bounded.
+
+        Raises:
+            DialError: the name did not resolve in time.
+        """
+        if addr.is_resolved:
+            return addr
+        try:
+            async with self.clock.timeout(RESOLVE_TIMEOUT):
+                return await addr.resolve(self._resolver)
+        except PeerwireTimeoutError:
+            raise DialError(
+                f"resolving {addr.host!r} timed out", reason=DialFailureReason.RESOLVE_FAILED
+            ) from None
+
+    async def _dial_transport(self, target: NetAddress) -> PeerConn:
+        return await self.transport.dial(target, self._behavior, connect_timeout=self.config.dial_timeout)
+
+    def _drop_dialing(self, rec: PeerRecord) -> None:
+        """The dial ended without a peer: forget the record unless an inbound connection took it over."""
+        if rec.state is PeerState.DIALING:
+            if self._records.get(rec.id) is rec:
+                del self._records[rec.id]
+            rec.move(PeerState.TEARING_DOWN)
 
     def _queue_missing_persistent(self) -> None:
         now = self.clock.monotonic()
-        for pid, addr in self._persistent.items():
-            if self._peers.has(pid) or pid in self._dialing or pid in self._adding or self._queue.has_id(pid):
+        for pid, p in self._persistent.items():
+            if pid in self._records or self._queue.has_id(pid):
                 continue
-            attempts = self._redial_attempts.get(pid)
-            if attempts is None:
-                self._queue.push(addr, now)
-                self._redial_attempts[pid] = 0
+            if p.attempts is None:
+                self._queue.push(p.address, now)
+                p.attempts = 0
             else:
-                self._queue.push(addr, now + redial_backoff(attempts, self.rng))
-                self._redial_attempts[pid] = attempts + 1
+                self._queue.push(p.address, now + redial_backoff(p.attempts, self.rng))
+                p.attempts += 1
 
     async def _redial_loop(self) -> None:
         while True:
             self._queue_missing_persistent()
-            await self.clock.sleep(self._redial_interval)
+            await self.clock.sleep(self.config.redial_interval)
 
     # -- introspection (tests, metrics) -------------------------------------------------------------
     def dial_queue(self) -> DialQueue:
         return self._queue
 
     def redial_attempts(self, peer_id: str) -> int | None:
-        return self._redial_attempts.get(ID(peer_id))
+        p = self._persistent.get(ID(peer_id))
+        return p.attempts if p is not None else None

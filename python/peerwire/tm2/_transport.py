@@ -1,71 +1,47 @@
 """MultiplexTransport and the peer it yields (gno ``tm2/pkg/p2p/transport.go``, ``peer.go``).
 
-A connection becomes a peer in two bounded steps: the secret handshake
-(3 s), then the NodeInfo exchange (3 s) with ``validate()``, the
-pubkey-to-ID check, the dialed-ID check and ``compatible_with()``. Unlike
-gno, the number of inbound handshakes running at once is bounded
-(``max_inbound_handshakes``); a connection beyond the bound is closed at
-once. A second connection from a remote ``ip:port`` that is already active
-is refused (gno's duplicate-connection guard).
+A connection becomes a peer in steps, each with its own deadline as in gno:
+the TCP connect (the caller's ``connect_timeout``, the switch's 3 s dial
+timeout), the secret handshake (3 s), then the NodeInfo exchange (3 s) with
+``validate()``, the pubkey-to-ID check, the dialed-ID check and
+``compatible_with()``. Unlike gno, the number of inbound handshakes running
+at once is bounded (``max_inbound_handshakes``); a connection beyond the
+bound is closed at once. A second connection from a remote ``ip:port`` that
+is already active is refused (gno's duplicate-connection guard); the guard's
+key is the transport's own, never stored in the peer's user-facing store.
+
+The byte carrier is pluggable: :meth:`MultiplexTransport._connect` and
+:meth:`MultiplexTransport._serve` (which feeds :meth:`handle_connection`) are
+TCP here and an in-memory pipe in :mod:`peerwire.testing.tm2`; everything
+above (handshake, peer, MConnection) is the same code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
-from peerwire.errors import ConnectionClosedError, DialError, PeerwireError
+from peerwire._tasks import TaskScope
+from peerwire.errors import ConnectionClosedError, DecodeError, DialError, PeerwireError
+from peerwire.events import DialFailureReason
+from peerwire.tm2._addr import NetAddress
+from peerwire.tm2._contracts import ConnInfo, PeerBehavior, PeerConn, Receiver
+from peerwire.tm2._errors import NodeInfoError, PacketDecodeError, PeerRefusedError, RefusalReason
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
-from peerwire.tm2._mconn import ChannelDescriptor, ConnectionStatus, MConnConfig, MConnection
-from peerwire.tm2._netaddr import NetAddress
-from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo, NodeInfoError
-from peerwire.tm2._secret import STREAM_LIMIT, SecretConnection
+from peerwire.tm2._mconn import ConnectionStatus, MConnConfig, MConnection
+from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo
+from peerwire.tm2._secret import STREAM_LIMIT, Reader, SecretConnection, Writer
 
-if TYPE_CHECKING:
-    from peerwire.tm2._contracts import PeerConn
-
-__all__ = ["ConnInfo", "MultiplexTransport", "Peer", "PeerBehavior", "Reactor"]
+__all__ = ["HANDSHAKE_TIMEOUT", "MultiplexTransport", "Peer", "Verified"]
 
 #: gno ``defaultHandshakeTimeout``, used once for the STS step and once for NodeInfo.
 HANDSHAKE_TIMEOUT = 3.0
-#: gno's switch dial timeout.
-DIAL_TIMEOUT = 3.0
 #: Inbound handshakes allowed at once; gno has no bound, which lets a peer
 #: hold unlimited sockets and goroutines in the 6 s handshake window.
 DEFAULT_MAX_INBOUND_HANDSHAKES = 64
-
-
-class Reactor(Protocol):
-    async def receive(self, ch_id: int, peer: Peer, msg: bytes) -> None: ...
-
-
-class PeerBehavior(Protocol):
-    """What the transport needs from the switch to build a peer."""
-
-    def reactor_ch_descriptors(self) -> Sequence[ChannelDescriptor]: ...
-
-    def reactors(self) -> Mapping[int, Reactor]: ...
-
-    def handle_peer_error(self, peer: Peer, err: BaseException) -> None: ...
-
-    def is_persistent_peer(self, peer_id: ID) -> bool: ...
-
-    def is_private_peer(self, peer_id: ID) -> bool: ...
-
-
-@dataclass(frozen=True)
-class ConnInfo:
-    """gno ``ConnInfo``: how the connection came about."""
-
-    outbound: bool
-    persistent: bool
-    private: bool
-    remote_ip: str
-    socket_addr: NetAddress
 
 
 class Peer:
@@ -79,29 +55,35 @@ class Peer:
         behavior: PeerBehavior,
         mconfig: MConnConfig,
         clock: Clock,
+        conn_key: str,
     ) -> None:
-        self.node_info = node_info
+        self._node_info = node_info
         self.conn_info = conn_info
         self._sc = sc
         self._behavior = behavior
-        self._data: dict[str, Any] = {}
+        self._data: dict[str, object] = {}
+        self._conn_key = conn_key  # the transport's duplicate-guard key
         self._reactors = behavior.reactors()
         self.mconn = MConnection(
             sc, behavior.reactor_ch_descriptors(), self._on_receive, self._on_error, mconfig, clock=clock
         )
 
     async def _on_receive(self, ch_id: int, msg: bytes) -> None:
-        reactor = self._reactors.get(ch_id)
-        if reactor is None:
+        receiver: Receiver | None = self._reactors.get(ch_id)
+        if receiver is None:
             raise PeerwireError(f"no reactor for channel {ch_id:#x}")
-        await reactor.receive(ch_id, self, msg)
+        await receiver.receive(ch_id, self, msg)
 
     def _on_error(self, err: BaseException) -> None:
         self._behavior.handle_peer_error(self, err)
 
     @property
     def id(self) -> ID:
-        return self.node_info.id
+        return self._node_info.id
+
+    @property
+    def node_info(self) -> NodeInfo:
+        return self._node_info
 
     @property
     def remote_ip(self) -> str:
@@ -141,10 +123,11 @@ class Peer:
         return self.mconn.status()
 
     def _has_channel(self, ch_id: int) -> bool:
-        return ch_id in self.node_info.channels
+        return ch_id in self._node_info.channels
 
     async def send(self, ch_id: int, msg: bytes) -> bool:
-        """False if not running or the remote did not advertise ``ch_id``."""
+        """Queue ``msg``; True means it will be delivered unless the connection dies.
+        False if not running, the remote did not advertise ``ch_id``, or no room within 10 s."""
         if not self.is_running or not self._has_channel(ch_id):
             return False
         return await self.mconn.send(ch_id, msg)
@@ -154,21 +137,28 @@ class Peer:
             return False
         return self.mconn.try_send(ch_id, msg)
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str) -> object:
         return self._data.get(key)
 
-    def set(self, key: str, value: Any) -> None:
+    def set(self, key: str, value: object) -> None:
         self._data[key] = value
 
     async def close_conn(self) -> None:
         await self._sc.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection under the peer is closed."""
+        return self._sc.closed
 
     def __repr__(self) -> str:
         return f"Peer({self.id}, {'out' if self.is_outbound else 'in'} {self.socket_addr.dial_string()})"
 
 
 @dataclass
-class _Verified:
+class Verified:
+    """A connection that passed every handshake check, not yet a peer."""
+
     sc: SecretConnection
     node_info: NodeInfo
     socket_addr: NetAddress
@@ -197,11 +187,20 @@ class MultiplexTransport:
         self._max_inbound = max_inbound_handshakes
         self._server: asyncio.Server | None = None
         self._net_address: NetAddress | None = None
-        self._accepted: asyncio.Queue[_Verified] = asyncio.Queue(maxsize=1)
+        self._accepted: asyncio.Queue[Verified] = asyncio.Queue(maxsize=1)
         self._active: set[str] = set()
-        self._handshakes: set[asyncio.Task[None]] = set()
+        # Inbound handshakes run in this scope (opened by listen(), closed by close()).
+        self._handshakes = TaskScope("tm2-handshakes")
         self._closed = False
         self.rejected_inbound = 0
+        #: Told about every inbound connection that failed its handshake: ``(peer or None,
+        #: address, outbound, error)``. The switch sets it to feed its lifecycle events.
+        self.on_handshake_failed: Callable[[PeerConn | None, str, bool, BaseException], None] | None = None
+
+    @property
+    def node_info(self) -> NodeInfo:
+        """What we tell peers about ourselves."""
+        return self._node_info
 
     def net_address(self) -> NetAddress:
         if self._net_address is None:
@@ -210,46 +209,74 @@ class MultiplexTransport:
 
     async def listen(self, addr: NetAddress) -> None:
         """Start accepting on ``addr`` (port 0 picks one; ``net_address()`` then has it)."""
+        await self._open()
+        self._net_address = await self._serve(addr)
+
+    async def _open(self) -> None:
+        """Open the handshake task scope (once per listen after a close)."""
+        if not self._handshakes.running:
+            self._handshakes = TaskScope("tm2-handshakes")
+            await self._handshakes.start()
+        self._closed = False
+
+    async def _serve(self, addr: NetAddress) -> NetAddress:
+        """Start the listener, calling :meth:`_on_inbound` per connection; return the bound address."""
         self._server = await asyncio.start_server(
-            self._on_inbound, str(addr.ip), addr.port, limit=STREAM_LIMIT
+            self.handle_connection, addr.host, addr.port, limit=STREAM_LIMIT
         )
         port = self._server.sockets[0].getsockname()[1]
-        self._net_address = NetAddress(addr.id, addr.ip, port)
+        return NetAddress(addr.id, addr.host, port)
 
-    def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _connect(self, addr: NetAddress) -> tuple[Reader, Writer]:
+        """Open the byte carrier to ``addr`` (raises OSError when refused)."""
+        return await asyncio.open_connection(addr.host, addr.port, limit=STREAM_LIMIT)
+
+    def handle_connection(self, reader: Reader, writer: Writer) -> None:
+        """Run the inbound handshake on an accepted byte stream (the listener calls this; a
+        custom carrier may too). Verified peers come out of :meth:`accept`."""
         # Tasks are counted from creation, so a burst cannot overshoot the bound.
-        if self._closed or len(self._handshakes) >= self._max_inbound:
+        if self._closed or not self._handshakes.running or self._handshakes.tasks >= self._max_inbound:
             self.rejected_inbound += 1
             writer.close()
             return
-        task = asyncio.get_running_loop().create_task(self._inbound(reader, writer))
-        self._handshakes.add(task)
-        task.add_done_callback(self._handshakes.discard)
+        self._handshakes.spawn(self._inbound(reader, writer), name="inbound handshake")
 
-    async def _inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _inbound(self, reader: Reader, writer: Writer) -> None:
         try:
             verified = await self._process(reader, writer, None)
-        except (PeerwireError, OSError, TimeoutError):
+        except (PeerwireError, OSError, TimeoutError) as e:
+            if self.on_handshake_failed is not None:
+                peername = writer.get_extra_info("peername")
+                where = (
+                    NetAddress("", str(peername[0]), int(peername[1])).dial_string()
+                    if isinstance(peername, tuple)
+                    else ""
+                )
+                self.on_handshake_failed(None, where, False, e)
             return
         await self._accepted.put(verified)
 
-    async def _process(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, expected: ID | None
-    ) -> _Verified:
+    async def _process(self, reader: Reader, writer: Writer, expected: ID | None) -> Verified:
         peername = writer.get_extra_info("peername")
+        if not isinstance(peername, tuple) or len(peername) < 2:
+            writer.close()
+            raise ConnectionClosedError("connection has no remote address")
         host, port = str(peername[0]), int(peername[1])
         key = NetAddress("", host, port).dial_string()
         if key in self._active:
             writer.close()
-            raise DialError(f"duplicate connection from {key}", reason="duplicate connection")
+            raise PeerRefusedError(RefusalReason.DUPLICATE, f"a connection from {key} is active")
         self._active.add(key)
         sc: SecretConnection | None = None
         try:
-            async with asyncio.timeout(self._handshake_timeout):
-                sc = await SecretConnection.make(reader, writer, self._node_key)
-            async with asyncio.timeout(self._handshake_timeout):
+            async with self._clock.timeout(self._handshake_timeout):
+                sc = await SecretConnection.make(reader, writer, self._node_key, timeout=None)
+            async with self._clock.timeout(self._handshake_timeout):
                 await sc.write(self._node_info.encode())
-                peer_info = NodeInfo.decode(await sc.read_sized(MAX_NODE_INFO_SIZE))
+                try:
+                    peer_info = NodeInfo.decode(await sc.read_sized(MAX_NODE_INFO_SIZE))
+                except DecodeError as e:  # re-typed: TM2 errors carry no devp2p disconnect code
+                    raise PacketDecodeError(f"node info: {e}") from None
             peer_info.validate()
             conn_id = id_from_public_key(sc.remote_public_key)
             if conn_id != peer_info.id:
@@ -266,10 +293,9 @@ class MultiplexTransport:
             else:
                 writer.close()
             raise
-        sock_addr = NetAddress(peer_info.id, host, port)
-        return _Verified(sc, peer_info, sock_addr, host, key)
+        return Verified(sc, peer_info, NetAddress(peer_info.id, host, port), host, key)
 
-    def _peer(self, v: _Verified, behavior: PeerBehavior, outbound: bool) -> Peer:
+    def _peer(self, v: Verified, behavior: PeerBehavior, outbound: bool) -> Peer:
         info = ConnInfo(
             outbound=outbound,
             persistent=behavior.is_persistent_peer(v.node_info.id),
@@ -277,9 +303,7 @@ class MultiplexTransport:
             remote_ip=v.remote_ip,
             socket_addr=v.socket_addr,
         )
-        peer = Peer(v.sc, v.node_info, info, behavior, self._mconfig, self._clock)
-        peer.set("_transport_key", v.key)
-        return peer
+        return Peer(v.sc, v.node_info, info, behavior, self._mconfig, self._clock, v.key)
 
     async def accept(self, behavior: PeerBehavior) -> Peer:
         """Wait for the next verified inbound peer (not started)."""
@@ -287,19 +311,31 @@ class MultiplexTransport:
             raise ConnectionClosedError("transport closed")
         return self._peer(await self._accepted.get(), behavior, outbound=False)
 
-    async def dial(self, addr: NetAddress, behavior: PeerBehavior) -> Peer:
+    async def dial(
+        self, addr: NetAddress, behavior: PeerBehavior, *, connect_timeout: float | None = None
+    ) -> Peer:
         """Connect to ``addr``, handshake, and check the peer is ``addr.id`` (not started).
 
+        ``connect_timeout`` bounds the connect only (gno's dial context); the secret
+        handshake and the NodeInfo exchange then get ``handshake_timeout`` each.
+
         Raises:
-            DialError: the TCP connection failed.
+            DialError: the connection failed or ``addr`` has no IP (resolve it first).
             HandshakeError / NodeInfoError / FrameError: the peer failed verification.
-            TimeoutError: a step ran out of time.
+            peerwire.errors.TimeoutError: a step ran out of time.
         """
+        if addr.ip is None:
+            raise DialError(f"dial {addr}: host is not resolved", reason=DialFailureReason.RESOLVE_FAILED)
         try:
-            async with asyncio.timeout(DIAL_TIMEOUT):
-                reader, writer = await asyncio.open_connection(str(addr.ip), addr.port, limit=STREAM_LIMIT)
+            async with self._clock.timeout(connect_timeout):
+                reader, writer = await self._connect(addr)
         except OSError as e:
-            raise DialError(f"dial {addr}: {e}", reason="connect failed") from e
+            raise DialError(f"dial {addr}: {e}", reason=DialFailureReason.CONNECT_REFUSED) from e
+        except TimeoutError as e:
+            raise DialError(
+                f"dial {addr}: no connection within {connect_timeout} s",
+                reason=DialFailureReason.CONNECT_TIMEOUT,
+            ) from e
         v = await self._process(reader, writer, addr.id or None)
         # Outbound peers are known by the address we dialed.
         v.socket_addr = addr
@@ -307,9 +343,8 @@ class MultiplexTransport:
 
     def remove(self, peer: PeerConn) -> None:
         """Forget the peer's socket address in the duplicate guard."""
-        key = peer.get("_transport_key")
-        if isinstance(key, str):
-            self._active.discard(key)
+        if isinstance(peer, Peer):
+            self._active.discard(peer._conn_key)
 
     async def close(self) -> None:
         self._closed = True
@@ -317,7 +352,6 @@ class MultiplexTransport:
             self._server.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
-        for t in list(self._handshakes):
-            t.cancel()
+        await self._handshakes.stop()
         while not self._accepted.empty():
             await self._accepted.get_nowait().sc.close()

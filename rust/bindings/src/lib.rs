@@ -11,11 +11,13 @@ use pyo3::prelude::*;
 mod discv4;
 mod enr;
 mod errors;
+mod eth;
 mod identity;
 mod kad;
 mod p2p_base;
 mod rlpx;
 mod tm2;
+mod tm2_consensus;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
 /// and stubtest both find it.
@@ -55,5 +57,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_submodule(m, "discv4", discv4::init)?;
     add_submodule(m, "kad", kad::init)?;
     add_submodule(m, "tm2", tm2::init)?;
+    add_submodule(m, "tm2_consensus", tm2_consensus::init)?;
+    add_submodule(m, "eth", eth::init)?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! seals and opens release the GIL.
 use peerwire_core::tm2::{amino, mconn, nodeinfo, packet, pex, secret};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyList};
 
 use crate::errors::{guard, IntoPyResult};
 
@@ -393,27 +393,53 @@ fn encode_node_info<'py>(
     PyBytes::new(py, &ni.encode_sized())
 }
 
-/// Decode a NodeInfo body (without the size prefix) into a dict.
+/// A decoded NodeInfo, as the wire has it (typed fields, no dict).
+///
+/// `version_set` holds `(name, version, optional)` tuples; `net_address` is the
+/// `id@ip:port` string (Python parses and validates it).
+#[pyclass(module = "peerwire._core.tm2", frozen, get_all)]
+struct DecodedNodeInfo {
+    version_set: Vec<VersionTuple>,
+    net_address: String,
+    network: String,
+    software: String,
+    version: String,
+    channels: Py<PyBytes>,
+    moniker: String,
+    tx_index: String,
+    rpc_address: String,
+}
+
+#[pymethods]
+impl DecodedNodeInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "DecodedNodeInfo(net_address={:?}, network={:?}, moniker={:?})",
+            self.net_address, self.network, self.moniker
+        )
+    }
+}
+
+/// Decode an amino NodeInfo body (no size prefix).
 #[pyfunction]
-fn decode_node_info<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+fn decode_node_info(py: Python<'_>, body: &[u8]) -> PyResult<DecodedNodeInfo> {
     guard(|| {
         let ni = nodeinfo::NodeInfo::decode(body).py_err()?;
-        let d = PyDict::new(py);
-        let vs: Vec<VersionTuple> = ni
-            .version_set
-            .into_iter()
-            .map(|v| (v.name, v.version, v.optional))
-            .collect();
-        d.set_item("version_set", vs)?;
-        d.set_item("net_address", ni.net_address)?;
-        d.set_item("network", ni.network)?;
-        d.set_item("software", ni.software)?;
-        d.set_item("version", ni.version)?;
-        d.set_item("channels", PyBytes::new(py, &ni.channels))?;
-        d.set_item("moniker", ni.moniker)?;
-        d.set_item("tx_index", ni.tx_index)?;
-        d.set_item("rpc_address", ni.rpc_address)?;
-        Ok(d)
+        Ok(DecodedNodeInfo {
+            version_set: ni
+                .version_set
+                .into_iter()
+                .map(|v| (v.name, v.version, v.optional))
+                .collect(),
+            net_address: ni.net_address,
+            network: ni.network,
+            software: ni.software,
+            version: ni.version,
+            channels: PyBytes::new(py, &ni.channels).unbind(),
+            moniker: ni.moniker,
+            tx_index: ni.tx_index,
+            rpc_address: ni.rpc_address,
+        })
     })
 }
 
@@ -459,6 +485,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(take_sized, m)?)?;
     m.add_function(wrap_pyfunction!(encode_node_info, m)?)?;
     m.add_function(wrap_pyfunction!(decode_node_info, m)?)?;
+    m.add_class::<DecodedNodeInfo>()?;
     m.add_function(wrap_pyfunction!(encode_pex_request, m)?)?;
     m.add_function(wrap_pyfunction!(encode_pex_response, m)?)?;
     m.add_function(wrap_pyfunction!(decode_pex, m)?)?;

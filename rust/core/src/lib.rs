@@ -18,6 +18,7 @@
 pub mod discv4;
 pub mod enr;
 pub mod error;
+pub mod eth;
 pub mod hash;
 pub mod kad;
 pub mod keys;

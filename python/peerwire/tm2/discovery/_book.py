@@ -8,10 +8,11 @@ File format is gno's, so a node can take over a gnoland ``addrbook.json``::
   dialed successfully in the last 24 h go first, those seen longest ago
   leading (gno's eviction order).
 - Our own address (same ID or same ``ip:port``) is never stored.
-- Writes are atomic (temporary file in the same directory, fsync, rename): a
-  crash leaves the old file or the new one, never half of one. A corrupt file
+- Writes are atomic and private (:func:`peerwire._net.write_private_file`:
+  temporary file, fsync, rename, mode 0600): a crash leaves the old file or
+  the new one, never half of one. A corrupt file
   is kept aside as ``<file>.corrupt`` and the book starts empty.
-- Only valid addresses (see ``PeerAddress.validate``) are loaded.
+- Only valid addresses (see ``NetAddress.validate``) are loaded.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._net import write_private_file
 from peerwire.errors import DecodeError
-from peerwire.tm2._addr import PeerAddress
+from peerwire.tm2._addr import AddressError, NetAddress
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "MAX_FILE_SIZE", "AddressBook"]
 
@@ -37,7 +38,7 @@ MAX_FILE_SIZE = 4 * 1024 * 1024
 
 @dataclass
 class _Known:
-    addr: PeerAddress
+    addr: NetAddress
     last_seen: float
     last_connected: float = 0.0
 
@@ -46,7 +47,7 @@ class AddressBook:
     def __init__(
         self,
         path: str | os.PathLike[str] | None,
-        own: PeerAddress | None = None,
+        own: NetAddress | None = None,
         max_entries: int = DEFAULT_MAX_ENTRIES,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
@@ -63,13 +64,13 @@ class AddressBook:
     def __contains__(self, addr: object) -> bool:
         return str(addr) in self._peers
 
-    def _is_own(self, addr: PeerAddress) -> bool:
+    def _is_own(self, addr: NetAddress) -> bool:
         return self.own is not None and addr.same(self.own)
 
-    def addresses(self) -> list[PeerAddress]:
+    def addresses(self) -> list[NetAddress]:
         return [k.addr for k in self._peers.values()]
 
-    def add(self, *addrs: PeerAddress) -> int:
+    def add(self, *addrs: NetAddress) -> int:
         """Record addresses (seen now). Returns how many were new."""
         now = self.clock.time()
         new = 0
@@ -87,7 +88,7 @@ class AddressBook:
         self._evict()
         return new
 
-    def mark_connected(self, addr: PeerAddress) -> None:
+    def mark_connected(self, addr: NetAddress) -> None:
         known = self._peers.get(str(addr))
         if known is not None:
             known.last_connected = self.clock.time()
@@ -128,9 +129,9 @@ class AddressBook:
             if not isinstance(e, dict):
                 continue
             try:
-                addr = PeerAddress.parse(str(e.get("addr", "")))
+                addr = NetAddress.parse(str(e.get("addr", "")))
                 addr.validate()
-            except DecodeError:
+            except AddressError:
                 continue
             if self._is_own(addr):
                 continue
@@ -159,23 +160,8 @@ class AddressBook:
         data = self.snapshot()
         self.dirty = False
         try:
-            write_atomic(self.path, data)
+            write_private_file(self.path, data)
         except BaseException:
             self.dirty = True
             raise
         return True
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

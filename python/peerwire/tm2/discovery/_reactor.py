@@ -24,7 +24,6 @@ Hardening over gno, each with a counter in :class:`DiscoveryStats`:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -32,8 +31,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from peerwire._clock import Clock
+from peerwire._net import TokenBucket
+from peerwire._tasks import TaskScope
 from peerwire.errors import DecodeError
-from peerwire.tm2._addr import PeerAddress
+from peerwire.tm2._addr import AddressError, NetAddress
 from peerwire.tm2._contracts import ChannelDescriptor, PeerConn
 from peerwire.tm2._reactor import BaseReactor
 from peerwire.tm2.discovery._book import AddressBook
@@ -92,8 +93,7 @@ class DiscoveryStats:
 class _PeerDiscovery:
     """Discovery's own typed state for one peer (not the peer's key-value store)."""
 
-    tokens: float
-    refilled_at: float
+    requests: TokenBucket
     asked_at: float | None = None
 
 
@@ -121,22 +121,21 @@ class Reactor(BaseReactor):
         super().__init__("discovery")
         self._book_path = address_book
         self._max_book = max_book_entries
-        self.seeds = [PeerAddress.parse(str(s)) for s in seeds]
+        self.seeds = [NetAddress.parse(str(s)) for s in seeds]
         self.interval = interval
         self._clock = clock
         self.rng = rng or random.SystemRandom()
         self.stats = DiscoveryStats()
         self.book = AddressBook(None)
         self._state = self.peer_states(self._new_state)
-        self._task: asyncio.Task[None] | None = None
-        self._requests: set[asyncio.Task[None]] = set()
+        self._tasks = TaskScope("tm2-discovery")
 
     @property
     def clock(self) -> Clock:
         return self._clock if self._clock is not None else self.switch.clock
 
     def _new_state(self, peer: PeerConn) -> _PeerDiscovery:
-        return _PeerDiscovery(tokens=float(REQUEST_BURST), refilled_at=self.clock.monotonic())
+        return _PeerDiscovery(requests=TokenBucket(1.0 / REQUEST_REFILL, REQUEST_BURST, self.clock))
 
     def get_channels(self) -> Sequence[ChannelDescriptor]:
         return [DESCRIPTOR]
@@ -148,15 +147,15 @@ class Reactor(BaseReactor):
         if n:
             log.info("dialing %d peers from the address book", n)
         self.switch.dial_peers(*self.seeds, *self.book.addresses())
-        self._task = asyncio.create_task(self._run(), name="tm2-discovery")
+        self._tasks = TaskScope("tm2-discovery")
+        await self._tasks.start()
+        self._tasks.spawn(self._run(), name="rounds", critical=True)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        for t in list(self._requests):
-            t.cancel()
+        try:
+            await self._tasks.stop()  # the rounds and any request in flight
+        except Exception as e:  # a failed round loop: logged by the scope, not fatal to stopping
+            log.warning("discovery loop had failed: %r", e)
         try:
             await asyncio.to_thread(self.book.save, True)
         except OSError as e:
@@ -191,13 +190,11 @@ class Reactor(BaseReactor):
         return peer
 
     def _mark_connected(self, peer: PeerConn) -> None:
-        with contextlib.suppress(DecodeError):
-            self.book.mark_connected(PeerAddress.parse(str(peer.socket_addr)))
+        self.book.mark_connected(peer.socket_addr)
 
     def _spawn_request(self, peer: PeerConn) -> None:
-        t = asyncio.create_task(self._request(peer))
-        self._requests.add(t)
-        t.add_done_callback(self._requests.discard)
+        if self._tasks.running:
+            self._tasks.spawn(self._request(peer), name=f"request {peer.id}")
 
     async def _request(self, peer: PeerConn) -> None:
         st = self._state.get(peer)
@@ -212,13 +209,10 @@ class Reactor(BaseReactor):
     def add_peer(self, peer: PeerConn) -> None:
         if peer.is_outbound:
             # We chose this peer and it proved its ID on that address: worth keeping, worth asking.
-            try:
-                addr = PeerAddress.parse(str(peer.socket_addr))
-                if not self.switch.is_private_peer(peer.id):
-                    self.book.add(addr)
-                self.book.mark_connected(addr)
-            except DecodeError:
-                pass
+            addr = peer.socket_addr
+            if not self.switch.is_private_peer(peer.id):
+                self.book.add(addr)
+            self.book.mark_connected(addr)
             self._spawn_request(peer)
 
     async def receive(self, ch_id: int, peer: PeerConn, msg: bytes) -> None:
@@ -236,21 +230,12 @@ class Reactor(BaseReactor):
             return
         if isinstance(m, Request):
             self.stats.requests_received += 1
-            if not self._allow_request(st):
+            if not st.requests.try_take():
                 self.stats.rate_limited += 1
                 return
             self._answer(peer)
         else:
             self._handle_response(peer, st, m)
-
-    def _allow_request(self, st: _PeerDiscovery) -> bool:
-        now = self.clock.monotonic()
-        st.tokens = min(float(REQUEST_BURST), st.tokens + (now - st.refilled_at) / REQUEST_REFILL)
-        st.refilled_at = now
-        if st.tokens < 1.0:
-            return False
-        st.tokens -= 1.0
-        return True
 
     def shareable(self, exclude: str | None = None) -> list[str]:
         """Advertised addresses of our non-private peers whose address is valid."""
@@ -258,10 +243,8 @@ class Reactor(BaseReactor):
         for p in self.switch.peers().list():
             if p.id == exclude or p.is_private or self.switch.is_private_peer(p.id):
                 continue
-            try:
-                addr = PeerAddress.parse(str(p.node_info.net_address))
-                addr.validate()
-            except (DecodeError, AttributeError):
+            addr = p.node_info.net_address
+            if not addr.is_valid():
                 continue
             if addr.id != p.id:
                 continue  # advertises someone else's ID
@@ -291,12 +274,12 @@ class Reactor(BaseReactor):
             return
         own = self.switch.own_address()
         own_id = self.switch.own_id()
-        good: list[PeerAddress] = []
+        good: list[NetAddress] = []
         for text in m.peers:
             try:
-                addr = PeerAddress.parse(text)
+                addr = NetAddress.from_amino(text)  # a peer's words: no hostnames
                 addr.validate()
-            except DecodeError:
+            except (DecodeError, AddressError):
                 self.stats.filtered_invalid += 1
                 continue
             if addr.id == own_id or (own is not None and addr.same(own)):

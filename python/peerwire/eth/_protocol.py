@@ -1,0 +1,411 @@
+"""The ``eth`` capability on a :class:`peerwire.devp2p.Server` (go-ethereum ``eth.MakeProtocols``).
+
+One :class:`Protocol` offers eth/72..69 (what geth v1.17.5 speaks) and eth/68;
+the server's capability matching picks the highest shared version. Each peer
+first exchanges Status, validated as geth's ``readStatus`` does (network ID,
+version, genesis, fork ID, block range) within geth's 5 s handshake timeout
+(``DiscReadTimeout`` on expiry, ``DiscSubprotocolError`` on any mismatch).
+Then an :class:`EthPeer` serves requests from the optional provider, or
+answers them empty (a node with nothing to serve is not dropped by geth), and
+lets the caller request headers by request ID with a deadline and a bound on
+requests in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import secrets
+from collections.abc import Sequence
+from typing import Any
+from typing import Protocol as TypingProtocol
+
+from peerwire import devp2p
+from peerwire._core import eth as _eth
+from peerwire._core import identity as _id
+from peerwire.errors import (
+    ConnectionClosedError,
+    DecodeError,
+    PeerwireError,
+    RemoteProtocolError,
+    TimeoutError,
+)
+from peerwire.eth import _messages as m
+from peerwire.eth._chain import Chain, ForkFilter, Head
+from peerwire.eth._messages import BlockHeader, Status
+
+__all__ = ["EthHandshakeError", "EthPeer", "Protocol", "Provider"]
+
+REQUEST_TIMEOUT = 10.0  # default deadline of one request (geth's fetchers use 5-10 s)
+MAX_IN_FLIGHT = 16  # requests per peer awaiting an answer; more wait for a slot
+MAX_READY_PEERS = 256  # peers kept for wait_peer(); an unbounded set would grow per dial
+
+
+class EthHandshakeError(RemoteProtocolError):
+    """The Status exchange failed; ``disconnect_reason`` is what goes on the wire."""
+
+
+class Provider(TypingProtocol):
+    """Chain data to serve. Each method returns raw RLP items (at most ``limit``)."""
+
+    def get_headers(self, origin: int | bytes, amount: int, skip: int, reverse: bool) -> Sequence[bytes]: ...
+
+
+def _subproto(msg: str) -> EthHandshakeError:
+    return EthHandshakeError(msg, devp2p.DiscReason.SUBPROTOCOL_ERROR)
+
+
+class EthPeer:
+    """A peer that completed the eth Status handshake."""
+
+    def __init__(self, proto: Protocol, version: int, peer: devp2p.Peer, rw: Any, status: Status):
+        self.version = version
+        self.status = status
+        self.peer = peer
+        self._proto = proto
+        self._rw = rw
+        self._pending: dict[int, asyncio.Future[list[bytes]]] = {}
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.closed = False
+
+    @property
+    def id(self) -> bytes:
+        return self.peer.id
+
+    async def get_block_headers(
+        self,
+        start: int | bytes,
+        count: int,
+        *,
+        skip: int = 0,
+        reverse: bool = False,
+        timeout: float = REQUEST_TIMEOUT,  # noqa: ASYNC109 - a default bound per request
+    ) -> list[BlockHeader]:
+        """Request ``count`` headers from ``start`` (number or hash).
+
+        Raises:
+            TimeoutError: no answer within ``timeout``.
+            ConnectionClosedError: the peer went away.
+            DecodeError: the answer does not decode or has more headers than asked.
+        """
+        raw = await self._request(
+            lambda rid: _eth.encode_get_block_headers(rid, start, count, skip, reverse),
+            m.GET_BLOCK_HEADERS,
+            timeout,
+        )
+        if len(raw) > count:
+            raise DecodeError(f"peer sent {len(raw)} headers for {count} requested")
+        return [BlockHeader.decode(h) for h in raw]
+
+    async def get_block_bodies(
+        self,
+        hashes: Sequence[bytes],
+        *,
+        timeout: float = REQUEST_TIMEOUT,  # noqa: ASYNC109 - a default bound per request
+    ) -> list[bytes]:
+        """Request the bodies of ``hashes``; returns each body's raw RLP
+        ``[transactions, uncles, withdrawals?]`` (decode what you use)."""
+        raw = await self._request(
+            lambda rid: _eth.encode_hash_request(rid, list(hashes)), m.GET_BLOCK_BODIES, timeout
+        )
+        if len(raw) > len(hashes):
+            raise DecodeError(f"peer sent {len(raw)} bodies for {len(hashes)} requested")
+        return raw
+
+    async def _request(self, encode: Any, code: int, timeout: float) -> list[bytes]:  # noqa: ASYNC109
+        # One deadline covers waiting for an in-flight slot, sending and the answer.
+        try:
+            async with asyncio.timeout(timeout), self._slots:
+                if self.closed:
+                    raise devp2p_closed()
+                rid = secrets.randbits(63)
+                fut: asyncio.Future[list[bytes]] = asyncio.get_running_loop().create_future()
+                self._pending[rid] = fut
+                try:
+                    await self._rw.write_msg(code, encode(rid))
+                    return await fut
+                finally:
+                    self._pending.pop(rid, None)
+        except builtins.TimeoutError as e:
+            raise TimeoutError(f"eth request {code:#x} timed out after {timeout} s") from e
+
+    def _close(self) -> None:
+        self.closed = True
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(devp2p_closed())
+        self._pending.clear()
+
+    # ------------------------------------------------------------ incoming
+    async def _handle(self, msg: devp2p.Msg) -> None:
+        code, payload = msg.code, msg.payload
+        if len(payload) > m.MAX_MESSAGE_SIZE:
+            raise _subproto(f"message too long: {len(payload)} > {m.MAX_MESSAGE_SIZE}")
+        if code == m.STATUS or not _eth.code_allowed(self.version, code):
+            raise _subproto(f"invalid message code: {code}")
+        try:
+            await self._dispatch(code, payload)
+        except DecodeError as e:
+            raise _subproto(f"invalid message {code:#x}: {e}") from e
+
+    async def _dispatch(self, code: int, payload: bytes) -> None:
+        if code == m.GET_BLOCK_HEADERS:
+            rid, origin, amount, skip, reverse = _eth.decode_get_block_headers(payload)
+            amount = min(amount, m.MAX_HEADERS_SERVE)
+            items = self._proto._serve_headers(origin, amount, skip, reverse)
+            await self._rw.write_msg(m.BLOCK_HEADERS, _eth.encode_id_and_raw_list(rid, items))
+        elif code in (m.GET_BLOCK_BODIES, m.GET_POOLED_TRANSACTIONS):
+            rid, hashes = _eth.decode_hash_request(payload, m.MAX_LIST_ITEMS)
+            if code == m.GET_BLOCK_BODIES:
+                answer, items = m.BLOCK_BODIES, self._proto._serve("get_bodies", hashes)
+            else:
+                answer, items = m.POOLED_TRANSACTIONS, self._proto._serve("get_pooled_transactions", hashes)
+            await self._rw.write_msg(answer, _eth.encode_id_and_raw_list(rid, items))
+        elif code == m.GET_RECEIPTS:
+            await self._answer_receipts(payload)
+        elif code == m.GET_BLOCK_ACCESS_LISTS:
+            rid, hashes = _eth.decode_hash_request(payload, m.MAX_LIST_ITEMS)
+            # EIP-8159: one entry per hash, the empty string meaning "not available".
+            unavailable = [b"\x80"] * min(len(hashes), m.MAX_BODIES_SERVE)
+            await self._rw.write_msg(m.BLOCK_ACCESS_LISTS, _eth.encode_id_and_raw_list(rid, unavailable))
+        elif code in (
+            m.BLOCK_HEADERS,
+            m.BLOCK_BODIES,
+            m.POOLED_TRANSACTIONS,
+            m.BLOCK_ACCESS_LISTS,
+        ):
+            rid, items = _eth.decode_id_and_raw_list(payload, m.MAX_LIST_ITEMS)
+            fut = self._pending.get(rid)
+            if fut is not None and not fut.done():
+                fut.set_result(list(items))
+        elif code == m.BLOCK_RANGE_UPDATE:
+            earliest, latest, latest_hash = _eth.decode_block_range(payload)
+            err = _eth.validate_block_range(earliest, latest, latest_hash)
+            if err is not None:
+                raise _subproto(f"invalid block range update: {err}")
+            self.status = _replace_range(self.status, earliest, latest, latest_hash)
+        elif code == m.GET_CELLS:
+            # eth/72: we hold no blobs; geth's answer for that is no hashes and no cells
+            rid, _hashes, mask = _eth.decode_get_cells(payload, m.MAX_LIST_ITEMS)
+            await self._rw.write_msg(m.CELLS, _eth.encode_cells(rid, [], [], mask))
+        elif code == m.NEW_POOLED_TRANSACTION_HASHES:
+            # geth drops a peer whose announcement fields disagree in length; so do we
+            _eth.decode_tx_announcement(self.version, payload)
+        elif code == m.NEW_BLOCK_HASHES:
+            _eth.decode_new_block_hashes(payload)
+        elif code in (m.TRANSACTIONS, m.NEW_BLOCK):
+            _id.rlp_decode(payload)  # well-formed RLP, bounded above; we keep no pool/chain
+        # Receipts, Cells: answers to requests we never send; accepted and dropped (bounded above).
+
+    async def _answer_receipts(self, payload: bytes) -> None:
+        if self.version < 70:
+            rid, hashes = _eth.decode_hash_request(payload, m.MAX_LIST_ITEMS)
+            items = self._proto._serve("get_receipts", hashes)
+            await self._rw.write_msg(m.RECEIPTS, _eth.encode_id_and_raw_list(rid, items))
+            return
+        # eth/70+: [request_id, first_block_receipt_index, [hashes]] -> [id, incomplete, [...]]
+        rid, _first, hashes = _eth.decode_get_receipts70(payload, m.MAX_LIST_ITEMS)
+        items = self._proto._serve("get_receipts", hashes)
+        await self._rw.write_msg(m.RECEIPTS, _eth.encode_receipts70(rid, False, items))
+
+
+def _replace_range(s: Status, earliest: int, latest: int, latest_hash: bytes) -> Status:
+    return Status(s.version, s.network_id, s.genesis, s.fork_id, earliest, latest, latest_hash, s.td, s.head)
+
+
+def devp2p_closed() -> PeerwireError:
+    return ConnectionClosedError("eth peer disconnected")
+
+
+class _ChainProvider:
+    """Serves what a chain file gives us: the genesis header."""
+
+    def __init__(self, chain: Chain) -> None:
+        self._header = chain.genesis_header
+        self._hash = chain.genesis_hash
+
+    def get_headers(self, origin: int | bytes, amount: int, skip: int, reverse: bool) -> Sequence[bytes]:
+        if self._header is None or amount == 0:
+            return []
+        if origin == 0 or origin == self._hash:
+            return [self._header]
+        return []
+
+
+class Protocol:
+    """The eth capability: ``protocols()`` for ``devp2p.Config``, peers via ``wait_peer``."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        head: Head | None = None,
+        provider: Provider | None = None,
+        *,
+        versions: Sequence[int] = m.ETH_VERSIONS,
+        handshake_timeout: float = m.HANDSHAKE_TIMEOUT,
+    ) -> None:
+        self.chain = chain
+        self.head = head if head is not None else Head(0, chain.genesis_hash, chain.genesis_time)
+        self.provider: Provider = provider if provider is not None else _ChainProvider(chain)
+        self.versions = tuple(versions)
+        self.handshake_timeout = handshake_timeout
+        self._filter = ForkFilter(chain, lambda: self.head)
+        self._peers: dict[bytes, EthPeer] = {}
+        self._changed = asyncio.Event()
+        self._server: devp2p.Server | None = None
+
+    def fork_id(self) -> Any:
+        return self.chain.fork_id(self.head.number, self.head.time)
+
+    def protocols(self) -> list[devp2p.Protocol]:
+        """One devp2p.Protocol per version; each publishes the ENR ``eth`` entry."""
+        attrs = {"eth": self.fork_id().enr_value()}
+        return [
+            devp2p.Protocol(
+                name="eth",
+                version=v,
+                length=m.protocol_length(v),
+                run=self._runner(v),
+                node_info=self.node_info,
+                attributes=attrs,
+            )
+            for v in self.versions
+        ]
+
+    def node_info(self) -> dict[str, Any]:
+        return {
+            "network": self.chain.network_id,
+            "genesis": "0x" + self.chain.genesis_hash.hex(),
+            "head": "0x" + self.head.hash.hex(),
+        }
+
+    def attach(self, server: devp2p.Server) -> None:
+        """Re-publish the record's ``eth`` entry on ``server`` when a head move passes a fork
+        (geth ``StartENRUpdater``). Only a server running discovery has a live record."""
+        self._server = server
+
+    async def set_head(self, head: Head) -> None:
+        """Move our head: later Status and fork checks use it, eth/69+ peers get a
+        BlockRangeUpdate (geth announces its range as its head moves), and an attached
+        server's record gets the new fork ID."""
+        before = self.fork_id()
+        self.head = head
+        after = self.fork_id()
+        disc = getattr(self._server, "discovery", None) if self._server is not None else None
+        if after != before and disc is not None and disc.udp.local is not None:
+            disc.udp.local.set_extra("eth", after.enr_value())
+        update = _eth.encode_block_range(head.earliest, head.number, head.hash)
+        for ep in list(self._peers.values()):
+            if ep.version >= 69 and not ep.closed:
+                with contextlib.suppress(ConnectionClosedError):
+                    await ep._rw.write_msg(m.BLOCK_RANGE_UPDATE, update)
+
+    def peers(self) -> list[EthPeer]:
+        return list(self._peers.values())
+
+    async def wait_peer(self, timeout: float = 10.0) -> EthPeer:  # noqa: ASYNC109 (API.md name)
+        """The first connected eth peer (waits for one). Raises TimeoutError."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not self._peers:
+                    self._changed.clear()
+                    await self._changed.wait()
+        except builtins.TimeoutError as e:
+            raise TimeoutError(f"no eth peer within {timeout} s") from e
+        return next(iter(self._peers.values()))
+
+    def _serve_headers(self, origin: Any, amount: int, skip: int, reverse: bool) -> list[bytes]:
+        out: list[bytes] = []
+        size = 0
+        for h in self.provider.get_headers(origin, amount, skip, reverse)[:amount]:
+            size += len(h)
+            if size > m.SOFT_RESPONSE_LIMIT and out:
+                break
+            out.append(bytes(h))
+        return out
+
+    def _serve(self, method: str, hashes: list[bytes]) -> list[bytes]:
+        """Items for a hash request from the provider (geth's serve count and size limits)."""
+        get = getattr(self.provider, method, None)
+        if get is None:
+            return []
+        out: list[bytes] = []
+        size = 0
+        for item in get(hashes[: m.MAX_BODIES_SERVE])[: m.MAX_BODIES_SERVE]:
+            size += len(item)
+            if size > m.SOFT_RESPONSE_LIMIT and out:
+                break
+            out.append(bytes(item))
+        return out
+
+    def _our_status(self, version: int) -> Status:
+        h, chain = self.head, self.chain
+        if version == 68:  # TD-era layout: [version, network, td, head, genesis, forkid]
+            return Status(version, chain.network_id, chain.genesis_hash, self.fork_id(), td=h.td, head=h.hash)
+        return Status(
+            version,
+            chain.network_id,
+            chain.genesis_hash,
+            self.fork_id(),
+            earliest=h.earliest,
+            latest=h.number,
+            latest_hash=h.hash,
+        )
+
+    async def handshake(self, version: int, rw: Any) -> Status:
+        """Exchange and validate Status (geth ``Peer.Handshake``)."""
+        send = asyncio.ensure_future(rw.write_msg(m.STATUS, self._our_status(version).encode()))
+        try:
+            async with asyncio.timeout(self.handshake_timeout):
+                msg = await rw.read_msg()
+                await send
+        except builtins.TimeoutError as e:
+            raise EthHandshakeError("eth handshake timed out", devp2p.DiscReason.READ_TIMEOUT) from e
+        finally:
+            if not send.done():
+                send.cancel()
+                with contextlib.suppress(BaseException):
+                    await send
+        return self._check_status(version, msg)
+
+    def _check_status(self, version: int, msg: devp2p.Msg) -> Status:
+        if msg.code != m.STATUS:
+            raise _subproto(f"no status message: first msg has code {msg.code:x} (!= 0)")
+        if len(msg.payload) > m.MAX_MESSAGE_SIZE:
+            raise _subproto("message too long")
+        try:
+            st = Status.decode(version, msg.payload)
+        except DecodeError as e:
+            raise _subproto(f"invalid status: {e}") from e
+        if st.network_id != self.chain.network_id:
+            raise _subproto(f"network ID mismatch: {st.network_id} (!= {self.chain.network_id})")
+        if st.version != version:
+            raise _subproto(f"protocol version mismatch: {st.version} (!= {version})")
+        if st.genesis != self.chain.genesis_hash:
+            raise _subproto(f"genesis mismatch: {st.genesis.hex()} (!= {self.chain.genesis_hash.hex()})")
+        reason = self._filter.check(st.fork_id)
+        if reason is not None:
+            raise _subproto(f"fork ID rejected: {reason}")
+        if version >= 69:
+            err = _eth.validate_block_range(st.earliest, st.latest, st.latest_hash)
+            if err is not None:
+                raise _subproto(f"invalid block range in status: {err}")
+        return st
+
+    def _runner(self, version: int) -> Any:
+        async def run(peer: devp2p.Peer, rw: devp2p.MsgReadWriter) -> None:
+            status = await self.handshake(version, rw)
+            ep = EthPeer(self, version, peer, rw, status)
+            if len(self._peers) >= MAX_READY_PEERS:
+                raise EthHandshakeError("too many eth peers", devp2p.DiscReason.TOO_MANY_PEERS)
+            self._peers[peer.id] = ep
+            self._changed.set()
+            try:
+                while True:
+                    await ep._handle(await rw.read_msg())
+            finally:
+                ep._close()
+                self._peers.pop(peer.id, None)
+
+        return run
