@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import ipaddress
 import os
+import random
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -133,6 +134,8 @@ class UDPv4(asyncio.DatagramProtocol):
         self._restrict = NetRestrict(net_restrict) if net_restrict else None
         self._tcp_port = tcp_port
         self.nodes = NodeTable(self._self_id, clock, seed=seed)
+        # With a seed, random lookup targets come from it too, so a simulation replays exactly.
+        self._lookup_rng = random.Random(seed) if seed is not None else None
         #: The routing table of node IDs (Rust ``kad.Table``).
         self.table = self.nodes.ids
         self._bonds = Bonds(db, clock)
@@ -305,7 +308,7 @@ class UDPv4(asyncio.DatagramProtocol):
     async def lookup(self, target: PublicKey | bytes | None = None) -> list[Node]:
         """Iterative Kademlia lookup (alpha = 3, 16 results), closest first."""
         if target is None:
-            target64 = os.urandom(64)
+            target64 = os.urandom(64) if self._lookup_rng is None else self._lookup_rng.randbytes(64)
         elif isinstance(target, PublicKey):
             target64 = target.to_bytes()
         else:

@@ -1,0 +1,244 @@
+"""Run a scenario: real peerwire nodes on the virtual loop and the simulated network."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from peerwire.devp2p import Node, PrivateKey
+from peerwire.devp2p.discover import NodeDB, UDPv4, listen_v4
+from peerwire.sim._loop import SimClock, VirtualLoop
+from peerwire.sim._network import LinkModel, Network
+from peerwire.sim._result import Result
+from peerwire.sim._scenario import Fault, Scenario
+
+__all__ = ["run"]
+
+DISCOVERY_PORT = 30303
+#: secp256k1 order: a key drawn from the RNG must be below it.
+_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+Progress = Callable[[float, float], None]
+
+
+def honest_ip(i: int) -> str:
+    """Node ``i``'s address: one public-looking /24 per node, so the table's IP limits
+    (which exempt LAN addresses) apply as they would on the internet."""
+    return f"{20 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}.1"
+
+
+def attacker_ip(i: int, subnets: int) -> str:
+    return f"30.0.{i % subnets}.{1 + i // subnets}"
+
+
+def _key(rng: random.Random) -> PrivateKey:
+    while True:
+        raw = rng.randbytes(32)
+        if 0 < int.from_bytes(raw, "big") < _SECP256K1_N:
+            return PrivateKey(raw)
+
+
+@dataclass
+class SimNode:
+    index: int
+    ip: str
+    key: PrivateKey
+    attacker: bool = False
+    bootnode: bool = False
+    udp: UDPv4 | None = None
+    task: asyncio.Task[None] | None = None
+    started_at: float = 0.0
+    stopped_at: float | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def node(self) -> Node:
+        return Node(public_key=self.key.public_key, host=self.ip, udp_port=DISCOVERY_PORT, tcp_port=0)
+
+    @property
+    def live(self) -> bool:
+        return self.udp is not None and self.stopped_at is None
+
+
+class _Sim:
+    def __init__(self, scenario: Scenario, seed: int, progress: Progress | None) -> None:
+        self.sc = scenario
+        self.seed = seed
+        root = random.Random(seed)
+        # One RNG per concern, all drawn from the seed, so adding draws in one does not shift another.
+        self.rng_net = random.Random(root.getrandbits(64))
+        self.rng_keys = random.Random(root.getrandbits(64))
+        self.rng_nodes = random.Random(root.getrandbits(64))
+        self.rng_faults = random.Random(root.getrandbits(64))
+        self.loop = VirtualLoop()
+        link = LinkModel(latency=scenario.latency, loss=scenario.loss, bandwidth=scenario.bandwidth)
+        self.net = Network(self.loop, self.rng_net, link)
+        self.loop.network = self.net
+        self.clock = SimClock(self.loop)
+        self.progress = progress
+        self.nodes: list[SimNode] = []
+        self.boot: list[Node] = []
+        self.result = Result(scenario=scenario.name, seed=seed)
+        self._next_index = 0
+
+    def _new_node(self, *, attacker: bool = False) -> SimNode:
+        i = self._next_index
+        self._next_index += 1
+        ip = attacker_ip(i, self.sc.attacker_subnets) if attacker else honest_ip(i)
+        n = SimNode(i, ip, _key(self.rng_keys), attacker=attacker)
+        self.net.add_host(ip, nat=not attacker and self.rng_nodes.random() < self.sc.nat)
+        self.nodes.append(n)
+        return n
+
+    def _start(self, n: SimNode, delay: float) -> None:
+        host = self.net.hosts[n.ip]
+        n.task = self.loop.create_task(self._node_main(n, delay), context=host.context)
+
+    async def _node_main(self, n: SimNode, delay: float) -> None:
+        await asyncio.sleep(delay)
+        n.started_at = self.loop.time()
+        self.net.trace("start", n.index, n.ip)
+        boots = [] if n.bootnode else self.boot
+        async with listen_v4(
+            n.key,
+            f"{n.ip}:{DISCOVERY_PORT}",
+            bootnodes=boots,
+            node_database=NodeDB(None),
+            clock=self.clock,
+            seed=self.rng_nodes.getrandbits(63),
+        ) as udp:
+            n.udp = udp
+            lookups = self.loop.create_task(self._lookups(udp)) if self.sc.lookup_interval > 0 else None
+            await n.stop.wait()
+            if lookups is not None:
+                lookups.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lookups
+        n.udp = None
+
+    async def _lookups(self, udp: UDPv4) -> None:
+        """What a server's dialer does with discovery: random lookups, one every interval."""
+        while True:
+            await asyncio.sleep(self.sc.lookup_interval)
+            with contextlib.suppress(Exception):
+                await udp.lookup()
+
+    async def _kill(self, n: SimNode) -> None:
+        if n.stopped_at is not None:
+            return
+        n.stopped_at = self.loop.time()
+        self.net.trace("stop", n.index)
+        self.net.set_up(n.ip, False)
+        n.stop.set()
+        if n.task is not None:
+            with contextlib.suppress(Exception):
+                await n.task
+        self.result.counters["nodes_stopped"] = self.result.counters.get("nodes_stopped", 0) + 1
+
+    async def _fault(self, f: Fault) -> None:
+        self.result.events.append({"t": self.loop.time(), "fault": f.kind})
+        honest = [n for n in self.nodes if not n.attacker and n.stopped_at is None]
+        if f.kind == "partition":
+            size = -(-len(honest) // f.groups)
+            self.net.partition([[n.ip for n in honest[g * size : (g + 1) * size]] for g in range(f.groups)])
+        elif f.kind == "heal":
+            self.net.heal()
+        elif f.kind == "kill_bootnodes":
+            for n in [n for n in honest if n.bootnode]:
+                await self._kill(n)
+        elif f.kind == "kill":
+            victims = self.rng_faults.sample(honest, int(len(honest) * f.fraction))
+            for n in sorted(victims, key=lambda n: n.index):
+                await self._kill(n)
+        elif f.kind == "churn":
+            while self.loop.time() < f.until:
+                await asyncio.sleep(f.interval)
+                live = [n for n in self.nodes if not n.attacker and n.live and not n.bootnode]
+                if live:
+                    await self._kill(self.rng_faults.choice(live))
+                fresh = self._new_node()
+                self._start(fresh, 0.0)
+
+    async def _faults(self) -> None:
+        for f in self.sc.faults:
+            await asyncio.sleep(max(0.0, f.at - self.loop.time()))
+            if f.kind == "churn":
+                self.loop.create_task(self._fault(f))
+            else:
+                await self._fault(f)
+
+    def _sample(self) -> None:
+        t = self.loop.time()
+        live = [n for n in self.nodes if n.live and not n.attacker]
+        ids = {n.key.public_key.node_id: n for n in self.nodes}
+        sizes, dead, attack = [], [], []
+        for n in live:
+            assert n.udp is not None
+            entries = n.udp.table.nodes()
+            sizes.append(len(entries))
+            dead.append(sum(1 for e in entries if e in ids and ids[e].stopped_at is not None))
+            attack.append(sum(1 for e in entries if e in ids and ids[e].attacker))
+        self.result.add_sample(
+            t,
+            live=len(live),
+            table_sizes=sizes,
+            dead_entries=dead,
+            attacker_entries=attack,
+            counters=dict(self.net.counters),
+        )
+
+    async def main(self) -> None:
+        for _ in range(self.sc.nodes):
+            self._new_node()
+        for n in self.nodes[: self.sc.bootnodes]:
+            n.bootnode = True
+            self.boot.append(n.node)
+        for _ in range(self.sc.attackers):
+            self._new_node(attacker=True)
+        for n in self.nodes:
+            delay = 0.0 if n.bootnode else self.rng_nodes.uniform(0.0, self.sc.join_over)
+            self._start(n, delay)
+        faults = self.loop.create_task(self._faults())
+        t = 0.0
+        while t < self.sc.duration:
+            t = min(self.sc.duration, t + self.sc.sample_interval)
+            await asyncio.sleep(t - self.loop.time())
+            gc.collect()  # at a fixed simulated time: finalizers run at the same point every run
+            self._sample()
+            if self.progress is not None:
+                self.progress(t, self.sc.duration)
+        faults.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await faults
+        for n in list(self.nodes):
+            if n.stopped_at is None:
+                n.stop.set()
+        await asyncio.gather(*(n.task for n in self.nodes if n.task is not None), return_exceptions=True)
+        self.result.trace_hash = self.net.trace_hash()
+        self.result.counters.update(self.net.counters)
+        self.result.simulated_seconds = self.sc.duration
+
+
+def run(scenario: Scenario, seed: int = 1, *, progress: Progress | None = None) -> Result:
+    """Simulate ``scenario`` with ``seed``; the same pair always gives the same ``trace_hash``."""
+    sim = _Sim(scenario, seed, progress)
+    loop = sim.loop
+    # The cyclic GC runs when allocation counts say so, which differs between
+    # processes; collecting frees async generators and futures whose finalizers
+    # schedule callbacks. Off during the run and collected at sample times instead,
+    # the schedule is the same in every process.
+    gc_was_on = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        loop.run_until_complete(sim.main())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        if gc_was_on:
+            gc.enable()
+    return sim.result
