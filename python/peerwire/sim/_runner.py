@@ -24,6 +24,10 @@ _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD036414
 
 Progress = Callable[[float, float], None]
 
+#: Discovery's own drop counters, summed over nodes into the result: a simulation whose
+#: honest nodes trip the flood limiter or the bond budget measures the limits, not the network.
+DISCOVERY_COUNTERS = ("dropped_flood", "over_bond_budget", "dropped_unbonded", "dropped_invalid")
+
 
 def honest_ip(i: int) -> str:
     """Node ``i``'s address: one public-looking /24 per node, so the table's IP limits
@@ -83,6 +87,8 @@ class _Sim:
         self.nodes: list[SimNode] = []
         self.boot: list[Node] = []
         self.result = Result(scenario=scenario.name, seed=seed)
+        #: DISCOVERY_COUNTERS of nodes that have stopped, keyed by the receiving node's side.
+        self._stopped_counts: dict[str, int] = {}
         self._next_index = 0
 
     def _new_node(self, *, attacker: bool = False) -> SimNode:
@@ -118,6 +124,7 @@ class _Sim:
                 lookups.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await lookups
+        _add_counts(self._stopped_counts, _discovery_counts(n))
         n.udp = None
 
     async def _lookups(self, udp: UDPv4) -> None:
@@ -171,6 +178,14 @@ class _Sim:
             else:
                 await self._fault(f)
 
+    def discovery_counts(self) -> dict[str, int]:
+        """DISCOVERY_COUNTERS summed over every node so far, ``honest_`` or ``attacker_`` prefixed."""
+        total = dict(self._stopped_counts)
+        for n in self.nodes:
+            if n.live:
+                _add_counts(total, _discovery_counts(n))
+        return total
+
     def _sample(self) -> None:
         t = self.loop.time()
         live = [n for n in self.nodes if n.live and not n.attacker]
@@ -220,7 +235,20 @@ class _Sim:
         await asyncio.gather(*(n.task for n in self.nodes if n.task is not None), return_exceptions=True)
         self.result.trace_hash = self.net.trace_hash()
         self.result.counters.update(self.net.counters)
+        self.result.counters.update(self.discovery_counts())
         self.result.simulated_seconds = self.sc.duration
+
+
+def _discovery_counts(n: SimNode) -> dict[str, int]:
+    if n.udp is None:
+        return {}
+    who = "attacker" if n.attacker else "honest"
+    return {f"{who}_{name}": int(getattr(n.udp.stats, name)) for name in DISCOVERY_COUNTERS}
+
+
+def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
+    for k, v in counts.items():
+        into[k] = into.get(k, 0) + v
 
 
 def run(scenario: Scenario, seed: int = 1, *, progress: Progress | None = None) -> Result:

@@ -107,6 +107,8 @@ class Stats:
     dropped_expired: int = 0
     dropped_unsolicited: int = 0
     dropped_unbonded: int = 0
+    #: Pings from unbonded IDs over their IP's or subnet's bond budget (answered, not stored).
+    over_bond_budget: int = 0
     sent: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
@@ -532,6 +534,8 @@ class UDPv4(asyncio.DatagramProtocol):
         self._send(pkt, src)
         node = Node(public_key=PublicKey(sender), host=ip, tcp_port=tcp, udp_port=port)
         admitted = self._bonds.admit(sender_id, ip)  # identity churn: per-IP/subnet budget
+        if not admitted:
+            self.stats.over_bond_budget += 1
         if self._bonds.bonded(sender_id, ip):
             self.nodes.add(node, inbound=True)
         elif admitted and sender_id not in self._bonds.pinging_back:
