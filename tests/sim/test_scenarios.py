@@ -36,8 +36,13 @@ def test_same_seed_same_trace_different_seed_different_trace() -> None:
 LOOKUPS = replace(SMALL, lookup_interval=10.0)
 
 
+@pytest.fixture(scope="module")
+def lookups_hash() -> str:
+    return sim.run(LOOKUPS, seed=7).trace_hash
+
+
 @pytest.mark.parametrize("hash_seed", ["0", "4242"])
-def test_trace_hash_is_the_same_in_another_process(hash_seed: str) -> None:
+def test_trace_hash_is_the_same_in_another_process(hash_seed: str, lookups_hash: str) -> None:
     # Another heap layout and string-hash seed: set iteration order over tasks (by address)
     # and over strings (by hash) differ, so anything that depends on them shows up here.
     code = (
@@ -56,7 +61,7 @@ def test_trace_hash_is_the_same_in_another_process(hash_seed: str) -> None:
         timeout=120,
         env={**os.environ, "PYTHONHASHSEED": hash_seed},
     )
-    assert out.stdout.strip() == sim.run(LOOKUPS, seed=7).trace_hash
+    assert out.stdout.strip() == lookups_hash
 
 
 def test_discovery_table_under_churn_sheds_dead_nodes_and_keeps_its_size() -> None:

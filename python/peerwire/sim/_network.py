@@ -373,7 +373,10 @@ class SimStreamTransport(asyncio.Transport):
 
     def _deliver(self, item: bytes | BaseException | None) -> None:
         if isinstance(item, bytes):
-            self._net.trace("tcp", self.remote[0], self.local[0], len(item))
+            # The segment, not its size: RLPx handshake padding (EIP-8) is drawn from the OS
+            # RNG inside the Rust core, so sizes are not seeded; everything after is.
+            self._net.trace("tcp", self.remote[0], self.local[0])
+            self._net.count("tcp_bytes", len(item))
             self.protocol.data_received(item)
         else:
             self.force_lost(item, notify_peer=False)

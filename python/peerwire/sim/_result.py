@@ -26,6 +26,12 @@ class Result:
     events: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     final_table_sizes: list[int] = field(default_factory=list)
+    #: full nodes: connected peers per live node at the last sample
+    final_peer_counts: list[int] = field(default_factory=list)
+    #: gossip: per message, when it was sent and how many nodes it should reach
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    #: gossip: every (message, receiving node) delay from publication to first receipt, seconds
+    propagation_delays: list[float] = field(default_factory=list)
 
     def add_sample(
         self,
@@ -36,8 +42,16 @@ class Result:
         dead_entries: list[int],
         attacker_entries: list[int],
         counters: dict[str, int],
+        peer_counts: list[int] | None = None,
     ) -> None:
         want = min(CONVERGED_TABLE, max(0, live - 1))
+        peers: dict[str, Any] = {}
+        if peer_counts is not None:
+            peers = {
+                "peers_mean": statistics.fmean(peer_counts) if peer_counts else 0.0,
+                "peers_min": min(peer_counts, default=0),
+            }
+            self.final_peer_counts = list(peer_counts)
         self.series.append(
             {
                 "t": t,
@@ -54,9 +68,26 @@ class Result:
                     k: counters.get(k, 0)
                     for k in ("udp_delivered", "udp_dropped", "tcp_established", "tcp_resets")
                 },
+                **{k: counters.get(k, 0) for k in ("tcp_connect_timeouts", "tcp_refused")},
+                **peers,
             }
         )
         self.final_table_sizes = list(table_sizes)
+
+    def add_message(self, msg_id: int, sent: float, eligible: int, delays: list[float]) -> None:
+        """One gossip message: ``delays`` of the ``eligible`` nodes that received it."""
+        self.messages.append({"id": msg_id, "t": sent, "eligible": eligible, "reached": len(delays)})
+        self.propagation_delays.extend(delays)
+
+    def coverage(self) -> float:
+        """Share of (message, eligible node) pairs that arrived: 1.0 is every message everywhere."""
+        want = sum(m["eligible"] for m in self.messages)
+        return sum(m["reached"] for m in self.messages) / want if want else 0.0
+
+    def delay_quantile(self, q: float) -> float | None:
+        """The ``q`` quantile of the propagation delays (nearest rank), or None without traffic."""
+        d = sorted(self.propagation_delays)
+        return d[min(len(d) - 1, int(q * len(d)))] if d else None
 
     # ---------------------------------------------------------------- views
     def last(self, key: str) -> Any:
@@ -81,8 +112,19 @@ class Result:
             f"(max {s.get('attacker_entries_max', 0)} in one table)",
             f"datagrams delivered {self.counters.get('udp_delivered', 0)}, "
             f"dropped {self.counters.get('udp_dropped', 0)}",
-            f"trace_hash={self.trace_hash}",
         ]
+        if "peers_mean" in s:
+            lines.append(
+                f"peers mean {s['peers_mean']:.1f}, min {s['peers_min']}; "
+                f"connections made {s.get('tcp_established', 0)}, reset {s.get('tcp_resets', 0)}"
+            )
+        if self.messages:
+            p50, p90, p99 = (self.delay_quantile(q) or 0.0 for q in (0.5, 0.9, 0.99))
+            lines.append(
+                f"gossip: {len(self.messages)} messages reached {100 * self.coverage():.1f}% of nodes; "
+                f"delay p50 {1000 * p50:.0f} ms, p90 {1000 * p90:.0f} ms, p99 {1000 * p99:.0f} ms"
+            )
+        lines.append(f"trace_hash={self.trace_hash}")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -95,7 +137,12 @@ class Result:
             "counters": self.counters,
             "events": self.events,
             "series": self.series,
-            "distributions": {"table_size": self.final_table_sizes},
+            "messages": self.messages,
+            "distributions": {
+                "table_size": self.final_table_sizes,
+                "peer_count": self.final_peer_counts,
+                "propagation_delay": sorted(self.propagation_delays),
+            },
         }
 
     def write(self, out: str | Path) -> list[Path]:
@@ -136,16 +183,31 @@ def write_plots(result: Result, d: Path) -> list[Path]:
     save(fig, "convergence.png")
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(result.final_table_sizes, bins=30)
-    ax.set_xlabel("table entries (degree)")
+    if result.final_peer_counts:
+        ax.hist(result.final_peer_counts, bins=range(max(result.final_peer_counts) + 2))
+        ax.set_xlabel("connected peers (degree)")
+    else:
+        ax.hist(result.final_table_sizes, bins=30)
+        ax.set_xlabel("table entries (degree)")
     ax.set_ylabel("nodes")
     ax.set_title("degree distribution at end")
     save(fig, "degree.png")
 
+    if result.propagation_delays:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        delays = sorted(result.propagation_delays)
+        ax.plot([1000 * x for x in delays], [(i + 1) / len(delays) for i in range(len(delays))])
+        ax.set_xlabel("propagation delay (ms, simulated)")
+        ax.set_ylabel("share of deliveries")
+        ax.set_title(f"gossip propagation CDF ({100 * result.coverage():.1f}% coverage)")
+        save(fig, "propagation.png")
+
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(t, [s["udp_delivered"] for s in result.series], label="datagrams delivered")
     ax.plot(t, [s["udp_dropped"] for s in result.series], label="datagrams dropped")
+    ax.plot(t, [s["tcp_established"] for s in result.series], label="connections made")
     ax.plot(t, [s["tcp_resets"] for s in result.series], label="stream resets")
+    ax.plot(t, [s["tcp_connect_timeouts"] for s in result.series], label="connect timeouts")
     ax.set_xlabel("simulated time (s)")
     ax.legend()
     ax.set_title("traffic and failures (cumulative)")
@@ -170,7 +232,14 @@ def aggregate(results: list[Result], param: str, values: list[Any]) -> dict[str,
                 if any(x is not None for x in t90)
                 else None,
                 "table_mean": statistics.fmean([r.last("table_mean") or 0.0 for r in rs]),
+                "gossip_coverage_mean": _mean_or_none([r.coverage() if r.messages else None for r in rs]),
+                "delay_p90_mean": _mean_or_none([r.delay_quantile(0.9) for r in rs]),
                 "trace_hashes": sorted({r.trace_hash for r in rs}),
             }
         )
     return {"param": param, "rows": rows}
+
+
+def _mean_or_none(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return statistics.fmean(vals) if vals else None

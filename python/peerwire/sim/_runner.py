@@ -9,8 +9,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from peerwire import devp2p
 from peerwire.devp2p import Node, PrivateKey
 from peerwire.devp2p.discover import NodeDB, UDPv4, listen_v4
+from peerwire.sim._gossip import Gossip
 from peerwire.sim._loop import SimClock, VirtualLoop
 from peerwire.sim._network import LinkModel, Network
 from peerwire.sim._result import Result
@@ -19,10 +21,15 @@ from peerwire.sim._scenario import Fault, Scenario
 __all__ = ["run"]
 
 DISCOVERY_PORT = 30303
+LISTEN_PORT = 30303
 #: secp256k1 order: a key drawn from the RNG must be below it.
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 Progress = Callable[[float, float], None]
+
+#: The traffic generator stops this long before the end: every message judged for
+#: coverage and delay had time to cross the network.
+PROPAGATION_GRACE = 10.0
 
 #: Discovery's own drop counters, summed over nodes into the result: a simulation whose
 #: honest nodes trip the flood limiter or the bond budget measures the limits, not the network.
@@ -36,6 +43,7 @@ def honest_ip(i: int) -> str:
 
 
 def attacker_ip(i: int, subnets: int) -> str:
+    """Attacker ``i``'s address: attackers share ``subnets`` /24s (at most 254 hosts each)."""
     return f"30.0.{i % subnets}.{1 + i // subnets}"
 
 
@@ -53,7 +61,11 @@ class SimNode:
     key: PrivateKey
     attacker: bool = False
     bootnode: bool = False
+    #: runs a devp2p Server (Scenario.full) besides discovery
+    full: bool = False
     udp: UDPv4 | None = None
+    server: devp2p.Server | None = None
+    gossip: Gossip | None = None
     task: asyncio.Task[None] | None = None
     started_at: float = 0.0
     stopped_at: float | None = None
@@ -61,7 +73,12 @@ class SimNode:
 
     @property
     def node(self) -> Node:
-        return Node(public_key=self.key.public_key, host=self.ip, udp_port=DISCOVERY_PORT, tcp_port=0)
+        key = self.key.public_key
+        return Node(public_key=key, host=self.ip, udp_port=DISCOVERY_PORT, tcp_port=self.tcp_port)
+
+    @property
+    def tcp_port(self) -> int:
+        return LISTEN_PORT if self.full else 0
 
     @property
     def live(self) -> bool:
@@ -78,6 +95,9 @@ class _Sim:
         self.rng_keys = random.Random(root.getrandbits(64))
         self.rng_nodes = random.Random(root.getrandbits(64))
         self.rng_faults = random.Random(root.getrandbits(64))
+        self.rng_traffic = random.Random(root.getrandbits(64))
+        #: gossip messages sent by the traffic generator: (message id, origin node index, time)
+        self.messages: list[tuple[int, int, float]] = []
         self.loop = VirtualLoop()
         link = LinkModel(latency=scenario.latency, loss=scenario.loss, bandwidth=scenario.bandwidth)
         self.net = Network(self.loop, self.rng_net, link)
@@ -94,8 +114,9 @@ class _Sim:
     def _new_node(self, *, attacker: bool = False) -> SimNode:
         i = self._next_index
         self._next_index += 1
-        ip = attacker_ip(i, self.sc.attacker_subnets) if attacker else honest_ip(i)
-        n = SimNode(i, ip, _key(self.rng_keys), attacker=attacker)
+        ordinal = sum(1 for n in self.nodes if n.attacker)
+        ip = attacker_ip(ordinal, self.sc.attacker_subnets) if attacker else honest_ip(i)
+        n = SimNode(i, ip, _key(self.rng_keys), attacker=attacker, full=self.sc.full and not attacker)
         self.net.add_host(ip, nat=not attacker and self.rng_nodes.random() < self.sc.nat)
         self.nodes.append(n)
         return n
@@ -116,16 +137,59 @@ class _Sim:
             node_database=NodeDB(None),
             clock=self.clock,
             seed=self.rng_nodes.getrandbits(63),
+            tcp_port=n.tcp_port,
         ) as udp:
             n.udp = udp
             lookups = self.loop.create_task(self._lookups(udp)) if self.sc.lookup_interval > 0 else None
-            await n.stop.wait()
+            if n.full:
+                await self._serve(n, udp)
+            else:
+                await n.stop.wait()
             if lookups is not None:
                 lookups.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await lookups
         _add_counts(self._stopped_counts, _discovery_counts(n))
         n.udp = None
+
+    async def _serve(self, n: SimNode, udp: UDPv4) -> None:
+        """A full node: the real devp2p Server, dialing what discovery finds, with the gossip protocol."""
+        n.gossip = Gossip(self.loop.time)
+        config = devp2p.Config(
+            private_key=n.key,
+            name=f"sim{n.index}",
+            listen_addr=f"{n.ip}:{LISTEN_PORT}",
+            max_peers=self.sc.max_peers,
+            protocols=[n.gossip.protocol],
+            no_discovery=True,  # discovery is the seeded UDPv4 above, fed in as dial candidates
+            dial_candidates=[udp.random_nodes()],
+            clock=self.clock,
+        )
+        server = devp2p.Server(config)
+        server.dialer.rand = random.Random(self.rng_nodes.getrandbits(63))
+        await server.start()
+        n.server = server
+        try:
+            await n.stop.wait()
+        finally:
+            n.server = None
+            await server.stop()
+
+    async def _traffic(self) -> None:
+        """The traffic generator: a gossip message from a random live full node every interval."""
+        await asyncio.sleep(max(0.0, self.sc.traffic_start - self.loop.time()))
+        while self.loop.time() <= self.sc.duration - PROPAGATION_GRACE:
+            live = [n for n in self.nodes if n.gossip is not None and n.server is not None and n.live]
+            if live:
+                origin = self.rng_traffic.choice(live)
+                msg_id = len(self.messages) + 1
+                self.messages.append((msg_id, origin.index, self.loop.time()))
+                self.net.trace("publish", msg_id, origin.index)
+                assert origin.gossip is not None
+                host = self.net.hosts[origin.ip]
+                publish = origin.gossip.publish(msg_id, self.sc.traffic_size)
+                self.loop.create_task(publish, context=host.context)
+            await asyncio.sleep(self.sc.traffic_interval)
 
     async def _lookups(self, udp: UDPv4) -> None:
         """What a server's dialer does with discovery: random lookups, one every interval."""
@@ -186,6 +250,19 @@ class _Sim:
                 _add_counts(total, _discovery_counts(n))
         return total
 
+    def _record_propagation(self) -> None:
+        """Per message: which nodes live at the end (and up when it was sent) got it, and how late."""
+        live = [n for n in self.nodes if n.live and n.gossip is not None]
+        for msg_id, origin, sent in self.messages:
+            eligible = [n for n in live if n.started_at <= sent and n.index != origin]
+            delays = []
+            for n in eligible:
+                assert n.gossip is not None
+                seen = n.gossip.first_seen.get(msg_id)
+                if seen is not None:
+                    delays.append(seen[0] - sent)
+            self.result.add_message(msg_id, sent, len(eligible), delays)
+
     def _sample(self) -> None:
         t = self.loop.time()
         live = [n for n in self.nodes if n.live and not n.attacker]
@@ -204,6 +281,7 @@ class _Sim:
             dead_entries=dead,
             attacker_entries=attack,
             counters=dict(self.net.counters),
+            peer_counts=[n.server.peer_count() for n in live if n.server] if self.sc.full else None,
         )
 
     async def main(self) -> None:
@@ -218,6 +296,7 @@ class _Sim:
             delay = 0.0 if n.bootnode else self.rng_nodes.uniform(0.0, self.sc.join_over)
             self._start(n, delay)
         faults = self.loop.create_task(self._faults())
+        traffic = self.loop.create_task(self._traffic()) if self.sc.traffic_interval > 0 else None
         t = 0.0
         while t < self.sc.duration:
             t = min(self.sc.duration, t + self.sc.sample_interval)
@@ -226,9 +305,12 @@ class _Sim:
             self._sample()
             if self.progress is not None:
                 self.progress(t, self.sc.duration)
-        faults.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await faults
+        for background in (faults, traffic):
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
+        self._record_propagation()
         for n in list(self.nodes):
             if n.stopped_at is None:
                 n.stop.set()

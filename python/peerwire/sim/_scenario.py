@@ -9,11 +9,24 @@ from pathlib import Path
 from typing import Any
 
 from peerwire.sim._dist import Distribution, parse_duration
+from peerwire.sim._gossip import MAX_MESSAGE
 
 __all__ = ["Fault", "Scenario", "shipped_scenarios"]
 
 STACKS = ("devp2p", "tm2", "both")
 FAULT_KINDS = ("partition", "heal", "kill_bootnodes", "kill", "churn")
+#: Top-level keys of a scenario file.
+TOML_KEYS = (
+    "name",
+    "stack",
+    "duration",
+    "sample_interval",
+    "nodes",
+    "network",
+    "faults",
+    "attack",
+    "traffic",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,17 @@ class Scenario:
     attackers: int = 0
     #: ... from this many /24 subnets
     attacker_subnets: int = 2
+    #: full nodes: each honest node also runs a devp2p ``Server`` (RLPx, real crypto) with the
+    #: ``simgossip`` demo protocol, dialing what its discovery finds
+    full: bool = False
+    #: the full nodes' ``Config.max_peers``
+    max_peers: int = 10
+    #: traffic generator: one gossip message from a random full node this often (0: none) ...
+    traffic_interval: float = 0.0
+    #: ... of this many bytes ...
+    traffic_size: int = 256
+    #: ... from this simulated time on (the mesh forms first)
+    traffic_start: float = 60.0
 
     def __post_init__(self) -> None:
         if self.stack not in STACKS:
@@ -71,6 +95,18 @@ class Scenario:
             raise ValueError("need nodes >= 1 and 0 <= bootnodes <= nodes")
         if not 0.0 <= self.loss < 1.0 or not 0.0 <= self.nat <= 1.0:
             raise ValueError("loss must be in [0, 1) and nat in [0, 1]")
+        if self.attackers > 254 * self.attacker_subnets or not 1 <= self.attacker_subnets <= 256:
+            raise ValueError("attackers: 1 to 256 subnets of at most 254 hosts each")
+        if self.max_peers < 1:
+            raise ValueError("max_peers must be at least 1")
+        if self.traffic_interval < 0 or not 16 <= self.traffic_size <= MAX_MESSAGE:
+            raise ValueError(f"traffic needs interval >= 0 and 16 <= size <= {MAX_MESSAGE} bytes")
+        if self.traffic_interval > 0 and not self.full:
+            raise ValueError("a traffic generator needs full nodes ([nodes] full = true)")
+        if self.full and self.bandwidth is not None:
+            # RLPx handshake padding (EIP-8) comes from the OS RNG inside the Rust core: with a
+            # bandwidth model its size would shift timings, and the trace would not replay.
+            raise ValueError("bandwidth is not simulated for full nodes (RLPx handshake sizes are random)")
         for f in self.faults:
             if f.kind not in FAULT_KINDS:
                 raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {f.kind!r}")
@@ -79,14 +115,13 @@ class Scenario:
         """A copy with one parameter changed (what a sweep varies)."""
         if name == "latency":
             value = Distribution.parse(value)
-        elif name in ("duration", "sample_interval", "join_over", "lookup_interval"):
+        elif name in ("duration", "sample_interval", "join_over", "lookup_interval", "traffic_interval"):
             value = parse_duration(value)
         return replace(self, **{name: value})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scenario:
-        known = {"name", "stack", "duration", "sample_interval", "nodes", "network", "faults", "attack"}
-        unknown = set(d) - known
+        unknown = set(d) - set(TOML_KEYS)
         if unknown:
             raise ValueError(f"unknown scenario keys: {sorted(unknown)}")
         nodes = dict(d.get("nodes", {}))
@@ -100,6 +135,7 @@ class Scenario:
             if key in d:
                 kw[key] = parse_duration(d[key])
         node_keys = {"count": "nodes", "bootnodes": "bootnodes", "nat": "nat"}
+        node_keys |= {"full": "full", "max_peers": "max_peers"}
         for src, dst in node_keys.items():
             if src in nodes:
                 kw[dst] = nodes.pop(src)
@@ -123,6 +159,14 @@ class Scenario:
             kw["attacker_subnets"] = int(attack.pop("subnets", 2))
             if attack:
                 raise ValueError(f"unknown [attack] keys: {sorted(attack)}")
+        traffic = dict(d.get("traffic", {}))
+        for key in ("interval", "start"):
+            if key in traffic:
+                kw[f"traffic_{key}"] = parse_duration(traffic.pop(key))
+        if "size" in traffic:
+            kw["traffic_size"] = int(traffic.pop("size"))
+        if traffic:
+            raise ValueError(f"unknown [traffic] keys: {sorted(traffic)}")
         faults = []
         for f in d.get("faults", []):
             f = dict(f)

@@ -1,0 +1,123 @@
+"""Full devp2p nodes in the simulation: the real Server (RLPx, real crypto) dialing what
+discovery finds, the simgossip demo protocol and the traffic generator on top."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from peerwire import sim
+from peerwire.cli import main as cli_main
+from peerwire.sim import Fault, Scenario
+from peerwire.sim._gossip import decode_gossip, encode_gossip
+
+FULL = Scenario(
+    name="full",
+    nodes=16,
+    duration=60.0,
+    sample_interval=10.0,
+    join_over=10.0,
+    full=True,
+    max_peers=6,
+    traffic_interval=2.0,
+    traffic_start=25.0,
+    traffic_size=300,
+)
+
+
+def test_full_nodes_connect_gossip_reaches_every_node_and_the_trace_replays() -> None:
+    a = sim.run(FULL, seed=3)
+    b = sim.run(FULL, seed=3)
+    assert a.trace_hash == b.trace_hash
+    assert a.series == b.series and a.propagation_delays == b.propagation_delays
+    last = a.series[-1]
+    # Every node found peers through discovery and the dial scheduler, within max_peers.
+    assert last["peers_min"] >= 1 and max(a.final_peer_counts) <= FULL.max_peers
+    assert last["peers_mean"] >= 4, a.summary()
+    assert a.counters["tcp_established"] >= 16 * 2
+    # The generator ran from 25 s to (60 - grace) s, every message reached every other node.
+    assert len(a.messages) == len(range(25, 51, 2))
+    assert a.coverage() == 1.0, a.summary()
+    assert all(m["eligible"] == 15 for m in a.messages)
+    # A hop costs one link latency (10-100 ms) plus the frame: p50 of a 16-node mesh is a few hops.
+    p50, p99 = a.delay_quantile(0.5), a.delay_quantile(0.99)
+    assert p50 is not None and p99 is not None
+    assert 0.01 <= p50 <= p99 < 1.0, a.summary()
+    assert a.counters["honest_dropped_flood"] == 0
+
+
+def test_another_seed_gives_another_full_node_trace() -> None:
+    short = replace(FULL, nodes=8, duration=30.0, traffic_start=10.0)
+    assert sim.run(short, seed=1).trace_hash != sim.run(short, seed=2).trace_hash
+
+
+def test_gossip_recovers_after_a_partition_heals() -> None:
+    sc = replace(
+        FULL,
+        nodes=12,
+        duration=150.0,
+        traffic_start=20.0,
+        traffic_interval=5.0,
+        lookup_interval=10.0,
+        faults=(Fault(at=40.0, kind="partition", groups=2), Fault(at=80.0, kind="heal")),
+    )
+    r = sim.run(sc, seed=6)
+    at = {s["t"]: s for s in r.series}
+    assert r.counters["tcp_resets"] > 0  # the cut connections died
+    by_time = {m["t"]: m for m in r.messages}
+    cut = [m for t, m in by_time.items() if 45.0 <= t < 80.0]
+    after = [m for t, m in by_time.items() if t >= 120.0]
+    # While cut, a message reaches at most its own half (6 of 12, 5 besides the origin).
+    assert cut and all(m["reached"] <= 5 for m in cut), r.messages
+    # Within 40 s of healing, discovery and the dialer have joined the halves again.
+    assert after and all(m["reached"] == m["eligible"] for m in after), r.messages
+    assert at[150.0]["peers_min"] >= 1
+
+
+def test_gossip_payload_round_trip() -> None:
+    for size in (16, 40, 300, 70_000):
+        payload = encode_gossip(7, 12.345678, size)
+        assert decode_gossip(payload) == (7, pytest.approx(12.345678))
+    with pytest.raises(ValueError):
+        decode_gossip(b"\x83abc")
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[traffic]\ninterval = "1s"', "needs full nodes"),
+        ("[nodes]\nfull = true\n[network]\nbandwidth = 1e6", "bandwidth is not simulated"),
+        ("[nodes]\nfull = true\n[traffic]\nsize = 8", "16 <= size"),
+        ('[traffic]\nrate = "1s"', r"unknown \[traffic\] keys"),
+        ("[attack]\ncount = 600\nsubnets = 2", "at most 254 hosts"),
+    ],
+)
+def test_bad_full_node_scenarios_are_refused(toml: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Scenario.from_dict(tomllib.loads(toml))
+
+
+def test_shipped_broadcast_scenario_has_full_nodes_and_traffic() -> None:
+    sc = Scenario.load("broadcast")
+    assert sc.full and sc.traffic_interval > 0 and sc.max_peers == 10
+
+
+def test_cli_full_node_run_writes_the_propagation_cdf(tmp_path: Path) -> None:
+    scenario = tmp_path / "b.toml"
+    scenario.write_text(
+        'name = "b"\nduration = "40s"\n[nodes]\ncount = 8\nfull = true\nmax_peers = 4\n'
+        '[traffic]\nstart = "15s"\ninterval = "5s"\nsize = 64\n'
+    )
+    out = tmp_path / "out"
+    assert cli_main(["sim", str(scenario), "--out", str(out), "--no-live"]) == 0
+    data = json.loads((out / "result.json").read_text())
+    delays = data["distributions"]["propagation_delay"]
+    assert data["messages"] and len(delays) == sum(m["reached"] for m in data["messages"])
+    assert delays == sorted(delays) and delays[0] > 0
+    assert len(data["distributions"]["peer_count"]) == 8
+    pytest.importorskip("matplotlib")
+    assert (out / "propagation.png").exists()
