@@ -121,3 +121,41 @@ def test_cli_full_node_run_writes_the_propagation_cdf(tmp_path: Path) -> None:
     assert len(data["distributions"]["peer_count"]) == 8
     pytest.importorskip("matplotlib")
     assert (out / "propagation.png").exists()
+
+
+TM2 = replace(FULL, name="tm2", stack="tm2", full=False, nodes=12, max_peers=4)
+
+
+def test_tm2_switches_mesh_through_pex_and_gossip_reaches_every_node() -> None:
+    a = sim.run(TM2, seed=3)
+    b = sim.run(TM2, seed=3)
+    assert a.trace_hash == b.trace_hash and a.propagation_delays == b.propagation_delays
+    last = a.series[-1]
+    # Only the seed is configured: every node found the others through PEX.
+    assert last["peers_min"] >= TM2.max_peers, a.summary()
+    assert last["table_mean"] >= 4  # PEX address book entries
+    assert a.messages and a.coverage() == 1.0, a.summary()
+    p50 = a.delay_quantile(0.5)
+    assert p50 is not None and 0.01 < p50 < 1.0
+    assert a.counters.get("udp_sent", 0) == 0 and a.counters["tcp_established"] > 0  # no UDP in TM2
+
+
+def test_tm2_switch_under_partition_keeps_each_half_and_stays_split_after_healing() -> None:
+    # Found by this scenario: gno's discovery (which peerwire follows) dials the seeds only
+    # when a node has no peer at all, and a PEX answer lists connected peers only. After a
+    # partition heals, each half is a healthy mesh that never hears of the other half again
+    # unless persistent peers are configured. This pins that behaviour.
+    sc = replace(
+        TM2,
+        duration=140.0,
+        traffic_start=20.0,
+        traffic_interval=5.0,
+        faults=(Fault(at=40.0, kind="partition", groups=2), Fault(at=80.0, kind="heal")),
+    )
+    r = sim.run(sc, seed=6)
+    by_time = {m["t"]: m for m in r.messages}
+    assert all(m["reached"] == m["eligible"] for t, m in by_time.items() if t < 40.0)
+    assert r.counters["tcp_resets"] > 0
+    later = [m for t, m in by_time.items() if t >= 45.0]
+    assert later and all(m["reached"] == 5 for m in later), r.messages  # the origin's half
+    assert all(s["peers_min"] == 5 for s in r.series if s["t"] >= 50.0)

@@ -183,3 +183,15 @@ def test_connects_refused_timed_out_and_reset_by_partition() -> None:
         assert net.counters["tcp_resets"] == 2
 
     _run(body)
+
+
+def test_executor_work_runs_inline_on_virtual_time() -> None:
+    # A thread's result would arrive in real time, through a self-pipe the virtual loop never
+    # polls (the TM2 address book loads through asyncio.to_thread): it runs inline instead.
+    async def body(loop: VirtualLoop, net: Network) -> tuple[int, float]:
+        got = await asyncio.to_thread(sum, [1, 2, 3])
+        with pytest.raises(ZeroDivisionError):
+            await loop.run_in_executor(None, lambda: 1 // 0)
+        return got, loop.time()
+
+    assert _run(body) == (6, 0.0)

@@ -16,7 +16,15 @@ from collections.abc import Callable
 from peerwire.devp2p import DiscReason, MsgReadWriter, Peer, Protocol
 from peerwire.errors import PeerwireError
 
-__all__ = ["GOSSIP_MSG", "MAX_MESSAGE", "SEEN_LIMIT", "Gossip", "decode_gossip", "encode_gossip"]
+__all__ = [
+    "GOSSIP_MSG",
+    "MAX_MESSAGE",
+    "SEEN_LIMIT",
+    "Gossip",
+    "GossipState",
+    "decode_gossip",
+    "encode_gossip",
+]
 
 GOSSIP_MSG = 0
 #: Largest gossip payload (filler included): a traffic generator configured past this is refused.
@@ -54,20 +62,35 @@ def decode_gossip(payload: bytes) -> tuple[int, float]:
     return int.from_bytes(body[:8], "big"), int.from_bytes(body[8:16], "big") / 1e6
 
 
-class Gossip:
-    """One node's gossip state: its peers' writers, the ids it has seen, and when."""
+class GossipState:
+    """What one node knows of the gossip: the ids it has seen, and when it first saw each."""
 
     def __init__(self, now: Callable[[], float]) -> None:
-        self._now = now
-        self._peers: dict[bytes, MsgReadWriter] = {}
+        self.now = now
         self._seen: OrderedDict[int, None] = OrderedDict()
         #: message id -> (virtual time first seen here, origin time)
         self.first_seen: dict[int, tuple[float, float]] = {}
         self.duplicates = 0
 
-    @property
-    def protocol(self) -> Protocol:
-        return Protocol("simgossip", 1, 1, self.run)
+    def originate(self, msg_id: int, size: int) -> bytes:
+        """Mark ``msg_id`` as sent from here; its payload."""
+        now = self.now()
+        self.first_seen[msg_id] = (now, now)
+        self._mark(msg_id)
+        return encode_gossip(msg_id, now, size)
+
+    def fresh(self, payload: bytes) -> bool:
+        """Record a received message; True if it is new here (then it is to be forwarded).
+
+        Raises:
+            ValueError: ``payload`` is not a gossip message.
+        """
+        msg_id, origin = decode_gossip(payload)
+        if not self._mark(msg_id):
+            self.duplicates += 1
+            return False
+        self.first_seen.setdefault(msg_id, (self.now(), origin))
+        return True
 
     def _mark(self, msg_id: int) -> bool:
         if msg_id in self._seen:
@@ -78,6 +101,18 @@ class Gossip:
             self._seen.popitem(last=False)
         return True
 
+
+class Gossip(GossipState):
+    """The devp2p side: ``simgossip/1`` over the Server's peers."""
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        super().__init__(now)
+        self._peers: dict[bytes, MsgReadWriter] = {}
+
+    @property
+    def protocol(self) -> Protocol:
+        return Protocol("simgossip", 1, 1, self.run)
+
     async def _send(self, payload: bytes, skip: bytes | None) -> None:
         # Peers in connection order (a dict keeps it), so forwarding is the same every run.
         for pid, rw in list(self._peers.items()):
@@ -87,10 +122,7 @@ class Gossip:
 
     async def publish(self, msg_id: int, size: int) -> None:
         """Originate message ``msg_id`` here and send it to every peer."""
-        now = self._now()
-        self._mark(msg_id)
-        self.first_seen[msg_id] = (now, now)
-        await self._send(encode_gossip(msg_id, now, size), None)
+        await self._send(self.originate(msg_id, size), None)
 
     async def run(self, peer: Peer, rw: MsgReadWriter) -> None:
         self._peers[peer.id] = rw
@@ -101,18 +133,12 @@ class Gossip:
                 except PeerwireError:
                     return
                 try:
-                    msg_id, origin = decode_gossip(msg.payload)
+                    fresh = self.fresh(msg.payload)
                 except ValueError:
                     peer.disconnect(DiscReason.SUBPROTOCOL_ERROR)
                     return
-                if not self._mark(msg_id):
-                    self.duplicates += 1
-                    continue
-                self.first_seen.setdefault(msg_id, (self._now(), origin))
-                await self._send(msg.payload, peer.id)
+                if fresh:
+                    await self._send(msg.payload, peer.id)
         finally:
             if self._peers.get(peer.id) is rw:
                 del self._peers[peer.id]
-
-    def peer_count(self) -> int:
-        return len(self._peers)

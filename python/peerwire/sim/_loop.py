@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import concurrent.futures
 import selectors
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple, Unpack
 
 from peerwire.errors import TimeoutError
 
@@ -29,6 +30,10 @@ WALL_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 #: Timers closer than this to "now" count as due; virtual time is exact, this only
 #: absorbs float rounding of ``now + (when - now)``.
 _RESOLUTION = 1e-9
+
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
 class SimulationStalled(RuntimeError):
@@ -99,6 +104,21 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     ) -> Any:
         host, port = local_addr if local_addr is not None else ("0.0.0.0", 0)
         return self._net().open_datagram(protocol_factory, str(host), int(port))
+
+    def run_in_executor(
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[[Unpack[_Ts]], _T],
+        *args: Unpack[_Ts],
+    ) -> asyncio.Future[_T]:
+        # No threads: their results would arrive in real time, between virtual instants, and
+        # through the self-pipe this loop never polls. The work runs here, taking no virtual time.
+        fut: asyncio.Future[_T] = self.create_future()
+        try:
+            fut.set_result(func(*args))
+        except Exception as e:
+            fut.set_exception(e)
+        return fut
 
     async def getaddrinfo(self, *args: Any, **kw: Any) -> Any:
         raise OSError("name resolution is not simulated: use IP addresses")

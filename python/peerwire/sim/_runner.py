@@ -9,14 +9,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from peerwire import devp2p
+from peerwire import devp2p, tm2
 from peerwire.devp2p import Node, PrivateKey
 from peerwire.devp2p.discover import NodeDB, UDPv4, listen_v4
-from peerwire.sim._gossip import Gossip
+from peerwire.sim._gossip import Gossip, GossipState
 from peerwire.sim._loop import SimClock, VirtualLoop
 from peerwire.sim._network import LinkModel, Network
 from peerwire.sim._result import Result
 from peerwire.sim._scenario import Fault, Scenario
+from peerwire.sim._tm2node import TM2Node
 
 __all__ = ["run"]
 
@@ -66,6 +67,11 @@ class SimNode:
     udp: UDPv4 | None = None
     server: devp2p.Server | None = None
     gossip: Gossip | None = None
+    #: the TM2 node (stack "tm2") and the secret its key is made from
+    tm2: TM2Node | None = None
+    tm2_secret: bytes = b""
+    #: its services are up (discovery, server or switch)
+    running: bool = False
     task: asyncio.Task[None] | None = None
     started_at: float = 0.0
     stopped_at: float | None = None
@@ -82,7 +88,21 @@ class SimNode:
 
     @property
     def live(self) -> bool:
-        return self.udp is not None and self.stopped_at is None
+        return self.running and self.stopped_at is None
+
+    def gossip_state(self) -> GossipState | None:
+        return self.tm2.gossip.state if self.tm2 is not None else self.gossip
+
+    def peer_count(self) -> int | None:
+        if self.tm2 is not None:
+            return self.tm2.peer_count()
+        return self.server.peer_count() if self.server is not None else None
+
+    async def publish(self, msg_id: int, size: int) -> None:
+        if self.tm2 is not None:
+            await self.tm2.gossip.publish(msg_id, size)
+        elif self.gossip is not None:
+            await self.gossip.publish(msg_id, size)
 
 
 class _Sim:
@@ -106,6 +126,7 @@ class _Sim:
         self.progress = progress
         self.nodes: list[SimNode] = []
         self.boot: list[Node] = []
+        self.tm2_seeds: list[str] = []
         self.result = Result(scenario=scenario.name, seed=seed)
         #: DISCOVERY_COUNTERS of nodes that have stopped, keyed by the receiving node's side.
         self._stopped_counts: dict[str, int] = {}
@@ -117,6 +138,8 @@ class _Sim:
         ordinal = sum(1 for n in self.nodes if n.attacker)
         ip = attacker_ip(ordinal, self.sc.attacker_subnets) if attacker else honest_ip(i)
         n = SimNode(i, ip, _key(self.rng_keys), attacker=attacker, full=self.sc.full and not attacker)
+        if self.sc.stack == "tm2":
+            n.tm2_secret = self.rng_keys.randbytes(32)
         self.net.add_host(ip, nat=not attacker and self.rng_nodes.random() < self.sc.nat)
         self.nodes.append(n)
         return n
@@ -129,6 +152,9 @@ class _Sim:
         await asyncio.sleep(delay)
         n.started_at = self.loop.time()
         self.net.trace("start", n.index, n.ip)
+        if self.sc.stack == "tm2":
+            await self._serve_tm2(n)
+            return
         boots = [] if n.bootnode else self.boot
         async with listen_v4(
             n.key,
@@ -140,6 +166,7 @@ class _Sim:
             tcp_port=n.tcp_port,
         ) as udp:
             n.udp = udp
+            n.running = True
             lookups = self.loop.create_task(self._lookups(udp)) if self.sc.lookup_interval > 0 else None
             if n.full:
                 await self._serve(n, udp)
@@ -151,6 +178,28 @@ class _Sim:
                     await lookups
         _add_counts(self._stopped_counts, _discovery_counts(n))
         n.udp = None
+        n.running = False
+
+    async def _serve_tm2(self, n: SimNode) -> None:
+        """A TM2 node: the real transport and switch, PEX from the seeds, the gossip reactor."""
+        node = TM2Node(
+            n.tm2_secret,
+            n.ip,
+            LISTEN_PORT,
+            seeds=[] if n.bootnode else self.tm2_seeds,
+            max_peers=self.sc.max_peers,
+            seed_inbound=len(self.nodes) if n.bootnode else 0,
+            clock=self.clock,
+            rng=self.rng_nodes,
+            now=self.loop.time,
+        )
+        await node.start()
+        n.tm2, n.running = node, True
+        try:
+            await n.stop.wait()
+        finally:
+            n.running = False
+            await node.stop()
 
     async def _serve(self, n: SimNode, udp: UDPv4) -> None:
         """A full node: the real devp2p Server, dialing what discovery finds, with the gossip protocol."""
@@ -179,15 +228,14 @@ class _Sim:
         """The traffic generator: a gossip message from a random live full node every interval."""
         await asyncio.sleep(max(0.0, self.sc.traffic_start - self.loop.time()))
         while self.loop.time() <= self.sc.duration - PROPAGATION_GRACE:
-            live = [n for n in self.nodes if n.gossip is not None and n.server is not None and n.live]
+            live = [n for n in self.nodes if n.live and n.peer_count() is not None]
             if live:
                 origin = self.rng_traffic.choice(live)
                 msg_id = len(self.messages) + 1
                 self.messages.append((msg_id, origin.index, self.loop.time()))
                 self.net.trace("publish", msg_id, origin.index)
-                assert origin.gossip is not None
                 host = self.net.hosts[origin.ip]
-                publish = origin.gossip.publish(msg_id, self.sc.traffic_size)
+                publish = origin.publish(msg_id, self.sc.traffic_size)
                 self.loop.create_task(publish, context=host.context)
             await asyncio.sleep(self.sc.traffic_interval)
 
@@ -252,13 +300,14 @@ class _Sim:
 
     def _record_propagation(self) -> None:
         """Per message: which nodes live at the end (and up when it was sent) got it, and how late."""
-        live = [n for n in self.nodes if n.live and n.gossip is not None]
+        live = [n for n in self.nodes if n.live and n.gossip_state() is not None]
         for msg_id, origin, sent in self.messages:
             eligible = [n for n in live if n.started_at <= sent and n.index != origin]
             delays = []
             for n in eligible:
-                assert n.gossip is not None
-                seen = n.gossip.first_seen.get(msg_id)
+                state = n.gossip_state()
+                assert state is not None
+                seen = state.first_seen.get(msg_id)
                 if seen is not None:
                     delays.append(seen[0] - sent)
             self.result.add_message(msg_id, sent, len(eligible), delays)
@@ -269,6 +318,11 @@ class _Sim:
         ids = {n.key.public_key.node_id: n for n in self.nodes}
         sizes, dead, attack = [], [], []
         for n in live:
+            if n.tm2 is not None:  # the PEX address book is TM2's table
+                sizes.append(n.tm2.known_addresses())
+                dead.append(0)
+                attack.append(0)
+                continue
             assert n.udp is not None
             entries = n.udp.table.nodes()
             sizes.append(len(entries))
@@ -281,7 +335,7 @@ class _Sim:
             dead_entries=dead,
             attacker_entries=attack,
             counters=dict(self.net.counters),
-            peer_counts=[n.server.peer_count() for n in live if n.server] if self.sc.full else None,
+            peer_counts=[c for n in live if (c := n.peer_count()) is not None] if self.sc.servers else None,
         )
 
     async def main(self) -> None:
@@ -290,6 +344,8 @@ class _Sim:
         for n in self.nodes[: self.sc.bootnodes]:
             n.bootnode = True
             self.boot.append(n.node)
+            if self.sc.stack == "tm2":
+                self.tm2_seeds.append(f"{tm2.NodeKey.from_secret(n.tm2_secret).id}@{n.ip}:{LISTEN_PORT}")
         for _ in range(self.sc.attackers):
             self._new_node(attacker=True)
         for n in self.nodes:
@@ -314,7 +370,14 @@ class _Sim:
         for n in list(self.nodes):
             if n.stopped_at is None:
                 n.stop.set()
-        await asyncio.gather(*(n.task for n in self.nodes if n.task is not None), return_exceptions=True)
+        ended = await asyncio.gather(
+            *(n.task for n in self.nodes if n.task is not None), return_exceptions=True
+        )
+        crashed = [e for e in ended if isinstance(e, Exception)]
+        if crashed:  # a node that died of a bug would otherwise just look like a quiet node
+            raise RuntimeError(
+                f"{len(crashed)} simulated node(s) failed; the first: {crashed[0]!r}"
+            ) from crashed[0]
         self.result.trace_hash = self.net.trace_hash()
         self.result.counters.update(self.net.counters)
         self.result.counters.update(self.discovery_counts())

@@ -87,8 +87,10 @@ class Scenario:
     def __post_init__(self) -> None:
         if self.stack not in STACKS:
             raise ValueError(f"stack must be one of {STACKS}, got {self.stack!r}")
-        if self.stack != "devp2p":
-            raise ValueError(f"stack {self.stack!r} is not simulated yet (devp2p discovery only)")
+        if self.stack == "both":
+            raise ValueError("stack 'both' is not simulated yet (devp2p or tm2)")
+        if self.stack == "tm2" and self.attackers:
+            raise ValueError("attackers target the discovery v4 table: stack devp2p only")
         if set(self.discovery) - {"v4"}:
             raise ValueError(f"discovery {list(self.discovery)} not simulated yet (v4 only)")
         if self.nodes < 1 or not 0 <= self.bootnodes <= self.nodes:
@@ -101,8 +103,8 @@ class Scenario:
             raise ValueError("max_peers must be at least 1")
         if self.traffic_interval < 0 or not 16 <= self.traffic_size <= MAX_MESSAGE:
             raise ValueError(f"traffic needs interval >= 0 and 16 <= size <= {MAX_MESSAGE} bytes")
-        if self.traffic_interval > 0 and not self.full:
-            raise ValueError("a traffic generator needs full nodes ([nodes] full = true)")
+        if self.traffic_interval > 0 and not self.servers:
+            raise ValueError("a traffic generator needs full nodes ([nodes] full = true, or stack tm2)")
         if self.full and self.bandwidth is not None:
             # RLPx handshake padding (EIP-8) comes from the OS RNG inside the Rust core: with a
             # bandwidth model its size would shift timings, and the trace would not replay.
@@ -110,6 +112,11 @@ class Scenario:
         for f in self.faults:
             if f.kind not in FAULT_KINDS:
                 raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {f.kind!r}")
+
+    @property
+    def servers(self) -> bool:
+        """Whether nodes run a server or switch (devp2p full nodes; TM2 nodes always do)."""
+        return self.full or self.stack == "tm2"
 
     def with_param(self, name: str, value: Any) -> Scenario:
         """A copy with one parameter changed (what a sweep varies)."""
