@@ -17,7 +17,7 @@ import concurrent.futures
 import selectors
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import Any, TypeVar, TypeVarTuple
 
 from peerwire.errors import TimeoutError
 
@@ -108,8 +108,8 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def run_in_executor(
         self,
         executor: concurrent.futures.Executor | None,
-        func: Callable[[Unpack[_Ts]], _T],
-        *args: Unpack[_Ts],
+        func: Callable[[*_Ts], _T],
+        *args: *_Ts,
     ) -> asyncio.Future[_T]:
         # No threads: their results would arrive in real time, between virtual instants, and
         # through the self-pipe this loop never polls. The work runs here, taking no virtual time.
