@@ -159,3 +159,25 @@ def test_tm2_switch_under_partition_keeps_each_half_and_stays_split_after_healin
     later = [m for t, m in by_time.items() if t >= 45.0]
     assert later and all(m["reached"] == 5 for m in later), r.messages  # the origin's half
     assert all(s["peers_min"] == 5 for s in r.series if s["t"] >= 50.0)
+
+
+V5 = replace(FULL, name="v5", discovery=("v5",), nodes=10, duration=50.0, max_peers=5, lookup_interval=10.0)
+
+
+def test_discovery_v5_nodes_fill_tables_feed_the_servers_and_replay() -> None:
+    a = sim.run(V5, seed=4)
+    b = sim.run(V5, seed=4)
+    assert a.trace_hash == b.trace_hash and a.series == b.series
+    last = a.series[-1]
+    assert last["table_min"] >= 5, a.summary()  # v5 tables (kad.Table) found most of the 9 others
+    assert last["peers_min"] >= 1 and last["peers_mean"] >= 2, a.summary()  # servers dialed what v5 found
+    assert a.messages and a.coverage() == 1.0, a.summary()
+    assert a.counters["udp_delivered"] > 0
+
+
+def test_discovery_v5_scenarios_are_validated() -> None:
+    with pytest.raises(ValueError, match="discovery must be"):
+        Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v4", "v6"]'))
+    with pytest.raises(ValueError, match="v4 only"):
+        Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v5"]\n[attack]\ncount = 4'))
+    assert Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v5"]')).discovery == ("v5",)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from peerwire import devp2p, tm2
-from peerwire.devp2p import Node, PrivateKey
-from peerwire.devp2p.discover import NodeDB, UDPv4, listen_v4
+from peerwire.devp2p import ENR, Node, PrivateKey
+from peerwire.devp2p.discover import NodeDB, UDPv4, UDPv5, listen_v4, listen_v5
 from peerwire.sim._gossip import Gossip, GossipState
 from peerwire.sim._loop import SimClock, VirtualLoop
 from peerwire.sim._network import LinkModel, Network
@@ -64,7 +64,8 @@ class SimNode:
     bootnode: bool = False
     #: runs a devp2p Server (Scenario.full) besides discovery
     full: bool = False
-    udp: UDPv4 | None = None
+    #: its discovery service (v4 or v5, as the scenario says)
+    udp: UDPv4 | UDPv5 | None = None
     server: devp2p.Server | None = None
     gossip: Gossip | None = None
     #: the TM2 node (stack "tm2") and the secret its key is made from
@@ -81,6 +82,18 @@ class SimNode:
     def node(self) -> Node:
         key = self.key.public_key
         return Node(public_key=key, host=self.ip, udp_port=DISCOVERY_PORT, tcp_port=self.tcp_port)
+
+    def node_with_record(self) -> Node:
+        """As :attr:`node`, with a signed record (discovery v5 bootnodes need one)."""
+        tcp = self.tcp_port or None
+        record = ENR.build(self.key, 1, ip=self.ip, udp=DISCOVERY_PORT, tcp=tcp)
+        return Node(
+            public_key=self.key.public_key,
+            host=self.ip,
+            udp_port=DISCOVERY_PORT,
+            tcp_port=self.tcp_port,
+            record=record,
+        )
 
     @property
     def tcp_port(self) -> int:
@@ -156,15 +169,30 @@ class _Sim:
             await self._serve_tm2(n)
             return
         boots = [] if n.bootnode else self.boot
-        async with listen_v4(
-            n.key,
-            f"{n.ip}:{DISCOVERY_PORT}",
-            bootnodes=boots,
-            node_database=NodeDB(None),
-            clock=self.clock,
-            seed=self.rng_nodes.getrandbits(63),
-            tcp_port=n.tcp_port,
-        ) as udp:
+        service = (
+            listen_v5(
+                n.key,
+                f"{n.ip}:{DISCOVERY_PORT}",
+                bootnodes=boots,
+                node_database=NodeDB(None),
+                clock=self.clock,
+                seed=self.rng_nodes.getrandbits(63),
+            )
+            if self.sc.discovery == ("v5",)
+            else listen_v4(
+                n.key,
+                f"{n.ip}:{DISCOVERY_PORT}",
+                bootnodes=boots,
+                node_database=NodeDB(None),
+                clock=self.clock,
+                seed=self.rng_nodes.getrandbits(63),
+                tcp_port=n.tcp_port,
+            )
+        )
+        async with service as udp:
+            if isinstance(udp, UDPv5) and n.tcp_port:
+                assert udp.local is not None
+                udp.local.update(tcp=n.tcp_port)  # the server's port, for dialers (listen_v5 has no tcp_port)
             n.udp = udp
             n.running = True
             lookups = self.loop.create_task(self._lookups(udp)) if self.sc.lookup_interval > 0 else None
@@ -201,7 +229,7 @@ class _Sim:
             n.running = False
             await node.stop()
 
-    async def _serve(self, n: SimNode, udp: UDPv4) -> None:
+    async def _serve(self, n: SimNode, udp: UDPv4 | UDPv5) -> None:
         """A full node: the real devp2p Server, dialing what discovery finds, with the gossip protocol."""
         n.gossip = Gossip(self.loop.time)
         config = devp2p.Config(
@@ -239,7 +267,7 @@ class _Sim:
                 self.loop.create_task(publish, context=host.context)
             await asyncio.sleep(self.sc.traffic_interval)
 
-    async def _lookups(self, udp: UDPv4) -> None:
+    async def _lookups(self, udp: UDPv4 | UDPv5) -> None:
         """What a server's dialer does with discovery: random lookups, one every interval."""
         while True:
             await asyncio.sleep(self.sc.lookup_interval)
@@ -343,7 +371,7 @@ class _Sim:
             self._new_node()
         for n in self.nodes[: self.sc.bootnodes]:
             n.bootnode = True
-            self.boot.append(n.node)
+            self.boot.append(n.node_with_record() if self.sc.discovery == ("v5",) else n.node)
             if self.sc.stack == "tm2":
                 self.tm2_seeds.append(f"{tm2.NodeKey.from_secret(n.tm2_secret).id}@{n.ip}:{LISTEN_PORT}")
         for _ in range(self.sc.attackers):
@@ -388,7 +416,8 @@ def _discovery_counts(n: SimNode) -> dict[str, int]:
     if n.udp is None:
         return {}
     who = "attacker" if n.attacker else "honest"
-    return {f"{who}_{name}": int(getattr(n.udp.stats, name)) for name in DISCOVERY_COUNTERS}
+    # v5 has no flood limiter or bond budget (those counters stay 0 there)
+    return {f"{who}_{name}": int(getattr(n.udp.stats, name, 0)) for name in DISCOVERY_COUNTERS}
 
 
 def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:

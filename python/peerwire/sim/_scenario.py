@@ -91,8 +91,10 @@ class Scenario:
             raise ValueError("stack 'both' is not simulated yet (devp2p or tm2)")
         if self.stack == "tm2" and self.attackers:
             raise ValueError("attackers target the discovery v4 table: stack devp2p only")
-        if set(self.discovery) - {"v4"}:
-            raise ValueError(f"discovery {list(self.discovery)} not simulated yet (v4 only)")
+        if tuple(self.discovery) not in (("v4",), ("v5",)):
+            raise ValueError(f"discovery must be ['v4'] or ['v5'], got {list(self.discovery)}")
+        if self.discovery == ("v5",) and self.attackers:
+            raise ValueError("attackers are simulated against discovery v4 only")
         if self.nodes < 1 or not 0 <= self.bootnodes <= self.nodes:
             raise ValueError("need nodes >= 1 and 0 <= bootnodes <= nodes")
         if not 0.0 <= self.loss < 1.0 or not 0.0 <= self.nat <= 1.0:

@@ -52,7 +52,10 @@ class UDPv5(V5Transport):
 
         ``found`` sees every new node of every reply (geth's lookup iterator yields those).
         """
-        target = os.urandom(32) if target_id is None else bytes(target_id)
+        if target_id is None:
+            target = os.urandom(32) if self.lookup_rng is None else self.lookup_rng.randbytes(32)
+        else:
+            target = bytes(target_id)
         tint = int.from_bytes(target, "big")
 
         def dist(n: Node) -> int:
@@ -80,6 +83,8 @@ class UDPv5(V5Transport):
             return [f for f in found if f.id != self.id]
 
         inflight: set[asyncio.Task[list[Node]]] = set()
+        # Answers in query order, not set order (task hashes are addresses): see _lookup.
+        order: dict[asyncio.Task[list[Node]], int] = {}
         try:
             while True:
                 best = sorted(result.values(), key=dist)[:FINDNODE_RESULT_LIMIT]
@@ -88,11 +93,13 @@ class UDPv5(V5Transport):
                         break
                     if n.id not in asked:
                         asked.add(n.id)
-                        inflight.add(asyncio.ensure_future(query(n)))
+                        task = asyncio.ensure_future(query(n))
+                        order[task] = len(order)
+                        inflight.add(task)
                 if not inflight:
                     return best
                 done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
+                for task in sorted(done, key=order.__getitem__):
                     for n in task.result():
                         if n.id in seen:
                             continue
@@ -225,12 +232,8 @@ async def listen_v5(
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
     loop = asyncio.get_running_loop()
     proto: UDPv5 | None = None
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
-        sock.bind((host, port))
-        local = local_node(key, db, host, sock.getsockname()[1], clock)
+        local = local_node(key, db, host, port, clock)
         proto = UDPv5(
             key,
             db=db,
@@ -242,12 +245,19 @@ async def listen_v5(
             findnode_liveness_check=findnode_liveness_check,
             seed=seed,
         )
-        await loop.create_datagram_endpoint(lambda: proto, sock=sock)
+        # Bound through the loop (not a socket of our own), as v4: a simulated loop serves it.
+        transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, port))
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+        bound = int(transport.get_extra_info("sockname")[1])
+        if bound != port:  # port 0: the record names the port the system chose
+            local.update(udp=bound)
         proto.start()
         yield proto
     finally:
         if proto is not None:
             await proto.close()
-        sock.close()
         if own_db:
             db.close()
