@@ -18,6 +18,7 @@ The budget is LRU-bounded in the number of sources it tracks.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import OrderedDict
 
@@ -41,6 +42,7 @@ MAX_BONDING_PER_SUBNET = 16
 BOND_WINDOW = 30.0
 
 
+@functools.lru_cache(maxsize=MAX_TRACKED)  # per packet, from the few sources a node hears
 def subnet_of(ip: str) -> str:
     """The /24 (IPv4, IPv4-mapped IPv6 included) or /56 (IPv6) that ``ip`` belongs to."""
     addr = ipaddress.ip_address(ip)
