@@ -140,7 +140,8 @@ def test_nat_nodes_find_peers_but_stay_out_of_others_tables() -> None:
 
 def test_shipped_scenarios_load(tmp_path: Path) -> None:
     names = sim.shipped_scenarios()
-    assert {"discovery", "bootnode_loss", "partition_heal", "churn", "eclipse", "nat"} <= set(names)
+    shipped = {"discovery", "bootnode_loss", "partition_heal", "churn", "eclipse", "nat", "broadcast"}
+    assert shipped | {"tm2_gossip", "discovery_v5"} <= set(names)
     for n in names:
         assert Scenario.load(n).name == n
 
