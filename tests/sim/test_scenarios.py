@@ -125,7 +125,7 @@ def test_discovery_recovers_after_partition_heals() -> None:
 
 
 def test_eclipse_attackers_are_capped_by_the_table_ip_limits() -> None:
-    sc = replace(SMALL, nodes=10, attackers=40, attacker_subnets=2, duration=90.0, loss=0.0)
+    sc = replace(SMALL, nodes=10, attackers=40, attacker_subnets=2, duration=40.0, loss=0.0)
     r = sim.run(sc, seed=2)
     # geth's table allows 10 nodes per /24 per table: two subnets can hold at most 20 entries.
     assert 0 < max(s["attacker_entries_max"] for s in r.series) <= 20

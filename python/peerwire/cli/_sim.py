@@ -98,10 +98,16 @@ def cmd_sim(args: argparse.Namespace) -> int:
     (out / "sweep.json").write_text(json.dumps(agg, indent=1))
     for row in agg["rows"]:
         t90 = row["t90_mean"]
+        gossip = ""
+        if row["gossip_coverage_mean"] is not None:
+            p90 = row["delay_p90_mean"]
+            gossip = f", gossip {100 * row['gossip_coverage_mean']:.1f}% p90 " + (
+                "-" if p90 is None else f"{1000 * p90:.0f} ms"
+            )
         print(
             f"{param}={row[param]}: converged {100 * row['converged_mean']:.0f}% "
             f"(min {100 * row['converged_min']:.0f}%), "
-            f"t90 {'-' if t90 is None else f'{t90:.0f} s'}, table {row['table_mean']:.1f}"
+            f"t90 {'-' if t90 is None else f'{t90:.0f} s'}, table {row['table_mean']:.1f}{gossip}"
         )
     combined = "".join(r.trace_hash for r in results)
     import hashlib

@@ -144,12 +144,13 @@ class _Sim:
         #: DISCOVERY_COUNTERS of nodes that have stopped, keyed by the receiving node's side.
         self._stopped_counts: dict[str, int] = {}
         self._next_index = 0
+        self._attackers = 0
 
     def _new_node(self, *, attacker: bool = False) -> SimNode:
         i = self._next_index
         self._next_index += 1
-        ordinal = sum(1 for n in self.nodes if n.attacker)
-        ip = attacker_ip(ordinal, self.sc.attacker_subnets) if attacker else honest_ip(i)
+        ip = attacker_ip(self._attackers, self.sc.attacker_subnets) if attacker else honest_ip(i)
+        self._attackers += attacker
         n = SimNode(i, ip, _key(self.rng_keys), attacker=attacker, full=self.sc.full and not attacker)
         if self.sc.stack == "tm2":
             n.tm2_secret = self.rng_keys.randbytes(32)
@@ -190,9 +191,8 @@ class _Sim:
             )
         )
         async with service as udp:
-            if isinstance(udp, UDPv5) and n.tcp_port:
-                assert udp.local is not None
-                udp.local.update(tcp=n.tcp_port)  # the server's port, for dialers (listen_v5 has no tcp_port)
+            if isinstance(udp, UDPv5) and n.tcp_port:  # listen_v5 has no tcp_port: dialers need it
+                udp.local.update(tcp=n.tcp_port)
             n.udp = udp
             n.running = True
             lookups = self.loop.create_task(self._lookups(udp)) if self.sc.lookup_interval > 0 else None
