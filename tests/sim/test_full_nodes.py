@@ -181,3 +181,24 @@ def test_discovery_v5_scenarios_are_validated() -> None:
     with pytest.raises(ValueError, match="v4 only"):
         Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v5"]\n[attack]\ncount = 4'))
     assert Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v5"]')).discovery == ("v5",)
+
+
+def test_tm2_persistent_seed_is_redialed_and_joins_the_halves_after_healing() -> None:
+    # The redial side of the switch: with the seed as a persistent peer, the half that lost it
+    # keeps redialing (with backoff) through the cut and is back within seconds of healing.
+    sc = replace(
+        TM2,
+        duration=130.0,
+        traffic_start=20.0,
+        traffic_interval=5.0,
+        persistent_seeds=True,
+        faults=(Fault(at=40.0, kind="partition", groups=2), Fault(at=80.0, kind="heal")),
+    )
+    r = sim.run(sc, seed=6)
+    by_time = {m["t"]: m for m in r.messages}
+    assert all(m["reached"] <= 5 for t, m in by_time.items() if 45.0 <= t < 80.0), r.messages
+    healed = [m for t, m in by_time.items() if t >= 95.0]
+    assert healed and all(m["reached"] == m["eligible"] for m in healed), r.messages
+    assert r.series[-1]["peers_min"] > 5  # links across the former cut
+    with pytest.raises(ValueError, match="TM2 setting"):
+        replace(FULL, persistent_seeds=True)

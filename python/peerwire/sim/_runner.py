@@ -217,6 +217,7 @@ class _Sim:
             seeds=[] if n.bootnode else self.tm2_seeds,
             max_peers=self.sc.max_peers,
             seed_inbound=len(self.nodes) if n.bootnode else 0,
+            persistent_seeds=self.sc.persistent_seeds,
             clock=self.clock,
             rng=self.rng_nodes,
             now=self.loop.time,

@@ -75,8 +75,10 @@ class Scenario:
     #: full nodes: each honest node also runs a devp2p ``Server`` (RLPx, real crypto) with the
     #: ``simgossip`` demo protocol, dialing what its discovery finds
     full: bool = False
-    #: the full nodes' ``Config.max_peers``
+    #: the full nodes' ``Config.max_peers`` (TM2: outbound peers)
     max_peers: int = 10
+    #: TM2: the seeds are also persistent peers (redialed with backoff whenever lost)
+    persistent_seeds: bool = False
     #: traffic generator: one gossip message from a random full node this often (0: none) ...
     traffic_interval: float = 0.0
     #: ... of this many bytes ...
@@ -89,6 +91,8 @@ class Scenario:
             raise ValueError(f"stack must be one of {STACKS}, got {self.stack!r}")
         if self.stack == "both":
             raise ValueError("stack 'both' is not simulated yet (devp2p or tm2)")
+        if self.persistent_seeds and self.stack != "tm2":
+            raise ValueError("persistent_seeds is a TM2 setting (stack = 'tm2')")
         if self.stack == "tm2" and self.attackers:
             raise ValueError("attackers target the discovery v4 table: stack devp2p only")
         if tuple(self.discovery) not in (("v4",), ("v5",)):
@@ -144,7 +148,7 @@ class Scenario:
             if key in d:
                 kw[key] = parse_duration(d[key])
         node_keys = {"count": "nodes", "bootnodes": "bootnodes", "nat": "nat"}
-        node_keys |= {"full": "full", "max_peers": "max_peers"}
+        node_keys |= {"full": "full", "max_peers": "max_peers", "persistent_seeds": "persistent_seeds"}
         for src, dst in node_keys.items():
             if src in nodes:
                 kw[dst] = nodes.pop(src)

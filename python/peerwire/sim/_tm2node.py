@@ -74,6 +74,7 @@ class TM2Node:
         seeds: Sequence[str],
         max_peers: int,
         seed_inbound: int = 0,
+        persistent_seeds: bool = False,
         clock: Clock,
         rng: random.Random,
         now: Callable[[], float],
@@ -98,8 +99,10 @@ class TM2Node:
         self.transport = tm2.MultiplexTransport(info, self.key, clock=clock)
         # gno's shape: ``max_peers`` outbound, inbound at gno's default (40); a seed takes
         # everyone, as gno's seed nodes (which hand out addresses and move on) do.
+        persistent = [tm2.with_persistent_peers(self.pex.seeds)] if persistent_seeds else []
         self.switch = tm2.MultiplexSwitch(
             self.transport,
+            *persistent,
             tm2.with_reactor("simgossip", self.gossip),
             tm2.with_reactor("discovery", self.pex),
             tm2.with_max_outbound_peers(max_peers),
