@@ -202,3 +202,16 @@ def test_tm2_persistent_seed_is_redialed_and_joins_the_halves_after_healing() ->
     assert r.series[-1]["peers_min"] > 5  # links across the former cut
     with pytest.raises(ValueError, match="TM2 setting"):
         replace(FULL, persistent_seeds=True)
+
+
+def test_tm2_with_a_bandwidth_model_replays_and_big_messages_take_longer() -> None:
+    # Secret-connection handshakes have fixed sizes, so TM2 may use the bandwidth model.
+    sc = replace(TM2, nodes=8, duration=45.0, traffic_start=20.0, traffic_interval=5.0, max_peers=3)
+    small = replace(sc, bandwidth=200_000.0, traffic_size=100)
+    big = replace(sc, bandwidth=200_000.0, traffic_size=8_000)
+    a, b = sim.run(big, seed=2), sim.run(big, seed=2)
+    assert a.trace_hash == b.trace_hash and a.coverage() == 1.0
+    s = sim.run(small, seed=2)
+    fast, slow = s.delay_quantile(0.5), a.delay_quantile(0.5)
+    assert fast is not None and slow is not None
+    assert slow > fast + 0.03  # 8 kB at 200 kB/s is 40 ms per hop more than 100 B

@@ -331,6 +331,8 @@ class _Sim:
         """Per message: which nodes live at the end (and up when it was sent) got it, and how late."""
         live = [n for n in self.nodes if n.live and n.gossip_state() is not None]
         for msg_id, origin, sent in self.messages:
+            # Nodes up when it was sent; one that joined a moment before may not have peers yet
+            # (start traffic after the mesh forms, as the shipped scenarios do).
             eligible = [n for n in live if n.started_at <= sent and n.index != origin]
             delays = []
             for n in eligible:
