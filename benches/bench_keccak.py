@@ -12,7 +12,7 @@ import sha3  # safe-pysha3: C keccak, the fastest pure-Python-stack option
 from eth_hash.backends import pycryptodome as eth_hash_pycryptodome  # eth-hash's pycryptodome backend
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from peerwire._core import identity
+from peerwire._core import keccak
 
 SIZES = {"64B": 64, "1KiB": 1024, "1MiB": 1 << 20}
 
@@ -22,7 +22,7 @@ def _pysha3(data: bytes) -> bytes:
 
 
 IMPLS: dict[str, Callable[[bytes], bytes]] = {
-    "peerwire": identity.keccak256,
+    "peerwire": keccak.keccak256,
     "safe-pysha3": _pysha3,
     "eth-hash-pycryptodome": eth_hash_pycryptodome.keccak256,
 }

@@ -8,7 +8,7 @@ import pytest
 
 import peerwire
 from peerwire import _core, errors
-from peerwire._core import identity
+from peerwire._core import keccak, rlp, secp256k1, tm2
 
 
 def test_hierarchy_shape() -> None:
@@ -31,18 +31,18 @@ def test_disconnect_reason_defaults_and_overrides() -> None:
 
 def test_rust_raises_the_python_classes() -> None:
     with pytest.raises(errors.InvalidKeyError, match="32 bytes"):
-        identity.secp256k1_public_key(b"\x00" * 31)
+        secp256k1.Secp256k1SecretKey(b"\x00" * 31)
     with pytest.raises(errors.DecodeError, match="trailing"):
-        identity.rlp_decode(b"\x80\x80")
+        rlp.decode(b"\x80\x80")
     with pytest.raises(errors.DecodeError):
-        identity.tm2_id_decode("g1notanid")
+        tm2.decode_node_id("g1notanid")
 
 
 def test_rust_panic_becomes_internal_error_not_abort() -> None:
     with pytest.raises(errors.InternalError, match="boom from the test"):
         _core._panic_for_tests("boom from the test")
     # The interpreter and the module are still fine afterwards.
-    assert len(identity.keccak256(b"")) == 32
+    assert len(keccak.keccak256(b"")) == 32
     # And it is catchable as an ordinary Exception (PyO3's PanicException is not).
     caught: Exception | None = None
     try:

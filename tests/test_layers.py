@@ -46,7 +46,16 @@ KNOWN_LAYER_VIOLATIONS: tuple[str, ...] = ()
 # Bottom: the exception hierarchy, the typed events, then the runtime built on them.
 BASE_ORDER = (
     ("errors", ("peerwire", "peerwire.errors", "peerwire.events")),
-    ("clock", ("peerwire._clock", "peerwire._pubsub", "peerwire._tasks", "peerwire._lifecycle")),
+    (
+        "clock",
+        (
+            "peerwire._clock",
+            "peerwire._pubsub",
+            "peerwire._tasks",
+            "peerwire._lifecycle",
+            "peerwire.diagnostics",
+        ),
+    ),
     ("net", ("peerwire._net",)),
 )
 

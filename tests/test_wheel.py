@@ -51,7 +51,7 @@ def test_release_wheel_installs_and_imports(tmp_path: Path) -> None:
     subprocess.run([py, "-m", "pip", "install", "-q", str(wheels[0])], check=True, timeout=600)
     probe = (
         "import peerwire, peerwire._core as c; from peerwire import devp2p, tm2;"
-        "assert c.identity.keccak256(b'').hex().startswith('c5d246');"
+        "assert c.keccak.keccak256(b'').hex().startswith('c5d246');"
         "print(peerwire.__file__)"
     )
     res = subprocess.run([py, "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path)

@@ -13,6 +13,10 @@ one process keeps their figures apart; ``peerwire node`` serves its node's regis
     DialFailed(reason)     -> dial result reason.value
     HandshakeFailed        -> handshake failure reason.value (refusals by policy are not failures)
     PeerDropped(reason)    -> peers gauge - 1, disconnect reason.value
+    DialFailed, HandshakeFailed(INBOUND)
+                           -> peerwire_dial_failures_total{direction, reason}: every failed dial
+                              (outbound) or handshake (inbound) by its short category
+                              (peerwire.diagnostics.FailureCategory: "timeout", "incompatible", ...)
 
 Traffic and the lower-level counters have plain methods::
 
@@ -44,6 +48,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from peerwire.diagnostics import FailureCategory, failure_category
 from peerwire.events import (
     DialFailed,
     DialStarted,
@@ -122,6 +127,12 @@ class NetMetrics:
         self._handshake_failures = Counter(
             "peerwire_handshake_failures", "Failed handshakes by reason", ["stack", "reason"], registry=r
         )
+        self._dial_failures = Counter(
+            "peerwire_dial_failures",
+            "Failed dials (outbound) and handshakes (inbound) by reason category",
+            ["stack", "direction", "reason"],
+            registry=r,
+        )
         self._disconnects = Counter(
             "peerwire_disconnects",
             "Peers removed, by direction and reason",
@@ -166,9 +177,13 @@ class NetMetrics:
             self.dial_attempt()
         elif isinstance(ev, DialFailed):
             self.dial_result(ev.reason.value)
-        elif isinstance(ev, HandshakeFailed) and not ev.reason.is_policy_refusal:
-            # refusals by policy ("already connected" races, a full table) are not failures
-            self.handshake_failure(ev.reason.value)
+            self.dial_failure(failure_category(ev.reason), inbound=False)
+        elif isinstance(ev, HandshakeFailed):
+            if not ev.reason.is_policy_refusal:
+                # refusals by policy ("already connected" races, a full table) are not failures
+                self.handshake_failure(ev.reason.value)
+            if ev.direction is Direction.INBOUND:  # an outbound one is counted by its DialFailed
+                self.dial_failure(failure_category(ev.reason), inbound=True)
 
     async def consume(self, events: AsyncIterable[Event]) -> None:
         """:meth:`observe` every event of ``events`` until it ends (run it as a task)."""
@@ -207,6 +222,11 @@ class NetMetrics:
             if result != "success":
                 self._n["dial_fail"] += 1
             self._dial_results.labels(self.stack, self._results(result)).inc()
+
+    def dial_failure(self, reason: FailureCategory, *, inbound: bool) -> None:
+        """A failed dial (outbound) or handshake (inbound); the label set is the enum's (bounded)."""
+        with self._lock:
+            self._dial_failures.labels(self.stack, "inbound" if inbound else "outbound", reason.value).inc()
 
     def handshake_failure(self, reason: str) -> None:
         with self._lock:

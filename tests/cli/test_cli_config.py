@@ -301,3 +301,29 @@ def test_load_config_file_errors(tmp_path: Path) -> None:
     cfg.write_text('[rpc]\ntoken_file = "tok"\n')
     with pytest.raises(ConfigError, match=r"c.toml:2: \[rpc\] token_file: .* is empty"):
         load_config(cfg)
+
+
+def test_discovery_switches_as_toml_dotted_keys_and_flags() -> None:
+    d = parse_config("", path="n.toml", base_dir=Path("/b")).devp2p
+    assert (d.discovery_v4, d.discovery_v5) == (True, True)  # geth's defaults
+    cfg = parse_config("[devp2p]\ndiscovery.v4 = false\n", path="n.toml", base_dir=Path("/b"))
+    assert (cfg.devp2p.discovery_v4, cfg.devp2p.discovery_v5) == (False, True)
+    cfg = parse_config("[devp2p.discovery]\nv5 = false\n", path="n.toml", base_dir=Path("/b"))
+    assert (cfg.devp2p.discovery_v4, cfg.devp2p.discovery_v5) == (True, False)
+    # the command line (geth's --discovery.v4 / --discovery.v5) wins over the file
+    cfg = parse_config(
+        "[devp2p]\ndiscovery.v4 = false\ndiscovery.v5 = true\n",
+        path="n.toml",
+        base_dir=Path("/b"),
+        overrides={"discovery.v4": True, "discovery.v5": False, "maxpeers": 3},
+    )
+    assert (cfg.devp2p.discovery_v4, cfg.devp2p.discovery_v5, cfg.devp2p.maxpeers) == (True, False, 3)
+    with pytest.raises(ConfigError) as ei:
+        parse_config("[devp2p]\nmaxpeers = 1\ndiscovery.v5 = 1\n", path="n.toml", base_dir=Path("/b"))
+    assert str(ei.value) == "n.toml:3: [devp2p.discovery] v5: must be true or false, got 1"
+    with pytest.raises(ConfigError) as ei:
+        parse_config("[devp2p]\ndiscovery.v6 = true\n", path="n.toml", base_dir=Path("/b"))
+    assert "n.toml:2: [devp2p.discovery] v6: unknown key in [devp2p.discovery]" in str(ei.value)
+    with pytest.raises(ConfigError) as ei:
+        parse_config("", path="n.toml", base_dir=Path("/b"), overrides={"discovery.v4": "x"})
+    assert str(ei.value) == "command line: --discovery.v4: must be true or false, got 'x'"

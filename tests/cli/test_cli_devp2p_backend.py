@@ -209,3 +209,7 @@ def test_server_config() -> None:
     assert (c.listen_addr, c.max_peers, c.max_pending_peers, c.no_discovery) == ("0.0.0.0:0", 9, 50, True)
     assert [n.enode_url() for n in c.bootstrap_nodes] == [ENODE]  # type: ignore[union-attr]
     assert list(c.net_restrict or []) == ["10.0.0.0/8"] and c.enable_msg_events
+    assert (c.discovery_v4, c.discovery_v5) == (True, True)
+    only5 = parse_config("[devp2p]\ndiscovery.v4 = false\n", path="n.toml", base_dir=Path("/b"))
+    c = server_config(only5, key)
+    assert (c.discovery_v4, c.discovery_v5, c.no_discovery) == (False, True, False)

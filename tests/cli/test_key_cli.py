@@ -41,7 +41,7 @@ def test_key_new_tm2_json(tmp_path: Path, peerwire_bin: Path) -> None:
         "file": "node_key.json",
     }
     out = res.stdout + res.stderr
-    assert nk.seed.hex() not in out
+    assert nk.to_bytes().hex() not in out
     assert base64.b64encode(nk.to_go_bytes()).decode() not in out
 
 
@@ -71,7 +71,7 @@ def test_key_show_detects_format_and_hides_secret(tmp_path: Path, peerwire_bin: 
     nk.save(tmp_path / "nk.json")
     res = run_cli("key", "show", "nk.json", cwd=tmp_path)
     assert res.returncode == 0
-    assert nk.id in res.stdout and nk.seed.hex() not in res.stdout
+    assert nk.id in res.stdout and nk.to_bytes().hex() not in res.stdout
 
 
 def test_key_show_private_only_when_asked(tmp_path: Path, peerwire_bin: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from peerwire.devp2p import ENR, PrivateKey
+from peerwire.devp2p import ENR, Node, PrivateKey
+from peerwire.devp2p.discover import listen_v4
+from peerwire.errors import TimeoutError as PeerwireTimeout
 from peerwire.tm2 import NodeKey
 
 from .conftest import RunningNode, run_cli
@@ -173,6 +176,31 @@ def _peer_gauges(node: RunningNode) -> dict[str, float]:
     body = node.get("/metrics")[1].decode()
     fams = {f.name: f for f in text_string_to_metric_families(body)}
     return {s.labels["direction"]: s.value for s in fams["peerwire_peers"].samples}
+
+
+def test_devp2p_admin_dial_failures_lists_an_unreachable_static_peer(devp2p_node: RunningNode) -> None:
+    """admin_addPeer to a closed port: the failure is listed with its reason, last error and
+    next retry (ISO 8601 UTC), counted by reason, and logged once at WARNING."""
+    gone = PrivateKey.generate().public_key
+    port = free_port()
+    enode = f"enode://{gone.to_bytes().hex()}@127.0.0.1:{port}"
+    assert devp2p_node.call("admin_addPeer", enode)["result"] is True
+    entry = _wait(lambda: (r := devp2p_node.call("admin_dialFailures")["result"]) and r[0])
+    assert entry["id"] == gone.node_id.hex() and entry["address"] == f"127.0.0.1:{port}"
+    assert (entry["reason"], entry["direction"], entry["persistent"]) == ("refused", "outbound", True)
+    assert entry["message"] == "connection refused: nothing listens at that address"
+    assert entry["lastError"].startswith("ConnectionClosedError: connect to 127.0.0.1:")
+    assert entry["attempts"] == 1 and entry["backoff"] == 35.0
+    assert entry["nextRetry"].endswith("Z") and entry["nextRetry"] > entry["lastFailure"]
+    fams = {f.name: f for f in text_string_to_metric_families(devp2p_node.get("/metrics")[1].decode())}
+    counted = {
+        (x.labels["direction"], x.labels["reason"]): x.value for x in fams["peerwire_dial_failures"].samples
+    }
+    assert counted == {("outbound", "refused"): 1.0}
+    code, _, err = devp2p_node.stop()
+    assert code == 0
+    warns = [ln for ln in err.splitlines() if "level=warning" in ln and "peerwire.devp2p.dial" in ln]
+    assert len(warns) == 1 and "next retry in 35.0 s" in warns[0], err[-2000:]
 
 
 def test_two_devp2p_nodes_admin_add_and_remove_peer(
@@ -349,7 +377,7 @@ def test_tm2_node(tmp_path: Path, node_factory: Any, peerwire_bin: Path) -> None
     assert (tmp_path / "home" / "config").is_dir()  # the address book's directory
     code, _, err = node.stop()
     assert code == 0, err
-    assert nk.seed.hex() not in err
+    assert nk.to_bytes().hex() not in err
 
 
 def test_two_tm2_nodes_admin_add_peer_and_net_info(
@@ -523,3 +551,52 @@ def test_tm2_node_joins_through_its_seed(tmp_path: Path, node_factory: Any, peer
     for n in (joiner, seed):
         code, _, err = n.stop()
         assert code == 0, err
+
+
+def _answers_v4_ping(enode: str) -> bool:
+    async def ping() -> bool:
+        async with listen_v4(PrivateKey.generate(), "127.0.0.1:0") as d4:
+            try:
+                await d4.ping(Node.parse(enode))
+            except PeerwireTimeout:
+                return False
+            return True
+
+    return asyncio.run(ping())
+
+
+def test_discovery_flags_v5_only_node_finds_its_bootnode(
+    tmp_path: Path, node_factory: Any, peerwire_bin: Path
+) -> None:
+    """``--discovery.v4=false``: the nodes find each other through discovery v5 alone."""
+    (tmp_path / "boot").mkdir()
+    (tmp_path / "joiner").mkdir()
+    base = '[rpc]\nlisten = "127.0.0.1:0"\n[devp2p]\nlisten_host = "127.0.0.1"\n'
+    boot_port = free_port()
+    (tmp_path / "boot" / "node.toml").write_text(base + f"port = {boot_port}\n")
+    boot = node_factory(
+        "--config", "node.toml", "--discovery.v4=false", "--discovery.v5", cwd=tmp_path / "boot"
+    )
+    info = boot.call("admin_nodeInfo")["result"]
+    rec = ENR.decode(info["enr"])
+    assert (rec.tcp, rec.udp) == (boot_port, boot_port) and info["ports"]["discovery"] == boot_port
+    assert not _answers_v4_ping(info["enode"]), "v4 is off: no PONG"
+    (tmp_path / "joiner" / "node.toml").write_text(
+        base + f'port = {free_port()}\nbootnodes = ["{info["enr"]}"]\ndiscovery.v4 = false\n'
+    )
+    joiner = node_factory("--config", "node.toml", cwd=tmp_path / "joiner")
+    peers = _wait(lambda: joiner.call("admin_peers")["result"], within=30)
+    assert [p["id"] for p in peers] == [boot.node_id]
+    assert peers[0]["network"]["static"] is False  # dialed because discovery v5 found it
+    for n in (joiner, boot):
+        code, _, err = n.stop()
+        assert code == 0, err
+
+
+def test_discovery_flags_exclusive_with_nodiscover_and_checked(tmp_path: Path, peerwire_bin: Path) -> None:
+    res = run_cli("node", "--nodiscover", "--discovery.v5", "--datadir", str(tmp_path / "d"), cwd=tmp_path)
+    assert res.returncode == 2
+    assert "flags --discovery.v5 and --nodiscover can't be used at the same time" in res.stderr
+    res = run_cli("node", "--discovery.v4=maybe", "--datadir", str(tmp_path / "d"), cwd=tmp_path)
+    assert res.returncode == 2
+    assert "--discovery.v4: invalid boolean value 'maybe'" in res.stderr

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.conftest import load_vector
 
 from peerwire import devp2p
-from peerwire._core import discv4, identity
+from peerwire._core import discv4, keccak, rlp
 from peerwire.errors import DecodeError, InvalidKeyError
 
 D: Any = load_vector("discv4.json")
@@ -112,14 +112,14 @@ def test_bad_packets() -> None:
         discv4.decode(bad_hash)
     # unknown type, validly hashed and signed by construction: re-frame by hand
     body = bytes([7]) + bytes.fromhex("c0")
-    sig = SIGNER.sign_recoverable(identity.keccak256(body))
-    pkt = identity.keccak256(sig + body) + sig + body
+    sig = SIGNER.sign_recoverable(keccak.keccak256(body))
+    pkt = keccak.keccak256(sig + body) + sig + body
     with pytest.raises(DecodeError, match="unknown packet type"):
         discv4.decode(pkt)
     # trailing junk after the RLP list is tolerated
-    body = bytes([5]) + identity.rlp_encode([9, b"\x01"]) + b"junk"
-    sig = SIGNER.sign_recoverable(identity.keccak256(body))
-    t, _, _, _, f = discv4.decode(identity.keccak256(sig + body) + sig + body)
+    body = bytes([5]) + rlp.encode([9, b"\x01"]) + b"junk"
+    sig = SIGNER.sign_recoverable(keccak.keccak256(body))
+    t, _, _, _, f = discv4.decode(keccak.keccak256(sig + body) + sig + body)
     assert t == 5 and f.expiration == 9 and f.rest == [b"\x01"]
 
 
@@ -140,8 +140,8 @@ def test_mutated_vectors_are_rejected_or_decoded(name: str, pos: int, value: int
     mutated = bytearray(body)
     mutated[pos - 97] = value
     # re-sign and re-hash so the mutation reaches the RLP decoder
-    sig = SIGNER.sign_recoverable(identity.keccak256(bytes(mutated)))
-    pkt = identity.keccak256(sig + bytes(mutated)) + sig + bytes(mutated)
+    sig = SIGNER.sign_recoverable(keccak.keccak256(bytes(mutated)))
+    pkt = keccak.keccak256(sig + bytes(mutated)) + sig + bytes(mutated)
     with contextlib.suppress(DecodeError, InvalidKeyError):
         discv4.decode(pkt)
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import load_vector
 
-from peerwire._core import identity, rlpx
+from peerwire._core import rlpx, secp256k1
 from peerwire.errors import DecodeError, FrameError, HandshakeError, InvalidKeyError, LocalProtocolError
 
 EIP8: Any = load_vector("rlpx_eip8.json")
@@ -252,6 +252,6 @@ def test_handshake_bad_inputs() -> None:
         rlpx.Handshake.recipient(key("static_key_a")).feed(auth2)
 
 
-def test_identity_agrees_on_static_shared_secret() -> None:
+def test_secp256k1_ecdh_agrees_on_static_shared_secret() -> None:
     want = EIP8["intermediate_derived"]["static_shared_secret"]
-    assert identity.secp256k1_ecdh(key("static_key_a"), pub("static_pub_b")).hex() == want
+    assert secp256k1.Secp256k1SecretKey(key("static_key_a")).ecdh(pub("static_pub_b")).hex() == want

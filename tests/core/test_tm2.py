@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from tests.conftest import VECTORS
 
 from peerwire._core import tm2 as core
-from peerwire.errors import DecodeError, FrameError, HandshakeError
+from peerwire._core.ed25519 import Ed25519SecretKey
+from peerwire.errors import DecodeError, FrameError, HandshakeError, InvalidKeyError
 
 
 def test_all_32_golden_kdf_lines() -> None:
@@ -42,8 +43,8 @@ def test_low_order_blacklist(vectors: Callable[[str], Any]) -> None:
 
 def _pair() -> tuple[core.SecretHandshake, core.SecretHandshake]:
     return (
-        core.SecretHandshake(b"\x01" * 32, b"\x11" * 32),
-        core.SecretHandshake(b"\x02" * 32, b"\x22" * 32),
+        core.SecretHandshake(Ed25519SecretKey(b"\x01" * 32), b"\x11" * 32),
+        core.SecretHandshake(Ed25519SecretKey(b"\x02" * 32), b"\x22" * 32),
     )
 
 
@@ -195,3 +196,22 @@ def test_packet_reader_limits() -> None:
         core.PacketReader([(1, 10)], 1056).feed(core.encode_msg_packet(9, 1, b"x"))
     with pytest.raises(DecodeError, match="capacity"):
         core.PacketReader([(1, 10)], 1056).feed(core.encode_message(1, bytes(11), 1024))
+
+
+def test_node_ids(vectors: Callable[[str], Any]) -> None:
+    for ex in vectors("tm2.json")["node_ids"]["derived_examples"]:
+        assert core.node_id(bytes.fromhex(ex["pub_key"])) == ex["id"]
+        assert core.decode_node_id(ex["id"]).hex() == ex["address_hex"]
+    with pytest.raises(InvalidKeyError, match="32 bytes"):
+        core.node_id(b"\x01" * 31)
+    with pytest.raises(DecodeError):
+        core.decode_node_id("g1notanid")
+
+
+def test_handshake_takes_the_key_object_not_seed_bytes() -> None:
+    with pytest.raises(TypeError):
+        core.SecretHandshake(b"\x01" * 32)  # type: ignore[arg-type]
+    a, b = _pair()
+    fa, fb = a.read_ephemeral(b.ephemeral_message()), b.read_ephemeral(a.ephemeral_message())
+    assert a.read_auth(fb) and b.read_auth(fa)
+    assert a.finish()[1] == Ed25519SecretKey(b"\x02" * 32).public_key()

@@ -25,7 +25,7 @@ def test_frozen_and_normalised() -> None:
         cfg.max_peers = 1  # type: ignore[misc]
     assert isinstance(cfg.static_nodes, tuple) and isinstance(cfg.static_nodes[0], Node)
     assert cfg.net_restrict == ("10.0.0.0/8",) and cfg.protocols == (ECHO1,)
-    assert cfg.discovery_v4 and not cfg.discovery_v5 and cfg.node_filter is None
+    assert cfg.discovery_v4 and cfg.discovery_v5 and cfg.node_filter is None  # geth: both on
     changed = cfg.replace(max_peers=7)
     assert (changed.max_peers, cfg.max_peers) == (7, 50)
 
@@ -52,16 +52,21 @@ def test_bad_values_raise_clear_value_errors(kw: dict[str, Any], match: str) -> 
     assert isinstance(e.value, ValueError)
 
 
-def test_bad_key_type_and_discovery_v5_are_refused() -> None:
+def test_bad_key_type_and_non_bool_discovery_switches_are_refused() -> None:
     with pytest.raises(TypeError, match="private_key"):
         Config(private_key=b"\x01" * 32)  # type: ignore[arg-type]
-    with pytest.raises(NotImplementedError, match="discovery v5 is not implemented"):
-        Config(private_key=KEY, discovery_v5=True)
+    for field in ("no_discovery", "discovery_v4", "discovery_v5"):
+        with pytest.raises(InvalidArgumentError, match=f"Config.{field} must be a bool"):
+            Config(private_key=KEY, **{field: "yes"})  # type: ignore[arg-type]
 
 
-def test_discovery_v4_false_means_no_discovery_socket() -> None:
+def test_discovery_runs_with_either_version() -> None:
     assert Config(private_key=KEY, no_discovery=False).discovery_enabled
-    assert not Config(private_key=KEY, no_discovery=False, discovery_v4=False).discovery_enabled
+    assert Config(private_key=KEY, no_discovery=False, discovery_v4=False).discovery_enabled  # v5 only
+    assert Config(private_key=KEY, no_discovery=False, discovery_v5=False).discovery_enabled  # v4 only
+    assert not Config(
+        private_key=KEY, no_discovery=False, discovery_v4=False, discovery_v5=False
+    ).discovery_enabled
     assert not Config(private_key=KEY).discovery_enabled  # no_discovery defaults to True
 
 

@@ -22,7 +22,6 @@ from peerwire.devp2p._dial import (
     ERR_RECENTLY_DIALED,
     ERR_SELF,
     DialScheduler,
-    FairMix,
     NetRestrict,
     _Backoff,
 )
@@ -261,55 +260,6 @@ async def test_net_restrict_applies_to_resolved_address() -> None:
     assert rig.started == []
     assert rig.sched.failures_log[-1][1] == ERR_NET_RESTRICT
     await rig.close()
-
-
-@aio
-async def test_fair_mix_alternates_sources_and_skips_slow_ones() -> None:
-    clock = FakeClock()
-
-    async def fast(base: int) -> AsyncIterator[Node]:
-        i = 0
-        while True:
-            yield node(base + i % 3)
-            i += 1
-
-    slow_q: asyncio.Queue[Node] = asyncio.Queue(maxsize=5)
-
-    async def slow() -> AsyncIterator[Node]:
-        while True:
-            yield await slow_q.get()
-
-    mix = FairMix(clock)
-    mix.add_source(fast(0))
-    mix.add_source(fast(3))
-    it = aiter(mix)
-    got = [idx((await anext(it)).id) for _ in range(6)]
-    assert sorted(got[:2]) == [0, 3] and {g // 3 for g in got} == {0, 1}
-    assert sum(1 for g in got if g < 3) == 3  # fair: half from each
-    mix.add_source(slow())
-    nxt = asyncio.ensure_future(anext(it))
-    await settle()
-    # whichever turn comes up, a fast source answers without waiting for the slow one
-    out = [idx((await nxt).id)]
-    for _ in range(5):
-        f = asyncio.ensure_future(anext(it))
-        await settle()
-        if not f.done():
-            await clock.advance(0.2)
-            await settle()
-        out.append(idx((await f).id))
-    assert all(o < 6 for o in out)
-    slow_q.put_nowait(node(9))
-    seen = []
-    for _ in range(6):
-        f = asyncio.ensure_future(anext(it))
-        await settle()
-        if not f.done():
-            await clock.advance(0.2)
-            await settle()
-        seen.append(idx((await f).id))
-    assert 9 in seen
-    mix.close()
 
 
 @aio

@@ -16,7 +16,7 @@ import pytest
 
 from peerwire import devp2p
 from peerwire._core import discv4 as wire
-from peerwire._core import identity
+from peerwire._core import keccak, rlp
 from peerwire.devp2p.discover import RESP_TIMEOUT, NodeDB, UDPv4, check_relay_addr, listen_v4
 from peerwire.errors import DecodeError, InvalidKeyError, TimeoutError
 from peerwire.testing import FakeClock, autojump
@@ -129,7 +129,7 @@ async def test_bad_input_is_dropped_without_reply() -> None:
         ping, _ = wire.encode_ping(sk, LO, LO, _exp())
         bad_sig = bytearray(ping)
         bad_sig[32:97] = b"\x00" * 64 + b"\x05"  # unrecoverable signature, hash fixed up
-        bad_sig[:32] = identity.keccak256(bytes(bad_sig[32:]))
+        bad_sig[:32] = keccak.keccak256(bytes(bad_sig[32:]))
         tr.sendto(bytes(bad_sig), addr)
         tr.sendto(ping[:-1] + bytes([ping[-1] ^ 1]), addr)  # bad hash
         assert await _nothing_within(sink)
@@ -214,7 +214,8 @@ async def test_neighbor_validation_rules() -> None:
 @run_async
 async def test_timeout_and_flood_keeps_others_answered() -> None:
     key = devp2p.PrivateKey.generate()
-    async with listen_v4(key, "127.0.0.1:0") as d, raw_socket() as (tr, sink):
+    # flooder, victim and honest peer share this machine: limit loopback sources too
+    async with listen_v4(key, "127.0.0.1:0", limit_loopback=True) as d, raw_socket() as (tr, sink):
         dead = devp2p.Node(public_key=devp2p.PrivateKey.generate().public_key, host="127.0.0.1", udp_port=9)
         with pytest.raises(TimeoutError):
             await d.ping(dead)
@@ -282,10 +283,10 @@ async def test_enr_response_for_another_node_or_oversize_is_rejected() -> None:
                 await a.request_enr(kc_node)
             await task
         # an ENR response whose record exceeds 300 bytes does not even decode
-        big = identity.rlp_encode([b"\x00" * 64, 1, b"k", b"x" * 300])
-        body = bytes([6]) + identity.rlp_encode([b"\x01" * 32, identity.rlp_decode(big)])
-        sig = kb.sign_recoverable(identity.keccak256(body))
-        pkt = identity.keccak256(sig + body) + sig + body
+        big = rlp.encode([b"\x00" * 64, 1, b"k", b"x" * 300])
+        body = bytes([6]) + rlp.encode([b"\x01" * 32, rlp.decode(big)])
+        sig = kb.sign_recoverable(keccak.keccak256(body))
+        pkt = keccak.keccak256(sig + body) + sig + body
         with pytest.raises(DecodeError):
             wire.decode(pkt)
         before = a.stats.dropped_invalid
@@ -474,3 +475,21 @@ async def test_whole_exchange_with_reply_timeouts_runs_on_the_fake_clock() -> No
     # the reply timeouts (and the ping-back waits of bonding) passed in fake time...
     assert fake_elapsed >= 2 * RESP_TIMEOUT
     assert real_elapsed < fake_elapsed / 2  # ...not in real time (2.5 s fake, about 0.3 s real here)
+
+
+def test_source_limits_skip_loopback_unless_asked() -> None:
+    from peerwire.devp2p.discover._limiter import SOURCE_BURST, SourceLimiter
+    from peerwire.devp2p.discover._v4limits import MAX_BONDING_PER_IP, BondBudget
+
+    clock = FakeClock()
+    lan, lo = ("10.1.2.3", 30303), ("127.0.0.1", 30303)
+    default, strict = SourceLimiter(clock), SourceLimiter(clock, limit_loopback=True)
+    n = int(SOURCE_BURST) * 4
+    assert sum(default.allow(lo) for _ in range(n)) == n  # this machine's own nodes
+    assert sum(default.allow(("::ffff:127.0.0.1", 1)) for _ in range(n)) == n
+    assert sum(default.allow(lan) for _ in range(n)) == int(SOURCE_BURST)
+    assert sum(strict.allow(lo) for _ in range(n)) == int(SOURCE_BURST)
+    ids = [bytes([i]) * 64 for i in range(MAX_BONDING_PER_IP * 2)]
+    assert all(BondBudget().admit(i, "127.0.0.1", 0.0) for i in ids)
+    budget = BondBudget(limit_loopback=True)
+    assert sum(budget.admit(i, "127.0.0.1", 0.0) for i in ids) == MAX_BONDING_PER_IP

@@ -215,3 +215,52 @@ async def test_revalidation_runs_on_the_injected_clock() -> None:
             if b.id not in a.table:
                 break
         assert b.id not in a.table  # dead nodes leave the table on revalidation failures
+
+
+@run_async
+async def test_shared_socket_random_nodes_mix_both_protocols() -> None:
+    """``listen(v4, v5).random_nodes()`` is a FairMix of both walks: nodes only one protocol knows."""
+    async with (
+        listen(devp2p.PrivateKey.generate(), "127.0.0.1:0", v4=True, v5=True) as both,
+        listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0") as p4,
+        listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as p5,
+    ):
+        assert both.v4 is not None and both.v5 is not None
+        assert both.local_addr[1] == both.self_node().udp_port
+        me = both.self_node()
+        await p4.ping(me)  # each one now sits in the table of its own protocol only
+        await p5.ping(me)
+        want = {p4.self_node().id, p5.id}
+        seen: set[bytes] = set()
+        async with asyncio.timeout(20):
+            async for n in both.random_nodes():
+                seen.add(n.id)
+                if want <= seen:
+                    break
+        assert want <= {n.id for n in both.table_nodes()}
+        assert p5.id not in {n.id for n in both.v4.table_nodes()}
+        assert p4.self_node().id not in {n.id for n in both.v5.table_nodes()}
+
+
+@run_async
+async def test_cancelled_lookup_leaves_no_query_task() -> None:
+    """Lookup queries are tasks of the shared walk's task group: cancelling the lookup ends them."""
+    silent = devp2p.PrivateKey.generate()
+    dead = [
+        Node.from_record(devp2p.ENR.build(devp2p.PrivateKey.generate(), 1, ip="127.0.0.1", udp=9 + i))
+        for i in range(3)
+    ]
+    clock = FakeClock()  # replies never time out and the upkeep loops stay asleep
+    async with nodes(1, clock=clock) as (a,):
+        await asyncio.sleep(0.05)  # the first refresh (empty table) is over
+        for n in dead:
+            a.nodes[n.id] = n
+            a.table.add(n.id, "127.0.0.1", 0.0, False)
+        before = set(asyncio.all_tasks())
+        look = asyncio.ensure_future(a.lookup(silent.public_key.node_id))
+        await asyncio.sleep(0.2)
+        assert len(set(asyncio.all_tasks()) - before) > 1  # the lookup and its queries
+        look.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await look
+        assert set(asyncio.all_tasks()) - before == set()

@@ -11,7 +11,7 @@ from tests.conftest import load_vector
 from peerwire import devp2p
 from peerwire._clock import FakeClock
 from peerwire._core import enr as core_enr
-from peerwire._core import identity
+from peerwire._core import rlp
 from peerwire.errors import DecodeError, InvalidKeyError, LocalProtocolError
 
 V: Any = load_vector("enr.json")["record"]
@@ -52,9 +52,9 @@ def _resign_high_s(rec: devp2p.ENR) -> bytes:
     sig = rec.signature
     s = int.from_bytes(sig[32:], "big")
     high = sig[:32] + (N - s).to_bytes(32, "big")
-    fields = identity.rlp_decode(rec.to_bytes())
+    fields = rlp.decode(rec.to_bytes())
     fields[0] = high
-    return identity.rlp_encode(fields)
+    return rlp.encode(fields)
 
 
 def test_high_s_and_tampered_signatures_rejected() -> None:
@@ -65,10 +65,10 @@ def test_high_s_and_tampered_signatures_rejected() -> None:
         unverified.verify()
     with pytest.raises(InvalidKeyError):
         devp2p.ENR.decode(high)
-    fields = identity.rlp_decode(rec.to_bytes())
+    fields = rlp.decode(rec.to_bytes())
     fields[1] = b"\x02"  # seq changed, signature stale
     with pytest.raises(InvalidKeyError):
-        devp2p.ENR.decode(identity.rlp_encode(fields))
+        devp2p.ENR.decode(rlp.encode(fields))
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_high_s_and_tampered_signatures_rejected() -> None:
 )
 def test_structure_errors(fields: list[bytes]) -> None:
     with pytest.raises(DecodeError):
-        devp2p.ENR.decode(identity.rlp_encode(fields), verify=False)
+        devp2p.ENR.decode(rlp.encode(fields), verify=False)
 
 
 def test_text_form_rules() -> None:
@@ -99,8 +99,8 @@ def test_text_form_rules() -> None:
 
 def test_build_size_limit_and_extra_values() -> None:
     rec = devp2p.ENR.build(KEY, seq=7, ip="10.0.0.1", tcp=30303, udp=30304, extra={b"eth": [[b"\x01", 5]]})
-    assert rec.raw_value(b"eth") == identity.rlp_encode([[b"\x01", 5]])
-    assert rec[b"eth"] == identity.rlp_encode([[b"\x01", 5]])  # list value: raw RLP
+    assert rec.raw_value(b"eth") == rlp.encode([[b"\x01", 5]])
+    assert rec[b"eth"] == rlp.encode([[b"\x01", 5]])  # list value: raw RLP
     assert devp2p.ENR.decode(str(rec)) == rec
     with pytest.raises(LocalProtocolError):
         devp2p.ENR.build(KEY, extra={b"big": b"x" * 250})

@@ -67,13 +67,33 @@ def test_invalid_private_keys(bad: str) -> None:
 
 
 def test_secret_lives_in_rust_until_exported() -> None:
-    from peerwire._core import identity
+    from peerwire._core import secp256k1
 
     key = devp2p.PrivateKey.generate()
-    assert isinstance(key.native, identity.Secp256k1SecretKey)
+    assert isinstance(key.native, secp256k1.Secp256k1SecretKey)
     # no attribute of the key object holds the secret as Python bytes
     assert not any(isinstance(getattr(key, slot), bytes) for slot in type(key).__slots__)
     assert "Secp256k1SecretKey" in repr(key.native) and key.to_hex() not in repr(key.native)
     exported = key.to_bytes()  # the one way out
     assert devp2p.PrivateKey(exported) == key and devp2p.PrivateKey(exported).native == key.native
     assert devp2p.PrivateKey(key.native).public_key == key.public_key
+
+
+def test_core_calls_that_sign_take_the_key_object() -> None:
+    """RLPx handshakes, ENR signing and the discv5 codec use the Rust key, as discv4 does."""
+    from peerwire._core import discv5, enr, keccak, rlpx
+
+    a, b = devp2p.PrivateKey.generate(), devp2p.PrivateKey.generate()
+    pairs = [(b"tcp", b"\x82\x76\x5f")]
+    signed = enr.Record.sign_v4(a.native, 7, pairs)
+    assert signed.verify_v4() == a.public_key.to_bytes()
+    assert signed.raw == enr.Record.sign_v4(a.to_bytes(), 7, pairs).raw  # RFC 6979: same bytes
+    codec = discv5.Codec(a.native, signed.raw)
+    assert codec.local_id == keccak.keccak256(a.public_key.to_bytes())
+    initiator, auth = rlpx.Handshake.initiator(a.native, b.public_key.to_bytes())
+    recipient = rlpx.Handshake.recipient(b.native)
+    done_b = recipient.feed(auth)
+    assert done_b is not None and done_b.remote_public_key == a.public_key.to_bytes()
+    done_a = initiator.feed(done_b.send)
+    assert done_a is not None and done_a.remote_public_key == b.public_key.to_bytes()
+    assert (done_a.aes_secret, done_a.mac_secret) == (done_b.aes_secret, done_b.mac_secret)

@@ -153,15 +153,15 @@ def _eth_peer(version: int) -> tuple[eth.EthPeer, _RecordingRW]:
 @aio
 async def test_peer_serves_empty_and_checks_messages_as_geth() -> None:
     from peerwire._core import eth as core_eth
-    from peerwire._core import identity
+    from peerwire._core import rlp
 
     ep, rw = _eth_peer(70)
     h = b"\x11" * 32
     # GetReceipts (eth/70 layout) -> [id, false, []]; GetBlockBodies -> [id, []]
-    await ep._handle(devp2p.Msg(0x0F, identity.rlp_encode([9, 2, [h]])))
+    await ep._handle(devp2p.Msg(0x0F, rlp.encode([9, 2, [h]])))
     await ep._handle(devp2p.Msg(0x05, core_eth.encode_hash_request(4, [h])))
     assert rw.sent == [
-        (0x10, identity.rlp_encode([9, b"", []])),
+        (0x10, rlp.encode([9, b"", []])),
         (0x06, core_eth.encode_id_and_raw_list(4, [])),
     ]
     # BlockRangeUpdate is validated and kept
@@ -171,7 +171,7 @@ async def test_peer_serves_empty_and_checks_messages_as_geth() -> None:
         devp2p.Msg(0x11, core_eth.encode_block_range(8, 7, h)),  # earliest > latest
         devp2p.Msg(0x07, b"\xc0"),  # NewBlock does not exist after eth/68
         devp2p.Msg(0x00, b"\xc0"),  # a second Status
-        devp2p.Msg(0x08, identity.rlp_encode([b"\x02", [1, 2], [h]])),  # lengths differ
+        devp2p.Msg(0x08, rlp.encode([b"\x02", [1, 2], [h]])),  # lengths differ
         devp2p.Msg(0x03, b"\xc3\x01\x02"),  # undecodable header request
     ]
     for msg in bad:
@@ -239,14 +239,14 @@ async def test_bodies_from_a_provider_and_in_flight_bound() -> None:
 @aio
 async def test_eth72_get_cells_answered_empty_with_the_queried_mask() -> None:
     from peerwire._core import eth as core_eth
-    from peerwire._core import identity
+    from peerwire._core import rlp
 
     ep, rw = _eth_peer(72)
     mask = b"\x01" + bytes(15)
-    await ep._handle(devp2p.Msg(0x14, identity.rlp_encode([5, [[b"\x11" * 32], mask]])))
+    await ep._handle(devp2p.Msg(0x14, rlp.encode([5, [[b"\x11" * 32], mask]])))
     assert rw.sent == [(0x15, core_eth.encode_cells(5, [], [], mask))]
     with pytest.raises(eth.EthHandshakeError):  # GetCells is not an eth/71 message
-        await _eth_peer(71)[0]._handle(devp2p.Msg(0x14, identity.rlp_encode([5, [[], mask]])))
+        await _eth_peer(71)[0]._handle(devp2p.Msg(0x14, rlp.encode([5, [[], mask]])))
 
 
 @aio
@@ -270,3 +270,7 @@ async def test_record_follows_fork_transitions_when_attached() -> None:
         rec = devp2p.ENR.decode(srv.node_info()["enr"])
         assert rec.seq > first.seq
         assert eth.ForkID.from_enr(rec) == chain.fork_id(2, 2_000_000_000) != chain.fork_id(0, 0)
+        # the record both discovery protocols publish: a v5 peer fetches the new fork ID
+        async with devp2p.discover.listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as peer5:
+            fetched = await peer5.request_enr(srv.self_node())
+        assert fetched.seq == rec.seq and eth.ForkID.from_enr(fetched) == eth.ForkID.from_enr(rec)

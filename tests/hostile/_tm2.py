@@ -53,7 +53,7 @@ class RawSts:
         return self
 
     async def handshake(self) -> None:
-        hs = core.SecretHandshake(self.key.seed)
+        hs = core.SecretHandshake(self.key.native)
         self.writer.write(hs.ephemeral_message())
         theirs = await asyncio.wait_for(self.reader.readexactly(35), 5)
         self.writer.write(hs.read_ephemeral(theirs))

@@ -65,7 +65,10 @@ async def _honest_pings(d: UDPv4, stop: asyncio.Event) -> tuple[int, int]:
 async def test_identity_churn_from_600_ports_is_bounded_and_honest_peers_answered(tmp_path: Path) -> None:
     db = tmp_path / "nodes.db"
     loop = asyncio.get_running_loop()
-    async with listen_v4(devp2p.PrivateKey.generate(), "127.0.0.1:0", node_database=str(db)) as d:
+    # attackers and victim share this machine, so the loopback exemption is switched off
+    async with listen_v4(
+        devp2p.PrivateKey.generate(), "127.0.0.1:0", node_database=str(db), limit_loopback=True
+    ) as d:
         socks = [
             (await loop.create_datagram_endpoint(_Quiet, local_addr=("127.0.0.1", 0)))[0] for _ in range(600)
         ]
@@ -114,14 +117,9 @@ async def test_expiry_is_signed_like_geth(expiration: int, answered: bool) -> No
 
 
 def _signed(ptype: int, body: bytes) -> bytes:
-    import hashlib  # noqa: F401 - keccak comes from the core
-
-    from peerwire._core import identity
-
     key = devp2p.PrivateKey.generate()
     ping, _ = wire.encode_ping(key.to_bytes(), LO, LO, _exp())
     # Re-sign a different type/body: reuse the core signer through a Ping with the same key.
-    _ = identity
     return ping[:97] + bytes([ptype]) + body
 
 

@@ -67,7 +67,7 @@ async def _forged_auth(v: TcpNode, edit: Callable[[bytes], bytes]) -> RawSts:
     a = await RawSts.connect(v, sts=False)
     eph = X25519PrivateKey.generate()
     eph_pub = eph.public_key().public_bytes_raw()
-    hs = core.SecretHandshake(a.key.seed, eph.private_bytes_raw())
+    hs = core.SecretHandshake(a.key.native, eph.private_bytes_raw())
     a.writer.write(hs.ephemeral_message())
     theirs = await a.reader.readexactly(35)
     good = hs.read_ephemeral(theirs)
@@ -97,7 +97,7 @@ async def auth_wrong_prefix(v: TcpNode) -> None:
 
 async def auth_bad_aead_tag(v: TcpNode) -> None:
     a = await RawSts.connect(v, sts=False)
-    hs = core.SecretHandshake(a.key.seed)
+    hs = core.SecretHandshake(a.key.native)
     a.writer.write(hs.ephemeral_message())
     hs.read_ephemeral(await a.reader.readexactly(35))
     a.writer.write(os.urandom(core.SEALED_FRAME_SIZE))

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,7 @@ def run_geth(
     *,
     network_id: int,
     bootnodes: list[str] = (),  # type: ignore[assignment]
+    extra_args: Sequence[str] = (),
 ) -> Iterator[Geth]:
     binary = geth_binary()
     datadir = workdir / "geth"
@@ -121,6 +122,7 @@ def run_geth(
         "--ipcdisable",
         "--maxpeers", "10",
         "--verbosity", "4",
+        *extra_args,
     ]  # fmt: skip
     with open(log, "wb") as logf:
         proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)

@@ -19,6 +19,7 @@ from tests.conftest import run_harness
 
 from peerwire import tm2
 from peerwire._core import tm2 as core
+from peerwire._core.ed25519 import Ed25519SecretKey
 
 pytestmark = pytest.mark.interop
 
@@ -64,12 +65,14 @@ def test_deterministic_handshake_against_gno(go_harness: Path, vectors: Callable
         assert got[:n].hex() == ref["hex"][: 2 * n], name
     # And our state machine accepts gno's frames (tags valid whatever the padding).
     a = core.SecretHandshake(
-        bytes.fromhex(inp["node_a_ed25519_seed"]), bytes.fromhex(inp["node_a_x25519_ephemeral_private"])
+        Ed25519SecretKey(bytes.fromhex(inp["node_a_ed25519_seed"])),
+        bytes.fromhex(inp["node_a_x25519_ephemeral_private"]),
     )
     a.read_ephemeral(b_wire[:35])
     assert a.read_auth(frames_b[0])
     b = core.SecretHandshake(
-        bytes.fromhex(inp["node_b_ed25519_seed"]), bytes.fromhex(inp["node_b_x25519_ephemeral_private"])
+        Ed25519SecretKey(bytes.fromhex(inp["node_b_ed25519_seed"])),
+        bytes.fromhex(inp["node_b_x25519_ephemeral_private"]),
     )
     b.read_ephemeral(a_wire[:35])
     assert b.read_auth(frames_a[0])

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from peerwire import tm2
+from peerwire._core.ed25519 import Ed25519SecretKey
 from peerwire.errors import DecodeError, InvalidKeyError
 
 
@@ -33,7 +35,7 @@ def test_derived_id_vectors(vectors: Callable[[str], Any]) -> None:
             if "secret" in ex
             else tm2.NodeKey.from_seed(bytes.fromhex(ex["seed"]))
         )
-        assert nk.seed.hex() == ex["seed"]
+        assert nk.to_bytes().hex() == ex["seed"]
         assert nk.public_key.hex() == ex["pub_key"]
         assert nk.to_go_bytes().hex() == ex["priv_key_hex"]
         assert nk.id == ex["id"]
@@ -73,4 +75,27 @@ def test_invalid_ids(bad: str) -> None:
 
 def test_repr_hides_seed() -> None:
     nk = tm2.NodeKey.generate()
-    assert nk.seed.hex()[:16] not in repr(nk) and nk.id in repr(nk)
+    assert nk.to_bytes().hex()[:16] not in repr(nk) and nk.id in repr(nk)
+    assert nk.to_bytes().hex()[:16] not in repr(nk.native)
+
+
+def test_secret_lives_in_rust_until_exported() -> None:
+    nk = tm2.NodeKey.generate()
+    seed, go = nk.to_bytes(), nk.to_go_bytes()  # the ways out
+    assert isinstance(nk.native, Ed25519SecretKey)
+    # No attribute of the key object holds the seed as Python bytes.
+    held = [getattr(nk, slot) for slot in type(nk).__slots__]
+    assert not any(isinstance(v, bytes) and seed in v for v in held)
+    assert go == seed + nk.public_key
+    again = tm2.NodeKey.from_seed(seed)
+    assert again == nk and hash(again) == hash(nk) and again.native == nk.native
+    assert tm2.NodeKey(nk.native) == nk and tm2.NodeKey.from_go_bytes(go) == nk
+    assert nk != tm2.NodeKey.generate()
+
+
+def test_sign_matches_an_independent_ed25519_on_the_same_seed() -> None:
+    seed = bytes(range(32))
+    ref = Ed25519PrivateKey.from_private_bytes(seed)
+    nk = tm2.NodeKey.from_seed(seed)
+    for msg in (b"", b"challenge", b"x" * 5000):
+        assert nk.sign(msg) == ref.sign(msg)

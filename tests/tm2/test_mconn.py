@@ -206,3 +206,49 @@ def test_connection_status_rates_are_bytes_over_lifetime() -> None:
     st = ConnectionStatus(duration=2.0, bytes_sent=4096, bytes_received=1000)
     assert st.send_rate == 2048.0 and st.recv_rate == 500.0
     assert ConnectionStatus(duration=0.0, bytes_sent=10, bytes_received=10).send_rate == 0.0
+
+
+class _FirstWriteStalls:
+    """A secret connection whose first write blocks until ``release`` is set (a slow drain)."""
+
+    def __init__(self, sc: Any) -> None:
+        self._sc = sc
+        self.release = asyncio.Event()
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sc, name)
+
+    async def write(self, data: bytes) -> None:
+        self.writes += 1
+        if self.writes == 1:
+            await self.release.wait()
+        await self._sc.write(data)
+
+
+def test_packets_cut_while_a_flush_drains_are_flushed_too() -> None:
+    """The flush timer keeps flushing: packets cut while its write drained do not wait for a next send."""
+
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        ra, rb = Recorder(), Recorder()
+        slow = _FirstWriteStalls(a)
+        ma, mb = _mconn(slow, ra, flush_throttle=0.0), _mconn(b, rb)
+        ma.start()
+        mb.start()
+        async with srv, asyncio.timeout(10):
+            assert await ma.send(0x10, b"first")
+            for _ in range(100):  # until the flush timer's write is under way (and stalled)
+                if slow.writes:
+                    break
+                await asyncio.sleep(0.001)
+            assert slow.writes == 1
+            assert await ma.send(0x10, b"second")  # cut into the buffer while the flush drains
+            await asyncio.sleep(0.05)
+            slow.release.set()
+            async with asyncio.timeout(2):
+                assert [await rb.msgs.get() for _ in range(2)] == [(0x10, b"first"), (0x10, b"second")]
+            await ma.stop()
+            await mb.stop()
+
+    asyncio.run(main())

@@ -11,6 +11,7 @@ import pytest
 from peerwire import tm2
 from peerwire._core import tm2 as core
 from peerwire.errors import ConnectionClosedError, FrameError, HandshakeError
+from peerwire.tm2._secret import CLOSE_WAIT_TIMEOUT
 
 A = tm2.NodeKey.from_seed(b"\x01" * 32)
 B = tm2.NodeKey.from_seed(b"\x02" * 32)
@@ -60,7 +61,7 @@ def test_deterministic_handshake_over_tcp() -> None:
 
         async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
             # A raw peer: play node B by hand with the core state machine.
-            hs = core.SecretHandshake(B.seed, b"\x22" * 32)
+            hs = core.SecretHandshake(B.native, b"\x22" * 32)
             w.write(hs.ephemeral_message())
             w.write(hs.read_ephemeral(await r.readexactly(35)))
             frame = await r.readexactly(core.SEALED_FRAME_SIZE)
@@ -99,7 +100,7 @@ async def _bad_peer(script: Callable[[asyncio.StreamReader, asyncio.StreamWriter
 
 
 def _peer_handshake(ephemeral: bytes | None = None) -> core.SecretHandshake:
-    return core.SecretHandshake(B.seed, ephemeral)
+    return core.SecretHandshake(B.native, ephemeral)
 
 
 @pytest.mark.parametrize(
@@ -234,5 +235,60 @@ def test_standalone_make_has_its_own_handshake_timeout() -> None:
             assert loop.time() - start < 2.0
             async with asyncio.timeout(5):
                 await closed.wait()
+
+    asyncio.run(main())
+
+
+class _StallingClose:
+    """A writer whose close never completes: the close wait must be bounded too."""
+
+    def __init__(self, inner: asyncio.StreamWriter) -> None:
+        self._inner = inner
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self._inner.write(data)
+
+    async def drain(self) -> None:
+        await self._inner.drain()
+
+    def close(self) -> None:
+        self.closed = True
+        self._inner.close()
+
+    async def wait_closed(self) -> None:
+        await asyncio.Event().wait()
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self._inner.get_extra_info(name, default)
+
+
+def test_stalled_handshake_times_out_on_the_injected_clock_without_real_waiting() -> None:
+    """Both bounds (the handshake's and the close wait's) run on the caller's clock."""
+    from peerwire._clock import FakeClock
+    from peerwire.errors import TimeoutError as PeerwireTimeoutError
+    from peerwire.testing import memory_pipe, settle
+
+    async def main() -> None:
+        clock = FakeClock()
+        ours, theirs = memory_pipe()
+        writer = _StallingClose(ours.writer)
+        started = asyncio.get_running_loop().time()
+        task = asyncio.ensure_future(
+            tm2.SecretConnection.make(ours.reader, writer, A, timeout=3.0, clock=clock)
+        )
+        # The peer takes our ephemeral key and never answers.
+        assert len(await theirs.reader.readexactly(core.EPHEMERAL_MSG_SIZE)) == 35
+        await settle()
+        await clock.advance(2.9)
+        assert not task.done() and not writer.closed
+        await clock.advance(0.1)  # the handshake deadline: the writer is closed, its close is awaited
+        assert writer.closed and not task.done()
+        await clock.advance(CLOSE_WAIT_TIMEOUT)
+        with pytest.raises(PeerwireTimeoutError, match=r"handshake took longer than 3\.0 s"):
+            await task
+        assert await theirs.reader.read() == b""  # our side closed the socket
+        # 4 s of handshake and close bounds passed on the fake clock, not the real one.
+        assert asyncio.get_running_loop().time() - started < 1.0
 
     asyncio.run(main())

@@ -1,7 +1,7 @@
 from typing import TypeAlias, final
 
 from peerwire._core.enr import Record
-from peerwire._core.identity import Secp256k1SecretKey
+from peerwire._core.secp256k1 import Secp256k1SecretKey
 
 _Secret: TypeAlias = bytes | Secp256k1SecretKey
 

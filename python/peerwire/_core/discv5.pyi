@@ -1,5 +1,7 @@
 from typing import Any, Literal, final
 
+from peerwire._core.secp256k1 import Secp256k1SecretKey
+
 MIN_PACKET_SIZE: int
 MAX_PACKET_SIZE: int
 MAX_REQUEST_ID: int
@@ -48,7 +50,7 @@ def encrypt_gcm(key: bytes, nonce: bytes, pt: bytes, ad: bytes) -> bytes: ...
 
 @final
 class Codec:
-    def __new__(cls, key: bytes, record: bytes) -> Codec: ...
+    def __new__(cls, key: bytes | Secp256k1SecretKey, record: bytes) -> Codec: ...
     @property
     def local_id(self) -> bytes: ...
     def set_local_record(self, record: bytes) -> None: ...

@@ -1,6 +1,8 @@
 from collections.abc import Iterable
 from typing import final
 
+from peerwire._core.secp256k1 import Secp256k1SecretKey
+
 MAX_FRAME_SIZE: int
 MAX_PAYLOAD_SIZE: int
 MAX_HANDSHAKE_SIZE: int
@@ -54,14 +56,16 @@ class HandshakeDone:
 class Handshake:
     @staticmethod
     def initiator(
-        private_key: bytes,
+        private_key: bytes | Secp256k1SecretKey,
         remote_public_key: bytes,
         ephemeral_key: bytes | None = None,
         nonce: bytes | None = None,
     ) -> tuple[Handshake, bytes]: ...
     @staticmethod
     def recipient(
-        private_key: bytes, ephemeral_key: bytes | None = None, nonce: bytes | None = None
+        private_key: bytes | Secp256k1SecretKey,
+        ephemeral_key: bytes | None = None,
+        nonce: bytes | None = None,
     ) -> Handshake: ...
     def feed(self, data: bytes) -> HandshakeDone | None: ...
     @property

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from peerwire._core import identity
+from peerwire._core import keccak
 from peerwire._core import rlpx as core
 from peerwire.bench._crypto import aes256_ctr
 from peerwire.devp2p import PrivateKey, PublicKey, rlpx
@@ -70,7 +70,7 @@ def make_bound() -> Callable[[bytes], None] | None:
 
     def bound(data: bytes) -> None:
         for _ in range(2):  # seal and open each hash and encrypt every byte once
-            identity.keccak256(data)
+            keccak.keccak256(data)
             ctr(data)
 
     return bound

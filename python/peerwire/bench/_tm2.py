@@ -18,6 +18,7 @@ from typing import Any
 
 from peerwire import tm2
 from peerwire._core import tm2 as core
+from peerwire._core.ed25519 import Ed25519SecretKey
 from peerwire.bench._pairs import ECHO_CHANNEL, mconnection_pair, secret_pair
 
 __all__ = [
@@ -43,8 +44,8 @@ RUN_TIMEOUT = 300.0
 
 def codec_sessions() -> tuple[core.SecretSession, core.SecretSession]:
     """Two frame-codec sessions from a real (in-memory) STS key exchange."""
-    a = core.SecretHandshake(b"\x01" * 32)
-    b = core.SecretHandshake(b"\x02" * 32)
+    a = core.SecretHandshake(Ed25519SecretKey(b"\x01" * 32))
+    b = core.SecretHandshake(Ed25519SecretKey(b"\x02" * 32))
     fa, fb = a.read_ephemeral(b.ephemeral_message()), b.read_ephemeral(a.ephemeral_message())
     if not (a.read_auth(fb) and b.read_auth(fa)):
         raise AssertionError("secret handshake did not complete")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["to_json"]
+from peerwire.diagnostics import DialFailureRecord
+
+__all__ = ["dial_failures_json", "iso_time", "to_json"]
 
 _CAMEL = re.compile(r"_([a-z])")
 
@@ -34,3 +37,32 @@ def to_json(value: Any, *, camel: bool = True) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def iso_time(unix: float | None) -> str | None:
+    """UNIX seconds as ISO 8601 UTC with milliseconds (``2026-12-05T07:20:01.123Z``)."""
+    if unix is None:
+        return None
+    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dial_failures_json(records: list[DialFailureRecord]) -> list[dict[str, Any]]:
+    """``admin_dialFailures``: one object per peer, newest failure first; times ISO 8601 UTC,
+    ``backoff`` in seconds; ``nextRetry`` / ``backoff`` null for a peer not redialed on its own."""
+    return [
+        {
+            "id": r.peer_id,
+            "address": r.address,
+            "direction": r.direction.value,
+            "reason": r.reason.value,
+            "message": r.message,
+            "lastError": r.error,
+            "attempts": r.attempts,
+            "persistent": r.persistent,
+            "firstFailure": iso_time(r.first_failure),
+            "lastFailure": iso_time(r.last_failure),
+            "nextRetry": iso_time(r.next_retry),
+            "backoff": None if r.backoff is None else round(r.backoff, 3),
+        }
+        for r in records
+    ]

@@ -1,7 +1,9 @@
 """The admin endpoints of a node: JSON-RPC 2.0 at ``POST /`` and Prometheus at ``GET /metrics``.
 
 Method names and result shapes are go-ethereum's (``admin_*``, ``net_*``; ``net_peerCount``
-is a hex quantity) plus gno's ``net_info`` for TM2 and ``rpc_modules``.
+is a hex quantity) plus gno's ``net_info`` for TM2 and ``rpc_modules``, and
+``admin_dialFailures`` (peerwire's: the peers whose dial or handshake failed, with the reason,
+the last error and the next retry; see ``peerwire.diagnostics``) on both stacks.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def build_dispatcher(backend: NodeBackend) -> Dispatcher:
     async def net_info() -> dict[str, Any]:
         return backend.net_info()
 
+    async def dial_failures() -> list[dict[str, Any]]:
+        return backend.dial_failures()
+
     async def modules() -> dict[str, str]:
         return {"admin": "1.0", "net": "1.0", "rpc": "1.0"}
 
@@ -60,6 +65,7 @@ def build_dispatcher(backend: NodeBackend) -> Dispatcher:
     d.register("admin_removePeer", peer_op("remove_peer"), ("url", str))
     d.register("admin_addTrustedPeer", peer_op("add_trusted_peer"), ("url", str))
     d.register("admin_removeTrustedPeer", peer_op("remove_trusted_peer"), ("url", str))
+    d.register("admin_dialFailures", dial_failures)
     d.register("net_peerCount", peer_count)
     d.register("net_listening", listening)
     d.register("net_version", version)

@@ -60,7 +60,7 @@ def _describe_key(key: PrivateKey | NodeKey, path: Path | None, show_private: bo
     else:
         info = {"stack": "tm2", "node_id": str(key.id), "public_key": key.public_key.hex()}
         if show_private:
-            info["private_key"] = key.seed.hex()
+            info["private_key"] = key.to_bytes().hex()
     if path is not None:
         info["file"] = str(path)
     return info
@@ -119,6 +119,8 @@ _GETH_FLAGS = (
     "nodiscover",
     "netrestrict",
 )
+#: geth's discovery switches: flag name -> argparse dest
+_DISCOVERY_FLAGS = {"discovery.v4": "discovery_v4", "discovery.v5": "discovery_v5"}
 
 
 def cmd_node(args: argparse.Namespace) -> int:
@@ -129,6 +131,12 @@ def cmd_node(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value is not False:
             overrides[name] = value
+    for flag, dest in _DISCOVERY_FLAGS.items():
+        value = getattr(args, dest)
+        if value is not None:
+            if args.nodiscover:  # geth: flags.CheckExclusive(ctx, DiscoveryV4Flag, NoDiscoverFlag)
+                raise CliError(f"flags --{flag} and --nodiscover can't be used at the same time", EXIT_USAGE)
+            overrides[flag] = value
     if args.nodekey is not None:  # a path on the command line is relative to the cwd, not the config
         overrides["nodekey"] = str(Path(args.nodekey).expanduser().resolve())
     if args.stack is not None:
@@ -250,6 +258,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def _bool_value(text: str) -> bool:
+    """A boolean flag value as Go's ``strconv.ParseBool`` reads it (geth's ``--flag=false``)."""
+    if text in ("1", "t", "T", "true", "TRUE", "True"):
+        return True
+    if text in ("0", "f", "F", "false", "FALSE", "False"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -315,6 +332,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--nodekey", default=None, help="P2P node key file")
     g.add_argument("--nodekeyhex", default=None, help="P2P node key as hex (for testing)")
     g.add_argument("--nodiscover", action="store_true", default=None, help="disable peer discovery")
+    for flag, dest in _DISCOVERY_FLAGS.items():
+        g.add_argument(
+            f"--{flag}",
+            dest=dest,
+            type=_bool_value,
+            nargs="?",
+            const=True,
+            default=None,
+            metavar="BOOL",
+            help=f"enable the {flag.split('.')[1]} discovery mechanism (default true; --{flag}=false: off)",
+        )
     g.add_argument("--netrestrict", default=None, help="restrict communication to these CIDR masks")
     node.set_defaults(func=cmd_node)
 

@@ -21,6 +21,8 @@ Layout (every key optional; defaults are go-ethereum's and gno's)::
     bootnodes = ["enode://…"]        # or one comma-separated string, as on geth's command line
     nodekey = "path/to/nodekey"      # or nodekeyhex = "…" (mutually exclusive)
     nodiscover = false
+    discovery.v4 = true              # geth --discovery.v4 / --discovery.v5 (both on by default;
+    discovery.v5 = true              # both share the UDP port); off with nodiscover
     netrestrict = "127.0.0.0/8,10.0.0.0/8"
     network_id = 1                   # what net_version reports
 
@@ -125,6 +127,10 @@ class Devp2pConfig:
     nodekey: Path | None = None
     nodekeyhex: str | None = field(default=None, repr=False)
     nodiscover: bool = False
+    #: geth ``--discovery.v4`` (``DiscoveryV4``)
+    discovery_v4: bool = True
+    #: geth ``--discovery.v5`` (``DiscoveryV5``); shares the UDP port with v4
+    discovery_v5: bool = True
     netrestrict: tuple[IPNetwork, ...] = ()
     network_id: int = 1
     name: str = f"peerwire/v{__version__}/python{sys.version_info[0]}.{sys.version_info[1]}"
@@ -431,7 +437,16 @@ def _parse_rpc(r: _Reader, base: Path) -> RpcConfig:
     return RpcConfig(enabled=enabled, host=host, port=port, token=token, max_body_bytes=max_body)
 
 
-def _parse_devp2p(r: _Reader, base: Path) -> Devp2pConfig:
+def _parse_discovery(r: _Reader) -> tuple[bool, bool]:
+    """``discovery.v4`` / ``discovery.v5`` (geth's flag names, as TOML dotted keys)."""
+    d = Devp2pConfig()
+    v4 = r.get("v4", bool, d.discovery_v4)
+    v5 = r.get("v5", bool, d.discovery_v5)
+    r.reject_unknown()
+    return v4, v5
+
+
+def _parse_devp2p(r: _Reader, base: Path, nested_overrides: Mapping[str, Mapping[str, str]]) -> Devp2pConfig:
     d = Devp2pConfig()
     maxpeers = r.get("maxpeers", int, d.maxpeers, check=_nonneg)
     maxpend = r.get("maxpendpeers", int, d.maxpendpeers, check=_nonneg)
@@ -463,6 +478,10 @@ def _parse_devp2p(r: _Reader, base: Path) -> Devp2pConfig:
                 "nodekeyhex", "must be 64 hex characters of a valid secp256k1 private key"
             ) from None
     nodiscover = r.get("nodiscover", bool, d.nodiscover)
+    disc_table = ("devp2p", "discovery")
+    discovery_v4, discovery_v5 = _parse_discovery(
+        _Reader(r.table_of("discovery"), disc_table, r.text, r.path, nested_overrides.get("discovery"))
+    )
     try:
         nets = NetRestrict(r.get_list("netrestrict")).networks
     except ValueError as e:
@@ -481,6 +500,8 @@ def _parse_devp2p(r: _Reader, base: Path) -> Devp2pConfig:
         nodekey=nodekey,
         nodekeyhex=nodekeyhex,
         nodiscover=nodiscover,
+        discovery_v4=discovery_v4,
+        discovery_v5=discovery_v5,
         netrestrict=tuple(nets),
         network_id=network_id,
         name=name,
@@ -599,10 +620,19 @@ def parse_config(
     top_keys = ("stack", "data_dir", "log_level")
     top_over: dict[str, Any] = {k: overrides.pop(k) for k in top_keys if k in overrides}
     doc.update(top_over)
-    if overrides:
+    # "discovery.v4": a dotted flag name is a key of a sub-table, as in TOML
+    nested: dict[str, dict[str, Any]] = {}
+    for k in [k for k in overrides if "." in k]:
+        table, _, sub = k.partition(".")
+        nested.setdefault(table, {})[sub] = overrides.pop(k)
+    if overrides or nested:
         dev = doc.setdefault("devp2p", {})
         if isinstance(dev, dict):
             dev.update(overrides)
+            for table, values in nested.items():
+                sub_table = dev.setdefault(table, {})
+                if isinstance(sub_table, dict):
+                    sub_table.update(values)
     top = _Reader(doc, (), text, path, {k: f"--{k.replace('_', '-')}" for k in top_over})
     stack = top.get(
         "stack",
@@ -624,7 +654,10 @@ def parse_config(
     node_key_file = top.get("node_key_file", str, "secrets/node_key.json")
     rpc = _parse_rpc(_Reader(top.table_of("rpc"), ("rpc",), text, path), base)
     dev_over = {k: f"--{k}" for k in overrides}
-    devp2p = _parse_devp2p(_Reader(top.table_of("devp2p"), ("devp2p",), text, path, dev_over), base)
+    nested_over = {t: {k: f"--{t}.{k}" for k in values} for t, values in nested.items()}
+    devp2p = _parse_devp2p(
+        _Reader(top.table_of("devp2p"), ("devp2p",), text, path, dev_over), base, nested_over
+    )
     p2p = _parse_p2p(_Reader(top.table_of("p2p"), ("p2p",), text, path))
     ni_table = top.table_of("node_info")
     try:

@@ -16,7 +16,7 @@ from typing import Any
 
 from peerwire._metrics import NetMetrics
 from peerwire._tasks import TaskScope
-from peerwire.cli._adapt import to_json
+from peerwire.cli._adapt import dial_failures_json, to_json
 from peerwire.cli._addr import parse_peer_url
 from peerwire.cli._config import NodeConfig
 from peerwire.devp2p import Config, Node, PeerEvent, PeerEventType, PrivateKey, Server
@@ -36,6 +36,8 @@ def server_config(cfg: NodeConfig, key: PrivateKey, **overrides: Any) -> Config:
         "max_peers": d.maxpeers,
         "max_pending_peers": d.max_pending_peers,
         "no_discovery": d.nodiscover,
+        "discovery_v4": d.discovery_v4,
+        "discovery_v5": d.discovery_v5,
         "bootstrap_nodes": list(d.bootnodes),
         "static_nodes": list(d.static_nodes),
         "trusted_nodes": list(d.trusted_nodes),
@@ -124,6 +126,9 @@ class ServerBackend:
     @staticmethod
     def _node(url: str) -> Node:
         return Node.parse(parse_peer_url("devp2p", url))
+
+    def dial_failures(self) -> list[dict[str, Any]]:
+        return dial_failures_json(self._server.dial_failures())
 
     async def add_peer(self, url: str) -> bool:
         self._server.add_peer(self._node(url))

@@ -57,7 +57,7 @@ def load_or_create_identity(cfg: NodeConfig) -> Identity:
         nk = NodeKey.generate()
         save_tm2_key(nk, path)
         log.info("generated a new node key", extra={"path": str(path)})
-    register_secret(nk.seed)
+    register_secret(nk.to_bytes())
     register_secret(nk.to_go_bytes())
     return nk
 

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from peerwire import __version__
-from peerwire._core import identity, p2p_base
+from peerwire._core import keccak, p2p_base
 from peerwire.devp2p import DiscReason, Node, PrivateKey, encode_hello, exchange_hello, rlpx
 from peerwire.devp2p._base import DISC_MSG
 from peerwire.errors import PeerwireError, RemoteProtocolError
@@ -45,7 +45,7 @@ async def ping_devp2p(url: str, within: float, *, name: str | None = None) -> di
         finally:
             with contextlib.suppress(PeerwireError, OSError):
                 await conn.close()
-    node_id = identity.keccak256(h.id)
+    node_id = keccak.keccak256(h.id)
     if node_id != node.id:
         raise RemoteProtocolError("the Hello's node ID does not match the dialed key")
     return {

@@ -1,6 +1,6 @@
 """The real stacks behind ``peerwire testnet`` and ``peerwire node`` (:func:`make_backend`).
 
-devp2p: a :class:`~peerwire.devp2p.Server` running discovery v4 itself (``Config.no_discovery``
+devp2p: a :class:`~peerwire.devp2p.Server` running discovery v4 and/or v5 itself (``Config.no_discovery``
 false, ``bootstrap_nodes``, ``node_database``; UDP on the TCP port number when it is free), so
 ``srv.discovery`` finds the peers the server dials. TM2: a
 :class:`~peerwire.tm2.MultiplexTransport` + :class:`~peerwire.tm2.MultiplexSwitch` with the
@@ -153,7 +153,7 @@ class DiscoveringServerBackend(ServerBackend):
 
 
 class Devp2pNode:
-    """A devp2p server, with the discovery v4 its ``config`` asks for; metrics fed by its events.
+    """A devp2p server, with the discovery (v4 and/or v5) its ``config`` asks for; metrics fed by its events.
 
     Discovery is the server's own (``no_discovery``, ``bootstrap_nodes``, ``node_database``,
     ``net_restrict`` of ``config``); :attr:`disc` is the running service, ``None`` without it.
@@ -175,7 +175,7 @@ class Devp2pNode:
 
     @property
     def disc(self) -> ServerDiscovery | None:
-        """The server's discovery v4 service while it runs, else ``None``."""
+        """The server's discovery service (v4 and/or v5) while it runs, else ``None``."""
         return self.server.discovery
 
     @property

@@ -14,7 +14,7 @@ from typing import Any
 
 from peerwire._metrics import NetMetrics
 from peerwire._tasks import TaskScope
-from peerwire.cli._adapt import to_json
+from peerwire.cli._adapt import dial_failures_json, to_json
 from peerwire.cli._addr import parse_peer_url
 from peerwire.cli._backend import BackendRefusal
 from peerwire.tm2 import MultiplexSwitch, MultiplexTransport, NetAddress, NodeInfo, PeerConn
@@ -148,6 +148,9 @@ class SwitchBackend:
             "n_peers": str(len(peers)),
             "peers": peers,
         }
+
+    def dial_failures(self) -> list[dict[str, Any]]:
+        return dial_failures_json(self._switch.dial_failures())
 
     async def add_peer(self, url: str) -> bool:
         self._switch.dial_peers(parse_peer_url("tm2", url))  # the switch takes id@host:port text

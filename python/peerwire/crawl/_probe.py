@@ -14,7 +14,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 from peerwire import __version__, eth
-from peerwire._core import identity, p2p_base
+from peerwire._core import keccak, p2p_base
 from peerwire.devp2p import DiscReason, PrivateKey, PublicKey, rlpx
 from peerwire.errors import PeerwireError, RemoteProtocolError
 
@@ -87,7 +87,7 @@ async def probe_connection(
         if code != HELLO_MSG or len(payload) > MAX_HELLO_SIZE:
             raise RemoteProtocolError(f"expected a Hello, got message 0x{code:02x} ({len(payload)} bytes)")
         h = p2p_base.decode_hello(payload)
-        if identity.keccak256(h.id) != res.node_id:
+        if keccak.keccak256(h.id) != res.node_id:
             raise RemoteProtocolError("Hello names another node than the RLPx key")
         conn.set_snappy(h.version >= 5)
         res.client, res.p2p_version = h.name, h.version

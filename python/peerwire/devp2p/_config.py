@@ -63,12 +63,13 @@ class Config:
     """Server settings (geth's ``p2p.Config``); zero values take geth's defaults.
 
     ``max_pending_peers`` 0 means 50 and ``dial_ratio`` 0 means 3, as in geth.
-    Discovery runs when ``no_discovery`` is false: v4 with ``discovery_v4`` (the
-    default; see ``peerwire.devp2p._server_discovery``), on ``discovery_addr``
-    or the ``listen_addr`` host, bootstrapped from ``bootstrap_nodes``, stored
-    in ``node_database``; its random nodes join ``dial_candidates`` (async
-    iterators of :class:`Node`) in one fair mix of dynamic dial candidates.
-    ``discovery_v5`` is refused for now: discovery v5 is not in this build yet.
+    Discovery runs when ``no_discovery`` is false: v4 with ``discovery_v4``, v5
+    with ``discovery_v5`` (both by default, as geth; both share one UDP socket;
+    see ``peerwire.devp2p._server_discovery``), on ``discovery_addr`` or the
+    ``listen_addr`` host, bootstrapped from ``bootstrap_nodes`` (v5 uses the
+    ``enr:`` ones), stored in ``node_database``; the random nodes of each
+    protocol join ``dial_candidates`` (async iterators of :class:`Node`) in one
+    fair mix of dynamic dial candidates.
     Every dynamic candidate must pass ``node_filter`` (if set) before it is
     dialed; static nodes are always dialed. Unlike geth, ``no_discovery``
     defaults to ``True``.
@@ -76,7 +77,6 @@ class Config:
     Raises (on construction):
         InvalidArgumentError: a value is out of range or does not parse (a ``ValueError``).
         TypeError: ``private_key`` is not a :class:`PrivateKey`.
-        NotImplementedError: ``discovery_v5=True``.
     """
 
     private_key: PrivateKey
@@ -89,8 +89,8 @@ class Config:
     no_discovery: bool = True
     #: Run discovery v4 (when ``no_discovery`` is false), as geth's ``DiscoveryV4``.
     discovery_v4: bool = True
-    #: Run discovery v5 (geth's ``DiscoveryV5``): not implemented yet, ``True`` is refused.
-    discovery_v5: bool = False
+    #: Run discovery v5 (when ``no_discovery`` is false), as geth's ``DiscoveryV5``.
+    discovery_v5: bool = True
     no_dial: bool = False
     bootstrap_nodes: Sequence[Node | str] = ()
     static_nodes: Sequence[Node | str] = ()
@@ -124,11 +124,9 @@ class Config:
             raise InvalidArgumentError(
                 f"Config.event_buffer must be in 1..{MAX_EVENT_BUFFER}, got {self.event_buffer}"
             )
-        if self.discovery_v5:
-            raise NotImplementedError(
-                "Config.discovery_v5=True: discovery v5 is not implemented in this build yet "
-                "(use discovery_v4)"
-            )
+        for field in ("no_discovery", "discovery_v4", "discovery_v5"):
+            if not isinstance(getattr(self, field), bool):
+                raise InvalidArgumentError(f"Config.{field} must be a bool, got {getattr(self, field)!r}")
         if self.node_filter is not None and not callable(self.node_filter):
             raise InvalidArgumentError("Config.node_filter must be callable (Node -> bool | Awaitable[bool])")
         _address("listen_addr", self.listen_addr)
@@ -156,4 +154,4 @@ class Config:
     @property
     def discovery_enabled(self) -> bool:
         """Whether the server opens a discovery socket (some discovery version is on)."""
-        return not self.no_discovery and self.discovery_v4
+        return not self.no_discovery and (self.discovery_v4 or self.discovery_v5)

@@ -8,7 +8,7 @@ A port of the policy of go-ethereum's ``p2p/dial.go`` on an injected clock:
 * each dial start puts the node in a 35 s history;
 * free slots = ``min(2 * (max_dial_peers - dial_peers), max_active_dials) - dialing``;
   static nodes are started first (picked at random from the static pool), then
-  dynamic candidates read from an async iterator (see :class:`FairMix`);
+  dynamic candidates read from an async iterator (see :class:`~peerwire.devp2p._fairmix.FairMix`);
 * a static node is put back in the pool whenever it becomes dialable again
   (dial done, peer dropped, pending inbound ended, history or backoff expired),
   so a dropped static peer is redialed;
@@ -16,7 +16,9 @@ A port of the policy of go-ethereum's ``p2p/dial.go`` on an injected clock:
   exponentially: after the n-th consecutive failure it is not dialed again for
   ``min(BACKOFF_BASE * 2**(n-1), BACKOFF_MAX)``; a successful connection resets it;
 * a static node given by DNS name is resolved before each dial (5 s deadline);
-  the last good address is kept when a lookup fails.
+  the last good address is kept when a lookup fails;
+* every failed dial is reported to ``on_failure`` as a :class:`FailedDial`, with the
+  endpoint's failures in a row and, for a static node, when it is dialed again.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from peerwire._net import NetRestrict, resolve
 from peerwire.devp2p._base import ConnFlag, DiscReason
 from peerwire.devp2p._enode import Node
 from peerwire.errors import DialError, TimeoutError
+from peerwire.events import DialFailureReason
 
 __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_MAX",
     "DIAL_HISTORY_EXPIRATION",
     "DialScheduler",
-    "FairMix",
+    "FailedDial",
     "NetRestrict",
 ]
 
@@ -55,7 +58,6 @@ FAILURES_KEPT = 64
 #: How long an async ``node_filter`` may take for one candidate (a stuck filter must not
 #: stop dialing: the candidate is skipped, the next one read).
 NODE_FILTER_TIMEOUT = 5.0
-FAIRMIX_TIMEOUT = 0.1  # how long FairMix waits for the fair choice before taking any source
 
 # check_dial results (geth's error texts)
 ERR_SELF = "is self"
@@ -88,6 +90,22 @@ class _Backoff:
     last_failure: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class FailedDial:
+    """A dial that ended without a peer, as the scheduler saw it."""
+
+    error: BaseException
+    #: Consecutive failures of the endpoint, this one included.
+    failures: int
+    #: A static node: it is dialed again on its own.
+    static: bool
+    #: When a static node can be dialed next (monotonic: history and backoff expired), else None.
+    retry_at: float | None
+    #: Whether ``set_up`` ran (it publishes the dial's events); False: the dial failed before
+    #: (no address, name not resolved, outside net_restrict).
+    dialed: bool
+
+
 @dataclass
 class DialScheduler:
     """Decides and starts outbound dials; the server reports peers coming and going."""
@@ -105,6 +123,8 @@ class DialScheduler:
     #: Dynamic candidates must pass this before they are dialed (``Config.node_filter``);
     #: a filter that raises or times out rejects the node. Static nodes skip it.
     node_filter: Callable[[Node], bool | Awaitable[bool]] | None = None
+    #: Told about every dial that failed (not about one that lost a race to an inbound connection).
+    on_failure: Callable[[Node, FailedDial], None] | None = None
 
     def __post_init__(self) -> None:
         self.dialing: dict[bytes, _Task] = {}
@@ -240,6 +260,8 @@ class DialScheduler:
         node = task.node
         ok = False
         already = False
+        dialed = False
+        error: BaseException | None = None
         try:
             host = node.ip
             if host is None and node.host is not None:
@@ -256,14 +278,19 @@ class DialScheduler:
                 if found is not None and found.ip is not None:
                     node, host = found, found.ip
             if host is None:
-                raise OSError(f"no address for {node.host or node.id.hex()[:16]}")
+                raise DialError(
+                    f"no address for {node.host or node.id.hex()[:16]}",
+                    reason=DialFailureReason.RESOLVE_FAILED,
+                )
             if self.net_restrict is not None and not self.net_restrict.contains(host):
-                raise OSError(ERR_NET_RESTRICT)
+                raise DialError(ERR_NET_RESTRICT, reason=DialFailureReason.NET_RESTRICTED)
+            dialed = True
             await self.set_up(node, host, task.flags)
             ok = True
         except asyncio.CancelledError:
             raise
         except Exception as e:
+            error = e
             self.failures_log.append((node.id, str(e)))
             already = getattr(e, "disconnect_reason", None) == DISC_ALREADY_CONNECTED
         finally:
@@ -275,8 +302,19 @@ class DialScheduler:
                 b.failures += 1
                 b.last_failure = self.clock.monotonic()
                 b.until = b.last_failure + self.backoff_delay(b.failures)
+                if error is not None and self.on_failure is not None:
+                    self._report(node, error, b, dialed)
             self._update_static_pool(node.id)
             self._wake.set()
+
+    def _report(self, node: Node, error: BaseException, b: _Backoff, dialed: bool) -> None:
+        assert self.on_failure is not None
+        static = node.id in self.static
+        retry_at = max(b.until, self.history.get(node.id, b.until)) if static else None
+        try:
+            self.on_failure(node, FailedDial(error, b.failures, static, retry_at, dialed))
+        except Exception:  # diagnostics must never stop dialing
+            log.exception("on_failure hook failed")
 
     def _start_static_dials(self, n: int) -> int:
         started = 0
@@ -342,79 +380,3 @@ class DialScheduler:
             for r in results:  # dial tasks catch their errors; this is a failed candidate reader
                 if isinstance(r, Exception):
                     log.error("dial candidate reader failed", exc_info=r)
-
-
-class FairMix:
-    """Mixes several async node sources fairly (geth's ``enode.FairMix``).
-
-    Sources take turns; when the source whose turn it is has nothing within
-    ``timeout``, the first node any source offers is taken instead, so one slow
-    source never stalls the others and one fast source never starves them.
-    """
-
-    def __init__(self, clock: Clock, timeout: float = FAIRMIX_TIMEOUT) -> None:
-        self._clock = clock
-        self._timeout = timeout
-        self._sources: list[asyncio.Queue[Node]] = []
-        self._readers: list[asyncio.Task[None]] = []
-        self._any = asyncio.Event()
-        self._turn = 0
-
-    def add_source(self, it: AsyncIterator[Node]) -> None:
-        q: asyncio.Queue[Node] = asyncio.Queue(maxsize=1)
-        self._sources.append(q)
-
-        async def pump() -> None:
-            async for node in it:
-                await q.put(node)
-                self._any.set()
-
-        self._readers.append(asyncio.ensure_future(pump()))
-
-    def close(self) -> None:
-        """Cancel the source readers (see :meth:`aclose` to also wait for them)."""
-        for r in self._readers:
-            r.cancel()
-
-    async def aclose(self) -> None:
-        """Cancel the source readers and wait until they are gone; a reader's failure is logged."""
-        self.close()
-        for r in self._readers:
-            with contextlib.suppress(asyncio.CancelledError):
-                try:
-                    await r
-                except Exception:
-                    log.exception("a dial candidate source failed")
-
-    def __aiter__(self) -> AsyncIterator[Node]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Node]:
-        try:
-            while True:
-                if not self._sources:
-                    await self._any.wait()
-                    self._any.clear()
-                    continue
-                self._turn = (self._turn + 1) % len(self._sources)
-                fair = self._sources[self._turn]
-                node: Node | None = None
-                with contextlib.suppress(TimeoutError):
-                    async with self._clock.timeout(self._timeout):
-                        node = await fair.get()
-                if node is not None:
-                    yield node
-                    continue
-                while True:
-                    for q in self._sources:
-                        if not q.empty():
-                            yield q.get_nowait()
-                            break
-                    else:
-                        self._any.clear()
-                        if all(q.empty() for q in self._sources):
-                            await self._any.wait()
-                        continue
-                    break
-        finally:
-            self.close()

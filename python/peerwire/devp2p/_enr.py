@@ -12,7 +12,7 @@ from typing import Any
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import enr as _enr
-from peerwire._core import identity as _id
+from peerwire._core import rlp as _rlp
 from peerwire.devp2p._keys import PrivateKey, PublicKey
 from peerwire.errors import DecodeError
 
@@ -92,17 +92,17 @@ class ENR:
         """
         pairs: dict[bytes, bytes] = {}
         if ip is not None:
-            pairs[b"ip"] = _id.rlp_encode(_ip_bytes(ip, 4))
+            pairs[b"ip"] = _rlp.encode(_ip_bytes(ip, 4))
         if ip6 is not None:
-            pairs[b"ip6"] = _id.rlp_encode(_ip_bytes(ip6, 6))
+            pairs[b"ip6"] = _rlp.encode(_ip_bytes(ip6, 6))
         for name, port in ((b"udp", udp), (b"tcp", tcp), (b"udp6", udp6), (b"tcp6", tcp6)):
             if port is not None:
                 if not 0 <= port <= 0xFFFF:
                     raise ValueError(f"port {port} out of range")
-                pairs[name] = _id.rlp_encode(port)
+                pairs[name] = _rlp.encode(port)
         for k, v in (extra or {}).items():
-            pairs[_key(k)] = _id.rlp_encode(v)
-        return cls(_enr.Record.sign_v4(key.to_bytes(), seq, sorted(pairs.items())))
+            pairs[_key(k)] = _rlp.encode(v)
+        return cls(_enr.Record.sign_v4(key.native, seq, sorted(pairs.items())))
 
     # ------------------------------------------------------------ reading
     def verify(self) -> None:
@@ -161,7 +161,7 @@ class ENR:
         raw = self._rec.raw_value(_key(key))
         if raw is None:
             raise KeyError(key)
-        value = _id.rlp_decode(raw)
+        value = _rlp.decode(raw)
         return value if isinstance(value, bytes) else raw
 
     def __contains__(self, key: object) -> bool:

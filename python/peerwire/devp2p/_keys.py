@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peerwire._core import identity as _id
+from peerwire._core import keccak
+from peerwire._core import secp256k1 as _secp
 from peerwire.errors import InvalidKeyError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class PublicKey:
         Raises:
             InvalidKeyError: the bytes are not a point on the curve.
         """
-        self._raw: bytes = _id.secp256k1_normalize_public(bytes(raw))
+        self._raw: bytes = _secp.normalize_public(bytes(raw))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PublicKey:
@@ -59,7 +60,7 @@ class PublicKey:
 
     def to_compressed(self) -> bytes:
         """The 33-byte compressed form (as ENR's ``secp256k1`` entry holds it)."""
-        return _id.secp256k1_compress(self._raw)
+        return _secp.compress(self._raw)
 
     def to_hex(self) -> str:
         return self._raw.hex()
@@ -67,7 +68,7 @@ class PublicKey:
     @property
     def node_id(self) -> bytes:
         """keccak256 of the 64-byte form: the devp2p node ID."""
-        return _id.keccak256(self._raw)
+        return keccak.keccak256(self._raw)
 
     def __bytes__(self) -> bytes:
         return self._raw
@@ -91,20 +92,22 @@ class PrivateKey:
 
     __slots__ = ("_key", "_public")
 
-    def __init__(self, secret: bytes | _id.Secp256k1SecretKey) -> None:
+    def __init__(self, secret: bytes | _secp.Secp256k1SecretKey) -> None:
         """Build from a 32-byte secret in [1, n-1].
 
         Raises:
             InvalidKeyError: the secret is out of range or not 32 bytes.
         """
         self._key = (
-            secret if isinstance(secret, _id.Secp256k1SecretKey) else _id.Secp256k1SecretKey(bytes(secret))
+            secret
+            if isinstance(secret, _secp.Secp256k1SecretKey)
+            else _secp.Secp256k1SecretKey(bytes(secret))
         )
         self._public = PublicKey(self._key.public_key())
 
     @classmethod
     def generate(cls) -> PrivateKey:
-        return cls(_id.Secp256k1SecretKey.generate())
+        return cls(_secp.Secp256k1SecretKey.generate())
 
     @classmethod
     def from_bytes(cls, secret: bytes) -> PrivateKey:
@@ -136,7 +139,7 @@ class PrivateKey:
         return self._key.to_bytes().hex()
 
     @property
-    def native(self) -> _id.Secp256k1SecretKey:
+    def native(self) -> _secp.Secp256k1SecretKey:
         """The key as the Rust core holds it: pass this to ``peerwire._core`` calls
         that sign, so the secret is not copied into Python bytes."""
         return self._key
@@ -165,4 +168,4 @@ class PrivateKey:
 
 def recover_public_key(msg_hash: bytes, signature: bytes) -> PublicKey:
     """The public key that produced a 65-byte r||s||v signature of ``msg_hash``."""
-    return PublicKey(_id.secp256k1_recover(msg_hash, signature))
+    return PublicKey(_secp.recover(msg_hash, signature))

@@ -44,7 +44,7 @@ from types import TracebackType
 from typing import Any
 
 from peerwire import kad
-from peerwire._core import identity, p2p_base
+from peerwire._core import keccak, p2p_base
 from peerwire._net import NetRestrict, split_host_port
 from peerwire._pubsub import Subscription
 from peerwire._tasks import TaskScope
@@ -61,10 +61,12 @@ from peerwire.devp2p._base import (
     PeerEventType,
 )
 from peerwire.devp2p._config import Config
-from peerwire.devp2p._dial import DialScheduler, FairMix
+from peerwire.devp2p._diagnostics import ServerFailures, useless_peer_note
+from peerwire.devp2p._dial import DialScheduler, FailedDial
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._failures import SetupFailure
+from peerwire.devp2p._fairmix import FairMix
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._lifecycle import drop_reason, lifecycle_feed
 from peerwire.devp2p._peer import Peer
@@ -75,6 +77,7 @@ from peerwire.devp2p._server_discovery import (
     start_discovery,
 )
 from peerwire.devp2p._transport import Incoming, Listener, Network, Transport
+from peerwire.diagnostics import DialFailureRecord
 from peerwire.errors import DecodeError, DialError, PeerwireError, RefusedError, RemoteProtocolError
 from peerwire.events import DialFailureReason, Direction, Event, HandshakeFailed, HandshakeFailureReason
 
@@ -182,7 +185,7 @@ class Server:
         self._running = False
         self._network: Network | None = config.network
         self._mix: FairMix | None = None
-        #: The discovery v4 service while running with ``no_discovery=False``, else ``None``.
+        #: The discovery service (v4 and/or v5) while running with ``no_discovery=False``, else ``None``.
         self.discovery: ServerDiscovery | None = None
         self._record: ENR | None = None
         self.dialer = DialScheduler(
@@ -193,7 +196,9 @@ class Server:
             clock=self._clock,
             net_restrict=self._net_restrict,
             node_filter=config.node_filter,
+            on_failure=self._dial_failed,
         )
+        self._failures = ServerFailures(self._clock)
         #: Recent connection setups that failed or were refused: (remote, failure), newest last.
         #: Reasons only: an exception would keep its traceback and the dead connection alive.
         self.setup_failures: collections.deque[tuple[str, SetupFailure]] = collections.deque(
@@ -240,12 +245,13 @@ class Server:
         attributes: dict[bytes | str, Any] = {}
         for proto in self.config.protocols:  # geth: srv.localnode.Set(attr) for each protocol
             attributes.update(proto.attributes)
-        if self.discovery is not None and self.discovery.udp.local is not None:
+        if self.discovery is not None:  # v4 and v5 publish this one record
             for name, value in attributes.items():
-                self.discovery.udp.local.set_extra(name, value)
-        if self.discovery is not None:  # discovery resolves static nodes (ID-only, or whose dial fails)
+                self.discovery.local.set_extra(name, value)
+            # discovery v4 resolves static nodes (ID-only, or whose dial fails)
             resolver = self.discovery.static_resolver(self.dialer.set_up, self._clock, self._net_restrict)
-            self.dialer.set_up, self.dialer.resolve_node = resolver, resolver.locate
+            if resolver is not None:
+                self.dialer.set_up, self.dialer.resolve_node = resolver, resolver.locate
         if self.discovery is None:  # (with discovery, its record is ours)
             node = self.self_node()
             # Our record as geth's NodeInfo shows it: seq = UNIX milliseconds, ip and tcp.
@@ -260,13 +266,14 @@ class Server:
             for n in self.config.static_nodes:
                 self.dialer.add_static(_as_node(n))
             it: AsyncIterator[Node] | None = None
-            sources = list(self.config.dial_candidates)
-            if self.discovery is not None:
-                sources.append(self.discovery.random_nodes())
+            sources = [(f"candidates-{i}", c) for i, c in enumerate(self.config.dial_candidates)]
+            if self.discovery is not None:  # geth: discv4-default and discv5-default
+                sources.extend(self.discovery.random_node_sources())
             if sources:
                 self._mix = FairMix(self._clock)
-                for src in sources:
-                    self._mix.add_source(src)
+                await self._mix.start()
+                for name, src in sources:
+                    self._mix.add_source(src, name)
                 it = aiter(self._mix)
             self._spawn(self.dialer.run(it), "dialer")
 
@@ -287,6 +294,7 @@ class Server:
         finally:
             if self._mix is not None:
                 await self._mix.aclose()
+                self._mix = None
             if self.discovery is not None:
                 await self.discovery.close()
                 self.discovery = None
@@ -304,6 +312,8 @@ class Server:
                 host=host,
                 ports=ports,
                 tcp_port=self._listen_port,
+                v4=cfg.discovery_v4,
+                v5=cfg.discovery_v5,
                 bootnodes=cfg.bootstrap_nodes,
                 node_database=cfg.node_database,
                 net_restrict=cfg.net_restrict,
@@ -333,6 +343,11 @@ class Server:
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def dial_candidate_sources(self) -> list[str]:
+        """Names of the sources in the dial candidates' fair mix (``discv4-default``, …)."""
+        return self._mix.sources if self._mix is not None else []
 
     @property
     def listen_port(self) -> int:
@@ -385,6 +400,11 @@ class Server:
         """Typed dial / handshake / peer events (:mod:`peerwire.events`), bounded, drop-and-count."""
         return self.lifecycle.subscribe(maxsize=maxsize or self.config.event_buffer)
 
+    def dial_failures(self) -> list[DialFailureRecord]:
+        """Nodes whose dial or handshake failed, newest failure first (:mod:`peerwire.diagnostics`):
+        reason, human message, attempts, and for static nodes the backoff and next retry."""
+        return self._failures.table.records()
+
     def node_info(self) -> dict[str, Any]:
         """geth's ``admin_nodeInfo``."""
         node = self.self_node()
@@ -435,15 +455,28 @@ class Server:
             return
         self._spawn(self._handle_incoming(inc), "inbound setup")
 
+    def _inbound_failed(
+        self, label: str, node_id: bytes | None, err: BaseException, why: HandshakeFailureReason | None = None
+    ) -> None:
+        """Keep, publish and record an inbound connection that did not become a peer."""
+        self.setup_failures.append((label, SetupFailure.of(err)))
+        if why is None:
+            self.lifecycle.handshake_failed(node_id, label, True, err)
+        else:
+            peer = node_id.hex() if node_id else None
+            self.lifecycle.publish(HandshakeFailed(peer, label, Direction.INBOUND, why, str(err)))
+        static = node_id is not None and node_id in self.dialer.static
+        peer_id = node_id.hex() if node_id else None
+        self._failures.handshake_failed(peer_id, label, err, why, static=static)
+
     async def _handle_incoming(self, inc: Incoming) -> None:
         remote = inc.remote_address
-        label = f"{remote[0]}:{remote[1]}"
+        label = _label(remote)
         try:
             async with self._clock.timeout(HANDSHAKE_TIMEOUT):
                 await self._tokens.acquire()
         except PeerwireError as e:
-            self.setup_failures.append((label, SetupFailure.of(e)))
-            self.lifecycle.handshake_failed(None, label, True, e)
+            self._inbound_failed(label, None, e)
             inc.refuse()
             return
         try:
@@ -452,17 +485,14 @@ class Server:
                 return
             why = self._check_inbound(remote[0])
             if why is not None:
-                refusal = RefusedError(f"rejected inbound: {why}")
-                self.setup_failures.append((label, SetupFailure.of(refusal)))
-                self.lifecycle.publish(HandshakeFailed(None, label, Direction.INBOUND, why, str(refusal)))
+                self._inbound_failed(label, None, RefusedError(f"rejected inbound: {why}"), why)
                 inc.refuse()
                 return
             try:
                 async with self._clock.timeout(HANDSHAKE_TIMEOUT):  # the handshake's one bound
                     t = await inc.handshake()
             except (PeerwireError, OSError) as e:
-                self.setup_failures.append((label, SetupFailure.of(e)))
-                self.lifecycle.handshake_failed(None, label, True, e)
+                self._inbound_failed(label, None, e)
                 inc.refuse()
                 return
             with contextlib.suppress(PeerwireError, OSError):
@@ -484,6 +514,14 @@ class Server:
         except Exception as e:
             self.lifecycle.dial_failed(node.id, address, e)
             raise
+
+    def _dial_failed(self, node: Node, failed: FailedDial) -> None:
+        """The scheduler's report of a failed dial: record it (and publish it if ``set_up`` did not)."""
+        address = _label((node.ip or node.host or "", node.tcp_port))
+        if not failed.dialed:
+            self.lifecycle.dial_started(node.id, address)
+            self.lifecycle.dial_failed(node.id, address, failed.error)
+        self._failures.dial_failed(node.id.hex(), address, failed)
 
     # -- admission -------------------------------------------------------------
     def _post_handshake_checks(self, node_id: bytes, flags: ConnFlag) -> DiscReason | None:
@@ -561,7 +599,7 @@ class Server:
                 with contextlib.suppress(PeerwireError, OSError):
                     await t.close()
                 raise
-            if identity.keccak256(hello.id) != node.id:
+            if keccak.keccak256(hello.id) != node.id:
                 await self._refuse(t, DiscReason.UNEXPECTED_IDENTITY)
                 raise RemoteProtocolError(
                     str(DiscReason.UNEXPECTED_IDENTITY), disconnect_reason=int(DiscReason.UNEXPECTED_IDENTITY)
@@ -573,14 +611,19 @@ class Server:
             reason = reason or self._post_handshake_checks(node.id, flags)
             if reason is not None:
                 await self._refuse(t, reason)  # compressed when snappy is on
-                raise RefusedError(f"rejected: {reason}", disconnect_reason=int(reason))
+                raise RefusedError(
+                    f"rejected: {reason}{useless_peer_note(reason, hello)}", disconnect_reason=int(reason)
+                )
             if not self._running or self._peer_scope is None or not self._peer_scope.running:
                 await self._refuse(t, DiscReason.QUITTING)  # stopped while this one was set up
                 raise DialError("server stopped", reason=DialFailureReason.STOPPED)
             self._launch(t, node, hello, flags, matched, local, remote)
         except (PeerwireError, OSError) as e:
-            self.setup_failures.append((label, SetupFailure.of(e)))
-            self.lifecycle.handshake_failed(node.id, label, bool(flags & ConnFlag.INBOUND), e)
+            if flags & ConnFlag.INBOUND:
+                self._inbound_failed(label, node.id, e)
+            else:  # the scheduler records the dial's failure
+                self.setup_failures.append((label, SetupFailure.of(e)))
+                self.lifecycle.handshake_failed(node.id, label, False, e)
             raise
         finally:
             if pending_inbound:
@@ -612,6 +655,7 @@ class Server:
         if peer.inbound:
             self._inbound_count += 1
         self.dialer.peer_added(node.id, flags)
+        self._failures.connected(node.id.hex())
         self.lifecycle.peer_added(node.id, _label(remote), peer.inbound)
         self._emit(
             PeerEvent(

@@ -1,8 +1,11 @@
-"""Discovery v4 inside the devp2p server (go-ethereum ``Server.setupDiscovery``).
+"""Discovery v4 and v5 inside the devp2p server (go-ethereum ``Server.setupDiscovery``).
 
 What geth does, and what :class:`peerwire.devp2p.Server` does through this module:
 
 * with ``no_discovery`` no UDP socket is opened at all;
+* ``discovery_v4`` / ``discovery_v5`` choose the protocols; with both, they share
+  one UDP socket (``discover.listen``: what v4 does not recognise goes to v5,
+  geth's ``sharedUDPConn``) and one local record;
 * otherwise discovery listens on ``discovery_addr`` (geth's ``DiscAddr``) or,
   when that is unset, on the server's ``listen_addr``; with a fixed port that is
   the TCP port number. With port 0 geth takes whatever port the OS gives; we
@@ -11,12 +14,15 @@ What geth does, and what :class:`peerwire.devp2p.Server` does through this modul
 * the local record carries ``tcp`` (the listener's port) and ``udp``; when the
   socket is bound to an unspecified address the record gets ``ip=127.0.0.1``
   (geth's ``SetFallbackIP``);
-* discovery is bootstrapped from ``bootstrap_nodes``, keeps its state in
+* discovery is bootstrapped from ``bootstrap_nodes`` (``enode:`` and ``enr:``
+  for v4, ``enr:`` for v5, which needs the record), keeps its state in
   ``node_database`` and honours ``net_restrict``;
-* its ``random_nodes()`` feed becomes one source of the server's
-  :class:`~peerwire.devp2p._dial.FairMix`, next to any other dial candidate
-  sources, so discovered nodes are dialed as dynamic peers;
-* discovery is the dialer's resolver for static nodes (geth ``dialTask.resolve``):
+* each protocol's random walk (geth's ``discv4-default`` / ``discv5-default``)
+  becomes one source of the server's :class:`~peerwire.devp2p._fairmix.FairMix`,
+  next to any other dial candidate sources, so discovered nodes are dialed as
+  dynamic peers;
+* discovery v4, when it runs, is the dialer's resolver for static nodes
+  (geth ``dialTask.resolve``; geth sets no resolver with v5 alone):
   a static node given by ID only (``enode://<id>``) is looked up before it is
   dialed; when dialing a static node fails at the connection level (refused, timed out,
   closed; not a protocol-level refusal), its newest record is looked up through
@@ -36,9 +42,9 @@ from peerwire._clock import Clock
 from peerwire._net import NetRestrict, join_host_port, split_host_port
 from peerwire.devp2p._base import ConnFlag
 from peerwire.devp2p._enode import Node
-from peerwire.devp2p._enr import ENR
+from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._keys import PrivateKey
-from peerwire.devp2p.discover._v4 import UDPv4, listen_v4
+from peerwire.devp2p.discover import Discovery, UDPv4, UDPv5, listen
 
 __all__ = ["FALLBACK_IP", "ServerDiscovery", "StaticResolver", "discovery_address", "start_discovery"]
 
@@ -128,38 +134,58 @@ def discovery_address(
 
 
 class ServerDiscovery:
-    """A running discovery v4 service owned by a server."""
+    """The discovery (v4 and/or v5 on one socket) a server runs."""
 
-    def __init__(self, udp: UDPv4, stack: contextlib.AsyncExitStack) -> None:
-        self.udp = udp
+    def __init__(self, disc: Discovery, stack: contextlib.AsyncExitStack) -> None:
+        self.disc = disc
         self._stack = stack
         self._closed = False
 
     @property
+    def v4(self) -> UDPv4 | None:
+        """The discovery v4 service, when ``Config.discovery_v4``."""
+        return self.disc.v4
+
+    @property
+    def v5(self) -> UDPv5 | None:
+        """The discovery v5 service, when ``Config.discovery_v5``."""
+        return self.disc.v5
+
+    @property
+    def local(self) -> LocalNode:
+        """The node record both protocols publish (set entries here: both see the change)."""
+        assert self.disc.local is not None
+        return self.disc.local
+
+    @property
     def record(self) -> ENR:
         """The server's current node record (tcp and udp ports included)."""
-        assert self.udp.local is not None
-        return self.udp.local.record
+        return self.local.record
 
     def self_node(self) -> Node:
-        return self.udp.self_node()
+        return self.disc.self_node()
 
     @property
     def udp_port(self) -> int:
-        return self.udp.local_addr[1]
+        return self.disc.local_addr[1]
 
-    def random_nodes(self) -> AsyncIterator[Node]:
-        """Nodes from chained random lookups: the server's default dial candidate source."""
-        return self.udp.random_nodes()
+    def random_node_sources(self) -> list[tuple[str, AsyncIterator[Node]]]:
+        """The random walk of each protocol, named: the server's default dial candidate sources."""
+        return self.disc.random_node_sources()
 
     def table_nodes(self) -> list[Node]:
-        return self.udp.table_nodes()
+        return self.disc.table_nodes()
 
     def static_resolver(
         self, set_up: SetUp, clock: Clock, net_restrict: NetRestrict | None = None
-    ) -> StaticResolver:
-        """``set_up`` with static nodes re-resolved through discovery when their dial fails."""
-        return StaticResolver(self.udp, set_up, clock, net_restrict)
+    ) -> StaticResolver | None:
+        """``set_up`` with static nodes re-resolved through discovery v4 when their dial fails.
+
+        ``None`` without v4 (geth's dialer resolves through ``discv4`` only).
+        """
+        if self.disc.v4 is None:
+            return None
+        return StaticResolver(self.disc.v4, set_up, clock, net_restrict)
 
     async def close(self) -> None:
         if not self._closed:
@@ -177,8 +203,10 @@ async def start_discovery(
     node_database: str | None,
     net_restrict: Sequence[str] | None,
     clock: Clock,
+    v4: bool = True,
+    v5: bool = False,
 ) -> ServerDiscovery:
-    """Bind discovery on the first free port of ``ports`` and start it.
+    """Bind discovery (``v4`` and/or ``v5``) on the first free port of ``ports`` and start it.
 
     Raises:
         OSError: no port of ``ports`` could be bound.
@@ -187,10 +215,12 @@ async def start_discovery(
     for port in ports:
         stack = contextlib.AsyncExitStack()
         try:
-            udp = await stack.enter_async_context(
-                listen_v4(
+            disc = await stack.enter_async_context(
+                listen(
                     key,
                     join_host_port(host, port),
+                    v4=v4,
+                    v5=v5,
                     bootnodes=list(bootnodes),
                     node_database=node_database,
                     net_restrict=net_restrict,
@@ -202,14 +232,14 @@ async def start_discovery(
             await stack.aclose()
             last = e
             continue
-        rec = udp.local.record if udp.local is not None else None
+        rec = disc.local.record if disc.local is not None else None
         if (
             rec is not None
             and rec.ip is None
             and rec.ip6 is None
             and ipaddress.ip_address(host).is_unspecified
         ):
-            assert udp.local is not None
-            udp.local.update(ip=FALLBACK_IP)
-        return ServerDiscovery(udp, stack)
+            assert disc.local is not None
+            disc.local.update(ip=FALLBACK_IP)
+        return ServerDiscovery(disc, stack)
     raise last if last is not None else OSError("no port to bind discovery on")

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import rlpx as _rlpx
+from peerwire._core.secp256k1 import Secp256k1SecretKey
 from peerwire.devp2p._bytepipe import pipe
 from peerwire.devp2p._keys import PrivateKey, PublicKey
 from peerwire.devp2p._rlpxproto import RlpxProtocol
@@ -220,8 +221,11 @@ def _sockaddr(transport: asyncio.BaseTransport | None, name: str) -> tuple[str, 
     return ("", 0)
 
 
-def _key_bytes(key: PrivateKey | bytes) -> bytes:
-    return key.to_bytes() if isinstance(key, PrivateKey) else bytes(key)
+def _native_key(key: PrivateKey | Secp256k1SecretKey | bytes) -> Secp256k1SecretKey:
+    """The Rust key object: handshakes sign with it, no copy of the secret stays in Python."""
+    if isinstance(key, Secp256k1SecretKey):
+        return key
+    return (key if isinstance(key, PrivateKey) else PrivateKey(bytes(key))).native
 
 
 def _pub_bytes(key: PublicKey | bytes) -> bytes:
@@ -252,12 +256,14 @@ async def _establish(
 def _initiator_protocol(
     private_key: PrivateKey | bytes, remote: PublicKey | bytes, inbox_limit: int
 ) -> RlpxProtocol:
-    hs, auth = _rlpx.Handshake.initiator(_key_bytes(private_key), _pub_bytes(remote))
+    hs, auth = _rlpx.Handshake.initiator(_native_key(private_key), _pub_bytes(remote))
     return RlpxProtocol(hs, auth, inbox_limit)
 
 
-def _recipient_protocol(private_key: PrivateKey | bytes, inbox_limit: int) -> RlpxProtocol:
-    return RlpxProtocol(_rlpx.Handshake.recipient(_key_bytes(private_key)), None, inbox_limit)
+def _recipient_protocol(
+    private_key: PrivateKey | Secp256k1SecretKey | bytes, inbox_limit: int
+) -> RlpxProtocol:
+    return RlpxProtocol(_rlpx.Handshake.recipient(_native_key(private_key)), None, inbox_limit)
 
 
 async def dial(
@@ -316,7 +322,7 @@ class Listener:
     ) -> None:
         self._host = host
         self._port = port
-        self._key = _key_bytes(private_key)
+        self._key = _native_key(private_key)
         self._handshake_timeout = handshake_timeout
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -459,7 +465,9 @@ def _mark_retrieved(fut: asyncio.Future[None]) -> None:
 class _GatedProtocol(RlpxProtocol):
     """A recipient whose socket is paused on accept until the gate lets it handshake."""
 
-    def __init__(self, key: bytes, inbox_limit: int, on_accept: Callable[[_GatedProtocol], None]) -> None:
+    def __init__(
+        self, key: Secp256k1SecretKey, inbox_limit: int, on_accept: Callable[[_GatedProtocol], None]
+    ) -> None:
         super().__init__(_rlpx.Handshake.recipient(key), None, inbox_limit)
         self._on_accept = on_accept
         self.established.add_done_callback(_mark_retrieved)
@@ -554,7 +562,7 @@ async def serve(
     once (``refuse()``) or hands the :class:`PendingConnection` to a task of its
     owner, which bounds and awaits ``handshake()``. The listener owns no task.
     """
-    key = _key_bytes(private_key)
+    key = _native_key(private_key)
 
     def accepted(proto: _GatedProtocol) -> None:
         on_accept(PendingConnection(proto, read_timeout, write_timeout, clock))

@@ -23,7 +23,7 @@ from typing import Protocol as TypingProtocol
 
 from peerwire import devp2p
 from peerwire._core import eth as _eth
-from peerwire._core import identity as _id
+from peerwire._core import rlp as _rlp
 from peerwire.errors import (
     ConnectionClosedError,
     DecodeError,
@@ -195,7 +195,7 @@ class EthPeer:
         elif code == m.NEW_BLOCK_HASHES:
             _eth.decode_new_block_hashes(payload)
         elif code in (m.TRANSACTIONS, m.NEW_BLOCK):
-            _id.rlp_decode(payload)  # well-formed RLP, bounded above; we keep no pool/chain
+            _rlp.decode(payload)  # well-formed RLP, bounded above; we keep no pool/chain
         # Receipts, Cells: answers to requests we never send; accepted and dropped (bounded above).
 
     async def _answer_receipts(self, payload: bytes) -> None:
@@ -292,9 +292,9 @@ class Protocol:
         before = self.fork_id()
         self.head = head
         after = self.fork_id()
-        disc = getattr(self._server, "discovery", None) if self._server is not None else None
-        if after != before and disc is not None and disc.udp.local is not None:
-            disc.udp.local.set_extra("eth", after.enr_value())
+        disc = self._server.discovery if self._server is not None else None
+        if after != before and disc is not None:  # the one record v4 and v5 both publish
+            disc.local.set_extra("eth", after.enr_value())
         update = _eth.encode_block_range(head.earliest, head.number, head.hash)
         for ep in list(self._peers.values()):
             if ep.version >= 69 and not ep.closed:

@@ -24,6 +24,7 @@ from peerwire.tm2._config import (
 )
 from peerwire.tm2._contracts import ConnInfo, PeerBehavior, PeerConn, Reactor, Receiver, SwitchView, Transport
 from peerwire.tm2._errors import (
+    IncompatibleNodeInfoError,
     NodeInfoError,
     PacketDecodeError,
     PeerRefusedError,
@@ -55,6 +56,7 @@ __all__ = [
     "ID",
     "AddressError",
     "ConfigError",
+    "IncompatibleNodeInfoError",
     "PacketDecodeError",
     "PeerRefusedError",
     "PeerState",

@@ -10,6 +10,11 @@ gno computes its backoff as ``time.Duration(1s) << attempts``, which
 overflows int64 after ~34 attempts and can turn into a zero interval (dial
 every tick). :func:`redial_backoff` clamps the exponent first, so any number of
 attempts gives the cap.
+
+:class:`RedialSchedule` keeps gno's schedule for persistent peers (on every redial
+tick, a missing peer is queued at ``tick + backoff(attempts)``) but draws the jittered
+backoff when a dial fails rather than at the tick, so the time of the next retry is
+known, and reported, as soon as a dial fails.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import heapq
 import itertools
 import random
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from peerwire._clock import Clock
@@ -32,6 +38,7 @@ __all__ = [
     "DialItem",
     "DialQueue",
     "PersistentPeer",
+    "RedialSchedule",
     "redial_backoff",
 ]
 
@@ -143,8 +150,58 @@ class DialQueue:
 class PersistentPeer:
     """A persistent peer: its address and how many redials in a row failed (None: not yet dialed)."""
 
-    __slots__ = ("address", "attempts")
+    __slots__ = ("address", "attempts", "next_delay")
 
     def __init__(self, address: NetAddress) -> None:
         self.address = address
         self.attempts: int | None = None
+        #: The backoff of the next redial, drawn when the last dial failed (None: not yet).
+        self.next_delay: float | None = None
+
+    def reset(self) -> None:
+        """Connected: the next loss redials at once and the backoff starts over."""
+        self.attempts = None
+        self.next_delay = None
+
+
+class RedialSchedule:
+    """The persistent peers and when each one is dialed again (gno's tick + backoff)."""
+
+    def __init__(
+        self, addresses: Iterable[NetAddress], clock: Clock, rng: random.Random, interval: float
+    ) -> None:
+        self.peers: dict[str, PersistentPeer] = {a.id: PersistentPeer(a) for a in addresses}
+        self._clock = clock
+        self._rng = rng
+        self._interval = interval
+        #: When the next redial tick runs (the first runs as the switch starts).
+        self.next_tick = clock.monotonic()
+
+    def _delay(self, p: PersistentPeer) -> float:
+        if p.next_delay is None:
+            p.next_delay = redial_backoff(p.attempts or 0, self._rng)
+        return p.next_delay
+
+    def tick(self, queue: DialQueue, busy: Callable[[str], bool]) -> None:
+        """Queue every persistent peer that is not ``busy`` (dialing or connected) nor queued."""
+        now = self._clock.monotonic()
+        self.next_tick = now + self._interval
+        for pid, p in self.peers.items():
+            if busy(pid) or queue.has_id(pid):
+                continue
+            if p.attempts is None:
+                queue.push(p.address, now)
+                p.attempts = 0
+            else:
+                queue.push(p.address, now + self._delay(p))
+                p.next_delay = None
+                p.attempts += 1
+
+    def next_retry(self, peer_id: str) -> float | None:
+        """After a failed dial of ``peer_id``: when it is dialed again (None: not persistent)."""
+        p = self.peers.get(peer_id)
+        if p is None:
+            return None
+        if p.attempts is None:  # queued on the next tick, without backoff
+            return self.next_tick
+        return self.next_tick + self._delay(p)

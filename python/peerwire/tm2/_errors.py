@@ -20,6 +20,7 @@ from peerwire.tm2._addr import AddressError
 
 __all__ = [
     "AddressError",
+    "IncompatibleNodeInfoError",
     "NodeInfoError",
     "PacketDecodeError",
     "PeerRefusedError",
@@ -61,6 +62,26 @@ class NodeInfoError(HandshakeError):
     """A NodeInfo is invalid, or incompatible with ours."""
 
     default_reason = None
+
+
+class IncompatibleNodeInfoError(NodeInfoError):
+    """A valid NodeInfo that fails gno's ``CompatibleWith`` against ours.
+
+    ``explanation`` is the sentence a user can act on (``tm2.profiles.explain_incompatibility``,
+    e.g. "gnoland requires version set entries abci, app, bft, blockchain"); ``kinds`` the
+    checks that failed (``tm2.profiles.INCOMPATIBILITY_KINDS``). The text is the explanation
+    followed by gno's own error in parentheses.
+    """
+
+    def __init__(
+        self, explanation: str, gno_error: str, kinds: tuple[str, ...] = (), remote_id: str = ""
+    ) -> None:
+        super().__init__(f"{explanation} ({gno_error})" if explanation != gno_error else gno_error)
+        self.explanation = explanation
+        self.gno_error = gno_error
+        self.kinds = kinds
+        #: The remote's ID (its NodeInfo is valid and matches its key; "" if unknown).
+        self.remote_id = remote_id
 
 
 class PacketDecodeError(DecodeError):

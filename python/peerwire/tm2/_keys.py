@@ -17,7 +17,8 @@ import os
 from pathlib import Path
 from typing import NewType
 
-from peerwire._core import identity as _id
+from peerwire._core import ed25519 as _ed25519
+from peerwire._core import tm2 as _tm2
 from peerwire._net import write_private_file
 from peerwire.errors import DecodeError, InvalidKeyError
 
@@ -29,7 +30,7 @@ ID = NewType("ID", str)
 
 def id_from_public_key(public_key: bytes) -> ID:
     """The node ID of a 32-byte Ed25519 public key."""
-    return ID(_id.tm2_id(public_key))
+    return ID(_tm2.node_id(public_key))
 
 
 def validate_id(text: str) -> ID:
@@ -38,29 +39,35 @@ def validate_id(text: str) -> ID:
     Raises:
         DecodeError: it is not.
     """
-    _id.tm2_id_decode(text)
+    _tm2.decode_node_id(text)
     return ID(text)
 
 
 class NodeKey:
-    """An Ed25519 node key. Its repr shows only the ID, never key material."""
+    """An Ed25519 node key, held by the Rust core.
 
-    __slots__ = ("_id", "_public", "_seed")
+    The secret exists as Python bytes only when exported (:meth:`to_bytes`,
+    :meth:`to_go_bytes`, :meth:`save`); signing and the secret connection
+    handshake use it inside Rust. Its repr shows only the ID.
+    """
 
-    def __init__(self, seed: bytes) -> None:
-        """Build from a 32-byte Ed25519 seed.
+    __slots__ = ("_id", "_key", "_public")
+
+    def __init__(self, seed: bytes | _ed25519.Ed25519SecretKey) -> None:
+        """Build from a 32-byte Ed25519 seed (or the Rust key object).
 
         Raises:
             InvalidKeyError: the seed is not 32 bytes.
         """
-        seed = bytes(seed)
-        self._public: bytes = _id.ed25519_public_key(seed)
-        self._seed = seed
+        self._key = (
+            seed if isinstance(seed, _ed25519.Ed25519SecretKey) else _ed25519.Ed25519SecretKey(bytes(seed))
+        )
+        self._public: bytes = self._key.public_key()
         self._id = id_from_public_key(self._public)
 
     @classmethod
     def generate(cls) -> NodeKey:
-        return cls(_id.ed25519_generate())
+        return cls(_ed25519.Ed25519SecretKey.generate())
 
     @classmethod
     def from_seed(cls, seed: bytes) -> NodeKey:
@@ -73,16 +80,26 @@ class NodeKey:
 
     @classmethod
     def from_go_bytes(cls, raw: bytes) -> NodeKey:
-        """Import Go's 64-byte seed||pub private key (the public half is checked)."""
-        return cls(_id.ed25519_seed_from_go(bytes(raw)))
+        """Import Go's 64-byte seed||pub private key (the public half is checked).
+
+        Raises:
+            InvalidKeyError: not 64 bytes, or the public half does not match the seed.
+        """
+        return cls(_ed25519.Ed25519SecretKey.from_go(bytes(raw)))
 
     def to_go_bytes(self) -> bytes:
-        """Go's 64-byte seed||pub layout."""
-        return self._seed + self._public
+        """Export Go's 64-byte seed||pub layout."""
+        return self._key.to_go_bytes()
+
+    def to_bytes(self) -> bytes:
+        """Export the 32-byte seed."""
+        return self._key.to_bytes()
 
     @property
-    def seed(self) -> bytes:
-        return self._seed
+    def native(self) -> _ed25519.Ed25519SecretKey:
+        """The key as the Rust core holds it: pass this to ``peerwire._core`` calls
+        (the secret connection handshake), so the secret is not copied into Python bytes."""
+        return self._key
 
     @property
     def public_key(self) -> bytes:
@@ -94,7 +111,8 @@ class NodeKey:
         return self._id
 
     def sign(self, msg: bytes) -> bytes:
-        return _id.ed25519_sign(self._seed, msg)
+        """The 64-byte Ed25519 signature of ``msg``."""
+        return self._key.sign(msg)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NodeKey:
@@ -120,7 +138,7 @@ class NodeKey:
         write_private_file(Path(path), body.encode())
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, NodeKey) and other._seed == self._seed
+        return isinstance(other, NodeKey) and other._key == self._key
 
     def __hash__(self) -> int:
         return hash(self._public)

@@ -18,6 +18,7 @@ from peerwire.errors import (
 from peerwire.errors import TimeoutError as PeerwireTimeoutError
 from peerwire.events import DialFailureReason, DropReason, HandshakeFailureReason
 from peerwire.tm2._errors import (
+    IncompatibleNodeInfoError,
     NodeInfoError,
     PeerRefusedError,
     PongTimeoutError,
@@ -54,6 +55,10 @@ def handshake_failure_reason(err: BaseException) -> HandshakeFailureReason:
         return refusal_reason(err.reason)
     if isinstance(err, PeerwireTimeoutError | TimeoutError):
         return HandshakeFailureReason.TIMEOUT
+    if isinstance(err, IncompatibleNodeInfoError):
+        if err.kinds == ("no_common_channels",):
+            return HandshakeFailureReason.PROTOCOL_MISMATCH
+        return HandshakeFailureReason.INCOMPATIBLE_NODE_INFO
     if isinstance(err, NodeInfoError):
         text = str(err)  # NodeInfoError has one type for gno's several errors; its text is ours
         if "does not match" in text:

@@ -369,7 +369,10 @@ class MConnection:
     async def _flush_later(self) -> None:
         await self._clock.sleep(self._cfg.flush_throttle)
         try:
-            await self._flush()
+            # Packets cut while this timer's write drained found it armed and armed no other:
+            # keep flushing until the buffer is empty, or they would wait for the next send.
+            while self._wbuf:
+                await self._flush()
         except PeerwireError as e:
             await self._stop_for_error(e)
 

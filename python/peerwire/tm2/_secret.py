@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from typing import Protocol
 
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import tm2 as _tm2
 from peerwire.errors import ConnectionClosedError, FrameError, HandshakeError
 from peerwire.errors import TimeoutError as PeerwireTimeoutError
@@ -38,6 +39,9 @@ STREAM_LIMIT = 256 * 1024
 #: Default bound on the whole handshake of a standalone :meth:`SecretConnection.make`, so a
 #: peer that stalls mid-handshake cannot hold the socket forever (the transport passes gno's 3 s).
 DEFAULT_HANDSHAKE_TIMEOUT = 5.0
+#: Bound on waiting for a closed writer to finish closing, a wait no caller sees (it runs on
+#: every error path): a peer that never drains cannot hold the closing task.
+CLOSE_WAIT_TIMEOUT = 1.0
 
 
 class Reader(Protocol):
@@ -72,8 +76,11 @@ class SecretConnection:
         session: _tm2.SecretSession,
         remote_public_key: bytes,
         leftover: bytes,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._reader = reader
+        self._clock = clock
         self._writer = writer
         self._session = session
         self._remote = remote_public_key
@@ -95,13 +102,15 @@ class SecretConnection:
         node_key: NodeKey,
         *,
         timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT,  # noqa: ASYNC109 - a default bound, like rlpx.dial
+        clock: Clock = SYSTEM_CLOCK,
         _ephemeral: bytes | None = None,
     ) -> SecretConnection:
         """Run the handshake (gno ``MakeSecretConnection``) and return the connection.
 
-        The whole handshake is bounded by ``timeout`` seconds (``None``: no bound of its own;
-        gno's transport uses 3 s). On any failure, timeout and cancellation included, the
-        writer is closed before the error propagates.
+        The whole handshake is bounded by ``timeout`` seconds on ``clock`` (``None``: no bound
+        of its own, the caller owns the deadline; gno's transport uses 3 s). On any failure,
+        timeout and cancellation included, the writer is closed before the error propagates.
+        The connection keeps ``clock`` for its own close.
 
         Raises:
             HandshakeError: bad ephemeral message, low-order point, bad auth message or signature.
@@ -110,28 +119,28 @@ class SecretConnection:
             peerwire.errors.TimeoutError: the handshake did not finish within ``timeout``.
         """
         try:
-            async with asyncio.timeout(timeout):
-                return await cls._handshake(reader, writer, node_key, _ephemeral)
+            async with clock.timeout(timeout):
+                return await cls._handshake(reader, writer, node_key, clock, _ephemeral)
         except HandshakeError as e:  # TM2 has no disconnect code: re-typed without one
-            await _close_quietly(writer)
+            await _close_quietly(writer, clock)
             if isinstance(e, SecretHandshakeError):
                 raise
             raise SecretHandshakeError(str(e)) from None
         except FrameError as e:
-            await _close_quietly(writer)
+            await _close_quietly(writer, clock)
             raise SecretFrameError(str(e)) from None
         except TimeoutError:
-            await _close_quietly(writer)
+            await _close_quietly(writer, clock)
             raise PeerwireTimeoutError(f"secret connection handshake took longer than {timeout} s") from None
         except BaseException:
-            await _close_quietly(writer)
+            await _close_quietly(writer, clock)
             raise
 
     @classmethod
     async def _handshake(
-        cls, reader: Reader, writer: Writer, node_key: NodeKey, ephemeral: bytes | None
+        cls, reader: Reader, writer: Writer, node_key: NodeKey, clock: Clock, ephemeral: bytes | None
     ) -> SecretConnection:
-        hs = _tm2.SecretHandshake(node_key.seed, ephemeral)
+        hs = _tm2.SecretHandshake(node_key.native, ephemeral)
         writer.write(hs.ephemeral_message())
         await writer.drain()
         try:
@@ -156,7 +165,7 @@ class SecretConnection:
             if hs.read_auth(data):
                 break
         session, remote, leftover = hs.finish()
-        return cls(reader, writer, session, remote, leftover)
+        return cls(reader, writer, session, remote, leftover, clock=clock)
 
     @property
     def remote_public_key(self) -> bytes:
@@ -301,12 +310,12 @@ class SecretConnection:
         with contextlib.suppress(Exception):
             self._flush_pending()
         self._closed = True
-        await _close_quietly(self._writer)
+        await _close_quietly(self._writer, self._clock)
 
 
-async def _close_quietly(writer: Writer) -> None:
+async def _close_quietly(writer: Writer, clock: Clock) -> None:
     with contextlib.suppress(Exception):
         writer.close()
     with contextlib.suppress(Exception):
-        async with asyncio.timeout(1.0):
+        async with clock.timeout(CLOSE_WAIT_TIMEOUT):
             await writer.wait_closed()

@@ -39,6 +39,7 @@ from typing import Any
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._tasks import TaskScope
+from peerwire.diagnostics import DialFailureRecord
 from peerwire.errors import DialError, LocalProtocolError
 from peerwire.errors import TimeoutError as PeerwireTimeoutError
 from peerwire.events import DialFailureReason
@@ -47,7 +48,8 @@ from peerwire.tm2._addr import RESOLVE_TIMEOUT, AddressError, NetAddress, Resolv
 from peerwire.tm2._behavior import Dispatcher, SwitchBehavior
 from peerwire.tm2._config import ConfigError, SwitchConfig, SwitchOption, SwitchSetup, reactors_from
 from peerwire.tm2._contracts import ChannelDescriptor, PeerBehavior, PeerConn, Reactor, Receiver, Transport
-from peerwire.tm2._dial import DialQueue, PersistentPeer, redial_backoff
+from peerwire.tm2._diagnostics import SwitchFailures
+from peerwire.tm2._dial import DialQueue, RedialSchedule
 from peerwire.tm2._errors import PeerRefusedError, RefusalReason
 from peerwire.tm2._events import (
     DEFAULT_EVENT_BUFFER,
@@ -118,7 +120,10 @@ class MultiplexSwitch:
         for name, r in setup.reactors.items():
             self._add_reactor(name, r)
         self._dispatchers: dict[int, Receiver] = {ch: Dispatcher(self) for ch in self._reactors_by_ch}
-        self._persistent = {a.id: PersistentPeer(a) for a in self.config.persistent_addresses}
+        cfg = self.config
+        self._redial = RedialSchedule(cfg.persistent_addresses, self.clock, self.rng, cfg.redial_interval)
+        self._persistent = self._redial.peers
+        self._failures = SwitchFailures(self.clock)
         self._records: dict[ID, PeerRecord] = {}
         self._peers = PeerSet()
         self._events: PubSub[Event] = PubSub()
@@ -294,10 +299,16 @@ class MultiplexSwitch:
         DialFailed, HandshakeFailed, PeerAdded, PeerDropped, each with a typed reason."""
         return self.lifecycle.subscribe(flt, maxsize)
 
+    def dial_failures(self) -> list[DialFailureRecord]:
+        """Peers whose dial or handshake failed, newest failure first (:mod:`peerwire.diagnostics`):
+        reason, human message, attempts, and for persistent peers the backoff and next retry."""
+        return self._failures.table.records()
+
     def _handshake_failed(
         self, peer: PeerConn | None, address: str, outbound: bool, err: BaseException
     ) -> None:
         self.lifecycle.handshake_failed(peer.id if peer is not None else None, address, not outbound, err)
+        self._failures.handshake_failed(peer.id if peer is not None else None, address, err)
 
     def broadcast(self, ch_id: int, data: bytes) -> int:
         """Queue ``data`` on channel ``ch_id`` for every peer; never waits.
@@ -441,9 +452,12 @@ class MultiplexSwitch:
     def _reject(self, peer: PeerConn, reason: RefusalReason | None = None) -> None:
         """Close a connection the switch does not keep (a policy decision, counted by the caller)."""
         if reason is not None:
-            log.debug("refusing %s: %s", peer.id, PeerRefusedError(reason))
-            inbound = not peer.is_outbound
-            self.lifecycle.refused(peer.id, peer.socket_addr.dial_string(), inbound, refusal_reason(reason))
+            inbound, where = not peer.is_outbound, peer.socket_addr.dial_string()
+            self.lifecycle.refused(peer.id, where, inbound, refusal_reason(reason))
+            retry = None if inbound or not self._running else self._redial.next_retry(peer.id)
+            self._failures.refused(
+                peer.id, where, inbound, reason, persistent=self.is_persistent_peer(peer.id), next_retry=retry
+            )
         try:
             self.transport.remove(peer)
         except Exception as e:
@@ -530,7 +544,8 @@ class MultiplexSwitch:
         self._peers.add(peer)
         persistent = self._persistent.get(pid)
         if persistent is not None:
-            persistent.attempts = None
+            persistent.reset()
+        self._failures.connected(pid)
         for r in self._reactors.values():
             await self._call_hook(r, r.add_peer, peer)
         if self._records.get(pid) is rec:  # still active after the hooks
@@ -595,17 +610,15 @@ class MultiplexSwitch:
             raise
         except Exception as e:
             self._drop_dialing(rec)
-            self.stats.dial_failures += 1
-            self.dial_history.append((started, pid, False))
-            log.debug("dial %s failed: %r", addr, e)
-            self.lifecycle.dial_failed(pid, addr.dial_string(), e)
+            self._dial_failed(addr, started, e)
             return
         if peer.id != pid:
             self._drop_dialing(rec)
-            self.stats.dial_failures += 1
-            self.dial_history.append((started, pid, False))
-            mismatch = DialError(f"dialed {pid}, reached {peer.id}", reason=DialFailureReason.ID_MISMATCH)
-            self.lifecycle.dial_failed(pid, addr.dial_string(), mismatch)
+            self._dial_failed(
+                addr,
+                started,
+                DialError(f"dialed {pid}, reached {peer.id}", reason=DialFailureReason.ID_MISMATCH),
+            )
             self._reject(peer)
             return
         self.dial_history.append((started, pid, True))
@@ -613,6 +626,15 @@ class MultiplexSwitch:
             del self._records[pid]  # _add_peer registers the connection (and settles duplicates)
             rec.move(PeerState.TEARING_DOWN)
         await self._add_peer(peer)
+
+    def _dial_failed(self, addr: NetAddress, started: float, err: BaseException) -> None:
+        """Count, publish and record a dial that ended without a peer."""
+        self.stats.dial_failures += 1
+        self.dial_history.append((started, addr.id, False))
+        self.lifecycle.dial_failed(addr.id, addr.dial_string(), err)
+        retry = self._redial.next_retry(addr.id) if self._running else None
+        persistent = self.is_persistent_peer(addr.id)
+        self._failures.dial_failed(addr.id, addr.dial_string(), err, persistent=persistent, next_retry=retry)
 
     async def _resolve(self, addr: NetAddress) -> NetAddress:
         """``addr`` with an IP; a name is looked up now, on every dial (gno #2580), bounded.
@@ -640,21 +662,9 @@ class MultiplexSwitch:
                 del self._records[rec.id]
             rec.move(PeerState.TEARING_DOWN)
 
-    def _queue_missing_persistent(self) -> None:
-        now = self.clock.monotonic()
-        for pid, p in self._persistent.items():
-            if pid in self._records or self._queue.has_id(pid):
-                continue
-            if p.attempts is None:
-                self._queue.push(p.address, now)
-                p.attempts = 0
-            else:
-                self._queue.push(p.address, now + redial_backoff(p.attempts, self.rng))
-                p.attempts += 1
-
     async def _redial_loop(self) -> None:
         while True:
-            self._queue_missing_persistent()
+            self._redial.tick(self._queue, lambda pid: pid in self._records)
             await self.clock.sleep(self.config.redial_interval)
 
     # -- introspection (tests, metrics) -------------------------------------------------------------

@@ -29,11 +29,18 @@ from peerwire.errors import ConnectionClosedError, DecodeError, DialError, Peerw
 from peerwire.events import DialFailureReason
 from peerwire.tm2._addr import NetAddress
 from peerwire.tm2._contracts import ConnInfo, PeerBehavior, PeerConn, Receiver
-from peerwire.tm2._errors import NodeInfoError, PacketDecodeError, PeerRefusedError, RefusalReason
+from peerwire.tm2._errors import (
+    IncompatibleNodeInfoError,
+    NodeInfoError,
+    PacketDecodeError,
+    PeerRefusedError,
+    RefusalReason,
+)
 from peerwire.tm2._keys import ID, NodeKey, id_from_public_key
 from peerwire.tm2._mconn import ConnectionStatus, MConnConfig, MConnection
 from peerwire.tm2._nodeinfo import MAX_NODE_INFO_SIZE, NodeInfo
 from peerwire.tm2._secret import STREAM_LIMIT, Reader, SecretConnection, Writer
+from peerwire.tm2.profiles import explain_incompatibility, incompatibility_kinds
 
 __all__ = ["HANDSHAKE_TIMEOUT", "MultiplexTransport", "Peer", "Verified"]
 
@@ -270,7 +277,9 @@ class MultiplexTransport:
         sc: SecretConnection | None = None
         try:
             async with self._clock.timeout(self._handshake_timeout):
-                sc = await SecretConnection.make(reader, writer, self._node_key, timeout=None)
+                sc = await SecretConnection.make(
+                    reader, writer, self._node_key, timeout=None, clock=self._clock
+                )
             async with self._clock.timeout(self._handshake_timeout):
                 await sc.write(self._node_info.encode())
                 try:
@@ -285,7 +294,7 @@ class MultiplexTransport:
                 )
             if expected is not None and conn_id != expected:
                 raise NodeInfoError(f"connection ID does not match the dialed ID ({conn_id} != {expected})")
-            self._node_info.compatible_with(peer_info)
+            self._check_compatible(peer_info)
         except BaseException:
             self._active.discard(key)
             if sc is not None:
@@ -294,6 +303,20 @@ class MultiplexTransport:
                 writer.close()
             raise
         return Verified(sc, peer_info, NetAddress(peer_info.id, host, port), host, key)
+
+    def _check_compatible(self, theirs: NodeInfo) -> None:
+        """gno's ``CompatibleWith``, its error explained (the remote named by its moniker).
+
+        Raises:
+            IncompatibleNodeInfoError: ``theirs`` is not compatible with our NodeInfo.
+        """
+        ours = self._node_info
+        try:
+            ours.compatible_with(theirs)
+        except NodeInfoError as e:
+            why = explain_incompatibility(ours, theirs) or str(e)
+            kinds = incompatibility_kinds(ours, theirs)
+            raise IncompatibleNodeInfoError(why, str(e), kinds, str(theirs.id)) from None
 
     def _peer(self, v: Verified, behavior: PeerBehavior, outbound: bool) -> Peer:
         info = ConnInfo(

@@ -6,7 +6,7 @@ use pyo3::types::PyBytes;
 
 use crate::enr::PyRecord;
 use crate::errors::{guard, IntoPyResult};
-use crate::identity::SecretArg;
+use crate::secp::SecretArg;
 
 type PyEndpoint = (Vec<u8>, u16, u16);
 

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
 use crate::errors::{guard, DecodeError, IntoPyResult, LocalProtocolError};
+use crate::secp::SecretArg;
 
 type PyMsg = (u8, Vec<u8>, Py<PyTuple>);
 
@@ -306,9 +307,9 @@ pub(crate) struct PyCodec {
 #[pymethods]
 impl PyCodec {
     #[new]
-    fn new(key: &[u8], record: &[u8]) -> PyResult<Self> {
+    fn new(key: SecretArg<'_>, record: &[u8]) -> PyResult<Self> {
         Ok(PyCodec {
-            inner: Codec::new(key, record).py_err()?,
+            inner: Codec::with_key(key.secret()?, record).py_err()?,
         })
     }
 

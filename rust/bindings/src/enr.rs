@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::{guard, IntoPyResult};
+use crate::secp::SecretArg;
 
 /// A decoded (not necessarily verified) node record.
 #[pyclass(module = "peerwire._core.enr", name = "Record", frozen)]
@@ -35,9 +36,9 @@ impl PyRecord {
 
     /// Build and sign a v4 record from (key, raw RLP value) pairs.
     #[staticmethod]
-    fn sign_v4(secret: &[u8], seq: u64, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<Self> {
+    fn sign_v4(secret: SecretArg<'_>, seq: u64, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<Self> {
         guard(|| {
-            let sk = keys::secp_secret(secret).py_err()?;
+            let sk = secret.secret()?;
             Ok(PyRecord {
                 inner: enr::Record::sign_v4(&sk, seq, &pairs).py_err()?,
             })

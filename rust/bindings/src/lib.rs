@@ -11,13 +11,16 @@ use pyo3::prelude::*;
 mod alloc;
 mod discv4;
 mod discv5;
+mod ed25519;
 mod enr;
 mod errors;
 mod eth;
-mod identity;
 mod kad;
+mod keccak;
 mod p2p_base;
+mod rlp;
 mod rlpx;
+mod secp;
 mod tm2;
 mod tm2_consensus;
 
@@ -53,7 +56,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         },
     )?;
     m.add_function(wrap_pyfunction!(errors::_panic_for_tests, m)?)?;
-    add_submodule(m, "identity", identity::init)?;
+    add_submodule(m, "keccak", keccak::init)?;
+    add_submodule(m, "rlp", rlp::init)?;
+    add_submodule(m, "secp256k1", secp::init)?;
+    add_submodule(m, "ed25519", ed25519::init)?;
     add_submodule(m, "p2p_base", p2p_base::init)?;
     add_submodule(m, "rlpx", rlpx::init)?;
     add_submodule(m, "enr", enr::init)?;

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::errors::{guard, IntoPyResult};
+use crate::secp::SecretArg;
 
 /// Buffers at least this large are processed without holding the GIL.
 const DETACH_THRESHOLD: usize = 32 * 1024;
@@ -83,13 +84,13 @@ impl Handshake {
     #[pyo3(signature = (private_key, remote_public_key, ephemeral_key=None, nonce=None))]
     fn initiator<'py>(
         py: Python<'py>,
-        private_key: &[u8],
+        private_key: SecretArg<'_>,
         remote_public_key: &[u8],
         ephemeral_key: Option<&[u8]>,
         nonce: Option<&[u8]>,
     ) -> PyResult<(Handshake, Bound<'py, PyBytes>)> {
         guard(|| {
-            let sk = keys::secp_secret(private_key).py_err()?;
+            let sk = private_key.secret()?;
             let remote = keys::secp_public(remote_public_key).py_err()?;
             let (hs, auth) = match (opt_key(ephemeral_key)?, nonce) {
                 (None, None) => core::Handshake::initiator(sk, &remote),
@@ -117,12 +118,12 @@ impl Handshake {
     #[staticmethod]
     #[pyo3(signature = (private_key, ephemeral_key=None, nonce=None))]
     fn recipient(
-        private_key: &[u8],
+        private_key: SecretArg<'_>,
         ephemeral_key: Option<&[u8]>,
         nonce: Option<&[u8]>,
     ) -> PyResult<Handshake> {
         guard(|| {
-            let sk = keys::secp_secret(private_key).py_err()?;
+            let sk = private_key.secret()?;
             let hs = match (opt_key(ephemeral_key)?, nonce) {
                 (None, None) => core::Handshake::recipient(sk),
                 (eph, nonce) => {

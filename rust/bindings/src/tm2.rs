@@ -1,10 +1,12 @@
 //! `peerwire._core.tm2`: the TM2 secret connection, amino packets, NodeInfo
 //! and discovery codecs. Whole buffers cross the boundary in one call; big
 //! seals and opens release the GIL.
+use peerwire_core::keys;
 use peerwire_core::tm2::{amino, mconn, nodeinfo, packet, pex, secret};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
+use crate::ed25519::PyEd25519Secret;
 use crate::errors::{guard, IntoPyResult};
 
 /// Work above this many bytes runs with the GIL released.
@@ -26,14 +28,15 @@ struct SecretHandshake {
 
 #[pymethods]
 impl SecretHandshake {
+    /// `node_key` signs the challenge inside Rust; `ephemeral` injects the X25519 secret (tests).
     #[new]
-    #[pyo3(signature = (node_seed, ephemeral=None))]
-    fn new(node_seed: &[u8], ephemeral: Option<&[u8]>) -> PyResult<Self> {
+    #[pyo3(signature = (node_key, ephemeral=None))]
+    fn new(node_key: &Bound<'_, PyEd25519Secret>, ephemeral: Option<&[u8]>) -> PyResult<Self> {
         guard(|| {
             let eph = ephemeral
                 .map(|e| arr32(e, "ephemeral secret"))
                 .transpose()?;
-            let hs = secret::Handshake::new(node_seed, eph).py_err()?;
+            let hs = secret::Handshake::with_key(node_key.get().inner.clone(), eph);
             Ok(SecretHandshake {
                 inner: Some(hs),
                 done: None,
@@ -202,6 +205,20 @@ fn nonce(py: Python<'_>, counter: u64) -> Bound<'_, PyBytes> {
 #[pyfunction]
 fn has_small_order(point: &[u8]) -> PyResult<bool> {
     Ok(secret::has_small_order(&arr32(point, "X25519 point")?))
+}
+
+// ------------------------------------------------------------------ node IDs
+
+/// The node ID (bech32 "g1…") of a 32-byte Ed25519 public key.
+#[pyfunction]
+fn node_id(public: &[u8]) -> PyResult<String> {
+    Ok(keys::tm2_id(&arr32(public, "ed25519 public key")?))
+}
+
+/// The 20-byte address inside a node ID; raises DecodeError if the ID is invalid.
+#[pyfunction]
+fn decode_node_id<'py>(py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyBytes>> {
+    Ok(PyBytes::new(py, &keys::tm2_id_decode(id).py_err()?))
 }
 
 // ------------------------------------------------------------------ packets
@@ -472,6 +489,8 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SecretHandshake>()?;
     m.add_class::<SecretSession>()?;
     m.add_class::<PacketReader>()?;
+    m.add_function(wrap_pyfunction!(node_id, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_node_id, m)?)?;
     m.add_function(wrap_pyfunction!(derive_secrets, m)?)?;
     m.add_function(wrap_pyfunction!(nonce, m)?)?;
     m.add_function(wrap_pyfunction!(has_small_order, m)?)?;

@@ -120,6 +120,10 @@ pub fn secp_verify_low_s(pk: &PublicKey, hash: &[u8; 32], sig64: &[u8]) -> bool 
 /// Human-readable part of TM2 bech32 addresses and IDs.
 pub const TM2_BECH32_HRP: &str = "g";
 
+/// An Ed25519 private key (zeroized on drop); named here so the bindings need no
+/// direct dependency on the curve crate.
+pub type Ed25519SigningKey = ed25519_dalek::SigningKey;
+
 /// An Ed25519 key from its 32-byte seed.
 pub fn ed25519_from_seed(seed: &[u8]) -> CoreResult<ed25519_dalek::SigningKey> {
     let seed: [u8; 32] = seed

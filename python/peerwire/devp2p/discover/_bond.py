@@ -34,7 +34,7 @@ PING_BACK_WAIT = 0.5
 class Bonds:
     """Who proved their endpoint, and the bonding step before a query."""
 
-    def __init__(self, db: NodeDB, clock: Clock) -> None:
+    def __init__(self, db: NodeDB, clock: Clock, *, limit_loopback: bool = False) -> None:
         self._db = db
         self._clock = clock
         #: Nodes we are pinging back right now (one ping-back per node at a time).
@@ -43,7 +43,7 @@ class Bonds:
         # own ensure() calls add entries (and remove them), so a remote cannot grow this.
         self._ping_waiters: dict[tuple[bytes, str], list[asyncio.Future[None]]] = {}
         #: Unverified IDs per source IP / subnet (identity churn, issue 12 item 5).
-        self.budget = BondBudget()
+        self.budget = BondBudget(limit_loopback=limit_loopback)
         #: Pings from unbonded IDs over their source's budget: answered, not stored or pinged back.
         self.over_budget = 0
 

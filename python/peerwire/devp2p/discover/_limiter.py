@@ -3,7 +3,8 @@
 Every datagram costs a signature recovery; a token bucket per source IP, and
 one per subnet (/24, /56), drop a flood before that work. The port is not
 part of the key: one host cycling through 600 source ports is one source
-(issue 12, item 5). The tables are LRUs with a fixed size, so a flood from
+(issue 12, item 5). Loopback sources pass unless ``limit_loopback`` (see
+``_v4limits``: they are this machine's own nodes). The tables are LRUs with a fixed size, so a flood from
 many addresses keeps memory bounded and honest sources keep being served.
 """
 
@@ -13,7 +14,7 @@ from collections import OrderedDict
 
 from peerwire._clock import Clock
 from peerwire._net import TokenBucket
-from peerwire.devp2p.discover._v4limits import subnet_of
+from peerwire.devp2p.discover._v4limits import is_loopback, subnet_of
 
 __all__ = ["MAX_SOURCES", "SOURCE_BURST", "SOURCE_RATE", "SUBNET_BURST", "SUBNET_RATE", "SourceLimiter"]
 
@@ -62,7 +63,9 @@ class SourceLimiter:
         rate: float = SOURCE_RATE,
         burst: float = SOURCE_BURST,
         max_sources: int = MAX_SOURCES,
+        limit_loopback: bool = False,
     ) -> None:
+        self._limit_loopback = limit_loopback
         self._ips = _Buckets(clock, rate, burst, max_sources)
         self._subnets = _Buckets(clock, max(rate, SUBNET_RATE), max(burst, SUBNET_BURST), max_sources)
 
@@ -72,4 +75,6 @@ class SourceLimiter:
     def allow(self, source: tuple[str, int]) -> bool:
         """Take one token for ``source``'s IP and subnet; False when either bucket is empty."""
         ip = source[0]
+        if not self._limit_loopback and is_loopback(ip):
+            return True
         return self._ips.take(ip) and self._subnets.take(subnet_of(ip))

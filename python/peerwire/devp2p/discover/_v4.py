@@ -36,7 +36,7 @@ from typing import Any, TypeAlias, cast
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import discv4 as _wire
-from peerwire._core import identity as _id
+from peerwire._core import keccak
 from peerwire._net import NetRestrict, resolve, split_host_port
 from peerwire._tasks import TaskScope
 from peerwire.devp2p._enode import Node
@@ -126,6 +126,7 @@ class UDPv4(asyncio.DatagramProtocol):
         clock: Clock = SYSTEM_CLOCK,
         tcp_port: int = 0,
         seed: int | None = None,
+        limit_loopback: bool = False,
     ) -> None:
         self._key = key
         self._self_id = key.public_key.node_id
@@ -140,8 +141,8 @@ class UDPv4(asyncio.DatagramProtocol):
         self._lookup_rng = random.Random(seed) if seed is not None else None
         #: The routing table of node IDs (Rust ``kad.Table``).
         self.table = self.nodes.ids
-        self._bonds = Bonds(db, clock)
-        self._limiter = SourceLimiter(clock)
+        self._bonds = Bonds(db, clock, limit_loopback=limit_loopback)
+        self._limiter = SourceLimiter(clock, limit_loopback=limit_loopback)
         self._pending: dict[tuple[bytes, str, int], list[_Pending]] = {}
         #: Owns every task of this service (loops, ping-backs, revalidations); see start()/close().
         self.tasks = TaskScope("discv4")
@@ -315,7 +316,7 @@ class UDPv4(asyncio.DatagramProtocol):
             target64 = target.to_bytes()
         else:
             target64 = bytes(target)
-        tid = _id.keccak256(target64)
+        tid = keccak.keccak256(target64)
         start = self.nodes.closest(tid, BUCKET_SIZE) or self._bootnodes
 
         async def query(n: Node) -> list[Node]:
@@ -506,7 +507,7 @@ class UDPv4(asyncio.DatagramProtocol):
             if not self._bonds.bonded(sender_id, ip):
                 self.stats.dropped_unbonded += 1
                 return
-            tid = _id.keccak256(f.target)
+            tid = keccak.keccak256(f.target)
             entries = []
             for n in self.nodes.closest(tid, BUCKET_SIZE, prefer_live=True):
                 if n.ip is None or check_relay_addr(ip, n.ip) is not None:
@@ -621,8 +622,12 @@ async def listen_v4(
     clock: Clock = SYSTEM_CLOCK,
     tcp_port: int = 0,
     seed: int | None = None,
+    limit_loopback: bool = False,
 ) -> AsyncIterator[UDPv4]:
     """Run discovery v4 on ``addr`` ("host:port") until the block exits.
+
+    The per-source flood limiter and bond budget skip loopback sources (this machine's own
+    nodes) unless ``limit_loopback`` is true.
 
     Raises:
         ValueError: ``addr`` or a bootnode URL is malformed.
@@ -634,7 +639,14 @@ async def listen_v4(
     own_db = not isinstance(node_database, NodeDB)
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
     proto = UDPv4(
-        key, db=db, bootnodes=boots, net_restrict=net_restrict, clock=clock, tcp_port=tcp_port, seed=seed
+        key,
+        db=db,
+        bootnodes=boots,
+        net_restrict=net_restrict,
+        clock=clock,
+        tcp_port=tcp_port,
+        seed=seed,
+        limit_loopback=limit_loopback,
     )
     loop = asyncio.get_running_loop()
     try:

@@ -14,6 +14,11 @@ by what the attacker cannot cheaply multiply: the source IP and its subnet
   back, so the database and pending tables stay bounded per source.
 
 The budget is LRU-bounded in the number of sources it tracks.
+
+Loopback sources are exempt unless asked otherwise: they are this machine's own
+processes (a testnet, a simulation, a crawler benchmark runs hundreds of nodes on
+127.0.0.1), the same reasoning by which go-ethereum's table IP limits skip LAN
+addresses (``netutil.AddrIsLAN`` in ``p2p/discover/table.go``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ __all__ = [
     "MAX_BONDING_PER_IP",
     "MAX_BONDING_PER_SUBNET",
     "BondBudget",
+    "is_loopback",
     "subnet_of",
 ]
 
@@ -52,6 +58,14 @@ def subnet_of(ip: str) -> str:
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False))
 
 
+def is_loopback(ip: str) -> bool:
+    """Whether ``ip`` (IPv4-mapped IPv6 included) is a loopback address."""
+    addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
+
+
 class BondBudget:
     """Distinct unverified node IDs in flight per source IP and per subnet."""
 
@@ -60,8 +74,11 @@ class BondBudget:
         per_ip: int = MAX_BONDING_PER_IP,
         per_subnet: int = MAX_BONDING_PER_SUBNET,
         window: float = BOND_WINDOW,
+        *,
+        limit_loopback: bool = False,
     ) -> None:
         self._per_ip, self._per_subnet, self._window = per_ip, per_subnet, window
+        self._limit_loopback = limit_loopback
         self._by_ip: OrderedDict[str, OrderedDict[bytes, float]] = OrderedDict()
         self._by_subnet: OrderedDict[str, OrderedDict[bytes, float]] = OrderedDict()
 
@@ -80,6 +97,8 @@ class BondBudget:
 
     def admit(self, node_id: bytes, ip: str, now: float) -> bool:
         """Whether ``node_id`` from ``ip`` may start bonding (a DB row, a ping-back) now."""
+        if not self._limit_loopback and is_loopback(ip):
+            return True
         by_ip = self._live(self._by_ip, ip, now)
         by_net = self._live(self._by_subnet, subnet_of(ip), now)
         if node_id in by_ip:

@@ -19,18 +19,17 @@ this module owns the socket, the calls and the protocol rules:
 from __future__ import annotations
 
 import asyncio
-import builtins
-import contextlib
 import ipaddress
 import os
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from peerwire import kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import discv5 as _wire
+from peerwire._tasks import TaskScope
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._keys import PrivateKey
@@ -157,7 +156,7 @@ class V5Transport(asyncio.DatagramProtocol):
             [ipaddress.ip_network(n, strict=False) for n in net_restrict] if net_restrict else None
         )
         self.id = key.public_key.node_id
-        self.codec = _wire.Codec(key.to_bytes(), local.record.to_bytes())
+        self.codec = _wire.Codec(key.native, local.record.to_bytes())
         self._codec_seq = local.seq
         self.table = kad.Table(self.id, seed=int.from_bytes(os.urandom(7)) if seed is None else seed)
         #: With a seed, random lookup targets come from it too, so a simulation replays exactly.
@@ -168,7 +167,8 @@ class V5Transport(asyncio.DatagramProtocol):
         self._locks: dict[bytes, asyncio.Lock] = {}
         self._talk: dict[bytes, TalkHandler] = {}
         self._talk_active = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        #: Owns every task of the service (upkeep loops, revalidations, TALKREQ handlers).
+        self.tasks = TaskScope("discv5")
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = Stats()
         self._monotonic = clock.monotonic
@@ -183,23 +183,17 @@ class V5Transport(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:  # ICMP errors: nothing to do
         pass
 
-    def spawn(self, coro: Any) -> None:
-        """Run ``coro`` as a task owned by this service (cancelled by :meth:`close`)."""
-        if self.closed:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str = "task") -> None:
+        """Run ``coro`` as a task of :attr:`tasks` (cancelled by :meth:`close`)."""
+        if self.closed or not self.tasks.running:
             coro.close()
             return
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.tasks.spawn(coro, name=name)
 
     async def close(self, *, close_transport: bool = True) -> None:
+        """Stop every task of the service (one scope); with ``close_transport`` close the socket."""
         self.closed = True
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await self.tasks.stop()
         if close_transport and self._transport is not None:
             self._transport.close()
 
@@ -282,9 +276,9 @@ class V5Transport(asyncio.DatagramProtocol):
                 total = -1
                 while True:
                     try:
-                        async with asyncio.timeout(self.resp_timeout):
+                        async with self._clock.timeout(self.resp_timeout):
                             msg = await call.responses.get()
-                    except builtins.TimeoutError:
+                    except TimeoutError:
                         if out:
                             return out
                         raise TimeoutError(f"no discv5 reply from {node.id.hex()[:16]}@{addr[0]}") from None
@@ -496,7 +490,7 @@ class V5Transport(asyncio.DatagramProtocol):
             finally:
                 self._talk_active -= 1
 
-        self.spawn(run())
+        self.spawn(run(), "talk")
 
     # --------------------------------------------------------------- table
     def add_node(self, node: Node, *, inbound: bool) -> None:

@@ -1,7 +1,8 @@
 """discv5 lookups and table upkeep (geth ``lookup.go``, ``table.go`` refresh/revalidation, ``v5_udp.go``).
 
 Lookups ask each node for the distances [d, d+1, d-1] around its log distance
-to the target (geth ``lookupDistances``), keep ALPHA queries in flight and
+to the target (geth ``lookupDistances``) in the walk shared with v4
+(``_lookup.iterative_lookup``: ALPHA queries in flight, owned by its task group) and
 return the 16 closest. Refresh and revalidation run on the injected clock, as
 in v4; the routing table (and its IP limits) is the same Rust ``kad.Table``.
 """
@@ -9,7 +10,6 @@ in v4; the routing table (and its IP limits) is the same Rust ``kad.Table``.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import ipaddress
 import os
@@ -23,16 +23,17 @@ from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import LocalNode
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._nodedb import NodeDB
+from peerwire.devp2p.discover._lookup import iterative_lookup
 from peerwire.devp2p.discover._v5 import FINDNODE_RESULT_LIMIT, RESP_TIMEOUT, V5Transport, lookup_distances
 from peerwire.errors import PeerwireError, TimeoutError
 
 __all__ = ["UDPv5", "listen_v5", "local_node", "parse_bootnodes"]
 
-ALPHA = 3
-"""Concurrent FINDNODE queries per lookup."""
 SEED_COUNT = 30
 MIN_LOOKUP_INTERVAL = 1.0
 """random_nodes() starts lookups at least this far apart."""
+REFRESH_WAIT = 60.0
+"""How long random_nodes() waits for the first table refresh when the table is empty."""
 RECV_BUFFER = 4 * 1024 * 1024
 """Requested socket receive buffer (the kernel may cap it at rmem_max)."""
 
@@ -40,77 +41,46 @@ RECV_BUFFER = 4 * 1024 * 1024
 class UDPv5(V5Transport):
     """A running discv5 node. Create it with :func:`listen_v5` (or ``listen`` for v4+v5)."""
 
-    def start(self) -> None:
-        """Start refresh and revalidation (stopped by :meth:`close`)."""
-        self.spawn(self._refresh_loop())
-        self.spawn(self._revalidate_loop())
+    async def start(self) -> None:
+        """Open the task scope and start refresh and revalidation (stopped by :meth:`close`)."""
+        await self.tasks.start()
+        self.spawn(self._refresh_loop(), "refresh")
+        self.spawn(self._revalidate_loop(), "revalidate")
 
     async def lookup(
         self, target_id: bytes | None = None, *, found: Callable[[Node], None] | None = None
     ) -> list[Node]:
         """Iterative lookup for ``target_id`` (random when None); the 16 closest found.
 
-        ``found`` sees every new node of every reply (geth's lookup iterator yields those).
+        The shared Kademlia walk (``_lookup.iterative_lookup``), asking each node
+        FINDNODE for the distances around its distance to the target. ``found``
+        sees every new node of every reply (geth's lookup iterator yields those).
         """
         if target_id is None:
             target = os.urandom(32) if self.lookup_rng is None else self.lookup_rng.randbytes(32)
         else:
             target = bytes(target_id)
-        tint = int.from_bytes(target, "big")
-
-        def dist(n: Node) -> int:
-            return int.from_bytes(n.id, "big") ^ tint
-
-        result: dict[bytes, Node] = {}
-        for i in self.table.closest(target, FINDNODE_RESULT_LIMIT):
-            if i in self.nodes:
-                result[i] = self.nodes[i]
-        if not result:
-            for b in self.bootnodes:
-                result[b.id] = b
-        asked: set[bytes] = {self.id}
-        seen: set[bytes] = set(result) | asked
+        start = [self.nodes[i] for i in self.table.closest(target, FINDNODE_RESULT_LIMIT) if i in self.nodes]
+        if not start:
+            start = self.bootnodes
         if found is not None:  # as geth: the table's answer is the lookup's first reply
-            for n in result.values():
+            for n in start:
                 found(n)
 
         async def query(n: Node) -> list[Node]:
             try:
-                found = await self.find_node(n, lookup_distances(target, n.id))
+                answer = await self.find_node(n, lookup_distances(target, n.id))
             except (TimeoutError, PeerwireError, OSError):
                 return []
             self.add_node(n, inbound=False)
-            return [f for f in found if f.id != self.id]
+            return [f for f in answer if f.id != self.id]
 
-        inflight: set[asyncio.Task[list[Node]]] = set()
-        # Answers in query order, not set order (task hashes are addresses): see _lookup.
-        order: dict[asyncio.Task[list[Node]], int] = {}
-        try:
-            while True:
-                best = sorted(result.values(), key=dist)[:FINDNODE_RESULT_LIMIT]
-                for n in best:
-                    if len(inflight) >= ALPHA:
-                        break
-                    if n.id not in asked:
-                        asked.add(n.id)
-                        task = asyncio.ensure_future(query(n))
-                        order[task] = len(order)
-                        inflight.add(task)
-                if not inflight:
-                    return best
-                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-                for task in sorted(done, key=order.__getitem__):
-                    for n in task.result():
-                        if n.id in seen:
-                            continue
-                        seen.add(n.id)
-                        result[n.id] = n
-                        self.add_node(n, inbound=False)
-                        if found is not None:
-                            found(n)
-        finally:
-            for task in inflight:
-                task.cancel()
+        def on_found(n: Node) -> None:
+            self.add_node(n, inbound=False)
+            if found is not None:
+                found(n)
+
+        return await iterative_lookup(target, start, query, exclude=(self.id,), on_found=on_found)
 
     async def random_nodes(self) -> AsyncIterator[Node]:
         """Endless iterator over the nodes that chained random lookups meet (for the dialer).
@@ -120,8 +90,8 @@ class UDPv5(V5Transport):
         while not self.closed:
             started = self.clock.monotonic()
             if len(self.table) == 0:
-                with contextlib.suppress(builtins.TimeoutError):
-                    async with asyncio.timeout(60):
+                with contextlib.suppress(TimeoutError):
+                    async with self.clock.timeout(REFRESH_WAIT):
                         await self.refreshed.wait()
             met: list[Node] = []
             await self.lookup(None, found=met.append)
@@ -155,7 +125,7 @@ class UDPv5(V5Transport):
             for i in self.table.due_revalidations(self.clock.monotonic()):
                 n = self.nodes.get(i)
                 if n is not None:
-                    self.spawn(self._revalidate(n))
+                    self.spawn(self._revalidate(n), "revalidate node")
             await self.clock.sleep(0.25)
 
     async def _revalidate(self, node: Node) -> None:
@@ -254,7 +224,7 @@ async def listen_v5(
         bound = int(transport.get_extra_info("sockname")[1])
         if bound != port:  # port 0: the record names the port the system chose
             local.update(udp=bound)
-        proto.start()
+        await proto.start()
         yield proto
     finally:
         if proto is not None:

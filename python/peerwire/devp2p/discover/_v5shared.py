@@ -14,12 +14,13 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from peerwire._clock import SYSTEM_CLOCK, Clock
-from peerwire._core import identity as _id
+from peerwire._core import keccak
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import LocalNode
+from peerwire.devp2p._fairmix import FairMix
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover._v4 import UDPv4
@@ -32,23 +33,30 @@ __all__ = ["Discovery", "listen"]
 V4_HASH_SIZE = 32
 V4_MIN_SIZE = 32 + 65 + 1
 """hash || signature || type: anything shorter is not v4."""
-MIX_BUFFER = 4
-"""Nodes buffered per protocol in :meth:`Discovery.random_nodes`."""
+RESOLVE_TIMEOUT = 10.0
+"""How long resolving a bootnode's DNS name may take."""
 
 
 def is_v4_packet(data: bytes) -> bool:
     """Does ``data`` carry a valid discv4 hash (what geth's v4 decoder checks first)?"""
-    return len(data) >= V4_MIN_SIZE and _id.keccak256(data[V4_HASH_SIZE:]) == data[:V4_HASH_SIZE]
+    return len(data) >= V4_MIN_SIZE and keccak.keccak256(data[V4_HASH_SIZE:]) == data[:V4_HASH_SIZE]
 
 
 class Discovery(asyncio.DatagramProtocol):
     """v4 and/or v5 on one socket; ``v4`` / ``v5`` are None when disabled."""
 
-    def __init__(self, v4: UDPv4 | None, v5: UDPv5 | None, local: LocalNode | None) -> None:
+    def __init__(
+        self, v4: UDPv4 | None, v5: UDPv5 | None, local: LocalNode | None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.v4 = v4
         self.v5 = v5
         self.local = local
+        self.clock = clock
         self.unhandled = 0
+        self._transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         if self.v4 is not None and (self.v5 is None or is_v4_packet(data)):
@@ -65,44 +73,45 @@ class Discovery(asyncio.DatagramProtocol):
         assert self.local is not None
         return Node.from_record(self.local.record)
 
+    @property
+    def local_addr(self) -> tuple[str, int]:
+        """The bound UDP address of the shared socket."""
+        assert self._transport is not None
+        addr = self._transport.get_extra_info("sockname")
+        return (str(addr[0]), int(addr[1]))
+
+    def table_nodes(self) -> list[Node]:
+        """The nodes in the v4 and v5 tables (each node once)."""
+        out: dict[bytes, Node] = {}
+        for svc in (self.v5, self.v4):
+            if svc is not None:
+                out.update((n.id, n) for n in svc.table_nodes())
+        return list(out.values())
+
+    def random_node_sources(self) -> list[tuple[str, AsyncIterator[Node]]]:
+        """Each running protocol's random walk, named as geth's ``discv4-default`` / ``discv5-default``."""
+        out: list[tuple[str, AsyncIterator[Node]]] = []
+        if self.v4 is not None:
+            out.append(("discv4-default", self.v4.random_nodes()))
+        if self.v5 is not None:
+            out.append(("discv5-default", self.v5.random_nodes()))
+        return out
+
     async def random_nodes(self) -> AsyncIterator[Node]:
-        """Nodes from both protocols' random walks, taken in turn (geth's FairMix)."""
-        sources = [s.random_nodes() for s in (self.v4, self.v5) if s is not None]
-        queues: list[asyncio.Queue[Node]] = [asyncio.Queue(MIX_BUFFER) for _ in sources]
-        ready = asyncio.Event()
-
-        async def pump(it: AsyncIterator[Node], q: asyncio.Queue[Node]) -> None:
-            async for n in it:
-                await q.put(n)
-                ready.set()
-
-        tasks = [asyncio.ensure_future(pump(it, q)) for it, q in zip(sources, queues, strict=True)]
-        turn = 0
-        try:
-            while True:
-                for i in range(len(queues)):
-                    q = queues[(turn + i) % len(queues)]
-                    if not q.empty():
-                        turn = (turn + i + 1) % len(queues)
-                        yield q.get_nowait()
-                        break
-                else:
-                    ready.clear()
-                    await ready.wait()
-        finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+        """Nodes from both protocols' random walks in one :class:`FairMix`."""
+        async with FairMix(self.clock) as mix:
+            for name, it in self.random_node_sources():
+                mix.add_source(it, name)
+            async for n in mix:
+                yield n
 
 
-async def _resolve(node: Node) -> Node:
+async def _resolve(node: Node, clock: Clock) -> Node:
     """A bootnode given by DNS name, resolved without blocking the loop."""
     if node.ip is not None or node.host is None:
         return node
     loop = asyncio.get_running_loop()
-    async with asyncio.timeout(10):
+    async with clock.timeout(RESOLVE_TIMEOUT):
         infos = await loop.getaddrinfo(node.host, node.udp_port, type=socket.SOCK_DGRAM)
     if not infos:
         raise PeerwireError(f"cannot resolve {node.host}")
@@ -132,12 +141,13 @@ async def listen(
     if not (v4 or v5):
         raise ValueError("enable at least one of v4 and v5")
     host, port = split_addr(addr)
-    boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b) for b in bootnodes]
+    boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b, clock) for b in bootnodes]
     own_db = not isinstance(node_database, NodeDB)
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     d4: UDPv4 | None = None
     d5: UDPv5 | None = None
+    transport: asyncio.DatagramTransport | None = None
     try:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
@@ -146,7 +156,7 @@ async def listen(
         loop = asyncio.get_running_loop()
         if v4:
             d4 = UDPv4(key, db=db, bootnodes=boots, net_restrict=net_restrict, clock=clock, tcp_port=tcp_port)
-        placeholder = Discovery(None, None, None)
+        placeholder = Discovery(None, None, None, clock)
         transport, _ = await loop.create_datagram_endpoint(lambda: placeholder, sock=sock)
         if d4 is not None:
             await d4.serve(transport, host, bound)
@@ -168,7 +178,7 @@ async def listen(
                 findnode_liveness_check=findnode_liveness_check,
             )
             d5.connection_made(transport)
-            d5.start()
+            await d5.start()
         placeholder.v4, placeholder.v5, placeholder.local = d4, d5, local
         yield placeholder
     finally:
@@ -176,6 +186,8 @@ async def listen(
             await d5.close(close_transport=False)
         if d4 is not None:
             await d4.close()
+        if transport is not None:
+            transport.close()
         sock.close()
         if own_db:
             db.close()

@@ -127,7 +127,11 @@ fn random<const N: usize>() -> [u8; N] {
 impl Codec {
     /// A codec for `key` announcing the signed record `record` (raw RLP).
     pub fn new(key: &[u8], record: &[u8]) -> CoreResult<Codec> {
-        let sk = keys::secp_secret(key)?;
+        Self::with_key(keys::secp_secret(key)?, record)
+    }
+
+    /// As [`Codec::new`], for a key the caller already holds.
+    pub fn with_key(sk: secp256k1::SecretKey, record: &[u8]) -> CoreResult<Codec> {
         let id = keys::node_id(&keys::secp_public64(&sk));
         let mut c = Codec {
             key: sk,

@@ -41,19 +41,26 @@ impl Handshake {
     /// Start with a node key seed; `ephemeral` injects the X25519 secret (tests only),
     /// otherwise one is drawn from the OS RNG.
     pub fn new(node_seed: &[u8], ephemeral: Option<[u8; 32]>) -> CoreResult<Self> {
-        let node = crate::keys::ed25519_from_seed(node_seed)?;
+        Ok(Self::with_key(
+            crate::keys::ed25519_from_seed(node_seed)?,
+            ephemeral,
+        ))
+    }
+
+    /// Start with a node key the caller already holds (no seed bytes cross a boundary).
+    pub fn with_key(node: crate::keys::Ed25519SigningKey, ephemeral: Option<[u8; 32]>) -> Self {
         let eph_secret = match ephemeral {
             Some(b) => StaticSecret::from(b),
             None => StaticSecret::random_from_rng(rand::rngs::OsRng),
         };
         let eph_pub = XPublic::from(&eph_secret).to_bytes();
-        Ok(Handshake {
+        Handshake {
             node,
             eph_secret,
             eph_pub,
             stage: Stage::Ephemeral,
             plain: Vec::new(),
-        })
+        }
     }
 
     /// The 35-byte message to send first, in plaintext.
