@@ -159,3 +159,7 @@ wheel: install harness-src  ## Build the release wheel and sdist into dist/
 .PHONY: clean
 clean:  ## Remove build artefacts (keeps Go and cargo caches)
 	rm -rf $(VENV) $(CACHE) dist target site .mypy_cache .pytest_cache .ruff_cache
+
+.PHONY: sim-long
+sim-long: install  ## the long simulator scenario tests (tests/sim, marker sim_long)
+	PEERWIRE_SIM_LONG=1 $(BIN)/pytest -q tests/sim

@@ -70,7 +70,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "testing": frozenset({"base", "kad", "devp2p", "tm2"}),
     "crawl": frozenset({"base", "kad", "devp2p", "tm2", "eth"}),
     "bench": frozenset({"base", "kad", "devp2p", "tm2", "testing"}),
-    "cli": frozenset({"base", "kad", "devp2p", "tm2", "eth", "metrics", "testing", "crawl", "bench"}),
+    "sim": frozenset({"base", "kad", "devp2p", "tm2", "eth", "testing"}),
+    "cli": frozenset({"base", "kad", "devp2p", "tm2", "eth", "metrics", "testing", "crawl", "bench", "sim"}),
 }
 
 # First matching prefix wins (a prefix matches the module itself and everything below it).
@@ -83,6 +84,7 @@ LAYER_OF_PREFIX = (
     ("peerwire.testing", "testing"),
     ("peerwire.crawl", "crawl"),
     ("peerwire.bench", "bench"),
+    ("peerwire.sim", "sim"),
     ("peerwire.cli", "cli"),
 )
 

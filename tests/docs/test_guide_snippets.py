@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide"
-PAGES = ["devp2p.md", "discovery.md", "tm2.md", "tuning.md"]
+PAGES = ["devp2p.md", "discovery.md", "tm2.md", "tuning.md", "simulation.md"]
 BLOCK = re.compile(r"^```python\n(.*?)^```$", re.M | re.S)
 
 

@@ -386,6 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     from peerwire.cli._watch import add_watch_parser  # peerwire watch (gno.land observer)
 
     add_watch_parser(sub, common)
+
+    from peerwire.cli._sim import add_sim_parser
+
+    add_sim_parser(sub, common)
     return p
 
 

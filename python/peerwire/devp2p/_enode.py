@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import urllib.parse
 from dataclasses import dataclass
@@ -11,6 +12,19 @@ from peerwire.devp2p._keys import PublicKey
 from peerwire.errors import DecodeError, InvalidArgumentError, InvalidKeyError
 
 __all__ = ["Node"]
+
+
+#: Host strings whose parsed IP is remembered (discovery asks for ``Node.ip`` on every
+#: packet); an LRU, so hosts from a flood of hearsay cannot grow it past this.
+IP_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=IP_CACHE_SIZE)
+def _literal_ip(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +49,7 @@ class Node:
 
     @property
     def ip(self) -> str | None:
-        if self.host is None:
-            return None
-        try:
-            return str(ipaddress.ip_address(self.host))
-        except ValueError:
-            return None
+        return None if self.host is None else _literal_ip(self.host)
 
     @property
     def incomplete(self) -> bool:

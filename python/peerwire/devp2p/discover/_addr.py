@@ -7,6 +7,7 @@ the node database use. Nothing here touches the network.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from peerwire import kad
@@ -42,6 +43,12 @@ def _is_special(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return any(ip in n for n in nets)
 
 
+#: (sender, address) verdicts remembered: each Neighbors answer checks up to 16 pairs, with
+#: the same few senders and table entries again and again. An LRU, bounded against floods.
+RELAY_CACHE_SIZE = 8192
+
+
+@functools.lru_cache(maxsize=RELAY_CACHE_SIZE)
 def check_relay_addr(sender: str, addr: str) -> str | None:
     """geth ``netutil.CheckRelayAddr``: why ``addr`` may not be relayed to ``sender`` (None = fine)."""
     try:

@@ -49,6 +49,10 @@ async def iterative_lookup(
     # Keep ALPHA queries in flight: a slow node does not hold up the others. The queries
     # are tasks of this call's TaskGroup: none outlives the lookup, even when it is cancelled.
     inflight: set[asyncio.Task[list[Node]]] = set()
+    # Answers are handled in query order, not set order (a task's hash is its address, so
+    # set order differs between processes): the same answers then give the same table,
+    # which a seeded simulation relies on to replay exactly.
+    order: dict[asyncio.Task[list[Node]], int] = {}
     async with asyncio.TaskGroup() as group:
         while True:
             best = sorted(result.values(), key=dist)[:BUCKET_SIZE]
@@ -57,11 +61,13 @@ async def iterative_lookup(
                     break
                 if n.id not in asked:
                     asked.add(n.id)
-                    inflight.add(group.create_task(query(n)))
+                    task = group.create_task(query(n))
+                    order[task] = len(order)
+                    inflight.add(task)
             if not inflight:
                 return best
             done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
+            for task in sorted(done, key=order.__getitem__):
                 for n in task.result():
                     if n.id in seen:
                         continue

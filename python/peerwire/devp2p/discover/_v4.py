@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import ipaddress
 import os
+import random
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,8 @@ class Stats:
     dropped_expired: int = 0
     dropped_unsolicited: int = 0
     dropped_unbonded: int = 0
+    #: Pings from unbonded IDs over their IP's or subnet's bond budget (answered, not stored).
+    over_bond_budget: int = 0
     sent: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
@@ -134,6 +137,8 @@ class UDPv4(asyncio.DatagramProtocol):
         self._restrict = NetRestrict(net_restrict) if net_restrict else None
         self._tcp_port = tcp_port
         self.nodes = NodeTable(self._self_id, clock, seed=seed)
+        # With a seed, random lookup targets come from it too, so a simulation replays exactly.
+        self._lookup_rng = random.Random(seed) if seed is not None else None
         #: The routing table of node IDs (Rust ``kad.Table``).
         self.table = self.nodes.ids
         self._bonds = Bonds(db, clock, limit_loopback=limit_loopback)
@@ -306,7 +311,7 @@ class UDPv4(asyncio.DatagramProtocol):
     async def lookup(self, target: PublicKey | bytes | None = None) -> list[Node]:
         """Iterative Kademlia lookup (alpha = 3, 16 results), closest first."""
         if target is None:
-            target64 = os.urandom(64)
+            target64 = os.urandom(64) if self._lookup_rng is None else self._lookup_rng.randbytes(64)
         elif isinstance(target, PublicKey):
             target64 = target.to_bytes()
         else:
@@ -530,6 +535,8 @@ class UDPv4(asyncio.DatagramProtocol):
         self._send(pkt, src)
         node = Node(public_key=PublicKey(sender), host=ip, tcp_port=tcp, udp_port=port)
         admitted = self._bonds.admit(sender_id, ip)  # identity churn: per-IP/subnet budget
+        if not admitted:
+            self.stats.over_bond_budget += 1
         if self._bonds.bonded(sender_id, ip):
             self.nodes.add(node, inbound=True)
         elif admitted and sender_id not in self._bonds.pinging_back:

@@ -23,6 +23,7 @@ addresses (``netutil.AddrIsLAN`` in ``p2p/discover/table.go``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import OrderedDict
 
@@ -47,6 +48,7 @@ MAX_BONDING_PER_SUBNET = 16
 BOND_WINDOW = 30.0
 
 
+@functools.lru_cache(maxsize=MAX_TRACKED)  # per packet, from the few sources a node hears
 def subnet_of(ip: str) -> str:
     """The /24 (IPv4, IPv4-mapped IPv6 included) or /56 (IPv6) that ``ip`` belongs to."""
     addr = ipaddress.ip_address(ip)

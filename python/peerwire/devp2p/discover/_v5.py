@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -158,6 +159,8 @@ class V5Transport(asyncio.DatagramProtocol):
         self.codec = _wire.Codec(key.native, local.record.to_bytes())
         self._codec_seq = local.seq
         self.table = kad.Table(self.id, seed=int.from_bytes(os.urandom(7)) if seed is None else seed)
+        #: With a seed, random lookup targets come from it too, so a simulation replays exactly.
+        self.lookup_rng = random.Random(seed) if seed is not None else None
         self.nodes: dict[bytes, Node] = {}
         self._active: dict[bytes, _Call] = {}
         self._by_nonce: dict[bytes, _Call] = {}

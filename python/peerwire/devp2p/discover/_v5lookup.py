@@ -56,7 +56,10 @@ class UDPv5(V5Transport):
         FINDNODE for the distances around its distance to the target. ``found``
         sees every new node of every reply (geth's lookup iterator yields those).
         """
-        target = os.urandom(32) if target_id is None else bytes(target_id)
+        if target_id is None:
+            target = os.urandom(32) if self.lookup_rng is None else self.lookup_rng.randbytes(32)
+        else:
+            target = bytes(target_id)
         start = [self.nodes[i] for i in self.table.closest(target, FINDNODE_RESULT_LIMIT) if i in self.nodes]
         if not start:
             start = self.bootnodes
@@ -199,12 +202,8 @@ async def listen_v5(
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
     loop = asyncio.get_running_loop()
     proto: UDPv5 | None = None
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
-        sock.bind((host, port))
-        local = local_node(key, db, host, sock.getsockname()[1], clock)
+        local = local_node(key, db, host, port, clock)
         proto = UDPv5(
             key,
             db=db,
@@ -216,12 +215,19 @@ async def listen_v5(
             findnode_liveness_check=findnode_liveness_check,
             seed=seed,
         )
-        await loop.create_datagram_endpoint(lambda: proto, sock=sock)
+        # Bound through the loop (not a socket of our own), as v4: a simulated loop serves it.
+        transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, port))
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+        bound = int(transport.get_extra_info("sockname")[1])
+        if bound != port:  # port 0: the record names the port the system chose
+            local.update(udp=bound)
         await proto.start()
         yield proto
     finally:
         if proto is not None:
             await proto.close()
-        sock.close()
         if own_db:
             db.close()
