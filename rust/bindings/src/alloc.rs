@@ -17,6 +17,13 @@
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const BIG_BLOCK: libc::c_int = 8 << 20;
 
+/// Free memory at the top of the heap kept for reuse rather than trimmed: a
+/// fixed mmap threshold leaves the trim threshold at 128 KiB, and every
+/// multi-MiB message would then shrink and regrow the heap (page faults
+/// again). glibc's own dynamic rule is the same 2x of the mmap threshold.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const HEAP_TOP_KEPT: libc::c_int = 2 * BIG_BLOCK;
+
 /// Called once at module import.
 pub(crate) fn return_big_buffers_to_os() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -24,5 +31,6 @@ pub(crate) fn return_big_buffers_to_os() {
     // thread-safe in glibc and takes no pointers.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, BIG_BLOCK);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, HEAP_TOP_KEPT);
     }
 }
