@@ -20,6 +20,7 @@ mod p2p_base;
 mod rlpx;
 mod tm2;
 mod tm2_consensus;
+mod tm2_mconn;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
 /// and stubtest both find it.

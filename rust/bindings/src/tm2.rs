@@ -472,6 +472,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SecretHandshake>()?;
     m.add_class::<SecretSession>()?;
     m.add_class::<PacketReader>()?;
+    crate::tm2_mconn::init(m)?;
     m.add_function(wrap_pyfunction!(derive_secrets, m)?)?;
     m.add_function(wrap_pyfunction!(nonce, m)?)?;
     m.add_function(wrap_pyfunction!(has_small_order, m)?)?;
