@@ -302,8 +302,11 @@ class MConnection:
     async def _send_batch(self) -> bool:
         """Cut packets (batches of 10 while the rate window allows, up to 64 KiB) in one
         call; flush a full buffer, else arm the flush throttle. True if data is left."""
-        await self._send_limiter.limit()
-        wrote, _ = self._writer.cut(self._send_limiter.allowance())
+        allowance = self._send_limiter.allowance()
+        if not allowance:  # this window's budget is used: wait for the next one
+            await self._send_limiter.limit()
+            allowance = self._send_limiter.allowance()
+        wrote, _ = self._writer.cut(allowance)
         if wrote:
             # Cutting moves messages out of the queues: blocked senders retry.
             self._wake_senders()
