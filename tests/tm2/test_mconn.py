@@ -90,6 +90,33 @@ def test_scheduler_prefers_least_recently_sent_over_priority() -> None:
     asyncio.run(main())
 
 
+def test_send_rate_window_lets_one_batch_through_then_waits_for_the_next_window() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        rec = Recorder()
+        clock = FakeClock()
+        cfg = MConnConfig(send_rate=10_000, flush_throttle=50.0)  # 1000 bytes per 100 ms window
+        m = MConnection(a, CHANNELS, rec.on_receive, rec.on_error, cfg, clock=clock)
+        m._running = True  # drive the send path by hand, without the routines
+        assert m.try_send(0x10, bytes(25 * 1024))  # 25 packets
+        # A batch starts while budget is left and is cut whole (gno sends more than it asked for).
+        assert await m._send_batch()
+        assert len(core.decode_packets(m._writer.take(), 2000)[0]) == 10
+        second = asyncio.create_task(m._send_batch())
+        await asyncio.sleep(0)
+        assert not second.done(), "the window's budget is spent"
+        await clock.advance(0.1)
+        assert await second
+        pkts, _ = core.decode_packets(m._writer.take(), 2000)
+        assert len(pkts) == 10 and all(p[2] == 0 for p in pkts)
+        assert m.status().bytes_sent == 20 * 1044  # 1024-byte chunks without EOF
+        async with srv:
+            await m.stop()
+            await b.close()
+
+    asyncio.run(main())
+
+
 async def _raw_peer_then(send: bytes, **kw: Any) -> Recorder:
     a, b, srv = await secret_pair()
     rec = Recorder()
