@@ -210,6 +210,42 @@ def test_try_send_full_queue_and_send_timeout() -> None:
     asyncio.run(main())
 
 
+def test_blocked_send_waits_for_room_times_out_and_stops_with_the_connection() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        rec = Recorder()
+        clock = FakeClock()
+        cfg = MConnConfig(flush_throttle=50.0)
+        m = MConnection(a, [ChannelDescriptor(1)], rec.on_receive, rec.on_error, cfg, clock=clock)
+        m._running = True  # not started: only _send_batch below drains the queue
+        assert m.try_send(1, b"a")
+        waiter = asyncio.create_task(m.send(1, b"b"))
+        cancelled = asyncio.create_task(m.send(1, b"x"))
+        await asyncio.sleep(0)
+        assert not waiter.done() and not cancelled.done()
+        cancelled.cancel()  # one waiter's caller gives up: the other still gets the room
+        await m._send_batch()  # "a" leaves the queue: room for one
+        assert await waiter
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        late = asyncio.create_task(m.send(1, b"c"))
+        await asyncio.sleep(0)
+        await clock.advance(10.0)
+        assert not await late  # no room within the send timeout
+        last = asyncio.create_task(m.send(1, b"d"))
+        await asyncio.sleep(0)
+        assert not last.done()
+        async with srv:
+            await m.stop()
+            assert not await last  # at once, not after the timeout
+            await b.close()
+        sent, _ = core.decode_packets(m._writer.take(), 2000)
+        assert [p[3] for p in sent] == [b"a"]
+        assert m.status().channels[0].send_queue_size == 1  # "b": accepted, never dropped by a timeout
+
+    asyncio.run(main())
+
+
 def test_rate_limit_counts_100ms_windows() -> None:
     from peerwire.tm2._mconn import _RateLimiter
 
