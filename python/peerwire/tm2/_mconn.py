@@ -207,8 +207,7 @@ class MConnection:
         self._tasks = [
             asyncio.create_task(self._send_routine(), name="mconn-send"),
             asyncio.create_task(self._recv_routine(), name="mconn-recv"),
-            asyncio.create_task(self._ping_routine(), name="mconn-ping"),
-            asyncio.create_task(self._stats_routine(), name="mconn-stats"),
+            asyncio.create_task(self._timers_routine(), name="mconn-timers"),
         ]
 
     @property
@@ -262,7 +261,10 @@ class MConnection:
         not queued: unknown channel, not running, no room in time, or the connection
         stopped while waiting (then at once, not after the 10 s).
         """
-        if self.try_send(ch_id, msg):
+        if msg.__class__ is not bytes:
+            msg = bytes(msg)
+        if self._running and not self._stopped and self._writer.push(ch_id, msg):
+            self._send_signal.set()  # the common case, without a further call
             return True
         if not self.is_running or not self._writer.has_channel(ch_id):
             return False
@@ -362,11 +364,21 @@ class MConnection:
 
     # ------------------------------------------------------------ keepalive
 
-    async def _ping_routine(self) -> None:
+    async def _timers_routine(self) -> None:
+        """Keepalive pings and the recently-sent decay (gno's two tickers) on one task."""
+        clock, ping_interval = self._clock, self._cfg.ping_interval
+        next_ping = clock.monotonic() + ping_interval
+        next_stats = clock.monotonic() + UPDATE_STATS_INTERVAL
         while True:
-            await self._clock.sleep(self._cfg.ping_interval)
-            self._ping_pending = True
-            self._send_signal.set()
+            await clock.sleep(min(next_ping, next_stats) - clock.monotonic())
+            now = clock.monotonic()
+            if now >= next_stats:
+                self._writer.decay()
+                next_stats = now + UPDATE_STATS_INTERVAL
+            if now >= next_ping:
+                self._ping_pending = True
+                self._send_signal.set()
+                next_ping = now + ping_interval
 
     def _start_pong_timer(self) -> None:
         if self._pong_timer is None or self._pong_timer.done():
@@ -375,11 +387,6 @@ class MConnection:
     async def _pong_deadline(self) -> None:
         await self._clock.sleep(self._cfg.pong_timeout)
         self._fail(PongTimeoutError(f"pong timeout: no pong within {self._cfg.pong_timeout} s"))
-
-    async def _stats_routine(self) -> None:
-        while True:
-            await self._clock.sleep(UPDATE_STATS_INTERVAL)
-            self._writer.decay()
 
     # ------------------------------------------------------------ receiving
 
