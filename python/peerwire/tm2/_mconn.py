@@ -313,10 +313,10 @@ class MConnection:
             # Cutting moves messages out of the queues: blocked senders retry.
             self._wake_senders()
             self._send_limiter.update(wrote)
-            if self._writer.buffered >= WRITE_BUFFER_SIZE:
-                await self._flush()
-            else:
-                self._arm_flush()
+        if self._writer.buffered >= WRITE_BUFFER_SIZE:
+            await self._flush()  # also when this turn cut nothing: a full buffer never waits
+        elif wrote:
+            self._arm_flush()
         return self._writer.pending
 
     def _arm_flush(self) -> None:
