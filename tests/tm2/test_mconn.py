@@ -74,14 +74,42 @@ def test_scheduler_prefers_least_recently_sent_over_priority() -> None:
             assert m.try_send(0x10, bytes(1024 * 100))
             assert m.try_send(0x12, bytes(1024 * 100))
         order: list[int] = []
+        m._send_limiter.allowance = lambda: 1  # type: ignore[method-assign]  # one batch of 10 per call
         for _ in range(6):
             await m._send_batch()
-            pkts, _ = core.decode_packets(bytes(m._wbuf), 2000)
+            pkts, _ = core.decode_packets(m._writer.take(), 2000)
             order += [p[1] for p in pkts]
-            m._wbuf.clear()
+        assert len(order) == 60
         # priority 10 gets about ten packets for each packet of priority 1
         assert order.count(0x12) >= 8 * order.count(0x10) > 0
         assert m.status().channels[2].recently_sent > 0
+        async with srv:
+            await m.stop()
+            await b.close()
+
+    asyncio.run(main())
+
+
+def test_send_rate_window_lets_one_batch_through_then_waits_for_the_next_window() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        rec = Recorder()
+        clock = FakeClock()
+        cfg = MConnConfig(send_rate=10_000, flush_throttle=50.0)  # 1000 bytes per 100 ms window
+        m = MConnection(a, CHANNELS, rec.on_receive, rec.on_error, cfg, clock=clock)
+        m._running = True  # drive the send path by hand, without the routines
+        assert m.try_send(0x10, bytes(25 * 1024))  # 25 packets
+        # A batch starts while budget is left and is cut whole (gno sends more than it asked for).
+        assert await m._send_batch()
+        assert len(core.decode_packets(m._writer.take(), 2000)[0]) == 10
+        second = asyncio.create_task(m._send_batch())
+        await asyncio.sleep(0)
+        assert not second.done(), "the window's budget is spent"
+        await clock.advance(0.1)
+        assert await second
+        pkts, _ = core.decode_packets(m._writer.take(), 2000)
+        assert len(pkts) == 10 and all(p[2] == 0 for p in pkts)
+        assert m.status().bytes_sent == 20 * 1044  # 1024-byte chunks without EOF
         async with srv:
             await m.stop()
             await b.close()
@@ -178,6 +206,42 @@ def test_try_send_full_queue_and_send_timeout() -> None:
         async with srv:
             await m.stop()
             await b.close()
+
+    asyncio.run(main())
+
+
+def test_blocked_send_waits_for_room_times_out_and_stops_with_the_connection() -> None:
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        rec = Recorder()
+        clock = FakeClock()
+        cfg = MConnConfig(flush_throttle=50.0)
+        m = MConnection(a, [ChannelDescriptor(1)], rec.on_receive, rec.on_error, cfg, clock=clock)
+        m._running = True  # not started: only _send_batch below drains the queue
+        assert m.try_send(1, b"a")
+        waiter = asyncio.create_task(m.send(1, b"b"))
+        cancelled = asyncio.create_task(m.send(1, b"x"))
+        await asyncio.sleep(0)
+        assert not waiter.done() and not cancelled.done()
+        cancelled.cancel()  # one waiter's caller gives up: the other still gets the room
+        await m._send_batch()  # "a" leaves the queue: room for one
+        assert await waiter
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        late = asyncio.create_task(m.send(1, b"c"))
+        await asyncio.sleep(0)
+        await clock.advance(10.0)
+        assert not await late  # no room within the send timeout
+        last = asyncio.create_task(m.send(1, b"d"))
+        await asyncio.sleep(0)
+        assert not last.done()
+        async with srv:
+            await m.stop()
+            assert not await last  # at once, not after the timeout
+            await b.close()
+        sent, _ = core.decode_packets(m._writer.take(), 2000)
+        assert [p[3] for p in sent] == [b"a"]
+        assert m.status().channels[0].send_queue_size == 1  # "b": accepted, never dropped by a timeout
 
     asyncio.run(main())
 

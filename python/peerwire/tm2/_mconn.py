@@ -11,7 +11,11 @@ every ``ping_interval`` with a pong deadline, send/receive rate limits counted
 in 100 ms windows, ``send`` waiting up to 10 s and ``try_send`` not waiting,
 and an error path that stops the connection and reports exactly once.
 
-Timing and policy live here and use the injected :class:`~peerwire._clock.Clock`.
+The per-message work lives in the Rust core: a ``PacketWriter`` holds the bounded
+send queues, runs the scheduler and cuts packets into one write buffer, one call
+per event-loop turn (up to 64 KiB of packets); a ``PacketReader`` splits, decodes
+and reassembles what arrives. Timing and policy (flush throttle, keepalive, rate
+windows, waiting senders) live here and use the injected :class:`~peerwire._clock.Clock`.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from peerwire.tm2._secret import SecretConnection
 
 __all__ = ["ChannelDescriptor", "ChannelStatus", "ConnectionStatus", "MConnConfig", "MConnection"]
 
-#: Packets per scheduler wake-up (gno ``numBatchPacketMsgs``).
-NUM_BATCH_PACKET_MSGS = 10
+#: Packets per scheduler batch (gno ``numBatchPacketMsgs``; the rate budget is checked per batch).
+NUM_BATCH_PACKET_MSGS = _tm2.NUM_BATCH_PACKET_MSGS
 #: Write-through size of the send buffer (gno ``minWriteBufferSize``).
-WRITE_BUFFER_SIZE = 65536
+WRITE_BUFFER_SIZE = _tm2.WRITE_BUFFER_SIZE
 #: Period of the recently-sent decay (gno ``updateStats``).
 UPDATE_STATS_INTERVAL = 2.0
 #: Length of one rate-limit window (gno flowrate sample period).
@@ -138,29 +142,15 @@ class _RateLimiter:
             await self._clock.sleep(self._window_start + RATE_WINDOW - self._clock.monotonic())
             self._roll()
 
+    def allowance(self) -> int:
+        """Bytes left in this window's budget (a batch starts only while some are left)."""
+        self._roll()
+        return max(0, self._budget - self._used)
+
     def update(self, n: int) -> None:
         self._roll()
         self._used += n
         self.total += n
-
-
-class _Channel:
-    __slots__ = ("desc", "queue", "recently_sent", "sending", "sending_pos")
-
-    def __init__(self, desc: ChannelDescriptor) -> None:
-        self.desc = desc
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=desc.send_queue_capacity)
-        self.sending: bytes | None = None
-        self.sending_pos = 0
-        self.recently_sent = 0
-
-    def pending(self) -> bool:
-        if self.sending is None:
-            if self.queue.empty():
-                return False
-            self.sending = self.queue.get_nowait()
-            self.sending_pos = 0
-        return True
 
 
 class MConnection:
@@ -181,18 +171,21 @@ class MConnection:
         self._clock = clock
         self._on_receive = on_receive
         self._on_error = on_error
-        self._channels = [_Channel(d) for d in channels]
-        self._by_id = {c.desc.id: c for c in self._channels}
-        if len(self._by_id) != len(self._channels):
+        self._channels = list(channels)
+        if len({d.id for d in self._channels}) != len(self._channels):
             raise ValueError("duplicate channel ids")
         self._max_payload = self._cfg.max_packet_msg_payload_size
         self.max_packet_msg_size = _tm2.max_packet_msg_size(self._max_payload)
+        # Queues, scheduler and packet cutting (Rust); every queue is bounded by its
+        # channel's send_queue_capacity, and a queued message is never dropped.
+        self._writer = _tm2.PacketWriter(
+            [(d.id, d.priority, d.send_queue_capacity) for d in self._channels], self._max_payload
+        )
         self._send_limiter = _RateLimiter(self._cfg.send_rate, clock)
         self._recv_limiter = _RateLimiter(self._cfg.recv_rate, clock)
-        self._wbuf = bytearray()
         self._send_signal = asyncio.Event()
-        # Senders waiting for room: stop() cancels them, so they return False at once.
-        self._waiting_puts: set[asyncio.Future[None]] = set()
+        # Resolved when queue slots free up (or on stop): blocked senders wait on it.
+        self._room: asyncio.Future[None] | None = None
         self._pong_pending = False
         self._ping_pending = False
         self._pong_timer: asyncio.Task[None] | None = None
@@ -214,8 +207,7 @@ class MConnection:
         self._tasks = [
             asyncio.create_task(self._send_routine(), name="mconn-send"),
             asyncio.create_task(self._recv_routine(), name="mconn-recv"),
-            asyncio.create_task(self._ping_routine(), name="mconn-ping"),
-            asyncio.create_task(self._stats_routine(), name="mconn-stats"),
+            asyncio.create_task(self._timers_routine(), name="mconn-timers"),
         ]
 
     @property
@@ -228,8 +220,7 @@ class MConnection:
             return
         self._stopped = True
         self._running = False
-        for put in list(self._waiting_puts):
-            put.cancel()
+        self._wake_senders()
         current = asyncio.current_task()
         owned = [
             t
@@ -245,7 +236,7 @@ class MConnection:
 
     async def flush_stop(self) -> None:
         """Send everything queued, flush, then stop (gno ``FlushStop``)."""
-        while any(c.sending is not None or not c.queue.empty() for c in self._channels) and self.is_running:
+        while self._writer.pending and self.is_running:
             await self._send_batch()
         await self._flush()
         await self.stop()
@@ -270,97 +261,63 @@ class MConnection:
         not queued: unknown channel, not running, no room in time, or the connection
         stopped while waiting (then at once, not after the 10 s).
         """
-        if self.try_send(ch_id, msg):
+        if msg.__class__ is not bytes:
+            msg = bytes(msg)
+        if self._running and not self._stopped and self._writer.push(ch_id, msg):
+            self._send_signal.set()  # the common case, without a further call
             return True
-        ch = self._by_id.get(ch_id)
-        if ch is None or not self.is_running:
+        if not self.is_running or not self._writer.has_channel(ch_id):
             return False
-        put = asyncio.ensure_future(ch.queue.put(bytes(msg)))
-        self._waiting_puts.add(put)
         try:
             async with self._clock.timeout(DEFAULT_SEND_TIMEOUT):
-                await put
+                while True:
+                    if self._room is None:
+                        self._room = asyncio.get_running_loop().create_future()
+                    await asyncio.shield(self._room)
+                    # Pushed synchronously right after the wake-up: no await between a
+                    # successful push and the True, so a deadline cannot lose it.
+                    if self.try_send(ch_id, msg):
+                        return True
+                    if not self.is_running:
+                        return False
         except PeerwireTimeoutError:
-            pass  # decided below: the put may have landed just as the deadline passed
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if not (put.cancelled() and (task is None or task.cancelling() == 0)):
-                put.cancel()
-                raise  # our caller was cancelled, not just the wait by stop()
-        finally:
-            self._waiting_puts.discard(put)
-        if not put.done() or put.cancelled():
-            put.cancel()
             return False
-        self._send_signal.set()
-        return True
 
     def try_send(self, ch_id: int, msg: bytes) -> bool:
         """Queue ``msg`` if there is room right now."""
-        ch = self._by_id.get(ch_id)
-        if ch is None or not self.is_running:
-            return False
-        try:
-            ch.queue.put_nowait(bytes(msg))
-        except asyncio.QueueFull:
+        if msg.__class__ is not bytes:
+            msg = bytes(msg)
+        if not self.is_running or not self._writer.push(ch_id, msg):
             return False
         self._send_signal.set()
         return True
 
     def can_send(self, ch_id: int) -> bool:
         """gno quirk: compares the queue length with the default capacity 1."""
-        ch = self._by_id.get(ch_id)
-        return ch is not None and self.is_running and ch.queue.qsize() < 1
+        return self.is_running and self._writer.has_channel(ch_id) and self._writer.queue_len(ch_id) < 1
 
-    def _pick(self) -> _Channel | None:
-        best: _Channel | None = None
-        best_ratio = 0.0
-        for c in self._channels:
-            if not c.pending():
-                continue
-            ratio = c.recently_sent / c.desc.priority
-            if best is None or ratio < best_ratio:
-                best, best_ratio = c, ratio
-        return best
+    def _wake_senders(self) -> None:
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
 
     async def _send_batch(self) -> bool:
-        """Write up to 10 packets; True if any channel still has data."""
-        await self._send_limiter.limit()
-        wrote = 0
-        budget = NUM_BATCH_PACKET_MSGS
-        while budget > 0:
-            pending = [c for c in self._channels if c.pending()]
-            if not pending:
-                break
-            if len(pending) == 1:
-                # One channel with data: the scheduler would pick it every time, so
-                # cut all of this batch's packets for it in one call.
-                ch = pending[0]
-                n = budget
-            else:
-                ch = min(pending, key=lambda c: c.recently_sent / c.desc.priority)
-                n = 1
-            assert ch.sending is not None
-            data, pos = ch.sending, ch.sending_pos
-            end = min(pos + n * self._max_payload, len(data))
-            last = end == len(data)
-            pkts = _tm2.encode_chunks(ch.desc.id, data[pos:end], self._max_payload, last)
-            budget -= max(1, -(-(end - pos) // self._max_payload))
-            if last:
-                ch.sending = None
-                ch.sending_pos = 0
-            else:
-                ch.sending_pos = end
-            ch.recently_sent += len(pkts)
-            self._wbuf += pkts
-            wrote += len(pkts)
+        """Cut packets (batches of 10 while the rate window allows, up to 64 KiB) in one
+        call; flush a full buffer, else arm the flush throttle. True if data is left."""
+        allowance = self._send_limiter.allowance()
+        if not allowance:  # this window's budget is used: wait for the next one
+            await self._send_limiter.limit()
+            allowance = self._send_limiter.allowance()
+        wrote, _ = self._writer.cut(allowance)
         if wrote:
+            # Cutting moves messages out of the queues: blocked senders retry.
+            self._wake_senders()
             self._send_limiter.update(wrote)
-            if len(self._wbuf) >= WRITE_BUFFER_SIZE:
-                await self._flush()
-            else:
-                self._arm_flush()
-        return self._pick() is not None
+        if self._writer.buffered >= WRITE_BUFFER_SIZE:
+            await self._flush()  # also when this turn cut nothing: a full buffer never waits
+        elif wrote:
+            self._arm_flush()
+        return self._writer.pending
 
     def _arm_flush(self) -> None:
         if self._flush_timer is None or self._flush_timer.done():
@@ -377,9 +334,8 @@ class MConnection:
             await self._stop_for_error(e)
 
     async def _flush(self) -> None:
-        if self._wbuf:
-            data = bytes(self._wbuf)
-            self._wbuf.clear()
+        if self._writer.buffered:
+            data = self._writer.take()
             try:
                 async with self._clock.timeout(self._cfg.write_timeout):
                     await self._sc.write(data)
@@ -395,11 +351,11 @@ class MConnection:
                 self._send_signal.clear()
                 if self._pong_pending:
                     self._pong_pending = False
-                    self._wbuf += _tm2.encode_pong()
+                    self._writer.put_pong()
                     await self._flush()
                 if self._ping_pending:
                     self._ping_pending = False
-                    self._wbuf += _tm2.encode_ping()
+                    self._writer.put_ping()
                     # Arm before writing: the pong may arrive while the write drains.
                     self._start_pong_timer()
                     await self._flush()
@@ -411,11 +367,21 @@ class MConnection:
 
     # ------------------------------------------------------------ keepalive
 
-    async def _ping_routine(self) -> None:
+    async def _timers_routine(self) -> None:
+        """Keepalive pings and the recently-sent decay (gno's two tickers) on one task."""
+        clock, ping_interval = self._clock, self._cfg.ping_interval
+        next_ping = clock.monotonic() + ping_interval
+        next_stats = clock.monotonic() + UPDATE_STATS_INTERVAL
         while True:
-            await self._clock.sleep(self._cfg.ping_interval)
-            self._ping_pending = True
-            self._send_signal.set()
+            await clock.sleep(min(next_ping, next_stats) - clock.monotonic())
+            now = clock.monotonic()
+            if now >= next_stats:
+                self._writer.decay()
+                next_stats = now + UPDATE_STATS_INTERVAL
+            if now >= next_ping:
+                self._ping_pending = True
+                self._send_signal.set()
+                next_ping = now + ping_interval
 
     def _start_pong_timer(self) -> None:
         if self._pong_timer is None or self._pong_timer.done():
@@ -425,19 +391,13 @@ class MConnection:
         await self._clock.sleep(self._cfg.pong_timeout)
         self._fail(PongTimeoutError(f"pong timeout: no pong within {self._cfg.pong_timeout} s"))
 
-    async def _stats_routine(self) -> None:
-        while True:
-            await self._clock.sleep(UPDATE_STATS_INTERVAL)
-            for c in self._channels:
-                c.recently_sent = int(c.recently_sent * 0.8)
-
     # ------------------------------------------------------------ receiving
 
     async def _recv_routine(self) -> None:
         # Packet splitting, decoding and per-channel reassembly happen in Rust,
         # one call per socket buffer; this loop only applies policy.
         reader = _tm2.PacketReader(
-            [(c.desc.id, c.desc.recv_message_capacity) for c in self._channels], self.max_packet_msg_size
+            [(d.id, d.recv_message_capacity) for d in self._channels], self.max_packet_msg_size
         )
         try:
             while True:
@@ -475,13 +435,7 @@ class MConnection:
             bytes_sent=self._send_limiter.total,
             bytes_received=self._recv_limiter.total,
             channels=[
-                ChannelStatus(
-                    c.desc.id,
-                    c.desc.send_queue_capacity,
-                    c.queue.qsize(),
-                    c.desc.priority,
-                    c.recently_sent,
-                )
-                for c in self._channels
+                ChannelStatus(d.id, d.send_queue_capacity, queued, d.priority, recently_sent)
+                for d, (_, queued, recently_sent) in zip(self._channels, self._writer.stats(), strict=True)
             ],
         )

@@ -23,6 +23,7 @@ mod rlpx;
 mod secp;
 mod tm2;
 mod tm2_consensus;
+mod tm2_mconn;
 
 /// Register `child` as `peerwire._core.<name>` so `import peerwire._core.<name>`
 /// and stubtest both find it.

@@ -491,6 +491,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PacketReader>()?;
     m.add_function(wrap_pyfunction!(node_id, m)?)?;
     m.add_function(wrap_pyfunction!(decode_node_id, m)?)?;
+    crate::tm2_mconn::init(m)?;
     m.add_function(wrap_pyfunction!(derive_secrets, m)?)?;
     m.add_function(wrap_pyfunction!(nonce, m)?)?;
     m.add_function(wrap_pyfunction!(has_small_order, m)?)?;

@@ -4,6 +4,7 @@
 //! * [`consensus`], [`consensus_chain`], [`consensus_types`]: bft reactor messages
 //!   (consensus, mempool, blockchain) as gno.land gossips them.
 //! * [`mconn`]: MConnection receive path (packet split, decode, per-channel reassembly).
+//! * [`mconn_send`]: MConnection send path (bounded queues, scheduler, packet batching).
 //! * [`packet`]: MConnection packets (Ping/Pong/Msg in an `Any`).
 //! * [`pex`]: peer-discovery Request/Response on channel 0x50.
 //! * [`nodeinfo`]: the NodeInfo exchanged after the secret handshake.
@@ -15,6 +16,7 @@ pub mod consensus_chain;
 mod consensus_tests;
 pub mod consensus_types;
 pub mod mconn;
+pub mod mconn_send;
 pub mod nodeinfo;
 pub mod packet;
 pub mod pex;
