@@ -29,8 +29,8 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from tests.conftest import go_harness as go_harness  # the fixture, shared with the interop tests
 
 from peerwire import crawl, devp2p, eth
+from peerwire.crawl import hello_payload
 from peerwire.crawl._devp2p import Devp2pEngine
-from peerwire.crawl._probe import hello_payload
 
 WANT = 0.99
 

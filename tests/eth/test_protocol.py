@@ -100,7 +100,7 @@ async def test_handshake_timeout_is_read_timeout() -> None:
 @aio
 async def test_status_checks_as_geth() -> None:
     proto = eth.Protocol(CHAIN)
-    good = proto._our_status(69)
+    good = proto.our_status(69)
 
     class OneMsgRW:
         def __init__(self, code: int, payload: bytes) -> None:
@@ -147,7 +147,7 @@ def _eth_peer(version: int) -> tuple[eth.EthPeer, _RecordingRW]:
 
     proto = eth.Protocol(CHAIN)
     rw = _RecordingRW()
-    return EthPeer(proto, version, None, rw, proto._our_status(version)), rw  # type: ignore[arg-type]
+    return EthPeer(proto, version, None, rw, proto.our_status(version)), rw  # type: ignore[arg-type]
 
 
 @aio

@@ -339,7 +339,8 @@ class Protocol:
             out.append(bytes(item))
         return out
 
-    def _our_status(self, version: int) -> Status:
+    def our_status(self, version: int) -> Status:
+        """The Status we send on ``eth/version``: our chain at our head."""
         h, chain = self.head, self.chain
         if version == 68:  # TD-era layout: [version, network, td, head, genesis, forkid]
             return Status(version, chain.network_id, chain.genesis_hash, self.fork_id(), td=h.td, head=h.hash)
@@ -355,7 +356,7 @@ class Protocol:
 
     async def handshake(self, version: int, rw: Any) -> Status:
         """Exchange and validate Status (geth ``Peer.Handshake``)."""
-        send = asyncio.ensure_future(rw.write_msg(m.STATUS, self._our_status(version).encode()))
+        send = asyncio.ensure_future(rw.write_msg(m.STATUS, self.our_status(version).encode()))
         try:
             async with asyncio.timeout(self.handshake_timeout):
                 msg = await rw.read_msg()
@@ -367,9 +368,15 @@ class Protocol:
                 send.cancel()
                 with contextlib.suppress(BaseException):
                     await send
-        return self._check_status(version, msg)
+        return self.check_status(version, msg)
 
-    def _check_status(self, version: int, msg: devp2p.Msg) -> Status:
+    def check_status(self, version: int, msg: devp2p.Msg) -> Status:
+        """The remote's Status in ``msg``, validated as geth's ``readStatus``.
+
+        Raises:
+            EthHandshakeError: not a Status, too large, undecodable, or another network,
+                genesis, version, fork ID or block range (``SUBPROTOCOL_ERROR``).
+        """
         if msg.code != m.STATUS:
             raise _subproto(f"no status message: first msg has code {msg.code:x} (!= 0)")
         if len(msg.payload) > m.MAX_MESSAGE_SIZE:
