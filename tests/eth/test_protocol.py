@@ -182,26 +182,109 @@ async def test_peer_serves_empty_and_checks_messages_as_geth() -> None:
 
 @aio
 async def test_requests_time_out_and_are_bounded() -> None:
+    from peerwire._core import eth as core_eth
     from peerwire.errors import TimeoutError as PwTimeout
 
     ep, rw = _eth_peer(69)
     with pytest.raises(PwTimeout):
         await ep.get_block_headers(0, 1, timeout=0.05)
+    # the given-up request is still expected (geth's tracker): its late answer is dropped quietly
+    late = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
+    await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(late, [])))
     assert ep._pending == {}
-    # an answer with a request ID we never used is ignored; a matching one resolves
     task = asyncio.ensure_future(ep.get_block_headers(0, 1, timeout=5))
     await asyncio.sleep(0.01)
-    from peerwire._core import eth as core_eth
-
     rid = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
-    await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid + 1, [])))
-    assert not task.done()
     assert CHAIN.genesis_header is not None
     await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid, [CHAIN.genesis_header])))
     assert [x.hash for x in await task] == [CHAIN.genesis_hash]
     ep._close()
     with pytest.raises(ConnectionError):
         await ep.get_block_headers(0, 1)
+
+
+@aio
+async def test_given_up_requests_are_remembered_within_a_bound() -> None:
+    from peerwire._core import eth as core_eth
+    from peerwire.errors import TimeoutError as PwTimeout
+    from peerwire.eth import _protocol
+
+    ep, rw = _eth_peer(69)
+    for _ in range(_protocol.MAX_TRACKED + 5):
+        with pytest.raises(PwTimeout):
+            await ep.get_block_headers(0, 1, timeout=0.001)
+    assert len(ep._pending) == _protocol.MAX_TRACKED
+    oldest = core_eth.decode_get_block_headers(rw.sent[0][1])[0]
+    with pytest.raises(eth.EthProtocolError, match="no matching request"):  # forgotten: unsolicited
+        await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(oldest, [])))
+
+
+@aio
+async def test_bad_responses_drop_the_peer_and_fail_the_request() -> None:
+    """geth's tracker (``Fulfil``): an answer nobody asked for, of the wrong kind or with more
+    items than asked, or one that does not decode, drops the peer with SUBPROTOCOL_ERROR; the
+    request it answered fails with the same typed error."""
+    from peerwire._core import eth as core_eth
+    from peerwire._core import identity
+
+    assert CHAIN.genesis_header is not None
+    hdr = CHAIN.genesis_header
+
+    def headers(rid: int, n: int) -> devp2p.Msg:
+        return devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid, [hdr] * n))
+
+    cases: dict[str, object] = {
+        "no matching request": lambda rid: headers(rid + 1, 1),
+        "wrong response code": lambda rid: devp2p.Msg(0x06, core_eth.encode_id_and_raw_list(rid, [])),
+        "larger than request allows": lambda rid: headers(rid, 2),
+        "BlockHeaders": lambda rid: devp2p.Msg(
+            0x04, core_eth.encode_id_and_raw_list(rid, [b"\xc3\x01\x02\x03"])
+        ),
+        "invalid message 0x4": lambda rid: devp2p.Msg(0x04, b"\xc2\x01\x05"),  # no item list
+        "message too long": lambda rid: devp2p.Msg(0x04, bytes(10 * 1024 * 1024 + 1)),
+    }
+    for want, make in cases.items():
+        ep, rw = _eth_peer(69)
+        task = asyncio.ensure_future(ep.get_block_headers(0, 1, timeout=5))
+        await asyncio.sleep(0.01)
+        rid = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
+        with pytest.raises(eth.EthProtocolError, match=want) as exc:
+            await ep._handle(make(rid))  # type: ignore[operator]
+        assert exc.value.disconnect_reason == devp2p.DiscReason.SUBPROTOCOL_ERROR
+        with pytest.raises(eth.EthProtocolError) as caller:
+            await task
+        assert caller.value is exc.value, want
+        assert ep.closed
+    # answers to requests we never send (Receipts on eth/69 and eth/70, Cells) are unsolicited
+    for version, msg in [
+        (69, devp2p.Msg(0x10, identity.rlp_encode([7, []]))),
+        (70, devp2p.Msg(0x10, identity.rlp_encode([7, b"", []]))),
+        (72, devp2p.Msg(0x15, core_eth.encode_cells(7, [], [], b"\x01" + bytes(15)))),
+    ]:
+        with pytest.raises(eth.EthProtocolError, match="no matching request"):
+            await _eth_peer(version)[0]._handle(msg)
+
+
+@aio
+async def test_unsolicited_response_drops_the_peer_on_the_wire() -> None:
+    from peerwire._core import eth as core_eth
+
+    a, b = eth.Protocol(CHAIN), eth.Protocol(CHAIN)
+    async with node(a) as sa:
+        events = sa.subscribe_events()
+        async with node(b, static=[sa.self_node()]):
+            ep = await b.wait_peer(timeout=10)
+            await a.wait_peer(timeout=10)
+            await ep._rw.write_msg(0x04, core_eth.encode_id_and_raw_list(12345, []))
+            async with asyncio.timeout(10):
+                async for ev in events:
+                    if ev.type is PeerEventType.DROP:
+                        break
+            assert "no matching request" in (ev.error or ""), ev
+            async with asyncio.timeout(10):
+                while b.peers():  # noqa: ASYNC110 - b learns of the drop from a's Disconnect
+                    await asyncio.sleep(0.05)
+            assert a.peers() == []
 
 
 class _BodiesProvider:
