@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -357,3 +358,48 @@ async def test_record_follows_fork_transitions_when_attached() -> None:
         async with devp2p.discover.listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as peer5:
             fetched = await peer5.request_enr(srv.self_node())
         assert fetched.seq == rec.seq and eth.ForkID.from_enr(fetched) == eth.ForkID.from_enr(rec)
+
+
+@asynccontextmanager
+async def discovering(proto: eth.Protocol | None, boot: list[str]) -> AsyncIterator[devp2p.Server]:
+    cfg = devp2p.Config(
+        private_key=devp2p.PrivateKey.generate(),
+        listen_addr="127.0.0.1:0",
+        protocols=proto.protocols() if proto is not None else [],
+        no_discovery=False,
+        bootstrap_nodes=boot,
+        net_restrict=["127.0.0.0/8"],
+    )
+    async with devp2p.Server(cfg) as srv:
+        yield srv
+
+
+@aio
+async def test_server_dials_only_discovered_nodes_with_a_compatible_eth_entry() -> None:
+    """geth's ``eth.NewNodeFilter`` on its discovery feeds, on by default with the eth capability."""
+    genesis = _private_genesis(shanghaiTime=0, cancunTime=0)
+    other = eth.Chain.from_genesis({**genesis, "extraData": "0x01"})
+    assert other.genesis_hash != CHAIN.genesis_hash
+    async with contextlib.AsyncExitStack() as st:
+        boot = await st.enter_async_context(discovering(None, []))  # discovery only: no eth entry
+        url = boot.self_node().enode_url()
+        good = await st.enter_async_context(discovering(eth.Protocol(CHAIN), [url]))
+        wrong = await st.enter_async_context(discovering(eth.Protocol(other), [url]))
+        proto = eth.Protocol(CHAIN)
+        us = await st.enter_async_context(discovering(proto, [url]))
+        keep = us.dialer.node_filter
+        assert keep is not None
+        # found by v4 without a record: the record is fetched (EIP-868), then filtered
+        bare = [devp2p.Node.parse(s.self_node().enode_url()) for s in (good, wrong, boot)]
+        assert [n.record for n in bare] == [None] * 3
+        assert [await keep(n) for n in bare] == [True, False, False]  # type: ignore[misc]
+        ep = await proto.wait_peer(timeout=30)  # dialed through discovery, nobody static
+        assert ep.id == good.self_node().id
+        await asyncio.sleep(2)
+        assert {p.id for p in us.peers()} == {good.self_node().id}
+        assert us.dialer.filtered_out > 0
+    # an explicit Config.node_filter still wins
+    mine = devp2p.Config(
+        private_key=devp2p.PrivateKey.generate(), protocols=proto.protocols(), node_filter=bool
+    )
+    assert devp2p.Server(mine).dialer.node_filter is bool

@@ -34,6 +34,7 @@ from peerwire.errors import (
 )
 from peerwire.eth import _messages as m
 from peerwire.eth._chain import Chain, ForkFilter, Head
+from peerwire.eth._enr import enr_filter
 from peerwire.eth._messages import BlockHeader, Status
 
 __all__ = ["EthHandshakeError", "EthPeer", "EthProtocolError", "Protocol", "Provider"]
@@ -372,8 +373,11 @@ class Protocol:
         return self.chain.fork_id(self.head.number, self.head.time)
 
     def protocols(self) -> list[devp2p.Protocol]:
-        """One devp2p.Protocol per version; each publishes the ENR ``eth`` entry."""
+        """One devp2p.Protocol per version; each publishes the ENR ``eth`` entry, and the
+        server dials only discovered nodes whose ``eth`` entry is compatible with our chain
+        at our head (geth's ``NewNodeFilter`` on its discovery feeds)."""
         attrs = {"eth": self.fork_id().enr_value()}
+        dial_filter = enr_filter(self.chain, lambda: self.head)
         return [
             devp2p.Protocol(
                 name="eth",
@@ -382,6 +386,7 @@ class Protocol:
                 run=self._runner(v),
                 node_info=self.node_info,
                 attributes=attrs,
+                node_filter=dial_filter,
             )
             for v in self.versions
         ]
