@@ -157,7 +157,7 @@ def bench_crawl_network(benchmark: BenchmarkFixture, go_harness: Path, tmp_path:
     finally:
         _stop(procs)
     found, secs = result[0]
-    assert found >= need, f"found {found} of {n}"
+    assert found >= need, f"found {found} of {n} in {secs:.0f} s (Go: {go['found']} in {go['seconds']:.0f} s)"
     benchmark.group = f"crawl enumeration, {n} discv4 nodes"
     benchmark.extra_info.update({
         "nodes": n, "need": need, "found": found, "seconds": secs,
