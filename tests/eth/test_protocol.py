@@ -226,7 +226,7 @@ async def test_bad_responses_drop_the_peer_and_fail_the_request() -> None:
     items than asked, or one that does not decode, drops the peer with SUBPROTOCOL_ERROR; the
     request it answered fails with the same typed error."""
     from peerwire._core import eth as core_eth
-    from peerwire._core import identity
+    from peerwire._core import rlp
 
     assert CHAIN.genesis_header is not None
     hdr = CHAIN.genesis_header
@@ -258,8 +258,8 @@ async def test_bad_responses_drop_the_peer_and_fail_the_request() -> None:
         assert ep.closed
     # answers to requests we never send (Receipts on eth/69 and eth/70, Cells) are unsolicited
     for version, msg in [
-        (69, devp2p.Msg(0x10, identity.rlp_encode([7, []]))),
-        (70, devp2p.Msg(0x10, identity.rlp_encode([7, b"", []]))),
+        (69, devp2p.Msg(0x10, rlp.encode([7, []]))),
+        (70, devp2p.Msg(0x10, rlp.encode([7, b"", []]))),
         (72, devp2p.Msg(0x15, core_eth.encode_cells(7, [], [], b"\x01" + bytes(15)))),
     ]:
         with pytest.raises(eth.EthProtocolError, match="no matching request"):
