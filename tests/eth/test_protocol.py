@@ -403,3 +403,28 @@ async def test_server_dials_only_discovered_nodes_with_a_compatible_eth_entry() 
         private_key=devp2p.PrivateKey.generate(), protocols=proto.protocols(), node_filter=bool
     )
     assert devp2p.Server(mine).dialer.node_filter is bool
+
+
+@aio
+async def test_status_mismatch_drops_both_sides_with_subprotocol_error() -> None:
+    other_net = eth.Chain.from_genesis(_private_genesis(shanghaiTime=0, cancunTime=0, chainId=4242))
+    assert other_net.genesis_hash == CHAIN.genesis_hash and other_net.network_id != CHAIN.network_id
+    a, b = eth.Protocol(CHAIN), eth.Protocol(other_net)
+    async with node(a) as sa:
+        a_events = sa.subscribe_events()
+        async with node(b, static=[sa.self_node()]) as sb:
+            b_events = sb.subscribe_events()
+            drops: list[devp2p.PeerEvent] = []
+            for events in (a_events, b_events):
+                async with asyncio.timeout(10):
+                    async for ev in events:
+                        if ev.type is PeerEventType.DROP:
+                            drops.append(ev)
+                            break
+            errors = [d.error or "" for d in drops]
+            # each side finds the other's network wrong (both read Status before either drops)
+            assert sorted(errors) == [
+                f"network ID mismatch: {CHAIN.network_id} (!= {other_net.network_id})",
+                f"network ID mismatch: {other_net.network_id} (!= {CHAIN.network_id})",
+            ], errors
+            assert a.peers() == [] and b.peers() == []
