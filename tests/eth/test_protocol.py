@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -100,7 +101,7 @@ async def test_handshake_timeout_is_read_timeout() -> None:
 @aio
 async def test_status_checks_as_geth() -> None:
     proto = eth.Protocol(CHAIN)
-    good = proto._our_status(69)
+    good = proto.our_status(69)
 
     class OneMsgRW:
         def __init__(self, code: int, payload: bytes) -> None:
@@ -147,7 +148,7 @@ def _eth_peer(version: int) -> tuple[eth.EthPeer, _RecordingRW]:
 
     proto = eth.Protocol(CHAIN)
     rw = _RecordingRW()
-    return EthPeer(proto, version, None, rw, proto._our_status(version)), rw  # type: ignore[arg-type]
+    return EthPeer(proto, version, None, rw, proto.our_status(version)), rw  # type: ignore[arg-type]
 
 
 @aio
@@ -182,26 +183,109 @@ async def test_peer_serves_empty_and_checks_messages_as_geth() -> None:
 
 @aio
 async def test_requests_time_out_and_are_bounded() -> None:
+    from peerwire._core import eth as core_eth
     from peerwire.errors import TimeoutError as PwTimeout
 
     ep, rw = _eth_peer(69)
     with pytest.raises(PwTimeout):
         await ep.get_block_headers(0, 1, timeout=0.05)
+    # the given-up request is still expected (geth's tracker): its late answer is dropped quietly
+    late = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
+    await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(late, [])))
     assert ep._pending == {}
-    # an answer with a request ID we never used is ignored; a matching one resolves
     task = asyncio.ensure_future(ep.get_block_headers(0, 1, timeout=5))
     await asyncio.sleep(0.01)
-    from peerwire._core import eth as core_eth
-
     rid = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
-    await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid + 1, [])))
-    assert not task.done()
     assert CHAIN.genesis_header is not None
     await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid, [CHAIN.genesis_header])))
     assert [x.hash for x in await task] == [CHAIN.genesis_hash]
     ep._close()
     with pytest.raises(ConnectionError):
         await ep.get_block_headers(0, 1)
+
+
+@aio
+async def test_given_up_requests_are_remembered_within_a_bound() -> None:
+    from peerwire._core import eth as core_eth
+    from peerwire.errors import TimeoutError as PwTimeout
+    from peerwire.eth import _protocol
+
+    ep, rw = _eth_peer(69)
+    for _ in range(_protocol.MAX_TRACKED + 5):
+        with pytest.raises(PwTimeout):
+            await ep.get_block_headers(0, 1, timeout=0.001)
+    assert len(ep._pending) == _protocol.MAX_TRACKED
+    oldest = core_eth.decode_get_block_headers(rw.sent[0][1])[0]
+    with pytest.raises(eth.EthProtocolError, match="no matching request"):  # forgotten: unsolicited
+        await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(oldest, [])))
+
+
+@aio
+async def test_bad_responses_drop_the_peer_and_fail_the_request() -> None:
+    """geth's tracker (``Fulfil``): an answer nobody asked for, of the wrong kind or with more
+    items than asked, or one that does not decode, drops the peer with SUBPROTOCOL_ERROR; the
+    request it answered fails with the same typed error."""
+    from peerwire._core import eth as core_eth
+    from peerwire._core import rlp
+
+    assert CHAIN.genesis_header is not None
+    hdr = CHAIN.genesis_header
+
+    def headers(rid: int, n: int) -> devp2p.Msg:
+        return devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid, [hdr] * n))
+
+    cases: dict[str, object] = {
+        "no matching request": lambda rid: headers(rid + 1, 1),
+        "wrong response code": lambda rid: devp2p.Msg(0x06, core_eth.encode_id_and_raw_list(rid, [])),
+        "larger than request allows": lambda rid: headers(rid, 2),
+        "BlockHeaders": lambda rid: devp2p.Msg(
+            0x04, core_eth.encode_id_and_raw_list(rid, [b"\xc3\x01\x02\x03"])
+        ),
+        "invalid message 0x4": lambda rid: devp2p.Msg(0x04, b"\xc2\x01\x05"),  # no item list
+        "message too long": lambda rid: devp2p.Msg(0x04, bytes(10 * 1024 * 1024 + 1)),
+    }
+    for want, make in cases.items():
+        ep, rw = _eth_peer(69)
+        task = asyncio.ensure_future(ep.get_block_headers(0, 1, timeout=5))
+        await asyncio.sleep(0.01)
+        rid = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
+        with pytest.raises(eth.EthProtocolError, match=want) as exc:
+            await ep._handle(make(rid))  # type: ignore[operator]
+        assert exc.value.disconnect_reason == devp2p.DiscReason.SUBPROTOCOL_ERROR
+        with pytest.raises(eth.EthProtocolError) as caller:
+            await task
+        assert caller.value is exc.value, want
+        assert ep.closed
+    # answers to requests we never send (Receipts on eth/69 and eth/70, Cells) are unsolicited
+    for version, msg in [
+        (69, devp2p.Msg(0x10, rlp.encode([7, []]))),
+        (70, devp2p.Msg(0x10, rlp.encode([7, b"", []]))),
+        (72, devp2p.Msg(0x15, core_eth.encode_cells(7, [], [], b"\x01" + bytes(15)))),
+    ]:
+        with pytest.raises(eth.EthProtocolError, match="no matching request"):
+            await _eth_peer(version)[0]._handle(msg)
+
+
+@aio
+async def test_unsolicited_response_drops_the_peer_on_the_wire() -> None:
+    from peerwire._core import eth as core_eth
+
+    a, b = eth.Protocol(CHAIN), eth.Protocol(CHAIN)
+    async with node(a) as sa:
+        events = sa.subscribe_events()
+        async with node(b, static=[sa.self_node()]):
+            ep = await b.wait_peer(timeout=10)
+            await a.wait_peer(timeout=10)
+            await ep._rw.write_msg(0x04, core_eth.encode_id_and_raw_list(12345, []))
+            async with asyncio.timeout(10):
+                async for ev in events:
+                    if ev.type is PeerEventType.DROP:
+                        break
+            assert "no matching request" in (ev.error or ""), ev
+            async with asyncio.timeout(10):
+                while b.peers():  # noqa: ASYNC110 - b learns of the drop from a's Disconnect
+                    await asyncio.sleep(0.05)
+            assert a.peers() == []
 
 
 class _BodiesProvider:
@@ -274,3 +358,73 @@ async def test_record_follows_fork_transitions_when_attached() -> None:
         async with devp2p.discover.listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as peer5:
             fetched = await peer5.request_enr(srv.self_node())
         assert fetched.seq == rec.seq and eth.ForkID.from_enr(fetched) == eth.ForkID.from_enr(rec)
+
+
+@asynccontextmanager
+async def discovering(proto: eth.Protocol | None, boot: list[str]) -> AsyncIterator[devp2p.Server]:
+    cfg = devp2p.Config(
+        private_key=devp2p.PrivateKey.generate(),
+        listen_addr="127.0.0.1:0",
+        protocols=proto.protocols() if proto is not None else [],
+        no_discovery=False,
+        bootstrap_nodes=boot,
+        net_restrict=["127.0.0.0/8"],
+    )
+    async with devp2p.Server(cfg) as srv:
+        yield srv
+
+
+@aio
+async def test_server_dials_only_discovered_nodes_with_a_compatible_eth_entry() -> None:
+    """geth's ``eth.NewNodeFilter`` on its discovery feeds, on by default with the eth capability."""
+    genesis = _private_genesis(shanghaiTime=0, cancunTime=0)
+    other = eth.Chain.from_genesis({**genesis, "extraData": "0x01"})
+    assert other.genesis_hash != CHAIN.genesis_hash
+    async with contextlib.AsyncExitStack() as st:
+        boot = await st.enter_async_context(discovering(None, []))  # discovery only: no eth entry
+        url = boot.self_node().enode_url()
+        good = await st.enter_async_context(discovering(eth.Protocol(CHAIN), [url]))
+        wrong = await st.enter_async_context(discovering(eth.Protocol(other), [url]))
+        proto = eth.Protocol(CHAIN)
+        us = await st.enter_async_context(discovering(proto, [url]))
+        keep = us.dialer.node_filter
+        assert keep is not None
+        # found by v4 without a record: the record is fetched (EIP-868), then filtered
+        bare = [devp2p.Node.parse(s.self_node().enode_url()) for s in (good, wrong, boot)]
+        assert [n.record for n in bare] == [None] * 3
+        assert [await keep(n) for n in bare] == [True, False, False]  # type: ignore[misc]
+        ep = await proto.wait_peer(timeout=30)  # dialed through discovery, nobody static
+        assert ep.id == good.self_node().id
+        await asyncio.sleep(2)
+        assert {p.id for p in us.peers()} == {good.self_node().id}
+        assert us.dialer.filtered_out > 0
+    # an explicit Config.node_filter still wins
+    mine = devp2p.Config(
+        private_key=devp2p.PrivateKey.generate(), protocols=proto.protocols(), node_filter=bool
+    )
+    assert devp2p.Server(mine).dialer.node_filter is bool
+
+
+@aio
+async def test_status_mismatch_drops_both_sides_with_subprotocol_error() -> None:
+    other_net = eth.Chain.from_genesis(_private_genesis(shanghaiTime=0, cancunTime=0, chainId=4242))
+    assert other_net.genesis_hash == CHAIN.genesis_hash and other_net.network_id != CHAIN.network_id
+    a, b = eth.Protocol(CHAIN), eth.Protocol(other_net)
+    async with node(a) as sa:
+        a_events = sa.subscribe_events()
+        async with node(b, static=[sa.self_node()]) as sb:
+            b_events = sb.subscribe_events()
+            drops: list[devp2p.PeerEvent] = []
+            for events in (a_events, b_events):
+                async with asyncio.timeout(10):
+                    async for ev in events:
+                        if ev.type is PeerEventType.DROP:
+                            drops.append(ev)
+                            break
+            errors = [d.error or "" for d in drops]
+            # each side finds the other's network wrong (both read Status before either drops)
+            assert sorted(errors) == [
+                f"network ID mismatch: {CHAIN.network_id} (!= {other_net.network_id})",
+                f"network ID mismatch: {other_net.network_id} (!= {CHAIN.network_id})",
+            ], errors
+            assert a.peers() == [] and b.peers() == []

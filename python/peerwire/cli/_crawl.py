@@ -25,6 +25,11 @@ def add_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     cr.add_argument("--stack", choices=("devp2p", "tm2"), default="devp2p")
     cr.add_argument("--bootnodes", default="", help="comma-separated enode:/enr: URLs or TM2 id@host:port")
     cr.add_argument("--chain", default=None, help="mainnet|sepolia|hoodi|genesis.json (default: answer any)")
+    cr.add_argument(
+        "--probe-all",
+        action="store_true",
+        help="with --chain: dial every node, not only those whose ENR eth entry fits the chain",
+    )
     cr.add_argument("--db", default="crawl.sqlite", help="SQLite database (default crawl.sqlite)")
     cr.add_argument("--listen", default="0.0.0.0:0", help="UDP discovery address (devp2p)")
     cr.add_argument("--duration", type=float, default=None, help="seconds to crawl (default: until Ctrl-C)")
@@ -98,6 +103,7 @@ async def _crawl(args: argparse.Namespace) -> crawl.CrawlStats:
         bootnodes=[b for b in args.bootnodes.split(",") if b],
         db=args.db,
         chain=_chain(args.chain),
+        enr_filter=not args.probe_all,
         listen=args.listen,
         parallel=args.parallel,
     )

@@ -41,6 +41,9 @@ class CrawlConfig:
     #: TM2 only: the network (chain ID) named in our NodeInfo; None = the first peer's.
     network: str | None = None
     net_restrict: Sequence[str] | None = None
+    #: With a ``chain``: dial only nodes whose record's ``eth`` entry is compatible with it
+    #: (geth's ``eth.NewNodeFilter``), once their record is known. False dials every node.
+    enr_filter: bool = True
 
     def __post_init__(self) -> None:
         if self.stack not in ("devp2p", "tm2"):

@@ -6,6 +6,10 @@ its own key and ``random_targets`` random keys (v4 targets are hashed, so a
 distance cannot be asked for directly); on v5 FINDNODE at every distance from
 256 down until ``EMPTY_DISTANCES_TO_STOP`` in a row come back empty. Random
 lookups run alongside. One semaphore bounds discovery requests in flight.
+
+Probe: every node with a TCP port, once; with a chain only nodes whose record
+carries a compatible ``eth`` entry (``CrawlConfig.enr_filter``): a v4 node is
+probed when its EIP-868 record arrives.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from peerwire import eth
 from peerwire.crawl._config import CrawlConfig
 from peerwire.crawl._probe import ProbeResult, hello_payload, probe_connection, probe_node
 from peerwire.crawl._store import Store
@@ -46,6 +51,9 @@ class Devp2pEngine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._disc: Any = None
         self._hello = b""
+        # With a chain, geth's eth node filter: a node is dialed once its record shows it is ours.
+        self._keep = eth.enr_filter(config.chain) if config.chain is not None and config.enr_filter else None
+        self.filtered_out = 0
         self.queries = 0
         self.query_failures = 0
         self.inbound = 0
@@ -146,6 +154,9 @@ class Devp2pEngine:
             self._v5_walked.add(node.id)
             self._spawn(self._walk_v5(node), counted=True)
         if self.config.probe and node.tcp_port and node.id not in self._probed:
+            if self._keep is not None and not self._keep(node):
+                self.filtered_out += rec is not None  # without one, a later record may pass
+                return
             self._probed.add(node.id)
             self._spawn(self._probe(node), counted=True)
 

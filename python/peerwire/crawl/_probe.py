@@ -1,37 +1,53 @@
-"""Probe one devp2p node: RLPx, Hello, eth Status when offered, then Disconnect(QUITTING).
+"""Probe one devp2p node: RLPx, Hello, eth Status when offered, then Disconnect.
 
-Without a chain we read the remote Status first and answer with its own
-network, genesis and fork ID (always compatible), so a crawl completes Status
-on any network; with a chain we answer with that chain's values.
+Hello goes through :func:`peerwire.devp2p.exchange_hello`, the server's own
+exchange (one implementation, one size limit). Without a chain we read the
+remote Status first and answer with its own network, genesis and fork ID
+(always compatible), so a crawl completes Status on any network. With a chain
+we answer with that chain's values and validate the remote Status as geth does
+(:meth:`peerwire.eth.Protocol.check_status`); a mismatch is still recorded,
+and the peer is told why it is dropped.
 
-Hello goes through ``peerwire._core.p2p_base`` as ``peerwire ping`` does: the
-public ``exchange_hello`` of the runtime-devp2p branch has not landed yet.
+The Disconnect we send says why we leave: QUITTING after a good probe, the
+reason of the protocol rule the remote broke otherwise (SUBPROTOCOL_ERROR for
+a bad or mismatched Status, UNEXPECTED_IDENTITY for a Hello naming another
+node, READ_TIMEOUT when it kept silent), nothing when it disconnected first
+or the connection is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, field
 
-from peerwire import __version__, eth
-from peerwire._core import keccak, p2p_base
+from peerwire import __version__, devp2p, eth
+from peerwire._clock import SYSTEM_CLOCK
 from peerwire.devp2p import DiscReason, PrivateKey, PublicKey, rlpx
-from peerwire.errors import PeerwireError, RemoteProtocolError
+from peerwire.errors import (
+    ConnectionClosedError,
+    DecodeError,
+    PeerwireError,
+    ProtocolError,
+    RefusedError,
+    RemoteProtocolError,
+)
 
 __all__ = ["ProbeResult", "hello_payload", "probe_connection", "probe_node"]
 
-HELLO_MSG = 0x00
 DISC_MSG = 0x01
 PING_MSG = 0x02
 PONG_MSG = 0x03
-BASE_PROTOCOL_VERSION = 5
-#: eth sorts before snap, and those are the only caps we offer, so eth starts right
-#: after the 16 base-protocol codes whenever it is shared.
+#: Base-protocol codes end here: eth is the first capability we share when we share it
+#: (eth sorts before snap, the only other one we offer), so its Status is this code.
 ETH_OFFSET = 0x10
-#: A Hello larger than this is refused (geth's baseProtocolMaxMsgSize).
-MAX_HELLO_SIZE = 2048
-#: Messages we skip while waiting for Status (pings, announcements) before giving up.
+#: Base-protocol messages (pings) we answer while waiting for Status: a remote cannot keep
+#: the probe busy with them past this, even within the deadline.
 MAX_MESSAGES_BEFORE_STATUS = 8
+#: Status is longer than this only to make us decode garbage (geth's eth maxMessageSize).
+MAX_STATUS_SIZE = 10 * 1024 * 1024
+#: Wait this long before the final Disconnect is given up (geth discWriteTimeout).
+DISC_WRITE_TIMEOUT = 1.0
 OUR_CAPS = sorted([("eth", v) for v in eth.ETH_VERSIONS] + [("snap", 1)])
 
 
@@ -43,6 +59,8 @@ class ProbeResult:
     p2p_version: int = 0
     status: eth.Status | None = None
     error: str | None = None
+    #: What our final Disconnect said (None: none was sent).
+    sent_reason: DiscReason | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,24 +68,67 @@ class ProbeResult:
 
 
 def hello_payload(key: PrivateKey, name: str | None = None, listen_port: int = 0) -> bytes:
-    return p2p_base.encode_hello(
-        BASE_PROTOCOL_VERSION,
-        name or f"peerwire-crawler/v{__version__}",
-        OUR_CAPS,
-        listen_port,
-        key.public_key.to_bytes(),
+    return devp2p.encode_hello(
+        key.public_key, name or f"peerwire-crawler/v{__version__}", OUR_CAPS, listen_port=listen_port
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _checker(chain: eth.Chain) -> eth.Protocol:
+    """One eth.Protocol per chain: it builds our Status and validates the remote's."""
+    return eth.Protocol(chain)
 
 
 def _answer(remote: eth.Status, chain: eth.Chain | None) -> eth.Status:
     if chain is None:
         return remote  # its own values: compatible by construction
-    fid = chain.fork_id(0, 0)
-    if remote.version == 68:
-        return eth.Status(68, chain.network_id, chain.genesis_hash, fid, head=chain.genesis_hash)
-    return eth.Status(
-        remote.version, chain.network_id, chain.genesis_hash, fid, latest_hash=chain.genesis_hash
-    )
+    return _checker(chain).our_status(remote.version)
+
+
+async def _exchange_status(
+    conn: rlpx.Connection, version: int, chain: eth.Chain | None, res: ProbeResult
+) -> None:
+    for _ in range(MAX_MESSAGES_BEFORE_STATUS):
+        code, payload = await conn.recv()
+        if code == PING_MSG:
+            await conn.send(PONG_MSG, b"\xc0")
+            continue
+        if code == DISC_MSG:
+            reason = DiscReason.decode(payload)
+            raise RefusedError(
+                f"disconnected before Status: {reason}", disconnect_reason=int(reason), by_remote=True
+            )
+        if code < ETH_OFFSET:
+            continue  # Pong, a late Hello, unknown base codes: ignored as geth does
+        if code != ETH_OFFSET:
+            raise eth.EthHandshakeError(
+                f"no status message: first msg has code {code - ETH_OFFSET:x} (!= 0)",
+                DiscReason.SUBPROTOCOL_ERROR,
+            )
+        if len(payload) > MAX_STATUS_SIZE:
+            raise eth.EthHandshakeError("message too long", DiscReason.SUBPROTOCOL_ERROR)
+        try:
+            res.status = eth.Status.decode(version, payload)
+        except DecodeError as e:
+            raise eth.EthHandshakeError(f"invalid status: {e}", DiscReason.SUBPROTOCOL_ERROR) from e
+        if chain is not None:
+            _checker(chain).check_status(version, devp2p.Msg(0, payload))
+        await conn.send(ETH_OFFSET, _answer(res.status, chain).encode())
+        return
+    raise eth.EthHandshakeError("no status message", DiscReason.SUBPROTOCOL_ERROR)
+
+
+def _reason_for(e: BaseException) -> DiscReason | None:
+    """What to tell a remote we leave because of ``e`` (None: say nothing)."""
+    if isinstance(e, RefusedError) and e.by_remote:
+        return None
+    if isinstance(e, TimeoutError):  # before OSError: TimeoutError is one
+        return DiscReason.READ_TIMEOUT
+    if isinstance(e, ConnectionClosedError | OSError):
+        return None
+    if isinstance(e, ProtocolError) and e.disconnect_reason is not None:
+        return DiscReason.from_wire(e.disconnect_reason)
+    return DiscReason.PROTOCOL_ERROR
 
 
 async def probe_connection(
@@ -76,45 +137,34 @@ async def probe_connection(
     chain: eth.Chain | None,
     timeout: float,  # noqa: ASYNC109
 ) -> ProbeResult:
-    """Hello and Status on an established RLPx connection; always ends it with QUITTING."""
+    """Hello and Status on an established RLPx connection (each within ``timeout``), then
+    Disconnect (see the module doc). Errors are recorded in the result, not raised."""
     res = ProbeResult(conn.remote_public_key.node_id)
+    reason: DiscReason | None = DiscReason.QUITTING
     try:
-        await conn.send(HELLO_MSG, hello)
-        code, payload = await conn.recv(timeout)
-        if code == DISC_MSG:
-            reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
-            raise RemoteProtocolError(f"disconnected before Hello: {reason}")
-        if code != HELLO_MSG or len(payload) > MAX_HELLO_SIZE:
-            raise RemoteProtocolError(f"expected a Hello, got message 0x{code:02x} ({len(payload)} bytes)")
-        h = p2p_base.decode_hello(payload)
-        if keccak.keccak256(h.id) != res.node_id:
-            raise RemoteProtocolError("Hello names another node than the RLPx key")
-        conn.set_snappy(h.version >= 5)
+        async with SYSTEM_CLOCK.timeout(timeout):
+            h = await devp2p.exchange_hello(conn, hello)
         res.client, res.p2p_version = h.name, h.version
         res.caps = [f"{n}/{v}" for n, v in h.caps]
-        theirs = {v for n, v in h.caps if n == "eth"}
-        shared = sorted(theirs.intersection(eth.ETH_VERSIONS))
+        if h.id != conn.remote_public_key.to_bytes():
+            raise RemoteProtocolError(
+                "Hello names another node than the RLPx key", DiscReason.UNEXPECTED_IDENTITY
+            )
+        shared = sorted({v for n, v in h.caps if n == "eth"}.intersection(eth.ETH_VERSIONS))
         if shared:
-            version = shared[-1]
-            for _ in range(MAX_MESSAGES_BEFORE_STATUS):
-                code, payload = await conn.recv(timeout)
-                if code == PING_MSG:
-                    await conn.send(PONG_MSG, b"\xc0")
-                    continue
-                if code == DISC_MSG:
-                    reason = DiscReason.from_wire(p2p_base.decode_disconnect(payload))
-                    raise RemoteProtocolError(f"disconnected before Status: {reason}")
-                if code == ETH_OFFSET:
-                    res.status = eth.Status.decode(version, payload)
-                    await conn.send(ETH_OFFSET, _answer(res.status, chain).encode())
-                    break
-            else:
-                raise RemoteProtocolError("no eth Status")
+            async with SYSTEM_CLOCK.timeout(timeout):
+                await _exchange_status(conn, shared[-1], chain, res)
     except (PeerwireError, OSError, TimeoutError) as e:
         res.error = f"{type(e).__name__}: {e}"
+        reason = _reason_for(e)
     finally:
-        with contextlib.suppress(PeerwireError, OSError, TimeoutError):
-            await conn.send(DISC_MSG, p2p_base.encode_disconnect(int(DiscReason.QUITTING)))
+        if reason is not None:
+            try:
+                async with SYSTEM_CLOCK.timeout(DISC_WRITE_TIMEOUT):
+                    await conn.send(DISC_MSG, reason.encode())
+                res.sent_reason = reason
+            except (PeerwireError, OSError, TimeoutError):
+                pass
         with contextlib.suppress(PeerwireError, OSError):
             await conn.close()
     return res

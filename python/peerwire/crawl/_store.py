@@ -178,14 +178,15 @@ class Store:
         self.maybe_commit()
 
     def record_dial(self, node_id: str, ok: bool, error: str | None = None, *, inbound: bool = False) -> None:
-        """A dial result; failures back off exponentially and ban after BAN_AFTER_FAILURES."""
+        """A dial result; failures back off exponentially and ban after BAN_AFTER_FAILURES.
+        A dialable node may still carry an ``error`` (its Status failed): it is kept."""
         now = self._now()
         self._begin()
         if ok:
             self._db.execute(
-                "UPDATE nodes SET dial_ok=1, dialed_at=?, fails=0, next_dial=?, last_error=NULL, "
+                "UPDATE nodes SET dial_ok=1, dialed_at=?, fails=0, next_dial=?, last_error=?, "
                 "inbound=inbound|? WHERE id=?",
-                (now, now + MAX_BACKOFF, int(inbound), node_id),
+                (now, now + MAX_BACKOFF, error, int(inbound), node_id),
             )
         else:
             row = self._db.execute("SELECT fails FROM nodes WHERE id=?", (node_id,)).fetchone()

@@ -67,6 +67,19 @@ class DiscReason(enum.IntEnum):
     def __str__(self) -> str:
         return _DISC_STRINGS[self]
 
+    def encode(self) -> bytes:
+        """The payload of a Disconnect message carrying this reason."""
+        return p2p_base.encode_disconnect(int(self))
+
+    @classmethod
+    def decode(cls, payload: bytes) -> DiscReason:
+        """The reason in a received Disconnect payload (geth's accepted forms; unknown: INVALID).
+
+        Raises:
+            DecodeError: the payload is not a Disconnect.
+        """
+        return cls.from_wire(p2p_base.decode_disconnect(payload))
+
 
 _DISC_STRINGS = {
     DiscReason.REQUESTED: "disconnect requested",

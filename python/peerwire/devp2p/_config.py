@@ -71,7 +71,9 @@ class Config:
     protocol join ``dial_candidates`` (async iterators of :class:`Node`) in one
     fair mix of dynamic dial candidates.
     Every dynamic candidate must pass ``node_filter`` (if set) before it is
-    dialed; static nodes are always dialed. Unlike geth, ``no_discovery``
+    dialed; without one, a protocol's own ``Protocol.node_filter`` (the eth
+    capability sets ``eth.enr_filter``) decides, with the record fetched first
+    for a node found without one; static nodes are always dialed. Unlike geth, ``no_discovery``
     defaults to ``True``.
 
     Raises (on construction):

@@ -29,7 +29,7 @@ import contextlib
 import inspect
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from peerwire._clock import Clock
@@ -40,6 +40,7 @@ from peerwire.errors import DialError, TimeoutError
 from peerwire.events import DialFailureReason
 
 __all__ = [
+    "protocol_node_filter",
     "BACKOFF_BASE",
     "BACKOFF_MAX",
     "DIAL_HISTORY_EXPIRATION",
@@ -380,3 +381,33 @@ class DialScheduler:
             for r in results:  # dial tasks catch their errors; this is a failed candidate reader
                 if isinstance(r, Exception):
                     log.error("dial candidate reader failed", exc_info=r)
+
+
+def protocol_node_filter(
+    filters: Sequence[tuple[str, Callable[[Node], bool | Awaitable[bool]] | None]],
+    resolve: Callable[[Node], Awaitable[Node | None]],
+) -> Callable[[Node], Awaitable[bool]] | None:
+    """The protocols' own ``(name, node_filter)`` as one filter, None when no protocol has one.
+
+    A node is kept if any protocol's filter (the first per name) keeps it; a node without a
+    record gets it from ``resolve`` first (geth: ``RequestENR`` before the eth filter on discv4).
+    """
+    by_name: dict[str, Callable[[Node], bool | Awaitable[bool]]] = {}
+    for name, f in filters:
+        if f is not None:
+            by_name.setdefault(name, f)
+    if not by_name:
+        return None
+
+    async def keep(node: Node) -> bool:
+        if node.record is None:
+            node = await resolve(node) or node
+        for f in by_name.values():
+            verdict = f(node)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+            if verdict:
+                return True
+        return False
+
+    return keep

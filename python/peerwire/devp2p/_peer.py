@@ -70,6 +70,11 @@ class Protocol:
     #: Entries the server publishes in the local node record (geth ``Protocol.Attributes``),
     #: e.g. ``{"eth": [[fork_hash, fork_next]]}``; values are RLP-encoded like ``ENR.build`` extras.
     attributes: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: Which discovered nodes are worth dialing for this protocol (geth: the filtered
+    #: ``DialCandidates`` of ``eth.MakeProtocols``, e.g. ``eth.enr_filter``). With a filter on
+    #: any protocol and no ``Config.node_filter``, the server dials a discovered node only if
+    #: one of them keeps it, as geth drops its unfiltered default feed then.
+    node_filter: Callable[[Any], bool | Awaitable[bool]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.length <= 0:

@@ -62,7 +62,7 @@ from peerwire.devp2p._base import (
 )
 from peerwire.devp2p._config import Config
 from peerwire.devp2p._diagnostics import ServerFailures, useless_peer_note
-from peerwire.devp2p._dial import DialScheduler, FailedDial
+from peerwire.devp2p._dial import DialScheduler, FailedDial, protocol_node_filter
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR
 from peerwire.devp2p._failures import SetupFailure
@@ -195,7 +195,8 @@ class Server:
             set_up=self._dial_and_set_up,
             clock=self._clock,
             net_restrict=self._net_restrict,
-            node_filter=config.node_filter,
+            node_filter=config.node_filter
+            or protocol_node_filter([(p.name, p.node_filter) for p in self._protocols], self._with_record),
             on_failure=self._dial_failed,
         )
         self._failures = ServerFailures(self._clock)
@@ -204,6 +205,9 @@ class Server:
         self.setup_failures: collections.deque[tuple[str, SetupFailure]] = collections.deque(
             maxlen=SETUP_FAILURES_KEPT
         )
+
+    async def _with_record(self, node: Node) -> Node | None:  # through discovery (EIP-868)
+        return await self.discovery.with_record(node) if self.discovery is not None else None
 
     # -- limits ------------------------------------------------------------
     def max_dialed_conns(self) -> int:

@@ -45,6 +45,7 @@ from peerwire.devp2p._enode import Node
 from peerwire.devp2p._enr import ENR, LocalNode
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p.discover import Discovery, UDPv4, UDPv5, listen
+from peerwire.errors import PeerwireError
 
 __all__ = ["FALLBACK_IP", "ServerDiscovery", "StaticResolver", "discovery_address", "start_discovery"]
 
@@ -175,6 +176,16 @@ class ServerDiscovery:
 
     def table_nodes(self) -> list[Node]:
         return self.disc.table_nodes()
+
+    async def with_record(self, node: Node) -> Node | None:
+        """``node`` with its record fetched (EIP-868 on v4, else v5), None when that fails."""
+        proto: UDPv4 | UDPv5 | None = self.v4 if self.v4 is not None else self.v5
+        if proto is None:
+            return None
+        try:
+            return node.with_record(await proto.request_enr(node))
+        except (PeerwireError, OSError):
+            return None
 
     def static_resolver(
         self, set_up: SetUp, clock: Clock, net_restrict: NetRestrict | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from peerwire.eth._chain import Chain, ForkFilter, ForkID, Head
 from peerwire.eth._enr import enr_filter
 from peerwire.eth._messages import ETH_VERSIONS, BlockHeader, Status
-from peerwire.eth._protocol import EthHandshakeError, EthPeer, Protocol, Provider
+from peerwire.eth._protocol import EthHandshakeError, EthPeer, EthProtocolError, Protocol, Provider
 
 __all__ = [
     "ETH_VERSIONS",
@@ -13,6 +13,7 @@ __all__ = [
     "Chain",
     "EthHandshakeError",
     "EthPeer",
+    "EthProtocolError",
     "ForkFilter",
     "ForkID",
     "Head",

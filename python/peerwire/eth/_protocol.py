@@ -17,7 +17,8 @@ import asyncio
 import builtins
 import contextlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from typing import Protocol as TypingProtocol
 
@@ -33,16 +34,27 @@ from peerwire.errors import (
 )
 from peerwire.eth import _messages as m
 from peerwire.eth._chain import Chain, ForkFilter, Head
+from peerwire.eth._enr import enr_filter
 from peerwire.eth._messages import BlockHeader, Status
 
-__all__ = ["EthHandshakeError", "EthPeer", "Protocol", "Provider"]
+__all__ = ["EthHandshakeError", "EthPeer", "EthProtocolError", "Protocol", "Provider"]
 
 REQUEST_TIMEOUT = 10.0  # default deadline of one request (geth's fetchers use 5-10 s)
 MAX_IN_FLIGHT = 16  # requests per peer awaiting an answer; more wait for a slot
 MAX_READY_PEERS = 256  # peers kept for wait_peer(); an unbounded set would grow per dial
+#: A request the caller gave up on is still expected this long (geth's request tracker
+#: timeout): a slow but honest answer is dropped quietly, not taken for an unsolicited one.
+TRACKER_TIMEOUT = 300.0
+#: Given-up requests remembered per peer: the table cannot grow with every timeout.
+MAX_TRACKED = 4 * MAX_IN_FLIGHT
 
 
-class EthHandshakeError(RemoteProtocolError):
+class EthProtocolError(RemoteProtocolError):
+    """The peer broke the eth protocol; it is dropped with ``disconnect_reason``
+    (SUBPROTOCOL_ERROR, as geth), and a request it was answering fails with this error."""
+
+
+class EthHandshakeError(EthProtocolError):
     """The Status exchange failed; ``disconnect_reason`` is what goes on the wire."""
 
 
@@ -56,6 +68,32 @@ def _subproto(msg: str) -> EthHandshakeError:
     return EthHandshakeError(msg, devp2p.DiscReason.SUBPROTOCOL_ERROR)
 
 
+def _bad_response(msg: str) -> EthProtocolError:
+    return EthProtocolError(msg, devp2p.DiscReason.SUBPROTOCOL_ERROR)
+
+
+#: Response codes -> names, for errors (geth's tracker names them too).
+_RESPONSES = {
+    m.BLOCK_HEADERS: "BlockHeaders",
+    m.BLOCK_BODIES: "BlockBodies",
+    m.RECEIPTS: "Receipts",
+    m.POOLED_TRANSACTIONS: "PooledTransactions",
+    m.BLOCK_ACCESS_LISTS: "BlockAccessLists",
+    m.CELLS: "Cells",
+}
+
+
+@dataclass(slots=True)
+class _Request:
+    """A request sent and not answered yet (geth ``tracker.Request``)."""
+
+    want: int  # the response code that answers it
+    max_items: int  # more items than this is an oversize answer (geth ErrTooManyItems)
+    decode: Callable[[list[bytes]], list[Any]]
+    expires: float
+    fut: asyncio.Future[list[Any]] | None  # None once the caller gave up
+
+
 class EthPeer:
     """A peer that completed the eth Status handshake."""
 
@@ -65,7 +103,7 @@ class EthPeer:
         self.peer = peer
         self._proto = proto
         self._rw = rw
-        self._pending: dict[int, asyncio.Future[list[bytes]]] = {}
+        self._pending: dict[int, _Request] = {}  # by request ID, oldest first
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.closed = False
 
@@ -87,16 +125,18 @@ class EthPeer:
         Raises:
             TimeoutError: no answer within ``timeout``.
             ConnectionClosedError: the peer went away.
-            DecodeError: the answer does not decode or has more headers than asked.
+            EthProtocolError: the answer does not decode, is of the wrong kind or has more
+                headers than asked; the peer is dropped (SUBPROTOCOL_ERROR).
         """
-        raw = await self._request(
+        headers: list[BlockHeader] = await self._request(
             lambda rid: _eth.encode_get_block_headers(rid, start, count, skip, reverse),
             m.GET_BLOCK_HEADERS,
+            m.BLOCK_HEADERS,
+            count,
+            _decode_headers,
             timeout,
         )
-        if len(raw) > count:
-            raise DecodeError(f"peer sent {len(raw)} headers for {count} requested")
-        return [BlockHeader.decode(h) for h in raw]
+        return headers
 
     async def get_block_bodies(
         self,
@@ -105,49 +145,112 @@ class EthPeer:
         timeout: float = REQUEST_TIMEOUT,  # noqa: ASYNC109 - a default bound per request
     ) -> list[bytes]:
         """Request the bodies of ``hashes``; returns each body's raw RLP
-        ``[transactions, uncles, withdrawals?]`` (decode what you use)."""
-        raw = await self._request(
-            lambda rid: _eth.encode_hash_request(rid, list(hashes)), m.GET_BLOCK_BODIES, timeout
-        )
-        if len(raw) > len(hashes):
-            raise DecodeError(f"peer sent {len(raw)} bodies for {len(hashes)} requested")
-        return raw
+        ``[transactions, uncles, withdrawals?]`` (decode what you use).
 
-    async def _request(self, encode: Any, code: int, timeout: float) -> list[bytes]:  # noqa: ASYNC109
+        Raises: as :meth:`get_block_headers`.
+        """
+        bodies: list[bytes] = await self._request(
+            lambda rid: _eth.encode_hash_request(rid, list(hashes)),
+            m.GET_BLOCK_BODIES,
+            m.BLOCK_BODIES,
+            len(hashes),
+            list,
+            timeout,
+        )
+        return bodies
+
+    async def _request(
+        self,
+        encode: Callable[[int], bytes],
+        code: int,
+        want: int,
+        max_items: int,
+        decode: Callable[[list[bytes]], list[Any]],
+        timeout: float,  # noqa: ASYNC109
+    ) -> list[Any]:
         # One deadline covers waiting for an in-flight slot, sending and the answer.
+        loop = asyncio.get_running_loop()
+        req: _Request | None = None
         try:
             async with asyncio.timeout(timeout), self._slots:
                 if self.closed:
                     raise devp2p_closed()
                 rid = secrets.randbits(63)
-                fut: asyncio.Future[list[bytes]] = asyncio.get_running_loop().create_future()
-                self._pending[rid] = fut
-                try:
-                    await self._rw.write_msg(code, encode(rid))
-                    return await fut
-                finally:
-                    self._pending.pop(rid, None)
+                fut: asyncio.Future[list[Any]] = loop.create_future()
+                req = _Request(want, max_items, decode, loop.time() + TRACKER_TIMEOUT, fut)
+                self._track(rid, req)
+                await self._rw.write_msg(code, encode(rid))
+                return await fut
         except builtins.TimeoutError as e:
             raise TimeoutError(f"eth request {code:#x} timed out after {timeout} s") from e
+        finally:
+            if req is not None:
+                req.fut = None  # answered, failed or given up: a late answer is dropped quietly
 
-    def _close(self) -> None:
+    def _track(self, rid: int, req: _Request) -> None:
+        now = asyncio.get_running_loop().time()
+        for old in [k for k, r in self._pending.items() if r.expires <= now]:
+            del self._pending[old]
+        while len(self._pending) >= MAX_TRACKED:  # forget the oldest given-up request
+            given_up = next((k for k, r in self._pending.items() if r.fut is None), None)
+            if given_up is None:
+                break
+            del self._pending[given_up]
+        self._pending[rid] = req
+
+    def _close(self, cause: PeerwireError | None = None) -> None:
         self.closed = True
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(devp2p_closed())
+        for req in self._pending.values():
+            if req.fut is not None and not req.fut.done():
+                req.fut.set_exception(cause if cause is not None else devp2p_closed())
         self._pending.clear()
+
+    def _answer(self, code: int, rid: int, items: list[bytes]) -> None:
+        """Match a response to its request as geth's tracker does (``Fulfil``); a response
+        nobody asked for, of the wrong kind or with more items than asked drops the peer."""
+        name = _RESPONSES[code]
+        req = self._pending.get(rid)
+        if req is None or req.expires <= asyncio.get_running_loop().time():
+            raise _bad_response(f"{name}: no matching request (id {rid})")
+        del self._pending[rid]
+        try:
+            if req.want != code:
+                raise _bad_response(f"{name}: wrong response code for request (want {req.want:#x})")
+            if len(items) > req.max_items:
+                raise _bad_response(
+                    f"{name}: response is larger than request allows ({len(items)} > {req.max_items})"
+                )
+            try:
+                value = req.decode(items)
+            except DecodeError as e:
+                raise _bad_response(f"{name}: {e}") from e
+        except EthProtocolError as e:
+            if req.fut is not None and not req.fut.done():
+                req.fut.set_exception(e)
+            raise
+        if req.fut is not None and not req.fut.done():
+            req.fut.set_result(value)
 
     # ------------------------------------------------------------ incoming
     async def _handle(self, msg: devp2p.Msg) -> None:
         code, payload = msg.code, msg.payload
+        err: EthProtocolError | None = None
         if len(payload) > m.MAX_MESSAGE_SIZE:
-            raise _subproto(f"message too long: {len(payload)} > {m.MAX_MESSAGE_SIZE}")
-        if code == m.STATUS or not _eth.code_allowed(self.version, code):
-            raise _subproto(f"invalid message code: {code}")
+            err = _subproto(f"message too long: {len(payload)} > {m.MAX_MESSAGE_SIZE}")
+        elif code == m.STATUS or not _eth.code_allowed(self.version, code):
+            err = _subproto(f"invalid message code: {code}")
+        if err is not None:
+            self._close(err)
+            raise err
         try:
             await self._dispatch(code, payload)
         except DecodeError as e:
-            raise _subproto(f"invalid message {code:#x}: {e}") from e
+            err = _subproto(f"invalid message {code:#x}: {e}")
+            self._close(err)
+            raise err from e
+        except EthProtocolError as e:
+            self._close(e)  # the peer is dropped: its open requests fail with the cause
+            raise
 
     async def _dispatch(self, code: int, payload: bytes) -> None:
         if code == m.GET_BLOCK_HEADERS:
@@ -176,9 +279,9 @@ class EthPeer:
             m.BLOCK_ACCESS_LISTS,
         ):
             rid, items = _eth.decode_id_and_raw_list(payload, m.MAX_LIST_ITEMS)
-            fut = self._pending.get(rid)
-            if fut is not None and not fut.done():
-                fut.set_result(list(items))
+            self._answer(code, rid, list(items))
+        elif code in (m.RECEIPTS, m.CELLS):  # answers to requests we never send: unsolicited
+            self._answer(code, _request_id(payload), [])
         elif code == m.BLOCK_RANGE_UPDATE:
             earliest, latest, latest_hash = _eth.decode_block_range(payload)
             err = _eth.validate_block_range(earliest, latest, latest_hash)
@@ -196,7 +299,6 @@ class EthPeer:
             _eth.decode_new_block_hashes(payload)
         elif code in (m.TRANSACTIONS, m.NEW_BLOCK):
             _rlp.decode(payload)  # well-formed RLP, bounded above; we keep no pool/chain
-        # Receipts, Cells: answers to requests we never send; accepted and dropped (bounded above).
 
     async def _answer_receipts(self, payload: bytes) -> None:
         if self.version < 70:
@@ -212,6 +314,18 @@ class EthPeer:
 
 def _replace_range(s: Status, earliest: int, latest: int, latest_hash: bytes) -> Status:
     return Status(s.version, s.network_id, s.genesis, s.fork_id, earliest, latest, latest_hash, s.td, s.head)
+
+
+def _decode_headers(items: list[bytes]) -> list[BlockHeader]:
+    return [BlockHeader.decode(h) for h in items]
+
+
+def _request_id(payload: bytes) -> int:
+    """The request ID leading a response (``[request_id, ...]``)."""
+    msg = _rlp.decode(payload)
+    if not isinstance(msg, list) or not msg or not isinstance(msg[0], bytes) or len(msg[0]) > 8:
+        raise DecodeError("response without a request ID")
+    return int.from_bytes(msg[0], "big")
 
 
 def devp2p_closed() -> PeerwireError:
@@ -259,8 +373,11 @@ class Protocol:
         return self.chain.fork_id(self.head.number, self.head.time)
 
     def protocols(self) -> list[devp2p.Protocol]:
-        """One devp2p.Protocol per version; each publishes the ENR ``eth`` entry."""
+        """One devp2p.Protocol per version; each publishes the ENR ``eth`` entry, and the
+        server dials only discovered nodes whose ``eth`` entry is compatible with our chain
+        at our head (geth's ``NewNodeFilter`` on its discovery feeds)."""
         attrs = {"eth": self.fork_id().enr_value()}
+        dial_filter = enr_filter(self.chain, lambda: self.head)
         return [
             devp2p.Protocol(
                 name="eth",
@@ -269,6 +386,7 @@ class Protocol:
                 run=self._runner(v),
                 node_info=self.node_info,
                 attributes=attrs,
+                node_filter=dial_filter,
             )
             for v in self.versions
         ]
@@ -339,7 +457,8 @@ class Protocol:
             out.append(bytes(item))
         return out
 
-    def _our_status(self, version: int) -> Status:
+    def our_status(self, version: int) -> Status:
+        """The Status we send on ``eth/version``: our chain at our head."""
         h, chain = self.head, self.chain
         if version == 68:  # TD-era layout: [version, network, td, head, genesis, forkid]
             return Status(version, chain.network_id, chain.genesis_hash, self.fork_id(), td=h.td, head=h.hash)
@@ -355,7 +474,7 @@ class Protocol:
 
     async def handshake(self, version: int, rw: Any) -> Status:
         """Exchange and validate Status (geth ``Peer.Handshake``)."""
-        send = asyncio.ensure_future(rw.write_msg(m.STATUS, self._our_status(version).encode()))
+        send = asyncio.ensure_future(rw.write_msg(m.STATUS, self.our_status(version).encode()))
         try:
             async with asyncio.timeout(self.handshake_timeout):
                 msg = await rw.read_msg()
@@ -367,9 +486,15 @@ class Protocol:
                 send.cancel()
                 with contextlib.suppress(BaseException):
                     await send
-        return self._check_status(version, msg)
+        return self.check_status(version, msg)
 
-    def _check_status(self, version: int, msg: devp2p.Msg) -> Status:
+    def check_status(self, version: int, msg: devp2p.Msg) -> Status:
+        """The remote's Status in ``msg``, validated as geth's ``readStatus``.
+
+        Raises:
+            EthHandshakeError: not a Status, too large, undecodable, or another network,
+                genesis, version, fork ID or block range (``SUBPROTOCOL_ERROR``).
+        """
         if msg.code != m.STATUS:
             raise _subproto(f"no status message: first msg has code {msg.code:x} (!= 0)")
         if len(msg.payload) > m.MAX_MESSAGE_SIZE:
