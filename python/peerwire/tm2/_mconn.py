@@ -328,7 +328,7 @@ class MConnection:
         try:
             # Packets cut while this timer's write drained found it armed and armed no other:
             # keep flushing until the buffer is empty, or they would wait for the next send.
-            while self._wbuf:
+            while self._writer.buffered:
                 await self._flush()
         except PeerwireError as e:
             await self._stop_for_error(e)
