@@ -205,6 +205,57 @@ async def test_requests_time_out_and_are_bounded() -> None:
 
 
 @aio
+async def test_deadlines_run_on_the_injected_clock() -> None:
+    """Handshake, request and tracker deadlines on a fake clock: no real waiting, exact times."""
+    from peerwire._clock import FakeClock
+    from peerwire._core import eth as core_eth
+    from peerwire.errors import TimeoutError as PwTimeout
+    from peerwire.eth import _protocol
+    from peerwire.eth._protocol import EthPeer
+
+    clock = FakeClock()
+    proto = eth.Protocol(CHAIN, clock=clock)
+
+    class SilentRW(_RecordingRW):
+        async def read_msg(self) -> devp2p.Msg:
+            await asyncio.Event().wait()
+            raise AssertionError
+
+    hs = asyncio.ensure_future(proto.handshake(69, SilentRW()))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    await clock.advance(proto.handshake_timeout - 0.01)
+    assert not hs.done()
+    await clock.advance(0.02)
+    with pytest.raises(eth.EthHandshakeError) as exc:
+        await hs
+    assert exc.value.disconnect_reason == devp2p.DiscReason.READ_TIMEOUT
+
+    rw = _RecordingRW()
+    ep = EthPeer(proto, 69, None, rw, proto.our_status(69))  # type: ignore[arg-type]
+    req = asyncio.ensure_future(ep.get_block_headers(0, 1, timeout=7.0))
+    await asyncio.sleep(0)
+    await clock.advance(6.9)
+    assert not req.done()
+    await clock.advance(0.2)
+    with pytest.raises(PwTimeout):
+        await req
+    # Given up but tracked until the tracker timeout: a late answer within it is quiet ...
+    rid = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
+    await clock.advance(_protocol.TRACKER_TIMEOUT - 10)
+    await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid, [])))
+    # ... and after it, an answer to an expired request is unsolicited: the peer is dropped.
+    req = asyncio.ensure_future(ep.get_block_headers(0, 1, timeout=1.0))
+    await asyncio.sleep(0)
+    await clock.advance(1.1)
+    with pytest.raises(PwTimeout):
+        await req
+    rid = core_eth.decode_get_block_headers(rw.sent[-1][1])[0]
+    await clock.advance(_protocol.TRACKER_TIMEOUT + 1)
+    with pytest.raises(eth.EthProtocolError, match="no matching request"):
+        await ep._handle(devp2p.Msg(0x04, core_eth.encode_id_and_raw_list(rid, [])))
+
+
+@aio
 async def test_given_up_requests_are_remembered_within_a_bound() -> None:
     from peerwire._core import eth as core_eth
     from peerwire.errors import TimeoutError as PwTimeout

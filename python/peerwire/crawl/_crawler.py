@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import time
 from collections.abc import Callable
 from types import TracebackType
 
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire.crawl._config import CrawlConfig, CrawlStats
 from peerwire.crawl._devp2p import Devp2pEngine
 from peerwire.crawl._store import Store
@@ -23,10 +23,14 @@ POLL = 0.2
 
 
 class Crawler:
-    """``async with Crawler(config) as c: await c.run(duration=60); c.stats``."""
+    """``async with Crawler(config) as c: await c.run(duration=60); c.stats``.
 
-    def __init__(self, config: CrawlConfig) -> None:
+    ``clock`` drives every deadline, poll and timestamp of the crawl (a fake one in tests).
+    """
+
+    def __init__(self, config: CrawlConfig, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.config = config
+        self.clock = clock
         self.store: Store | None = None
         self._engine: Devp2pEngine | Tm2Engine | None = None
         self._started = 0.0
@@ -34,7 +38,7 @@ class Crawler:
         self._changed = asyncio.Event()
 
     async def __aenter__(self) -> Crawler:
-        self.store = Store(self.config.db)
+        self.store = Store(self.config.db, clock=self.clock.time)
         return self
 
     async def __aexit__(
@@ -72,22 +76,22 @@ class Crawler:
         stop = asyncio.Event()
         engine: Devp2pEngine | Tm2Engine
         if self.config.stack == "devp2p":
-            engine = Devp2pEngine(self.config, store, self._changed.set)
+            engine = Devp2pEngine(self.config, store, self._changed.set, self.clock)
         else:
-            engine = Tm2Engine(self.config, store, self._changed.set)
+            engine = Tm2Engine(self.config, store, self._changed.set, self.clock)
         self._engine = engine
         self._changed.set()
-        self._started = time.monotonic()
+        self._started = self.clock.monotonic()
         runner = asyncio.ensure_future(engine.run(stop))
         try:
             with contextlib.suppress(builtins.TimeoutError):
-                async with asyncio.timeout(duration):
+                async with self.clock.timeout(duration):
                     await self._wait(runner, until_idle, stop_when)
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
-            self._elapsed = time.monotonic() - self._started
+            self._elapsed = self.clock.monotonic() - self._started
             store.commit()
             self._engine = None
         return self.stats
@@ -97,15 +101,15 @@ class Crawler:
     ) -> None:
         idle_since: float | None = None
         while not runner.done():
-            await asyncio.sleep(POLL)
+            await self.clock.sleep(POLL)
             if self.store is not None:
                 self.store.maybe_commit()
             if stop_when is not None and stop_when(self.stats):
                 return
             engine = self._engine
             if until_idle and engine is not None and engine.idle():
-                idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since >= IDLE_GRACE:
+                idle_since = idle_since or self.clock.monotonic()
+                if self.clock.monotonic() - idle_since >= IDLE_GRACE:
                     return
             else:
                 idle_since = None
@@ -117,7 +121,7 @@ class Crawler:
             return CrawlStats(elapsed=self._elapsed)
         c = self.store.counts()
         e = self._engine
-        elapsed = time.monotonic() - self._started if e is not None else self._elapsed
+        elapsed = self.clock.monotonic() - self._started if e is not None else self._elapsed
         return CrawlStats(
             found=c["found"],
             probed=c["probed"],

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peerwire import eth
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire.crawl._config import CrawlConfig
 from peerwire.crawl._probe import ProbeResult, hello_payload, probe_connection, probe_node
 from peerwire.crawl._store import Store
@@ -37,8 +38,11 @@ _FAILURES = (PeerwireError, OSError, TimeoutError)
 
 
 class Devp2pEngine:
-    def __init__(self, config: CrawlConfig, store: Store, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, config: CrawlConfig, store: Store, on_change: Callable[[], None], clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.config = config
+        self.clock = clock
         self.store = store
         self.key = config.key or PrivateKey.generate()
         self._on_change = on_change
@@ -66,7 +70,9 @@ class Devp2pEngine:
         async with contextlib.AsyncExitStack() as stack:
             listener = None
             if cfg.accept_inbound:
-                listener = await stack.enter_async_context(rlpx.listen(host, 0, private_key=self.key))
+                listener = await stack.enter_async_context(
+                    rlpx.listen(host, 0, private_key=self.key, clock=self.clock)
+                )
             tcp = listener.port if listener is not None else 0
             self._hello = hello_payload(self.key, listen_port=tcp)
             self._disc = await stack.enter_async_context(
@@ -78,6 +84,7 @@ class Devp2pEngine:
                     bootnodes=list(cfg.bootnodes),
                     net_restrict=cfg.net_restrict,
                     tcp_port=tcp,
+                    clock=self.clock,
                 )
             )
             try:
@@ -202,7 +209,7 @@ class Devp2pEngine:
             if self._disc.v5 is not None:
                 for n in await self._query(self._disc.v5.lookup, None) or ():
                     self.found(n, via="v5-lookup")
-            await asyncio.sleep(1.0)
+            await self.clock.sleep(1.0)
 
     # -- probe -----------------------------------------------------------------------
     async def _probe(self, node: Node) -> None:
@@ -216,6 +223,7 @@ class Devp2pEngine:
                 node.tcp_port,
                 self.config.chain,
                 self.config.dial_timeout,
+                clock=self.clock,
             )
         self._record(res, inbound=False)
 
@@ -228,7 +236,9 @@ class Devp2pEngine:
     async def _inbound(self, conn: rlpx.Connection) -> None:
         pub = conn.remote_public_key
         self.store.seen(pub.node_id.hex(), "devp2p", ip=None, pubkey=pub.to_hex(), via="inbound")
-        res = await probe_connection(conn, self._hello, self.config.chain, self.config.dial_timeout)
+        res = await probe_connection(
+            conn, self._hello, self.config.chain, self.config.dial_timeout, clock=self.clock
+        )
         self._record(res, inbound=True)
 
     def _record(self, res: ProbeResult, *, inbound: bool) -> None:

@@ -22,7 +22,7 @@ import functools
 from dataclasses import dataclass, field
 
 from peerwire import __version__, devp2p, eth
-from peerwire._clock import SYSTEM_CLOCK
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire.devp2p import DiscReason, PrivateKey, PublicKey, rlpx
 from peerwire.errors import (
     ConnectionClosedError,
@@ -136,13 +136,15 @@ async def probe_connection(
     hello: bytes,
     chain: eth.Chain | None,
     timeout: float,  # noqa: ASYNC109
+    *,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ProbeResult:
     """Hello and Status on an established RLPx connection (each within ``timeout``), then
     Disconnect (see the module doc). Errors are recorded in the result, not raised."""
     res = ProbeResult(conn.remote_public_key.node_id)
     reason: DiscReason | None = DiscReason.QUITTING
     try:
-        async with SYSTEM_CLOCK.timeout(timeout):
+        async with clock.timeout(timeout):
             h = await devp2p.exchange_hello(conn, hello)
         res.client, res.p2p_version = h.name, h.version
         res.caps = [f"{n}/{v}" for n, v in h.caps]
@@ -152,7 +154,7 @@ async def probe_connection(
             )
         shared = sorted({v for n, v in h.caps if n == "eth"}.intersection(eth.ETH_VERSIONS))
         if shared:
-            async with SYSTEM_CLOCK.timeout(timeout):
+            async with clock.timeout(timeout):
                 await _exchange_status(conn, shared[-1], chain, res)
     except (PeerwireError, OSError, TimeoutError) as e:
         res.error = f"{type(e).__name__}: {e}"
@@ -160,7 +162,7 @@ async def probe_connection(
     finally:
         if reason is not None:
             try:
-                async with SYSTEM_CLOCK.timeout(DISC_WRITE_TIMEOUT):
+                async with clock.timeout(DISC_WRITE_TIMEOUT):
                     await conn.send(DISC_MSG, reason.encode())
                 res.sent_reason = reason
             except (PeerwireError, OSError, TimeoutError):
@@ -178,10 +180,12 @@ async def probe_node(
     tcp: int,
     chain: eth.Chain | None,
     timeout: float = 5.0,  # noqa: ASYNC109
+    *,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ProbeResult:
     """Dial ``ip:tcp`` and probe it (see the module doc)."""
     try:
-        conn = await rlpx.dial(ip, tcp, remote_public_key=pub, private_key=key, timeout=timeout)
+        conn = await rlpx.dial(ip, tcp, remote_public_key=pub, private_key=key, timeout=timeout, clock=clock)
     except (PeerwireError, OSError, TimeoutError) as e:
         return ProbeResult(pub.node_id, error=f"{type(e).__name__}: {e}")
-    return await probe_connection(conn, hello, chain, timeout)
+    return await probe_connection(conn, hello, chain, timeout, clock=clock)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from peerwire import __version__, tm2
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire.crawl._config import CrawlConfig
 from peerwire.crawl._store import Store
 from peerwire.errors import PeerwireError
@@ -73,8 +74,11 @@ def describe(info: tm2.NodeInfo) -> dict[str, Any]:
 
 
 class Tm2Engine:
-    def __init__(self, config: CrawlConfig, store: Store, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, config: CrawlConfig, store: Store, on_change: Callable[[], None], clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.config = config
+        self.clock = clock
         self.store = store
         self.key = tm2.NodeKey.generate()
         self._on_change = on_change
@@ -132,7 +136,7 @@ class Tm2Engine:
         nid = str(na.id)
         async with self._sem:
             try:
-                async with asyncio.timeout(self.config.dial_timeout):
+                async with self.clock.timeout(self.config.dial_timeout):
                     info = await self._read_node_info(na)
             except _FAILURES as e:
                 self.store.record_dial(nid, False, f"{type(e).__name__}: {e}")
@@ -153,7 +157,7 @@ class Tm2Engine:
         reader, writer = await asyncio.open_connection(str(na.ip), na.port)
         sc: tm2.SecretConnection | None = None
         try:
-            sc = await tm2.SecretConnection.make(reader, writer, self.key)
+            sc = await tm2.SecretConnection.make(reader, writer, self.key, clock=self.clock)
             await sc.write(ours.encode())
             info = tm2.NodeInfo.decode(await sc.read_sized(tm2.MAX_NODE_INFO_SIZE))
         finally:
@@ -185,7 +189,7 @@ class Tm2Engine:
         collector = _PexCollector()
         peer = None
         try:
-            async with asyncio.timeout(self.config.dial_timeout + PEX_RESPONSE_TIMEOUT):
+            async with self.clock.timeout(self.config.dial_timeout + PEX_RESPONSE_TIMEOUT):
                 peer = await transport.dial(na, collector)
                 peer.start()
                 await peer.send(PEX_CHANNEL, tm2.discovery.encode_request())

@@ -17,12 +17,13 @@ import asyncio
 import builtins
 import contextlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from typing import Protocol as TypingProtocol
 
 from peerwire import devp2p
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import eth as _eth
 from peerwire._core import rlp as _rlp
 from peerwire.errors import (
@@ -33,7 +34,7 @@ from peerwire.errors import (
     TimeoutError,
 )
 from peerwire.eth import _messages as m
-from peerwire.eth._chain import Chain, ForkFilter, Head
+from peerwire.eth._chain import Chain, ForkFilter, ForkID, Head
 from peerwire.eth._enr import enr_filter
 from peerwire.eth._messages import BlockHeader, Status
 
@@ -97,7 +98,9 @@ class _Request:
 class EthPeer:
     """A peer that completed the eth Status handshake."""
 
-    def __init__(self, proto: Protocol, version: int, peer: devp2p.Peer, rw: Any, status: Status):
+    def __init__(
+        self, proto: Protocol, version: int, peer: devp2p.Peer, rw: devp2p.MsgReadWriter, status: Status
+    ):
         self.version = version
         self.status = status
         self.peer = peer
@@ -170,14 +173,15 @@ class EthPeer:
     ) -> list[Any]:
         # One deadline covers waiting for an in-flight slot, sending and the answer.
         loop = asyncio.get_running_loop()
+        clock = self._proto.clock
         req: _Request | None = None
         try:
-            async with asyncio.timeout(timeout), self._slots:
+            async with clock.timeout(timeout), self._slots:
                 if self.closed:
                     raise devp2p_closed()
                 rid = secrets.randbits(63)
                 fut: asyncio.Future[list[Any]] = loop.create_future()
-                req = _Request(want, max_items, decode, loop.time() + TRACKER_TIMEOUT, fut)
+                req = _Request(want, max_items, decode, clock.monotonic() + TRACKER_TIMEOUT, fut)
                 self._track(rid, req)
                 await self._rw.write_msg(code, encode(rid))
                 return await fut
@@ -188,7 +192,7 @@ class EthPeer:
                 req.fut = None  # answered, failed or given up: a late answer is dropped quietly
 
     def _track(self, rid: int, req: _Request) -> None:
-        now = asyncio.get_running_loop().time()
+        now = self._proto.clock.monotonic()
         for old in [k for k, r in self._pending.items() if r.expires <= now]:
             del self._pending[old]
         while len(self._pending) >= MAX_TRACKED:  # forget the oldest given-up request
@@ -210,7 +214,7 @@ class EthPeer:
         nobody asked for, of the wrong kind or with more items than asked drops the peer."""
         name = _RESPONSES[code]
         req = self._pending.get(rid)
-        if req is None or req.expires <= asyncio.get_running_loop().time():
+        if req is None or req.expires <= self._proto.clock.monotonic():
             raise _bad_response(f"{name}: no matching request (id {rid})")
         del self._pending[rid]
         try:
@@ -358,18 +362,21 @@ class Protocol:
         *,
         versions: Sequence[int] = m.ETH_VERSIONS,
         handshake_timeout: float = m.HANDSHAKE_TIMEOUT,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.chain = chain
         self.head = head if head is not None else Head(0, chain.genesis_hash, chain.genesis_time)
         self.provider: Provider = provider if provider is not None else _ChainProvider(chain)
         self.versions = tuple(versions)
         self.handshake_timeout = handshake_timeout
+        #: Handshake, request and tracker deadlines run on this clock (a fake one in tests).
+        self.clock = clock
         self._filter = ForkFilter(chain, lambda: self.head)
         self._peers: dict[bytes, EthPeer] = {}
         self._changed = asyncio.Event()
         self._server: devp2p.Server | None = None
 
-    def fork_id(self) -> Any:
+    def fork_id(self) -> ForkID:
         return self.chain.fork_id(self.head.number, self.head.time)
 
     def protocols(self) -> list[devp2p.Protocol]:
@@ -425,7 +432,7 @@ class Protocol:
     async def wait_peer(self, timeout: float = 10.0) -> EthPeer:  # noqa: ASYNC109 (API.md name)
         """The first connected eth peer (waits for one). Raises TimeoutError."""
         try:
-            async with asyncio.timeout(timeout):
+            async with self.clock.timeout(timeout):
                 while not self._peers:
                     self._changed.clear()
                     await self._changed.wait()
@@ -472,11 +479,11 @@ class Protocol:
             latest_hash=h.hash,
         )
 
-    async def handshake(self, version: int, rw: Any) -> Status:
+    async def handshake(self, version: int, rw: devp2p.MsgReadWriter) -> Status:
         """Exchange and validate Status (geth ``Peer.Handshake``)."""
         send = asyncio.ensure_future(rw.write_msg(m.STATUS, self.our_status(version).encode()))
         try:
-            async with asyncio.timeout(self.handshake_timeout):
+            async with self.clock.timeout(self.handshake_timeout):
                 msg = await rw.read_msg()
                 await send
         except builtins.TimeoutError as e:
@@ -518,7 +525,7 @@ class Protocol:
                 raise _subproto(f"invalid block range in status: {err}")
         return st
 
-    def _runner(self, version: int) -> Any:
+    def _runner(self, version: int) -> Callable[[devp2p.Peer, devp2p.MsgReadWriter], Awaitable[None]]:
         async def run(peer: devp2p.Peer, rw: devp2p.MsgReadWriter) -> None:
             status = await self.handshake(version, rw)
             ep = EthPeer(self, version, peer, rw, status)
