@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from peerwire._clock import SYSTEM_CLOCK
 from peerwire.bench._pairs import rlpx_pair, secret_pair
 
 __all__ = ["MESSAGE", "asyncio_round_trips", "rlpx_round_trips", "secret_round_trips"]
@@ -43,7 +44,9 @@ async def asyncio_round_trips(n: int) -> float:
     async def once() -> None:
         w.write(MESSAGE)
         await w.drain()
-        if await asyncio.wait_for(r.readexactly(len(MESSAGE)), ECHO_TIMEOUT) != MESSAGE:
+        async with SYSTEM_CLOCK.timeout(ECHO_TIMEOUT):
+            echoed = await r.readexactly(len(MESSAGE))
+        if echoed != MESSAGE:
             raise AssertionError("asyncio echo changed the message")
 
     try:
@@ -85,7 +88,7 @@ async def secret_round_trips(n: int) -> float:
     async def once() -> None:
         await pair.a.write(MESSAGE)
         got = b""
-        async with asyncio.timeout(ECHO_TIMEOUT):
+        async with SYSTEM_CLOCK.timeout(ECHO_TIMEOUT):
             while len(got) < len(MESSAGE):
                 got += await pair.a.read()
         if got != MESSAGE:

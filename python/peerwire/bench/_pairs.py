@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from peerwire import devp2p, tm2
+from peerwire._clock import SYSTEM_CLOCK
 from peerwire.devp2p import rlpx
 from peerwire.testing import memory_pipe
 
@@ -62,7 +63,7 @@ async def rlpx_pair(snappy: bool = False) -> Pair[rlpx.Connection]:
     key = devp2p.PrivateKey.generate()
     lst_cm = rlpx.listen("127.0.0.1", 0, private_key=key)
     lst = await lst_cm.__aenter__()
-    async with asyncio.timeout(SETUP_TIMEOUT):
+    async with SYSTEM_CLOCK.timeout(SETUP_TIMEOUT):
         accepted = asyncio.create_task(lst.accept())
         a = await rlpx.dial(
             "127.0.0.1", lst.port, remote_public_key=key.public_key, private_key=devp2p.PrivateKey.generate()
@@ -92,7 +93,7 @@ async def secret_pair(
         srv.close()
         await srv.wait_closed()
 
-    async with asyncio.timeout(SETUP_TIMEOUT):
+    async with SYSTEM_CLOCK.timeout(SETUP_TIMEOUT):
         r, w = await asyncio.open_connection("127.0.0.1", port, limit=STREAM_LIMIT)
         a = await tm2.SecretConnection.make(r, w, ka)
         b = await got.get()
@@ -103,7 +104,7 @@ async def secret_pair_memory() -> Pair[tm2.SecretConnection]:
     """Two secret connections over an in-memory pipe: the crypto and framing cost, no sockets."""
     a_end, b_end = memory_pipe(limit=STREAM_LIMIT)
     ka, kb = tm2.NodeKey.from_secret(b"peerwire-bench-a"), tm2.NodeKey.from_secret(b"peerwire-bench-b")
-    async with asyncio.timeout(SETUP_TIMEOUT):
+    async with SYSTEM_CLOCK.timeout(SETUP_TIMEOUT):
         a, b = await asyncio.gather(
             tm2.SecretConnection.make(a_end.reader, a_end.writer, ka),
             tm2.SecretConnection.make(b_end.reader, b_end.writer, kb),
@@ -167,7 +168,7 @@ async def server_pair(
     pair = Pair(a, b, [a.stop, b.stop])
     try:
         a.add_peer(b.self_node())
-        async with asyncio.timeout(SETUP_TIMEOUT):
+        async with SYSTEM_CLOCK.timeout(SETUP_TIMEOUT):
             while not (a.peer_count() and b.peer_count()):  # noqa: ASYNC110 - state spread over tasks
                 await asyncio.sleep(0.005)
     except BaseException:
@@ -229,7 +230,7 @@ async def switch_pair(on_message_b: MessageHandler | None = None) -> SwitchPair:
     pair = SwitchPair(sa, sb, [sa.stop, sb.stop, ta.close, tb.close], sink_a=sink_a, sink_b=sink_b)
     try:
         sa.dial_peers(str(addr_b))
-        async with asyncio.timeout(SETUP_TIMEOUT):
+        async with SYSTEM_CLOCK.timeout(SETUP_TIMEOUT):
             while pair.peer_a is None:
                 pair.peer_a = sa.peers().get(kb.id)
                 await asyncio.sleep(0.005)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peerwire import tm2
+from peerwire._clock import SYSTEM_CLOCK
 from peerwire._core import tm2 as core
 from peerwire._core.ed25519 import Ed25519SecretKey
 from peerwire.bench._pairs import ECHO_CHANNEL, mconnection_pair, secret_pair
@@ -67,7 +68,7 @@ async def secret_connection_throughput(size: int, total: int) -> dict[str, float
             want -= len(chunk)
 
     try:
-        async with asyncio.timeout(RUN_TIMEOUT):
+        async with SYSTEM_CLOCK.timeout(RUN_TIMEOUT):
             start = time.perf_counter()
             rt = asyncio.create_task(reader())
             for _ in range(count):
@@ -96,7 +97,7 @@ async def mconnection_throughput(size: int, total: int) -> dict[str, float]:
     pair = await mconnection_pair(ignore, on_receive)
     msg = bytes(size)
     try:
-        async with asyncio.timeout(RUN_TIMEOUT):
+        async with SYSTEM_CLOCK.timeout(RUN_TIMEOUT):
             start = time.perf_counter()
             for _ in range(count):
                 if not await pair.a.send(ECHO_CHANNEL, msg):
@@ -190,7 +191,7 @@ async def handshakes_two_processes(count: int) -> float:
     )
     try:
         assert proc.stdout is not None
-        async with asyncio.timeout(30):
+        async with SYSTEM_CLOCK.timeout(30):
             addr = tm2.NetAddress.parse((await proc.stdout.readline()).decode().strip())
         ka = tm2.NodeKey.from_secret(b"ha")
         ta = tm2.MultiplexTransport(node_info(ka), ka)
@@ -204,7 +205,7 @@ async def handshakes_two_processes(count: int) -> float:
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
-        async with asyncio.timeout(10):
+        async with SYSTEM_CLOCK.timeout(10):
             await proc.wait()
     return count / el
 

@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 import pytest
 
 from peerwire import devp2p, tm2
+from peerwire._clock import SYSTEM_CLOCK
 from peerwire.bench import _pairs
 from peerwire.devp2p import rlpx
 
@@ -140,7 +141,7 @@ def peerwire_server_pair() -> Iterator[LoopPair[devp2p.Server]]:
 
     async def make() -> _pairs.Pair[devp2p.Server]:
         pair = await _pairs.server_pair(keeper("a"), keeper("b"))
-        async with asyncio.timeout(_pairs.SETUP_TIMEOUT):
+        async with SYSTEM_CLOCK.timeout(_pairs.SETUP_TIMEOUT):
             while len(rws) < 2:  # noqa: ASYNC110 - the protocol runs start on the servers' tasks
                 await asyncio.sleep(0.005)
         return pair

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import h11
 
+from peerwire._clock import SYSTEM_CLOCK
+
 __all__ = ["HttpServer", "Request", "Response", "Route"]
 
 log = logging.getLogger(__name__)
@@ -118,7 +120,7 @@ class HttpServer:
             await asyncio.gather(*self._conns, return_exceptions=True)
         if self._server is not None:
             with contextlib.suppress(asyncio.TimeoutError):
-                async with asyncio.timeout(2.0):
+                async with SYSTEM_CLOCK.timeout(2.0):
                     await self._server.wait_closed()
             self._server = None
 
@@ -147,7 +149,7 @@ class HttpServer:
             self._conns.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(1.0):
+                async with SYSTEM_CLOCK.timeout(1.0):
                     await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -186,7 +188,7 @@ class HttpServer:
             event = conn.next_event()
             if event is h11.NEED_DATA:
                 timeout = self._idle_timeout if first and head is None else self._read_timeout
-                async with asyncio.timeout(timeout):
+                async with SYSTEM_CLOCK.timeout(timeout):
                     data = await reader.read(_READ_CHUNK)
                 first = False
                 if head is None:
@@ -252,7 +254,7 @@ class HttpServer:
         except h11.LocalProtocolError:
             return
         writer.write(data)
-        async with asyncio.timeout(WRITE_TIMEOUT):
+        async with SYSTEM_CLOCK.timeout(WRITE_TIMEOUT):
             await writer.drain()
 
 

@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from peerwire import __version__
+from peerwire._clock import SYSTEM_CLOCK
 from peerwire._metrics import NetMetrics
 from peerwire.cli._admin import build_server
 from peerwire.cli._backend import Identity, NodeBackend
@@ -113,7 +114,7 @@ async def run_node(cfg: NodeConfig, *, out: TextIO | None = None, stop: asyncio.
 async def _shutdown(server: HttpServer | None, backend: NodeBackend) -> bool:
     """Close the RPC server, then the p2p stack, within :data:`SHUTDOWN_TIMEOUT`."""
     try:
-        async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+        async with SYSTEM_CLOCK.timeout(SHUTDOWN_TIMEOUT):
             if server is not None:
                 await server.close()
             await backend.stop()

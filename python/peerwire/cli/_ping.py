@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from peerwire import __version__
+from peerwire._clock import SYSTEM_CLOCK
 from peerwire._core import keccak, p2p_base
 from peerwire.devp2p import DiscReason, Node, PrivateKey, encode_hello, exchange_hello, rlpx
 from peerwire.devp2p._base import DISC_MSG
@@ -32,7 +33,7 @@ async def ping_devp2p(url: str, within: float, *, name: str | None = None) -> di
         raise PeerwireError(f"{url}: the enode URL has no IP address")
     key = PrivateKey.generate()
     t0 = time.monotonic()
-    async with asyncio.timeout(within):
+    async with SYSTEM_CLOCK.timeout(within):
         conn = await rlpx.dial(
             node.ip, node.tcp_port, remote_public_key=node.public_key, private_key=key, timeout=None
         )
@@ -72,7 +73,7 @@ async def ping_tm2(addr: str, within: float, *, network: str = "peerwire-ping") 
         channels=b"",
         moniker=f"peerwire-ping-{__version__}",
     )
-    async with asyncio.timeout(within):
+    async with SYSTEM_CLOCK.timeout(within):
         reader, writer = await asyncio.open_connection(target.host, target.port)  # a name resolves here
         sc: SecretConnection | None = None
         try:

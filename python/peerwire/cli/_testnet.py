@@ -158,7 +158,7 @@ class Testnet:
         rows: list[NodeRow] = []
         t0 = self.clock.monotonic()
         try:
-            async with asyncio.timeout(START_TIMEOUT):
+            async with SYSTEM_CLOCK.timeout(START_TIMEOUT):
                 for stack in self.stacks:
                     sdir = workdir / stack.name
                     sdir.mkdir(parents=True, exist_ok=True)
@@ -215,7 +215,7 @@ class Testnet:
 
     async def _stop_all(self, nodes: list[TestnetNode], errors: list[str]) -> None:
         try:
-            async with asyncio.timeout(STOP_TIMEOUT):
+            async with SYSTEM_CLOCK.timeout(STOP_TIMEOUT):
                 results = await asyncio.gather(*(n.stop() for n in reversed(nodes)), return_exceptions=True)
         except TimeoutError:
             errors.append(f"nodes did not stop within {STOP_TIMEOUT:.0f} s")

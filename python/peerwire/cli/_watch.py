@@ -16,6 +16,7 @@ import socket
 import sys
 from typing import Any, TextIO
 
+from peerwire._clock import SYSTEM_CLOCK
 from peerwire.tm2 import (
     MultiplexSwitch,
     MultiplexTransport,
@@ -170,7 +171,7 @@ async def run_watch(
     async with sw:
         msgs = obs.messages()
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(duration):
+            async with SYSTEM_CLOCK.timeout(duration):
                 async for ob in msgs:
                     rec = state.update(ob)
                     if rec is None:

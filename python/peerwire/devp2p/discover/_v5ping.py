@@ -6,10 +6,9 @@ distance 0 for the node's current record. Returns what the node said about itsel
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
+from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire.devp2p._enode import Node
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p.discover._v5lookup import listen_v5
@@ -18,16 +17,16 @@ from peerwire.errors import PeerwireError
 __all__ = ["ping_v5"]
 
 
-async def ping_v5(record: str, within: float) -> dict[str, Any]:
+async def ping_v5(record: str, within: float, *, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
     """PING the node of ``record`` over discv5 and fetch its record, all within ``within`` s."""
     node = Node.parse(record)
     if node.record is None or node.ip is None or not node.udp_port:
         raise PeerwireError(f"{record[:40]}…: the record has no IP address and UDP port")
     bind = "[::]:0" if ":" in node.ip else "0.0.0.0:0"
-    async with asyncio.timeout(within), listen_v5(PrivateKey.generate(), bind) as d5:
-        t0 = time.monotonic()
+    async with clock.timeout(within), listen_v5(PrivateKey.generate(), bind, clock=clock) as d5:
+        t0 = clock.monotonic()
         seq = await d5.ping(node)
-        rtt_ms = (time.monotonic() - t0) * 1000
+        rtt_ms = (clock.monotonic() - t0) * 1000
         rec = await d5.request_enr(node)
     fields = {k.decode(errors="replace"): rec[k].hex() for k in rec}
     return {
