@@ -100,7 +100,7 @@ icount-update:  ## Re-measure the instruction-count baseline after an intended c
 	$(PYTHON) tools/icount.py --update
 
 .PHONY: test
-test: lint typecheck test-rust icount pytest  ## Everything CI checks: lint, types, Rust tests, icount, pytest
+test: lint typecheck test-rust icount fuzz-smoke pytest  ## Everything CI checks: lint, types, Rust tests, icount, a short fuzz pass, pytest
 
 .PHONY: test-fast
 test-fast: install  ## pytest without slow tests
@@ -116,11 +116,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 
 .PHONY: fuzz
-fuzz:  ## Run every cargo-fuzz target for FUZZ_SECONDS each (FUZZ_RUNS caps executions); results in target/fuzz-results.txt
+fuzz: cargo-fuzz  ## Run every cargo-fuzz target for FUZZ_SECONDS each (FUZZ_RUNS caps executions); results in target/fuzz-results.txt
 	FUZZ_SECONDS=$(FUZZ_SECONDS) rust/fuzz/run.sh $(FUZZ_TARGETS)
 
+# cargo-fuzz from crates.io into ~/.cargo/bin (outside the repo, kept between runs).
+.PHONY: cargo-fuzz
+cargo-fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
+	@cargo +nightly --version >/dev/null 2>&1 || { echo "error: the nightly toolchain is needed for fuzzing (rustup toolchain install nightly)"; exit 1; }
+
 .PHONY: fuzz-smoke
-fuzz-smoke:  ## Short pass of every fuzz target (FUZZ_SMOKE_SECONDS each), replaying the saved regressions first
+fuzz-smoke: cargo-fuzz  ## Short pass of every fuzz target (FUZZ_SMOKE_SECONDS each), replaying the saved regressions first
 	rust/fuzz/replay.sh
 	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_LOG=target/fuzz-smoke.txt rust/fuzz/run.sh $(FUZZ_TARGETS)
 

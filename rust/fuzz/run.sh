@@ -9,17 +9,19 @@ cd "$(dirname "$0")/../.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_RUNS=${FUZZ_RUNS:--1}
 FUZZ_LOG=${FUZZ_LOG:-target/fuzz-results.txt}
+# Builds live outside the checkout (as Go's and cargo's caches do), so CI rebuilds only what changed.
+FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/peerwire/fuzz-target}
 JOBS_FLAGS=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -timeout=10)
 command -v cargo-fuzz >/dev/null || { echo "error: cargo-fuzz missing: cargo install cargo-fuzz"; exit 1; }
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir rust/fuzz)
 python3 rust/fuzz/seed_corpus.py tests/vectors rust/fuzz/corpus >/dev/null
-cargo +nightly fuzz build -O --fuzz-dir rust/fuzz "${targets[@]:0:0}" >/dev/null
+cargo +nightly fuzz build -O --fuzz-dir rust/fuzz --target-dir "$FUZZ_TARGET_DIR" >/dev/null
 mkdir -p "$(dirname "$FUZZ_LOG")"
 status=0
 for t in "${targets[@]}"; do
     out=$(mktemp)
-    if cargo +nightly fuzz run -O --fuzz-dir rust/fuzz "$t" "rust/fuzz/corpus/$t" -- \
+    if cargo +nightly fuzz run -O --fuzz-dir rust/fuzz --target-dir "$FUZZ_TARGET_DIR" "$t" "rust/fuzz/corpus/$t" -- \
         -max_total_time="$FUZZ_SECONDS" -runs="$FUZZ_RUNS" "${JOBS_FLAGS[@]}" >"$out" 2>&1; then
         result=ok
     else

@@ -50,6 +50,10 @@ def seeds_for(vectors: Path) -> dict[str, list[bytes]]:
     load = lambda name: json.loads((vectors / name).read_text())  # noqa: E731
     eip8, frames, discv4 = load("rlpx_eip8.json"), load("rlpx_frames.json"), load("discv4.json")
     enr, tm2 = load("enr.json"), load("tm2.json")
+    v5 = [bytes.fromhex(p["hex"]) for p in load("discv5.json")["packets"]]
+    # Encoded by peerwire's own encoders (encode_seeds.py): messages with no byte vectors.
+    encoded = json.loads((Path(__file__).with_name("encoded_seeds.json")).read_text())
+    enc = {k: [bytes.fromhex(h) for h in v] for k, v in encoded.items() if isinstance(v, list)}
     devp2p = hex_values(eip8) + hex_values(frames) + hex_values(discv4) + hex_values(enr)
     tm2_hex = hex_values(tm2)
     enr_text = [s.encode() for s in strings(enr) + strings(discv4) if s.startswith("enr:")]
@@ -75,6 +79,14 @@ def seeds_for(vectors: Path) -> dict[str, list[bytes]]:
         "amino": tm2_hex,
         "nodeinfo": tm2_hex,
         "pex": tm2_hex,
+        # discv5_packet modes: 0 no state, 1 session (vector 0), 2 challenge (vector 3),
+        # 3 challenge with A's record known (vector 2), 4 a plaintext sealed in the session
+        "discv5_packet": [b"\x00" + p for p in v5]
+        + [b"\x01" + v5[0], b"\x02" + v5[3], b"\x03" + v5[2]]
+        + [b"\x04" + m for m in enc["discv5_packet_plaintext"]],
+        "discv5_message": enc["discv5_message"],
+        "eth_messages": enc["eth_messages"],
+        "tm2_consensus": enc["tm2_consensus"],
     }
 
 
