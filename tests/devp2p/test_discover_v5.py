@@ -17,7 +17,7 @@ from peerwire.devp2p._enr import LocalNode
 from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover import UDPv5, listen, listen_v4, listen_v5, lookup_distances
 from peerwire.devp2p.discover._v5 import _pack_nodes
-from peerwire.errors import TimeoutError
+from peerwire.errors import PeerwireError, TimeoutError
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -264,3 +264,47 @@ async def test_cancelled_lookup_leaves_no_query_task() -> None:
         with pytest.raises(asyncio.CancelledError):
             await look
         assert set(asyncio.all_tasks()) - before == set()
+
+
+@run_async
+async def test_enode_bootnode_reached_by_key_and_its_record_fetched() -> None:
+    """geth takes ``enode:`` bootnodes for v5 too: the handshake needs only the key, and the
+    bootnode's record (fetched with FINDNODE 0) lets it into the table."""
+    async with AsyncExitStack() as stack:
+        boot = await stack.enter_async_context(
+            listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0", findnode_liveness_check=False)
+        )
+        other = await stack.enter_async_context(
+            listen_v5(
+                devp2p.PrivateKey.generate(),
+                "127.0.0.1:0",
+                bootnodes=[str(boot.local.record)],
+                findnode_liveness_check=False,
+            )
+        )
+        await other.lookup(None)  # boot now knows `other`
+        url = boot.self_node().enode_url()
+        assert url.startswith("enode://")
+        newcomer = await stack.enter_async_context(
+            listen_v5(
+                devp2p.PrivateKey.generate(), "127.0.0.1:0", bootnodes=[url], findnode_liveness_check=False
+            )
+        )
+        assert newcomer.bootnodes[0].record is None
+        await newcomer.refresh()
+        assert newcomer.bootnodes[0].record == boot.local.record
+        assert boot.id in {n.id for n in newcomer.table_nodes()}
+        assert (await newcomer.lookup(other.id))[0].id == other.id  # found through the bootnode
+        # A key that is not the node's: boot cannot open the handshake, the call times out
+        # and the session we opened to that key is dropped.
+        liar_key = devp2p.PrivateKey.generate().public_key
+        liar = Node(public_key=liar_key, host="127.0.0.1", udp_port=boot.local_addr[1])
+        with pytest.raises(TimeoutError):
+            await newcomer.ping(liar)
+        assert not newcomer.codec.has_session(liar.id, f"127.0.0.1:{boot.local_addr[1]}")
+    # An ID-only enode (no endpoint) cannot bootstrap anything.
+    with pytest.raises(PeerwireError, match="UDP port"):
+        async with listen_v5(
+            devp2p.PrivateKey.generate(), "127.0.0.1:0", bootnodes=[f"enode://{liar_key.to_hex()}"]
+        ):
+            pass

@@ -148,3 +148,18 @@ async def test_no_v4_no_v5_means_no_discovery() -> None:
         assert srv.discovery is None
         assert srv.node_info()["ports"]["discovery"] == 0
         assert isinstance(srv.self_node(), Node)
+
+
+@aio
+async def test_v5_only_server_bootstraps_from_an_enode_url() -> None:
+    """As geth: an ``enode:`` bootnode serves v5 too (reached by key, its record fetched)."""
+    hub = make("hub")
+    async with hub:
+        only5 = make("only5", discovery_v4=False, bootstrap_nodes=[hub.self_node().enode_url()])
+        async with only5:
+            disc = only5.discovery
+            assert disc is not None and disc.v5 is not None
+            hub_id = hub.self_node().id
+            await wait_for(lambda: hub_id in {n.id for n in disc.table_nodes()}, 15)
+            assert disc.v5.bootnodes[0].record is not None
+            await wait_for(lambda: hub_id in {p.id for p in only5.peers()}, 20)

@@ -149,6 +149,37 @@ async def test_geth_v5_reaches_shared_socket(go_harness: Path) -> None:
         await geth.close()
 
 
+@run_async
+async def test_enode_bootnodes_both_ways(go_harness: Path) -> None:
+    """geth and peerwire each bootstrap v5 from the other's ``enode:`` URL (no record given)."""
+    geth = await GethV5.start(go_harness)
+    try:
+        # peerwire -> geth: the handshake by key, then geth's record fetched from geth.
+        url = geth.node.enode_url()
+        assert url.startswith("enode://")
+        async with listen_v5(
+            devp2p.PrivateKey.generate(), "127.0.0.1:0", bootnodes=[url], findnode_liveness_check=False
+        ) as pw:
+            assert pw.bootnodes[0].record is None
+            await pw.refresh()
+            assert pw.bootnodes[0].record == geth.enr
+            assert geth.node.id in {n.id for n in pw.table_nodes()}
+            # geth -> peerwire: a geth started with our enode: URL finds us, and geth through us.
+            geth2 = await GethV5.start(go_harness, bootnodes=[pw.self_node().enode_url()])
+            try:
+                ids: set[bytes] = set()
+                for _ in range(10):
+                    await geth2.call("lookup")
+                    ids = await geth2.table_ids()
+                    if {pw.id, geth.node.id} <= ids:
+                        break
+                assert {pw.id, geth.node.id} <= ids
+            finally:
+                await geth2.close()
+    finally:
+        await geth.close()
+
+
 async def _converge(go_harness: Path, *, geth_boot: bool) -> None:
     n = 8
     async with AsyncExitStack() as stack:

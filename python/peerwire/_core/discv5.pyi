@@ -67,7 +67,8 @@ class Codec:
         req_id: bytes,
         args: tuple[Any, ...],
         challenge: tuple[bytes, bytes, int, bytes],
-        remote_record: bytes,
+        remote: bytes,
+        remote_is_key: bool = False,
     ) -> tuple[bytes, bytes]: ...
     def whoareyou(
         self, id: bytes, addr: str, nonce: bytes, known_record: bytes | None, trigger_len: int, now: float

@@ -14,8 +14,8 @@ What geth does, and what :class:`peerwire.devp2p.Server` does through this modul
 * the local record carries ``tcp`` (the listener's port) and ``udp``; when the
   socket is bound to an unspecified address the record gets ``ip=127.0.0.1``
   (geth's ``SetFallbackIP``);
-* discovery is bootstrapped from ``bootstrap_nodes`` (``enode:`` and ``enr:``
-  for v4, ``enr:`` for v5, which needs the record), keeps its state in
+* discovery is bootstrapped from ``bootstrap_nodes`` (``enode:`` and ``enr:``,
+  for both protocols: v5 fetches an ``enode:`` node's record), keeps its state in
   ``node_database`` and honours ``net_restrict``;
 * each protocol's random walk (geth's ``discv4-default`` / ``discv5-default``)
   becomes one source of the server's :class:`~peerwire.devp2p._fairmix.FairMix`,

@@ -382,8 +382,11 @@ impl PyCodec {
         })
     }
 
-    /// Answer a WHOAREYOU with `msg` in a handshake packet.
+    /// Answer a WHOAREYOU with `msg` in a handshake packet, to the node of
+    /// `remote_record`, or (`remote_is_key`) of a bare public key (an
+    /// `enode:` URL's 64 bytes, or 33 compressed).
     #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (id, addr, kind, req_id, args, challenge, remote, remote_is_key=false))]
     fn encode_handshake<'py>(
         &mut self,
         py: Python<'py>,
@@ -393,7 +396,8 @@ impl PyCodec {
         req_id: Vec<u8>,
         args: &Bound<'py, PyTuple>,
         challenge: (Vec<u8>, Vec<u8>, u64, Vec<u8>),
-        remote_record: &[u8],
+        remote: &[u8],
+        remote_is_key: bool,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         guard(|| {
             let msg = to_msg(kind, req_id, args)?;
@@ -404,10 +408,14 @@ impl PyCodec {
                 enr_seq,
                 challenge_data,
             };
-            let (pkt, n) = self
-                .inner
-                .encode_handshake(&id32(id)?, addr, &msg, &w, remote_record)
-                .py_err()?;
+            let id = id32(id)?;
+            let (pkt, n) = if remote_is_key {
+                self.inner
+                    .encode_handshake_to_key(&id, addr, &msg, &w, remote)
+            } else {
+                self.inner.encode_handshake(&id, addr, &msg, &w, remote)
+            }
+            .py_err()?;
             Ok((PyBytes::new(py, &pkt), PyBytes::new(py, &n)))
         })
     }

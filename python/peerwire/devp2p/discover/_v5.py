@@ -151,7 +151,7 @@ class V5Transport(asyncio.DatagramProtocol):
         self._clock = clock
         self.resp_timeout = resp_timeout
         self._liveness_check = findnode_liveness_check
-        self._bootnodes = [b for b in bootnodes if b.record is not None]
+        self._bootnodes = list(bootnodes)
         self._restrict = (
             [ipaddress.ip_network(n, strict=False) for n in net_restrict] if net_restrict else None
         )
@@ -304,10 +304,20 @@ class V5Transport(asyncio.DatagramProtocol):
         dest = _addr_str(*call.addr)
         if challenge is None:
             pkt, nonce = self.codec.encode(call.node.id, dest, call.kind, call.req_id, call.args)
-        else:
-            assert call.node.record is not None
+        elif call.node.record is not None:
             pkt, nonce = self.codec.encode_handshake(
                 call.node.id, dest, call.kind, call.req_id, call.args, challenge, call.node.record.to_bytes()
+            )
+        else:  # an enode: bootnode: its key is all a handshake needs (geth does the same)
+            pkt, nonce = self.codec.encode_handshake(
+                call.node.id,
+                dest,
+                call.kind,
+                call.req_id,
+                call.args,
+                challenge,
+                call.node.public_key.to_bytes(),
+                remote_is_key=True,
             )
         call.nonce = nonce
         self._by_nonce[nonce] = call
@@ -399,8 +409,6 @@ class V5Transport(asyncio.DatagramProtocol):
         call = self._by_nonce.get(nonce)
         if call is None or call.handshakes > 0 or call.addr != src:
             self.stats.dropped_unsolicited += 1
-            return
-        if call.node.record is None:
             return
         call.handshakes += 1
         id_nonce, enr_seq, cdata = payload
@@ -519,6 +527,10 @@ class V5Transport(asyncio.DatagramProtocol):
     @property
     def bootnodes(self) -> list[Node]:
         return list(self._bootnodes)
+
+    def update_bootnode(self, node: Node) -> None:
+        """Put ``node`` (an ``enode:`` bootnode now with its record) in place of the one with its ID."""
+        self._bootnodes = [node if b.id == node.id else b for b in self._bootnodes]
 
     @property
     def db(self) -> NodeDB:

@@ -104,12 +104,36 @@ class UDPv5(V5Transport):
     # ---------------------------------------------------------- background
     async def refresh(self) -> None:
         """Seed the table from the DB and bootnodes, then look up self and three random targets."""
+        await self._fetch_bootnode_records()
         seeds = [n for n in self.db.query_seeds(self.clock.time(), SEED_COUNT) if n.record is not None]
         for n in seeds + self.bootnodes:
             self.add_node(n, inbound=False)
         await self.lookup(self.id)
         for _ in range(3):
             await self.lookup(None)
+
+    async def _fetch_bootnode_records(self) -> None:
+        """An ``enode:`` bootnode is reached with its key alone; its record (FINDNODE 0, inside
+        the session that opened) is what lets it into the table and our answers."""
+
+        async def fetch(n: Node) -> None:
+            with contextlib.suppress(TimeoutError, PeerwireError, OSError):
+                rec = await self.request_enr(n)
+                if rec.ip is not None and rec.udp:
+                    self.update_bootnode(Node.from_record(rec))
+                else:  # a record without an endpoint: keep the one the URL gave
+                    assert n.ip is not None
+                    self.update_bootnode(
+                        Node(
+                            public_key=n.public_key,
+                            host=n.ip,
+                            udp_port=n.udp_port,
+                            tcp_port=n.tcp_port,
+                            record=rec,
+                        )
+                    )
+
+        await asyncio.gather(*(fetch(n) for n in self.bootnodes if n.record is None))
 
     async def _refresh_loop(self) -> None:
         while not self.closed:
@@ -167,12 +191,13 @@ def local_node(key: PrivateKey, db: NodeDB, host: str, port: int, clock: Clock) 
 
 
 def parse_bootnodes(bootnodes: Iterable[Node | str]) -> list[Node]:
-    """``enr:`` text or Nodes; v5 needs each node's record (for its key and endpoint)."""
+    """``enr:`` or ``enode:`` text, or Nodes (geth takes both for v5: a handshake needs only the
+    key, and the record is fetched from the node); each needs an IP address and a UDP port."""
     out = []
     for b in bootnodes:
         n = Node.parse(b) if isinstance(b, str) else b
-        if n.record is None:
-            raise PeerwireError(f"discv5 bootnode {n.id.hex()[:16]} needs an enr: record")
+        if n.ip is None or not n.udp_port:
+            raise PeerwireError(f"discv5 bootnode {n.id.hex()[:16]} has no IP address and UDP port")
         out.append(n)
     return out
 

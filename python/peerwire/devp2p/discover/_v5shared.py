@@ -136,7 +136,8 @@ async def listen(
 ) -> AsyncIterator[Discovery]:
     """Run v4 and/or v5 on one UDP socket at ``addr`` until the block exits.
 
-    Bootnodes may be ``enode:`` URLs (v4 only) or ``enr:`` records (both).
+    Bootnodes may be ``enode:`` URLs or ``enr:`` records; both protocols use every one
+    (v5 reaches an ``enode:`` bootnode by its key and fetches its record, as geth).
     """
     if not (v4 or v5):
         raise ValueError("enable at least one of v4 and v5")
@@ -171,7 +172,7 @@ async def listen(
                 key,
                 db=db,
                 local=local,
-                bootnodes=[b for b in boots if b.record is not None],
+                bootnodes=boots,
                 net_restrict=net_restrict,
                 clock=clock,
                 resp_timeout=v5_resp_timeout,

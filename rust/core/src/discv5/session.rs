@@ -185,10 +185,13 @@ impl Codec {
     }
 
     /// The record the peer proved in the handshake of this session.
+    /// The record of the session's peer; None without a session, or for a
+    /// session opened to a bare public key whose record we never received.
     pub fn session_record(&self, id: &[u8; 32], addr: &str) -> Option<&[u8]> {
         self.sessions
             .peek(&(*id, addr.to_owned()))
             .map(|s| s.record.as_slice())
+            .filter(|r| !r.is_empty())
     }
 
     /// Forget the session with (id, addr), e.g. after a response timeout.
@@ -414,6 +417,38 @@ impl Codec {
             return Err(CoreError::local("record does not match the destination ID"));
         }
         let pk = rec.public_key()?;
+        self.handshake(id, addr, msg, challenge, &pk, remote_record.to_vec())
+    }
+
+    /// As [`Codec::encode_handshake`] for a node known only by its public key
+    /// (an `enode:` URL, 33 or 64 bytes), as geth allows for bootnodes. The
+    /// session then holds no record until the caller learns it (FINDNODE 0).
+    pub fn encode_handshake_to_key(
+        &mut self,
+        id: &[u8; 32],
+        addr: &str,
+        msg: &Message,
+        challenge: &Whoareyou,
+        public_key: &[u8],
+    ) -> CoreResult<(Vec<u8>, Nonce)> {
+        let pk = keys::secp_public(public_key)?;
+        if keys::node_id(&keys::pub64(&pk)) != *id {
+            return Err(CoreError::local(
+                "public key does not match the destination ID",
+            ));
+        }
+        self.handshake(id, addr, msg, challenge, &pk, Vec::new())
+    }
+
+    fn handshake(
+        &mut self,
+        id: &[u8; 32],
+        addr: &str,
+        msg: &Message,
+        challenge: &Whoareyou,
+        pk: &secp256k1::PublicKey,
+        remote_record: Vec<u8>,
+    ) -> CoreResult<(Vec<u8>, Nonce)> {
         let eph = keys::secp_generate();
         let mut counter = 0u32;
         let nonce = Self::next_nonce(&mut counter);
@@ -423,7 +458,7 @@ impl Codec {
             local_key: &self.key,
             local_id: &self.id,
             dest_id: id,
-            dest_pubkey: &pk,
+            dest_pubkey: pk,
             challenge_data: &challenge.challenge_data,
             eph_key: &eph,
             record: include.then_some(self.record.as_slice()),
@@ -437,7 +472,7 @@ impl Codec {
                 write_key: keys.initiator_key,
                 read_key: keys.recipient_key,
                 counter,
-                record: remote_record.to_vec(),
+                record: remote_record,
             },
         );
         Ok((pkt, nonce))

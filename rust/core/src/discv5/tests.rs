@@ -477,6 +477,54 @@ fn full_handshake_and_same_whoareyou() {
 }
 
 #[test]
+fn handshake_to_a_bare_public_key() {
+    // An `enode:` bootnode: A knows B's key, not its record.
+    let (mut a, mut b, ra, rb) = pair();
+    let (ida, idb) = (a.local_id(), b.local_id());
+    let (addr_a, addr_b) = ("127.0.0.1:1001", "127.0.0.1:1002");
+    let pub_b = Record::decode(&rb).unwrap().public_key().unwrap();
+    let req = ping("01", 3);
+    let (p1, _) = a.encode(&idb, addr_b, &req).unwrap();
+    let Packet::Unknown { nonce, .. } = b.decode(&p1, addr_a, 0.0).unwrap() else {
+        panic!()
+    };
+    let w = b
+        .whoareyou(&ida, addr_a, &nonce, None, p1.len(), 0.0)
+        .unwrap()
+        .unwrap();
+    let Packet::Whoareyou(ch) = a.decode(&w, addr_b, 0.1).unwrap() else {
+        panic!()
+    };
+    // Another node's key is refused before anything is sent.
+    let other = keys::secp_public64(&keys::secp_generate());
+    assert!(a
+        .encode_handshake_to_key(&idb, addr_b, &req, &ch, &other)
+        .is_err());
+    // Compressed (33 bytes, not delivered) then X||Y (64 bytes, the one B gets).
+    for key in [pub_b.serialize().to_vec(), keys::pub64(&pub_b).to_vec()] {
+        let (hs, _) = a
+            .encode_handshake_to_key(&idb, addr_b, &req, &ch, &key)
+            .unwrap();
+        // The session exists, but holds no record until A learns it.
+        assert!(a.has_session(&idb, addr_b));
+        assert_eq!(a.session_record(&idb, addr_b), None);
+        if key.len() == 64 {
+            match b.decode(&hs, addr_a, 0.2).unwrap() {
+                Packet::Message { message, node, .. } => {
+                    assert_eq!((message, node), (req.clone(), Some(ra.clone())))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    let (resp, _) = b.encode(&ida, addr_a, &ping("02", 5)).unwrap();
+    assert!(matches!(
+        a.decode(&resp, addr_b, 0.3).unwrap(),
+        Packet::Message { .. }
+    ));
+}
+
+#[test]
 fn wrong_signature_and_wrong_ephemeral_key_fail() {
     let (mut a, mut b, _ra, rb) = pair();
     let (ida, idb) = (a.local_id(), b.local_id());
