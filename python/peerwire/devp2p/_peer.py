@@ -74,7 +74,7 @@ class Protocol:
     #: ``DialCandidates`` of ``eth.MakeProtocols``, e.g. ``eth.enr_filter``). With a filter on
     #: any protocol and no ``Config.node_filter``, the server dials a discovered node only if
     #: one of them keeps it, as geth drops its unfiltered default feed then.
-    node_filter: Callable[[Any], bool | Awaitable[bool]] | None = field(default=None, compare=False)
+    node_filter: Callable[[Node], bool | Awaitable[bool]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.length <= 0:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from peerwire._core import eth as _eth
+from peerwire.devp2p import ENR
 from peerwire.errors import DecodeError
 
 __all__ = ["Chain", "ForkFilter", "ForkID", "Head"]
@@ -32,7 +33,7 @@ class ForkID:
             raise ValueError("fork hash must be 4 bytes")
 
     @classmethod
-    def from_enr(cls, record: Any) -> ForkID | None:
+    def from_enr(cls, record: ENR | None) -> ForkID | None:
         """The fork ID in a record's ``eth`` entry; ``None`` when missing or malformed."""
         raw = record.raw_value(b"eth") if record is not None else None
         if raw is None:
