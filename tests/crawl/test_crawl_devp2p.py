@@ -90,3 +90,21 @@ def test_crawl_finds_every_node_and_records_status(tmp_path: Path) -> None:
             store.close()
 
     asyncio.run(main())
+
+
+def test_v4_walk_has_a_target_for_each_bucket() -> None:
+    """v4 nodes answer FINDNODE with the nodes closest to keccak(target): the walk's targets
+    are chosen so that keccak(target) is at each log distance from the node, down to ~243
+    (random targets reach the farthest few buckets only; at 200 nodes the crawl then stalled
+    at 173-196 nodes where it now finds 198 in ~20 s, benches/RESULTS.md)."""
+    from peerwire import kad
+    from peerwire._core.keccak import keccak256
+    from peerwire.crawl._devp2p import Devp2pEngine
+
+    engine = Devp2pEngine(crawl.CrawlConfig(db=":memory:"), crawl.Store(":memory:"), lambda: None)
+    for _ in range(3):
+        node_id = devp2p.PrivateKey.generate().public_key.node_id
+        targets = engine._targets_by_distance(node_id)
+        assert set(range(248, 257)) <= set(targets), sorted(targets)[-12:]
+        for d, t in targets.items():
+            assert len(t) == 64 and kad.log_distance(node_id, keccak256(t)) == d

@@ -34,7 +34,8 @@ class CrawlConfig:
     probe: bool = True
     accept_inbound: bool = True
     random_lookups: bool = True
-    #: FINDNODE targets per v4 node besides its own key: random keys land in random buckets.
+    #: FINDNODE targets per v4 node (besides its own key) sent at once: one per log distance,
+    #: from its farthest bucket down; the walk then goes deeper while buckets answer.
     random_targets: int = 8
     dial_timeout: float = 5.0
     key: PrivateKey | None = None

@@ -20,8 +20,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from peerwire import eth
+import numpy as np
+import numpy.typing as npt
+
+from peerwire import eth, kad
 from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._core.keccak import keccak256
 from peerwire.crawl._config import CrawlConfig
 from peerwire.crawl._probe import ProbeResult, hello_payload, probe_connection, probe_node
 from peerwire.crawl._store import Store
@@ -34,6 +38,11 @@ __all__ = ["Devp2pEngine"]
 EMPTY_DISTANCES_TO_STOP = 3
 #: Random lookups running at once (each keeps 3 queries in flight itself).
 PARALLEL_LOOKUPS = 4
+#: Random 64-byte FINDNODE targets drawn once per engine (1.5 MiB with their IDs). A v4 node
+#: answers with the nodes closest to keccak(target), so walking it bucket by bucket needs a
+#: target at each log distance; a random one lands at distance d with chance 2^(d-257), so
+#: this many cover the distances down to ~243, below which tables of real networks are empty.
+V4_TARGET_POOL = 1 << 14
 _FAILURES = (PeerwireError, OSError, TimeoutError)
 
 
@@ -54,6 +63,7 @@ class Devp2pEngine:
         self._busy = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._disc: Any = None
+        self._v4_targets: tuple[list[bytes], npt.NDArray[np.uint8]] | None = None
         self._hello = b""
         # With a chain, geth's eth node filter: a node is dialed once its record shows it is ours.
         self._keep = eth.enr_filter(config.chain) if config.chain is not None and config.enr_filter else None
@@ -177,15 +187,44 @@ class Devp2pEngine:
                 return None
 
     async def _walk_v4(self, node: Node) -> None:
+        """ENR, then FINDNODE for the node's own key and one target per log distance from the
+        farthest bucket down: ``random_targets`` of them at once, then deeper one at a time
+        while answers still hold nodes at the asked distance (random targets would only ever
+        reach the farthest few buckets, and the nodes kept in nearer ones would be missed)."""
         d4 = self._disc.v4
         rec = await self._query(d4.request_enr, node)
         if isinstance(rec, ENR):
             self.found(node.with_record(rec), via="v4-enr")
-        targets = [node.public_key.to_bytes()] + [os.urandom(64) for _ in range(self.config.random_targets)]
+        by_distance = self._targets_by_distance(node.id)
+        first = [d for d in sorted(by_distance, reverse=True)][: self.config.random_targets]
+        targets = [node.public_key.to_bytes()] + [by_distance[d] for d in first]
         results = await asyncio.gather(*(self._query(d4.find_node, node, t) for t in targets))
         for nodes in results:
             for n in nodes or ():
                 self.found(n, via="v4")
+        if not first or not any(results):
+            return
+        empty = 0
+        for d in range(first[-1] - 1, 0, -1):
+            if d not in by_distance or empty >= EMPTY_DISTANCES_TO_STOP:
+                return
+            nodes = await self._query(d4.find_node, node, by_distance[d])
+            for n in nodes or ():
+                self.found(n, via="v4")
+            at_d = any(kad.log_distance(node.id, n.id) == d for n in nodes or ())
+            empty = 0 if at_d else empty + 1
+
+    def _targets_by_distance(self, node_id: bytes) -> dict[int, bytes]:
+        """One pool target per log distance from ``node_id`` (distance of keccak(target))."""
+        if self._v4_targets is None:
+            keys = [os.urandom(64) for _ in range(V4_TARGET_POOL)]
+            ids = np.frombuffer(b"".join(keccak256(k) for k in keys), dtype=np.uint8).reshape(-1, 32)
+            self._v4_targets = (keys, ids)
+        keys, ids = self._v4_targets
+        out: dict[int, bytes] = {}
+        for i, d in enumerate(kad.log_distances(node_id, ids).tolist()):
+            out.setdefault(d, keys[i])
+        return out
 
     async def _walk_v5(self, node: Node) -> None:
         d5 = self._disc.v5
