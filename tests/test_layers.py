@@ -49,6 +49,7 @@ BASE_ORDER = (
     (
         "clock",
         (
+            "peerwire._budget",
             "peerwire._clock",
             "peerwire._pubsub",
             "peerwire._tasks",

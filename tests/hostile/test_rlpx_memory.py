@@ -169,3 +169,38 @@ async def test_ping_flood_does_not_stall_an_honest_echo() -> None:
                 break
             await eventually(lambda: srv.peer_count() == 0, "flooder gone")
         assert min(attempts) < 0.1, [f"{a * 1000:.0f} ms" for a in attempts]
+
+
+@aio
+async def test_node_budget_ends_the_largest_holder_not_the_newest() -> None:
+    """Per node (issue 12): peers each under their own 16 MiB bound still add up, so a budget
+    counts what all peers have waiting; over it, the peer holding the most is ended, and the
+    peer whose message crossed the line (holding less) keeps its connection."""
+    async with victim(protocols=[ECHO, SINK]) as srv:
+        budget = srv.decoded_budget
+        budget.limit = 8 * MiB  # small, so the test moves little data
+        two = 2 * MiB
+
+        async def held(n: int) -> None:
+            await eventually(lambda: budget.used == n, f"{n >> 20} MiB waiting (have {budget.used >> 20})")
+
+        big = await RawRlpx.connect(srv)
+        await big.send_hello(caps=[("sink", 1)])
+        small = await RawRlpx.connect(srv)
+        await small.send_hello(caps=[("sink", 1)])
+        await eventually(lambda: srv.peer_count() == 2, "both admitted")
+        for _ in range(3):
+            big.writer.write(big.session.seal(0x10, b"\x00" * two))  # type: ignore[union-attr]
+        await held(3 * two)
+        small.writer.write(small.session.seal(0x10, b"\x00" * two))  # type: ignore[union-attr]
+        await held(4 * two)  # exactly at the limit: nobody ends
+        assert srv.peer_count() == 2 and budget.ended == 0
+        small.writer.write(small.session.seal(0x10, b"\x00" * MiB))  # type: ignore[union-attr]
+        assert await big.end() == ("closed", DiscReason.SUBPROTOCOL_ERROR)
+        await held(two + MiB)  # the big holder's bytes were freed with it
+        assert budget.ended == 1 and srv.peer_count() == 1
+        assert [p.id for p in srv.peers()] == [small.key.public_key.node_id]
+        assert await honest_echo_rtt(srv) < 2.0  # others are still served
+        await small.close()
+        await big.close()
+        await eventually(lambda: budget.used == 0, "everything freed")

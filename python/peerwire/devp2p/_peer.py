@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from peerwire._budget import NodeBudget
 from peerwire._clock import Clock
 from peerwire._core import p2p_base
 from peerwire.devp2p._base import (
@@ -47,6 +48,9 @@ PROTO_QUEUE_DEPTH = 16  # frames buffered per protocol before the read loop wait
 #: size is always accepted into an empty queue; going over ends the peer (SUBPROTOCOL_ERROR:
 #: its protocol handlers cannot keep up with what it sends).
 PEER_DECODED_BUDGET = 16 * 1024 * 1024
+#: The same bytes for all peers of one server together: the per-peer bound alone lets 40
+#: peers hold 640 MiB. Over it, the peer holding the most is ended (SUBPROTOCOL_ERROR).
+NODE_DECODED_BUDGET = 256 * 1024 * 1024
 #: Messages the read loop handles before yielding to the event loop: messages already
 #: buffered are returned without suspending, so without this one flooding peer would
 #: run its whole backlog in one turn and stall every other peer (issue 12, item 6).
@@ -110,7 +114,7 @@ class MsgReadWriter:
         if self._peer.closed and self._in.empty():
             raise ConnectionClosedError("peer disconnected")
         msg = await self._in.get()
-        self._peer._decoded_waiting -= len(msg.payload)
+        self._peer._released(len(msg.payload))
         self._peer._msg_event(PeerEventType.MSG_RECV, self.protocol.name, msg.code, len(msg.payload))
         return msg
 
@@ -153,6 +157,7 @@ class Peer:
         emit: Callable[[PeerEvent], None] | None = None,
         local_address: tuple[str, int] | None = None,
         remote_address: tuple[str, int] | None = None,
+        node_budget: NodeBudget | None = None,
     ) -> None:
         self._t = transport
         self.node = node
@@ -169,6 +174,10 @@ class Peer:
         #: Bytes of decoded payloads queued for the protocol handlers (see PEER_DECODED_BUDGET).
         self._decoded_waiting = 0
         self.decoded_budget = PEER_DECODED_BUDGET
+        #: The server's budget for the same bytes over all its peers (NODE_DECODED_BUDGET).
+        self._node_budget = node_budget
+        if node_budget is not None:
+            node_budget.register(self, self._over_node_budget)
 
     # -- public surface ---------------------------------------------------
     @property
@@ -236,6 +245,21 @@ class Peer:
         if not self._end.done():
             self._end.set_result(PeerEnd(reason, remote, error))
 
+    def _released(self, size: int) -> None:
+        """A queued message reached its handler: its bytes no longer count as waiting."""
+        self._decoded_waiting -= size
+        if self._node_budget is not None:
+            self._node_budget.release(self, size)
+
+    def _over_node_budget(self) -> None:
+        limit = self._node_budget.limit if self._node_budget is not None else 0
+        self._finish(
+            DiscReason.SUBPROTOCOL_ERROR,
+            False,
+            f"the node's decoded bytes waiting are over budget ({limit}) and this peer holds the most "
+            f"({self._decoded_waiting})",
+        )
+
     def _msg_event(self, kind: PeerEventType, proto: str, code: int, size: int) -> None:
         if self._emit is not None:
             self._emit(
@@ -295,6 +319,8 @@ class Peer:
                         )
                         return
                     self._decoded_waiting = waiting
+                    if self._node_budget is not None:
+                        self._node_budget.charge(self, len(payload))
                     await rw._in.put(Msg(code - rw.offset, payload, self._clock.monotonic()))
                     return
             self._finish(DiscReason.PROTOCOL_ERROR, False, f"msg code out of range: {code}")
@@ -335,6 +361,8 @@ class Peer:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self._node_budget is not None:  # what its handlers never read is freed with it
+                self._node_budget.forget(self)
             end = self._end.result()
             if not end.remote_requested and end.reason not in (DiscReason.NETWORK_ERROR, DiscReason.INVALID):
                 with contextlib.suppress(PeerwireError, OSError):

@@ -2,9 +2,8 @@
 
 Admission follows geth step by step:
 
-1. inbound: wait for one of ``max_pending_peers`` handshake tokens, refuse IPs
-   outside ``net_restrict`` and non-LAN IPs seen in the last 30 s, before any
-   RLPx byte;
+1. inbound: wait for one of ``max_pending_peers`` handshake tokens, refuse IPs outside
+   ``net_restrict`` and non-LAN IPs seen in the last 30 s, before any RLPx byte;
 2. RLPx handshake (5 s);
 3. post-handshake checks, in order: too many peers, too many inbound, already
    connected, self (trusted peers skip the first two). A refusal is an
@@ -13,9 +12,8 @@ Admission follows geth step by step:
    version >= 5, identity check (``keccak(Hello.ID)`` = the RLPx key) -
    ``UnexpectedIdentity`` is sent, compressed when snappy is on;
 5. add-peer checks: no shared capability -> useless peer, then the
-   post-handshake list again (the peer set may have changed meanwhile);
-   refusals are compressed Disconnects;
-   a second connection to a connected node passes step 5 only as below;
+   post-handshake list again (the peer set may have changed meanwhile); refusals are
+   compressed Disconnects; a second connection to a connected node passes only as below;
 6. the peer runs; ``ADD`` is emitted, then ``DROP`` after it left the set.
 
 Simultaneous open (both nodes dial each other at once, each completes its own
@@ -28,10 +26,9 @@ connection ends meanwhile (the remote refused it), the held one takes its place,
 otherwise it is refused. The running peer is never closed by us for this, so a
 geth remote (first one wins) still keeps whatever geth keeps.
 
-Events go to each subscriber through a bounded buffer (``Config.event_buffer``).
-Policy for a slow subscriber: when its buffer is full, *new* events for that
-subscriber are dropped and counted in :attr:`EventSubscription.dropped`; the
-server never waits for a subscriber.
+Events go to each subscriber through a bounded buffer (``Config.event_buffer``); when a slow
+subscriber's is full, *new* events for it are dropped and counted in
+:attr:`EventSubscription.dropped`; the server never waits for a subscriber.
 """
 
 from __future__ import annotations
@@ -44,6 +41,7 @@ from types import TracebackType
 from typing import Any
 
 from peerwire import kad
+from peerwire._budget import NodeBudget
 from peerwire._core import keccak, p2p_base
 from peerwire._net import NetRestrict, split_host_port
 from peerwire._pubsub import Subscription
@@ -69,7 +67,7 @@ from peerwire.devp2p._failures import SetupFailure
 from peerwire.devp2p._fairmix import FairMix
 from peerwire.devp2p._hello import Hello, encode_hello, exchange_hello
 from peerwire.devp2p._lifecycle import drop_reason, lifecycle_feed
-from peerwire.devp2p._peer import Peer
+from peerwire.devp2p._peer import NODE_DECODED_BUDGET, Peer
 from peerwire.devp2p._server_discovery import (
     ServerDiscovery,
     StaticResolver,
@@ -165,6 +163,7 @@ class Server:
         self._local_protos = [(p.name, p.version, p.length) for p in self._protocols]
         self._our_hello = encode_hello(self._key.public_key, config.name, [p.cap for p in self._protocols])
         self._peers: dict[bytes, Peer] = {}
+        self.decoded_budget = NodeBudget(NODE_DECODED_BUDGET)  # decoded messages waiting, all peers
         self._inbound_count = 0
         self._trusted: set[bytes] = {_as_node(n).id for n in config.trusted_nodes}
         self._net_restrict = NetRestrict(config.net_restrict) if config.net_restrict is not None else None
@@ -654,6 +653,7 @@ class Server:
             emit=self._emit if self.config.enable_msg_events else None,
             local_address=local,
             remote_address=remote,
+            node_budget=self.decoded_budget,
         )
         self._peers[node.id] = peer
         if peer.inbound:
