@@ -35,9 +35,6 @@ class NodeBudget:
         """Bytes held by holders that are not being ended."""
         return self._used
 
-    def held(self, holder: Hashable) -> int:
-        return self._held.get(holder, 0)
-
     def register(self, holder: Hashable, end: Callable[[], None]) -> None:
         """``end()`` is called (once) if ``holder`` must go to bring the node under its limit."""
         self._end[holder] = end

@@ -196,7 +196,7 @@ class Devp2pEngine:
         if isinstance(rec, ENR):
             self.found(node.with_record(rec), via="v4-enr")
         by_distance = self._targets_by_distance(node.id)
-        first = [d for d in sorted(by_distance, reverse=True)][: self.config.random_targets]
+        first = sorted(by_distance, reverse=True)[: self.config.random_targets]
         targets = [node.public_key.to_bytes()] + [by_distance[d] for d in first]
         results = await asyncio.gather(*(self._query(d4.find_node, node, t) for t in targets))
         for nodes in results:

@@ -177,7 +177,7 @@ class Peer:
         #: The server's budget for the same bytes over all its peers (NODE_DECODED_BUDGET).
         self._node_budget = node_budget
         if node_budget is not None:
-            node_budget.register(self, self._over_node_budget)
+            node_budget.register(self, lambda: self._over_node_budget(node_budget.limit))
 
     # -- public surface ---------------------------------------------------
     @property
@@ -251,8 +251,7 @@ class Peer:
         if self._node_budget is not None:
             self._node_budget.release(self, size)
 
-    def _over_node_budget(self) -> None:
-        limit = self._node_budget.limit if self._node_budget is not None else 0
+    def _over_node_budget(self, limit: int) -> None:
         self._finish(
             DiscReason.SUBPROTOCOL_ERROR,
             False,
