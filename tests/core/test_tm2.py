@@ -187,15 +187,22 @@ def test_packet_reader_reassembles_any_cut(msgs: list[tuple[int, bytes]], cut: i
         core.encode_ping() + b"".join(core.encode_message(ch, m, 1024) for ch, m in msgs) + core.encode_pong()
     )
     reader = core.PacketReader([(1, 1 << 20), (2, 1 << 20)], 1056)
-    events = [ev for i in range(0, len(wire), cut) for ev in reader.feed(wire[i : i + cut])]
+    events = [ev for i in range(0, len(wire), cut) for ev in reader.feed(wire[i : i + cut], 0.0)]
     assert events == [(0, 0, b""), *[(2, ch, m) for ch, m in msgs], (1, 0, b"")]
 
 
 def test_packet_reader_limits() -> None:
     with pytest.raises(DecodeError, match="unknown channel 9"):
-        core.PacketReader([(1, 10)], 1056).feed(core.encode_msg_packet(9, 1, b"x"))
+        core.PacketReader([(1, 10)], 1056).feed(core.encode_msg_packet(9, 1, b"x"), 0.0)
     with pytest.raises(DecodeError, match="capacity"):
-        core.PacketReader([(1, 10)], 1056).feed(core.encode_message(1, bytes(11), 1024))
+        core.PacketReader([(1, 10)], 1056).feed(core.encode_message(1, bytes(11), 1024), 0.0)
+    # gno v1.7.1 MaxRecvBufferBytes: incomplete messages over all channels, the last packet counted.
+    reader = core.PacketReader([(1, 5000), (2, 5000)], 1056, 3000)
+    assert reader.feed(core.encode_chunks(1, bytes(2000), 1024, last=False), 1.0) == []
+    assert reader.buffered == 2000 and reader.assembling == 1
+    assert reader.oldest_assembly() == (1, 1.0)
+    with pytest.raises(DecodeError, match="budget exceeded: 3001 > 3000"):
+        reader.feed(core.encode_message(2, bytes(1001), 1024), 2.0)
 
 
 def test_node_ids(vectors: Callable[[str], Any]) -> None:

@@ -334,25 +334,39 @@ struct PacketReader {
 
 #[pymethods]
 impl PacketReader {
-    /// `channels`: (channel id, recv_message_capacity) pairs; `max_packet_size`: receive limit.
+    /// `channels`: (channel id, recv_message_capacity) pairs; `max_packet_size`: receive limit;
+    /// `max_recv_buffer`: bytes of incomplete messages over all channels (0: no bound).
     #[new]
-    fn new(channels: Vec<(u8, usize)>, max_packet_size: usize) -> PyResult<Self> {
+    #[pyo3(signature = (channels, max_packet_size, max_recv_buffer=0))]
+    fn new(
+        channels: Vec<(u8, usize)>,
+        max_packet_size: usize,
+        max_recv_buffer: usize,
+    ) -> PyResult<Self> {
         guard(|| {
             Ok(PacketReader {
-                inner: mconn::Reassembler::new(&channels, max_packet_size).py_err()?,
+                inner: mconn::Reassembler::new(&channels, max_packet_size)
+                    .py_err()?
+                    .with_budget(max_recv_buffer),
             })
         })
     }
 
     /// Returns [(kind, channel_id, message)] with kind 0 = Ping, 1 = Pong, 2 = message.
-    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
+    /// `now` (the caller's clock, seconds) timestamps the start of incomplete messages.
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &[u8],
+        now: f64,
+    ) -> PyResult<Bound<'py, PyList>> {
         guard(|| {
             let mut events = Vec::new();
             let inner = &mut self.inner;
             if data.len() >= DETACH_THRESHOLD {
-                py.detach(|| inner.feed(data, &mut events))
+                py.detach(|| inner.feed(data, now, &mut events))
             } else {
-                inner.feed(data, &mut events)
+                inner.feed(data, now, &mut events)
             }
             .py_err()?;
             let list = PyList::empty(py);
@@ -366,6 +380,28 @@ impl PacketReader {
             }
             Ok(list)
         })
+    }
+
+    /// Bytes of incomplete messages held over all channels.
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.inner.buffered()
+    }
+
+    /// How many channels hold an incomplete message.
+    #[getter]
+    fn assembling(&self) -> usize {
+        self.inner.assembling()
+    }
+
+    /// (channel id, start) of the incomplete message that started first, or None.
+    fn oldest_assembly(&self) -> Option<(u8, f64)> {
+        self.inner.oldest_assembly()
+    }
+
+    /// Move every incomplete message's start later by `by` seconds (time not spent reading).
+    fn extend_assembly(&mut self, by: f64) {
+        self.inner.extend_assembly(by);
     }
 }
 

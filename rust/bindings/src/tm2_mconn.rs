@@ -17,17 +17,36 @@ struct PacketWriter {
 
 #[pymethods]
 impl PacketWriter {
-    /// `channels`: (channel id, priority, send queue capacity) in descriptor order.
+    /// `channels`: (channel id, priority, send queue capacity) in descriptor order;
+    /// `max_send_buffer`: bytes of queued messages over all channels (0: no bound).
     #[new]
-    fn new(channels: Vec<(u8, u32, usize)>, max_payload: usize) -> PyResult<Self> {
+    #[pyo3(signature = (channels, max_payload, max_send_buffer=0))]
+    fn new(
+        channels: Vec<(u8, u32, usize)>,
+        max_payload: usize,
+        max_send_buffer: usize,
+    ) -> PyResult<Self> {
         guard(|| {
             Ok(PacketWriter {
-                inner: mconn_send::Sender::new(&channels, max_payload).py_err()?,
+                inner: mconn_send::Sender::new(&channels, max_payload)
+                    .py_err()?
+                    .with_budget(max_send_buffer),
             })
         })
     }
 
-    /// Queue a message if its channel's queue has room (False if full or unknown channel).
+    /// Bytes of messages queued or being cut, each counted whole until its last packet.
+    #[getter]
+    fn admitted(&self) -> usize {
+        self.inner.admitted()
+    }
+
+    /// Whether a message of `size` bytes fits the send budget at all.
+    fn can_admit(&self, size: usize) -> bool {
+        self.inner.can_admit(size)
+    }
+
+    /// Queue a message if its channel's queue and the send budget have room (False if not, or unknown channel).
     fn push(&mut self, py: Python<'_>, channel_id: u8, msg: &[u8]) -> bool {
         let inner = &mut self.inner;
         if msg.len() >= DETACH_THRESHOLD {

@@ -65,6 +65,13 @@ pub struct Sender {
     wbuf: Vec<u8>,
     /// Message bytes queued or not yet cut, over all channels.
     queued_bytes: usize,
+    /// Bound on `admitted` (0: none; gno v1.7.1 `MaxSendBufferBytes`): a
+    /// reactor that outpaces a slow peer cannot make the connection hold
+    /// every channel's queue full of maximum-size messages.
+    budget: usize,
+    /// Bytes of messages queued or being cut, each counted whole until its
+    /// last packet is cut (gno releases a message's reservation on its EOF).
+    admitted: usize,
 }
 
 impl Sender {
@@ -101,7 +108,26 @@ impl Sender {
             index,
             wbuf: Vec::new(),
             queued_bytes: 0,
+            budget: 0,
+            admitted: 0,
         })
+    }
+
+    /// Bound the bytes of admitted messages over all channels (0: only each
+    /// channel's queue capacity bounds them).
+    pub fn with_budget(mut self, max_send_buffer: usize) -> Self {
+        self.budget = max_send_buffer;
+        self
+    }
+
+    /// Bytes of messages queued or being cut.
+    pub fn admitted(&self) -> usize {
+        self.admitted
+    }
+
+    /// Whether a message of `len` bytes can ever be admitted (it fits the budget alone).
+    pub fn can_admit(&self, len: usize) -> bool {
+        self.budget == 0 || len <= self.budget
     }
 
     fn channel(&self, id: u8) -> Option<&Channel> {
@@ -123,8 +149,13 @@ impl Sender {
         if ch.queue.len() >= ch.capacity {
             return false;
         }
+        let admitted = self.admitted.saturating_add(msg.len());
+        if self.budget > 0 && admitted > self.budget {
+            return false;
+        }
         ch.queue.push_back(msg.to_vec());
         self.queued_bytes = self.queued_bytes.saturating_add(msg.len());
+        self.admitted = admitted;
         true
     }
 
@@ -197,6 +228,7 @@ impl Sender {
         self.queued_bytes = self.queued_bytes.saturating_sub(end.saturating_sub(*pos));
         *pos = end;
         if eof {
+            self.admitted = self.admitted.saturating_sub(msg.len());
             ch.sending = None;
         }
         ch.recently_sent = ch
@@ -273,6 +305,31 @@ mod tests {
                 _ => (0, 9),
             })
             .collect()
+    }
+
+    #[test]
+    fn send_budget_counts_a_message_whole_until_its_last_packet() {
+        let mut s = Sender::new(&[(1, 1, 10), (2, 1, 10)], 1024)
+            .unwrap()
+            .with_budget(50_000);
+        assert!(s.push(1, &[1u8; 30_000]));
+        assert!(s.push(2, &[2u8; 20_000]));
+        assert_eq!(s.admitted(), 50_000);
+        assert!(!s.push(2, b"x"), "over the budget across channels");
+        assert!(s.can_admit(50_000) && !s.can_admit(50_001));
+        // One batch of 10 packets from both: nothing completed, nothing released.
+        assert_eq!(s.cut(1).completed, 0);
+        assert_eq!(s.admitted(), 50_000);
+        assert!(!s.push(1, b"x"));
+        let mut completed = 0;
+        while s.pending() {
+            completed += s.cut(usize::MAX).completed;
+            s.clear_buffer();
+        }
+        assert_eq!(completed, 2);
+        assert_eq!(s.admitted(), 0);
+        assert!(s.push(1, &[0u8; 50_000]));
+        assert_eq!(Sender::new(&[(1, 1, 1)], 1024).unwrap().admitted(), 0);
     }
 
     #[test]
