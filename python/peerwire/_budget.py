@@ -11,7 +11,7 @@ when it releases them, a moment later).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 __all__ = ["NodeBudget"]
 
@@ -23,9 +23,9 @@ class NodeBudget:
         if limit < 1:
             raise ValueError("a budget needs a positive limit")
         self.limit = limit
-        self._held: dict[Hashable, int] = {}
-        self._end: dict[Hashable, Callable[[], None]] = {}
-        self._ending: set[Hashable] = set()
+        self._held: dict[object, int] = {}
+        self._end: dict[object, Callable[[], None]] = {}
+        self._ending: set[object] = set()
         self._used = 0  # held by holders not being ended (kept, not summed: charged per message)
         #: Holders ended because the node went over its limit.
         self.ended = 0
@@ -35,11 +35,11 @@ class NodeBudget:
         """Bytes held by holders that are not being ended."""
         return self._used
 
-    def register(self, holder: Hashable, end: Callable[[], None]) -> None:
+    def register(self, holder: object, end: Callable[[], None]) -> None:
         """``end()`` is called (once) if ``holder`` must go to bring the node under its limit."""
         self._end[holder] = end
 
-    def charge(self, holder: Hashable, n: int) -> None:
+    def charge(self, holder: object, n: int) -> None:
         """Count ``n`` more bytes for ``holder``; over the limit, end the largest holders."""
         self._held[holder] = self._held.get(holder, 0) + n
         if holder not in self._ending:
@@ -53,7 +53,7 @@ class NodeBudget:
             if end is not None:
                 end()
 
-    def release(self, holder: Hashable, n: int) -> None:
+    def release(self, holder: object, n: int) -> None:
         had = self._held.get(holder, 0)
         n = min(n, had)
         if holder not in self._ending:
@@ -63,7 +63,7 @@ class NodeBudget:
         else:
             self._held.pop(holder, None)
 
-    def forget(self, holder: Hashable) -> None:
+    def forget(self, holder: object) -> None:
         """``holder`` is gone: whatever it still held is freed."""
         had = self._held.pop(holder, 0)
         if holder not in self._ending:

@@ -21,10 +21,12 @@ from peerwire.tm2._addr import AddressError
 __all__ = [
     "AddressError",
     "IncompatibleNodeInfoError",
+    "NodeBudgetError",
     "NodeInfoError",
     "PacketDecodeError",
     "PeerRefusedError",
     "PongTimeoutError",
+    "RecvAssemblyTimeoutError",
     "RefusalReason",
     "SecretFrameError",
     "SecretHandshakeError",
@@ -38,6 +40,7 @@ class RefusalReason(enum.Enum):
 
     INBOUND_FULL = "too many inbound peers"
     DUPLICATE = "already connected"
+    DUPLICATE_IP = "peer from this IP already connected"
     SELF = "connection to ourselves"
     STOPPING = "switch is not running"
     ID_MISMATCH = "dialed one ID, reached another"
@@ -108,3 +111,12 @@ class PongTimeoutError(Tm2RemoteError):
 
 class WriteTimeoutError(Tm2RemoteError):
     """The peer did not take our bytes within ``write_timeout``: it stopped reading."""
+
+
+class RecvAssemblyTimeoutError(Tm2RemoteError):
+    """A message stayed incomplete for ``recv_assembly_timeout`` (gno v1.7.1): the peer
+    dribbled its packets, or stopped in the middle of it."""
+
+
+class NodeBudgetError(Tm2RemoteError):
+    """The node held more than its budget for all its peers, and this peer held the most."""

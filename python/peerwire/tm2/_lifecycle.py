@@ -22,6 +22,7 @@ from peerwire.tm2._errors import (
     NodeInfoError,
     PeerRefusedError,
     PongTimeoutError,
+    RecvAssemblyTimeoutError,
     RefusalReason,
     WriteTimeoutError,
 )
@@ -36,6 +37,7 @@ __all__ = [
 
 _REFUSALS = {
     RefusalReason.INBOUND_FULL: HandshakeFailureReason.TOO_MANY_PEERS,
+    RefusalReason.DUPLICATE_IP: HandshakeFailureReason.TOO_MANY_PEERS,  # from that IP
     RefusalReason.DUPLICATE: HandshakeFailureReason.ALREADY_CONNECTED,
     RefusalReason.SELF: HandshakeFailureReason.SELF,
     RefusalReason.STOPPING: HandshakeFailureReason.STOPPED,
@@ -94,7 +96,10 @@ def drop_reason(err: BaseException | None, *, stopping: bool) -> DropReason:
         return DropReason.STOPPED if stopping else DropReason.REQUESTED
     if isinstance(err, PeerRefusedError):
         return DropReason.DUPLICATE if err.reason is RefusalReason.REPLACED else DropReason.REQUESTED
-    if isinstance(err, PeerwireTimeoutError | TimeoutError | PongTimeoutError | WriteTimeoutError):
+    if isinstance(
+        err,
+        PeerwireTimeoutError | TimeoutError | PongTimeoutError | WriteTimeoutError | RecvAssemblyTimeoutError,
+    ):
         return DropReason.TIMEOUT
     if isinstance(err, ConnectionClosedError | OSError):
         return DropReason.CONNECTION_CLOSED

@@ -11,6 +11,14 @@ every ``ping_interval`` with a pong deadline, send/receive rate limits counted
 in 100 ms windows, ``send`` waiting up to 10 s and ``try_send`` not waiting,
 and an error path that stops the connection and reports exactly once.
 
+gno v1.7.1's connection budgets are here too: ``max_recv_buffer_bytes`` over
+all channels' incomplete messages, ``max_send_buffer_bytes`` over all queued
+messages, and ``recv_assembly_timeout`` from a message's first partial packet.
+Time the read loop spends waiting for a handler (``on_receive``; with the
+switch's backpressure, a full dispatch queue) is not the peer's: it is credited
+to the assembly deadlines (stalls of 50 ms or more) and to the pong deadline,
+as gno credits time spent in a reactor's ``Receive``.
+
 The per-message work lives in the Rust core: a ``PacketWriter`` holds the bounded
 send queues, runs the scheduler and cuts packets into one write buffer, one call
 per event-loop turn (up to 64 KiB of packets); a ``PacketReader`` splits, decodes
@@ -25,11 +33,18 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from peerwire._budget import NodeBudget
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._core import tm2 as _tm2
 from peerwire.errors import ConnectionClosedError, DecodeError, PeerwireError
 from peerwire.errors import TimeoutError as PeerwireTimeoutError
-from peerwire.tm2._errors import PacketDecodeError, PongTimeoutError, WriteTimeoutError
+from peerwire.tm2._errors import (
+    NodeBudgetError,
+    PacketDecodeError,
+    PongTimeoutError,
+    RecvAssemblyTimeoutError,
+    WriteTimeoutError,
+)
 from peerwire.tm2._secret import SecretConnection
 
 __all__ = ["ChannelDescriptor", "ChannelStatus", "ConnectionStatus", "MConnConfig", "MConnection"]
@@ -48,6 +63,18 @@ DEFAULT_SEND_TIMEOUT = 10.0
 #: deadline, so a peer that stops reading holds its slot for ever: its pings are
 #: never sent and the pong deadline never starts (issue 12 item 7).
 DEFAULT_WRITE_TIMEOUT = 20.0
+#: gno ``defaultRecvAssemblyTimeout``: a peer cannot pin reassembly memory by dribbling
+#: the packets of a message that never ends (anchored to its first packet, never extended).
+DEFAULT_RECV_ASSEMBLY_TIMEOUT = 30.0
+#: gno ``defaultMaxRecvBufferBytes``: bytes of incomplete messages over all of a connection's
+#: channels; without it a peer fills every channel's ``recv_message_capacity`` at once.
+DEFAULT_MAX_RECV_BUFFER_BYTES = 20 << 20
+#: gno ``defaultMaxSendBufferBytes``: bytes of messages queued for one peer over all channels,
+#: so reactors outpacing a slow peer cannot fill every queue with maximum-size messages.
+DEFAULT_MAX_SEND_BUFFER_BYTES = 20 << 20
+#: gno ``recvAssemblyStallGrace``: shorter handler stalls are not credited to the assembly
+#: deadlines (it keeps the per-message path cheap; 50 ms is nothing against 30 s).
+RECV_ASSEMBLY_STALL_GRACE = 0.05
 
 _PING, _PONG, _MSG = 0, 1, 2
 
@@ -74,7 +101,10 @@ class ChannelDescriptor:
 @dataclass(frozen=True)
 class MConnConfig:
     """gno ``conn.MConnConfig`` (rates as in ``config.DefaultP2PConfig``), plus ``write_timeout``:
-    a flush the peer does not take within it stops the connection (None: no bound, as gno)."""
+    a flush the peer does not take within it stops the connection (None: no bound, as gno).
+
+    ``recv_assembly_timeout``, ``max_recv_buffer_bytes`` and ``max_send_buffer_bytes`` are
+    gno v1.7.1's, with its defaults; 0 turns each off, as in gno."""
 
     send_rate: int = 5_120_000
     recv_rate: int = 5_120_000
@@ -83,8 +113,15 @@ class MConnConfig:
     ping_interval: float = 60.0
     pong_timeout: float = 45.0
     write_timeout: float | None = DEFAULT_WRITE_TIMEOUT
+    recv_assembly_timeout: float = DEFAULT_RECV_ASSEMBLY_TIMEOUT
+    max_recv_buffer_bytes: int = DEFAULT_MAX_RECV_BUFFER_BYTES
+    max_send_buffer_bytes: int = DEFAULT_MAX_SEND_BUFFER_BYTES
 
     def __post_init__(self) -> None:
+        if self.recv_assembly_timeout < 0:
+            raise ValueError("recv_assembly_timeout must be 0 (off) or positive")
+        if self.max_recv_buffer_bytes < 0 or self.max_send_buffer_bytes < 0:
+            raise ValueError("max_recv_buffer_bytes and max_send_buffer_bytes must be 0 (off) or positive")
         if self.write_timeout is not None and not self.write_timeout > 0:
             raise ValueError("write_timeout must be positive or None")
         if self.pong_timeout >= self.ping_interval:
@@ -165,6 +202,8 @@ class MConnection:
         config: MConnConfig | None = None,
         *,
         clock: Clock = SYSTEM_CLOCK,
+        node_budget: NodeBudget | None = None,
+        budget_holder: object = None,
     ) -> None:
         self._sc = sc
         self._cfg = config or MConnConfig()
@@ -179,8 +218,21 @@ class MConnection:
         # Queues, scheduler and packet cutting (Rust); every queue is bounded by its
         # channel's send_queue_capacity, and a queued message is never dropped.
         self._writer = _tm2.PacketWriter(
-            [(d.id, d.priority, d.send_queue_capacity) for d in self._channels], self._max_payload
+            [(d.id, d.priority, d.send_queue_capacity) for d in self._channels],
+            self._max_payload,
+            self._cfg.max_send_buffer_bytes,
         )
+        # Splitting, decoding and reassembly (Rust), bounded per channel and in total.
+        self._reader = _tm2.PacketReader(
+            [(d.id, d.recv_message_capacity) for d in self._channels],
+            self.max_packet_msg_size,
+            self._cfg.max_recv_buffer_bytes,
+        )
+        #: The node's budget for what its peers make it hold (reassembly counted here, under
+        #: ``budget_holder``: the peer, whose dispatch queues count under the same key).
+        self._node_budget = node_budget
+        self._holder: object = self if budget_holder is None else budget_holder
+        self._budget_held = 0
         self._send_limiter = _RateLimiter(self._cfg.send_rate, clock)
         self._recv_limiter = _RateLimiter(self._cfg.recv_rate, clock)
         self._send_signal = asyncio.Event()
@@ -190,6 +242,12 @@ class MConnection:
         self._ping_pending = False
         self._pong_timer: asyncio.Task[None] | None = None
         self._flush_timer: asyncio.Task[None] | None = None
+        self._assembly_timer: asyncio.Task[None] | None = None
+        # Time the read loop spent waiting for a handler (not reading: not the peer's doing).
+        self._stall_since: float | None = None
+        self._stalled_total = 0.0
+        self._ping_sent_at = 0.0
+        self._stalled_at_ping = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at = clock.monotonic()
         self._running = False
@@ -224,7 +282,7 @@ class MConnection:
         current = asyncio.current_task()
         owned = [
             t
-            for t in (*self._tasks, self._pong_timer, self._flush_timer)
+            for t in (*self._tasks, self._pong_timer, self._flush_timer, self._assembly_timer)
             if t is not None and t is not current
         ]
         for t in owned:
@@ -233,6 +291,9 @@ class MConnection:
         for t in owned:
             with contextlib.suppress(BaseException):
                 await t
+        if self._node_budget is not None:
+            self._node_budget.forget(self._holder)  # the reassembly buffers go with the connection
+            self._budget_held = 0
 
     async def flush_stop(self) -> None:
         """Send everything queued, flush, then stop (gno ``FlushStop``)."""
@@ -258,16 +319,17 @@ class MConnection:
         """Queue ``msg`` on channel ``ch_id``, waiting up to 10 s of clock time for room.
 
         True means the message will be written unless the connection dies. False if
-        not queued: unknown channel, not running, no room in time, or the connection
-        stopped while waiting (then at once, not after the 10 s).
+        not queued: unknown channel, not running, no room in time (a queue slot and
+        ``max_send_buffer_bytes``), larger than that whole budget (at once), or the
+        connection stopped while waiting (then at once, not after the 10 s).
         """
         if msg.__class__ is not bytes:
             msg = bytes(msg)
         if self._running and not self._stopped and self._writer.push(ch_id, msg):
             self._send_signal.set()  # the common case, without a further call
             return True
-        if not self.is_running or not self._writer.has_channel(ch_id):
-            return False
+        if not self.is_running or not self._writer.has_channel(ch_id) or not self._writer.can_admit(len(msg)):
+            return False  # a message over the whole send budget can never be admitted
         try:
             async with self._clock.timeout(DEFAULT_SEND_TIMEOUT):
                 while True:
@@ -313,10 +375,13 @@ class MConnection:
             # Cutting moves messages out of the queues: blocked senders retry.
             self._wake_senders()
             self._send_limiter.update(wrote)
+        if wrote:
+            # gno sets its flush timer after every packet, a full buffer flushing at once
+            # too: the throttle runs from the first packet of a burst, not from the end of
+            # the first full buffer's write (which waits for the socket to drain).
+            self._arm_flush()
         if self._writer.buffered >= WRITE_BUFFER_SIZE:
             await self._flush()  # also when this turn cut nothing: a full buffer never waits
-        elif wrote:
-            self._arm_flush()
         return self._writer.pending
 
     def _arm_flush(self) -> None:
@@ -356,6 +421,8 @@ class MConnection:
                 if self._ping_pending:
                     self._ping_pending = False
                     self._writer.put_ping()
+                    self._ping_sent_at = self._clock.monotonic()
+                    self._stalled_at_ping = self._stalled_total
                     # Arm before writing: the pong may arrive while the write drains.
                     self._start_pong_timer()
                     await self._flush()
@@ -387,18 +454,59 @@ class MConnection:
         if self._pong_timer is None or self._pong_timer.done():
             self._pong_timer = asyncio.get_running_loop().create_task(self._pong_deadline())
 
+    def _stalled_since(self, mark: float) -> float:
+        """Seconds the read loop spent in handlers since ``_stalled_total`` was ``mark``."""
+        stalled = self._stalled_total - mark
+        if self._stall_since is not None:  # a stall in progress is not in the total yet
+            stalled += self._clock.monotonic() - self._stall_since
+        return stalled
+
     async def _pong_deadline(self) -> None:
-        await self._clock.sleep(self._cfg.pong_timeout)
-        self._fail(PongTimeoutError(f"pong timeout: no pong within {self._cfg.pong_timeout} s"))
+        # The pong may sit unread in the socket while the read loop waits for a handler:
+        # that time is ours, so the window is extended by it (gno ``pongRemaining``).
+        clock, timeout = self._clock, self._cfg.pong_timeout
+        await clock.sleep(timeout)
+        while (
+            remaining := timeout
+            - (clock.monotonic() - self._ping_sent_at - self._stalled_since(self._stalled_at_ping))
+        ) > 0:
+            await clock.sleep(remaining)
+        self._fail(PongTimeoutError(f"pong timeout: no pong within {timeout} s"))
+
+    async def _assembly_deadline(self) -> None:
+        """Ends the connection when a message has been incomplete for ``recv_assembly_timeout``
+        of the peer's time; sleeps to the oldest one's deadline, gone once none is left."""
+        clock, timeout = self._clock, self._cfg.recv_assembly_timeout
+        while (oldest := self._reader.oldest_assembly()) is not None:
+            ch_id, since = oldest
+            deadline = since + timeout
+            if self._stall_since is not None:  # credited to ``since`` when the stall ends
+                deadline += clock.monotonic() - self._stall_since
+            remaining = deadline - clock.monotonic()
+            if remaining <= 0:
+                self._fail(
+                    RecvAssemblyTimeoutError(
+                        f"recv assembly timeout: channel {ch_id:X} did not complete message "
+                        f"within {timeout} s"
+                    )
+                )
+                return
+            await clock.sleep(remaining)
+
+    def _over_node_budget(self, limit: int) -> None:
+        self._fail(
+            NodeBudgetError(f"the node holds over {limit} bytes for its peers and this peer holds the most")
+        )
 
     # ------------------------------------------------------------ receiving
 
     async def _recv_routine(self) -> None:
         # Packet splitting, decoding and per-channel reassembly happen in Rust,
         # one call per socket buffer; this loop only applies policy.
-        reader = _tm2.PacketReader(
-            [(d.id, d.recv_message_capacity) for d in self._channels], self.max_packet_msg_size
-        )
+        reader, clock, budget = self._reader, self._clock, self._node_budget
+        assembly_deadline = self._cfg.recv_assembly_timeout > 0
+        if budget is not None:
+            budget.register(self._holder, lambda: self._over_node_budget(budget.limit))
         try:
             while True:
                 await self._recv_limiter.limit()
@@ -407,12 +515,32 @@ class MConnection:
                     raise ConnectionClosedError("connection closed by peer")
                 self._recv_limiter.update(len(chunk))
                 try:
-                    events = reader.feed(chunk)
+                    events = reader.feed(chunk, clock.monotonic())
                 except DecodeError as e:
                     raise PacketDecodeError(f"bad packet: {e}") from None
+                if budget is not None and (held := reader.buffered) != self._budget_held:
+                    if held > self._budget_held:
+                        budget.charge(self._holder, held - self._budget_held)
+                    else:
+                        budget.release(self._holder, self._budget_held - held)
+                    self._budget_held = held
+                if (
+                    assembly_deadline
+                    and reader.assembling
+                    and (self._assembly_timer is None or self._assembly_timer.done())
+                ):
+                    self._assembly_timer = asyncio.get_running_loop().create_task(self._assembly_deadline())
                 for kind, ch_id, msg in events:
                     if kind == _MSG:
-                        await self._on_receive(ch_id, msg)
+                        self._stall_since = start = clock.monotonic()
+                        try:
+                            await self._on_receive(ch_id, msg)
+                        finally:
+                            self._stall_since = None
+                            stalled = clock.monotonic() - start
+                            self._stalled_total += stalled
+                            if stalled >= RECV_ASSEMBLY_STALL_GRACE:
+                                reader.extend_assembly(stalled)
                     elif kind == _PING:
                         self.pings_received += 1
                         self._pong_pending = True
