@@ -74,3 +74,51 @@ def tm2_echo_request() -> bytes:
     from peerwire._core import tm2 as core
 
     return core.encode_message(ECHO, b"x" * 60_000, 1024)
+
+
+@aio
+async def test_node_budget_ends_the_largest_holder_and_honest_peers_stay() -> None:
+    """Many attackers each under their per-connection receive budget still add up: the
+    switch's node budget ends the one holding the most, and an honest peer keeps its echo."""
+    from peerwire._core import tm2 as core
+    from tests.hostile._tm2 import honest_tm2_echo
+
+    budget = 2 * 1024 * 1024
+    async with TcpNode(
+        "victim-" + os.urandom(3).hex(),
+        tm2.with_allow_duplicate_ip(True),
+        tm2.with_node_budget_bytes(budget),
+        with_discovery=False,
+    ) as v:
+        attackers = [await RawSts.connect(v, node_info=True) for _ in range(3)]
+        await eventually(lambda: len(v.sw.peers()) == 3, "attackers connected")
+        # Each starts a message it never finishes: 600 KiB, 700 KiB, 900 KiB (2.2 MiB in all).
+        for a, kib in zip(attackers, (600, 700, 900), strict=True):
+            a.send(core.encode_chunks(ECHO, bytes(kib * 1024), 1024, last=False))
+        assert await attackers[2].closed_by_victim(10), "the largest holder is ended"
+        await eventually(lambda: len(v.sw.peers()) == 2, "two attackers left")
+        assert v.sw.node_budget.used == (600 + 700) * 1024 <= budget and v.sw.node_budget.ended == 1
+        assert await honest_tm2_echo(v) < 5.0
+        for a in attackers:
+            await a.close()
+        await eventually(lambda: v.sw.node_budget.used == 0, "the bytes go with the peers")
+
+
+@aio
+async def test_duplicate_ip_guard_refuses_a_second_inbound_peer_from_one_ip() -> None:
+    """gno v1.7.1 ``AllowDuplicateIP = false``: fresh node keys are free, so one host cannot take
+    a second inbound slot; with the guard off (peerwire's default) it can."""
+    for allow in (False, True):
+        async with TcpNode(
+            "victim-" + os.urandom(3).hex(), tm2.with_allow_duplicate_ip(allow), with_discovery=False
+        ) as v:
+            first = await RawSts.connect(v, node_info=True)
+            await eventually(lambda: len(v.sw.peers()) == 1, "first peer connected")
+            second = await RawSts.connect(v, node_info=True)
+            if allow:
+                await eventually(lambda: len(v.sw.peers()) == 2, "second peer accepted")
+            else:
+                assert await second.closed_by_victim(5)
+                assert v.sw.stats.rejected_duplicate_ip == 1 and len(v.sw.peers()) == 1
+            await first.close()
+            await second.close()

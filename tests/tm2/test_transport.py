@@ -42,6 +42,9 @@ class Behavior:
     def is_private_peer(self, peer_id: tm2.ID) -> bool:
         return False
 
+    def node_budget(self) -> None:
+        return None
+
 
 def _info(key: tm2.NodeKey, port: int = 26656, **kw: Any) -> tm2.NodeInfo:
     base: dict[str, Any] = {

@@ -127,6 +127,9 @@ class Behavior:
     def is_private_peer(self, peer_id: str) -> bool:
         return False
 
+    def node_budget(self) -> None:
+        return None
+
 
 def node_info(key: tm2.NodeKey) -> tm2.NodeInfo:
     return tm2.NodeInfo(

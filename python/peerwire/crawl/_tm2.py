@@ -56,6 +56,9 @@ class _PexCollector:
     def is_private_peer(self, peer_id: tm2.ID) -> bool:
         return False
 
+    def node_budget(self) -> None:
+        return None
+
 
 def describe(info: tm2.NodeInfo) -> dict[str, Any]:
     return {

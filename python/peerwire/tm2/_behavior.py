@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from peerwire._budget import NodeBudget
 from peerwire.tm2._contracts import ChannelDescriptor, PeerConn, Receiver
 from peerwire.tm2._keys import ID
 
@@ -25,6 +26,8 @@ class SwitchCore(Protocol):
     def stop_peer_for_error(self, peer: PeerConn, err: BaseException | None) -> None: ...
     def is_persistent_peer(self, peer_id: str) -> bool: ...
     def is_private_peer(self, peer_id: str) -> bool: ...
+    @property
+    def node_budget(self) -> NodeBudget: ...
 
 
 class Dispatcher:
@@ -59,3 +62,6 @@ class SwitchBehavior:
 
     def is_private_peer(self, peer_id: ID) -> bool:
         return self._sw.is_private_peer(peer_id)
+
+    def node_budget(self) -> NodeBudget:
+        return self._sw.node_budget

@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENT_DIALS",
     "DEFAULT_MAX_INBOUND",
     "DEFAULT_MAX_OUTBOUND",
+    "DEFAULT_NODE_BUDGET",
     "DEFAULT_REDIAL_INTERVAL",
     "ConfigError",
     "SwitchConfig",
@@ -50,7 +51,9 @@ __all__ = [
     "with_broadcast_queue_size",
     "with_clock",
     "with_dial_timeout",
+    "with_allow_duplicate_ip",
     "with_dispatch_queue_size",
+    "with_node_budget_bytes",
     "with_max_concurrent_dials",
     "with_max_inbound_peers",
     "with_max_outbound_peers",
@@ -77,6 +80,10 @@ DEFAULT_DISPATCH_QUEUE = 256
 # message up to the channel's capacity still passes): a peer sending 21 MiB messages
 # faster than its reactor reads them costs at most this much memory per channel.
 DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024
+# Bytes all peers together may make the node hold (incomplete messages in reassembly and
+# messages waiting in dispatch queues): the per-peer bounds alone let 50 peers hold over
+# 1 GiB. Over it, the peer holding the most is ended (NodeBudgetError).
+DEFAULT_NODE_BUDGET = 256 * 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -108,6 +115,13 @@ class SwitchConfig:
     broadcast_queue_bytes: int = DEFAULT_QUEUE_BYTES
     dispatch_queue_size: int = DEFAULT_DISPATCH_QUEUE
     dispatch_queue_bytes: int = DEFAULT_QUEUE_BYTES
+    #: gno v1.7.1 ``AllowDuplicateIP``: False refuses an inbound peer from an IP that already
+    #: holds a peer slot (fresh node keys are free, so one host could take every slot).
+    #: gno's switch defaults to False; ours to True, so that nodes sharing 127.0.0.1 (tests,
+    #: local testnets, the simulator's shared hosts) connect as gno's own test config lets them.
+    #: A node on a public network should set False (``peerwire node`` takes gno's key).
+    allow_duplicate_ip: bool = True
+    node_budget_bytes: int = DEFAULT_NODE_BUDGET
 
     def __post_init__(self) -> None:
         try:
@@ -130,6 +144,7 @@ class SwitchConfig:
             "broadcast_queue_bytes",
             "dispatch_queue_size",
             "dispatch_queue_bytes",
+            "node_budget_bytes",
         ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -184,6 +199,16 @@ def with_reactor(name: str, reactor: Reactor) -> SwitchOption:
         s.reactors[name] = reactor
 
     return apply
+
+
+def with_allow_duplicate_ip(allow: bool) -> SwitchOption:
+    """gno ``WithAllowDuplicateIP``: False refuses inbound peers from an IP that already has one."""
+    return _set(allow_duplicate_ip=allow)
+
+
+def with_node_budget_bytes(n: int) -> SwitchOption:
+    """Bytes all peers together may make the node hold (see ``DEFAULT_NODE_BUDGET``)."""
+    return _set(node_budget_bytes=n)
 
 
 def with_max_inbound_peers(n: int) -> SwitchOption:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from peerwire._budget import NodeBudget
 from peerwire._clock import Clock
 from peerwire.tm2._addr import NetAddress
 from peerwire.tm2._keys import ID
@@ -97,6 +98,9 @@ class PeerBehavior(Protocol):
     def handle_peer_error(self, peer: PeerConn, err: BaseException) -> None: ...
     def is_persistent_peer(self, peer_id: ID) -> bool: ...
     def is_private_peer(self, peer_id: ID) -> bool: ...
+    def node_budget(self) -> NodeBudget | None:
+        """What all peers of the node may make it hold together (None: no node-wide bound)."""
+        ...
 
 
 @runtime_checkable

@@ -48,6 +48,10 @@ class PeerSet:
     def list(self) -> list[PeerConn]:
         return list(self._peers.values())
 
+    def has_ip(self, ip: str, *, but: str) -> bool:
+        """Whether a peer other than ``but`` connects from ``ip`` (gno ``hasPeerFromIP``)."""
+        return any(p.remote_ip == ip and p.id != but for p in self._peers.values())
+
     def num_inbound(self) -> int:
         return self._inbound
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from peerwire._budget import NodeBudget
 from peerwire.tm2._config import SwitchConfig
 from peerwire.tm2._contracts import PeerConn, Reactor
 from peerwire.tm2._errors import PacketDecodeError
@@ -58,6 +59,7 @@ class SwitchStats:
     dial_failures: int = 0
     rejected_inbound_full: int = 0
     rejected_duplicate: int = 0
+    rejected_duplicate_ip: int = 0
     rejected_self: int = 0
     invalid_addresses: int = 0
     dial_queue_full: int = 0
@@ -101,6 +103,7 @@ class PeerRecord:
         self._sender: asyncio.Task[None | None] | None = None
         self.broadcast_dropped = 0
         self.dispatch_waits = 0
+        self._budget: NodeBudget | None = None
 
     def __repr__(self) -> str:
         return f"PeerRecord({self.id}, {self.state.value if self.state else None})"
@@ -129,9 +132,11 @@ class PeerRecord:
         stats: SwitchStats,
         spawn: Spawn,
         on_error: Callable[[PeerConn, BaseException], None],
+        budget: NodeBudget | None = None,
     ) -> None:
         """Queue ``msg`` for the channel's reactor; wait while the queue is full (the caller,
-        the connection's read loop, then reads nothing more from this peer)."""
+        the connection's read loop, then reads nothing more from this peer). Queued bytes
+        count against the node's ``budget`` as the peer's until the reactor has handled them."""
         peer = self.peer
         if not self.live or peer is None:
             return
@@ -142,6 +147,7 @@ class PeerRecord:
                 on_error(peer, PacketDecodeError(f"message on unknown channel {ch_id:#x}"))
                 return
             box = self._inbox[ch_id] = _Inbox()
+            self._budget = budget
             self._tasks.append(
                 spawn(self._dispatch(ch_id, reactor, box, on_error), f"tm2-dispatch-{self.id}")
             )
@@ -157,6 +163,8 @@ class PeerRecord:
         box.items.append(msg)
         box.size += len(msg)
         box.wake.set()
+        if budget is not None:
+            budget.charge(peer, len(msg))
 
     async def _dispatch(
         self, ch_id: int, reactor: Reactor, box: _Inbox, on_error: Callable[[PeerConn, BaseException], None]
@@ -183,6 +191,8 @@ class PeerRecord:
                 items.popleft()
                 box.size -= len(msg)
                 box.room.set()
+                if self._budget is not None:
+                    self._budget.release(peer, len(msg))
 
     # -- sending: broadcast queue with an explicit drop policy ----------------------------------------
     def enqueue(self, ch_id: int, msg: bytes, cfg: SwitchConfig, stats: SwitchStats, spawn: Spawn) -> bool:
@@ -234,6 +244,8 @@ class PeerRecord:
         """Cancel the record's tasks and release a read loop waiting for room."""
         for box in self._inbox.values():
             box.room.set()
+        if self._budget is not None and self.peer is not None:
+            self._budget.forget(self.peer)  # its queued messages go with it
         current = asyncio.current_task()
         for t in self._tasks:
             if t is not current:

@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from peerwire._budget import NodeBudget
 from peerwire._clock import SYSTEM_CLOCK, Clock
 from peerwire._tasks import TaskScope
 from peerwire.diagnostics import DialFailureRecord
@@ -111,6 +112,8 @@ class MultiplexSwitch:
         self.rng: random.Random = setup.rng or random.SystemRandom()
         self._resolver: Resolver = setup.resolver or system_resolver
         self.stats = SwitchStats()
+        #: Bytes all peers make the node hold (reassembly, dispatch queues); see SwitchConfig.
+        self.node_budget = NodeBudget(self.config.node_budget_bytes)
         # (clock time the dial started, peer ID, connected?) of the last dials; bounded.
         self.dial_history: deque[tuple[float, ID, bool]] = deque(maxlen=DIAL_HISTORY)
         self._queue = DialQueue(self.clock)
@@ -399,6 +402,7 @@ class MultiplexSwitch:
             self.stats,
             self._spawn_peer_task,
             self.stop_peer_for_error,
+            self.node_budget,
         )
 
     async def _teardown(
@@ -568,6 +572,10 @@ class MultiplexSwitch:
             if self._peers.num_inbound() >= self.max_inbound_peers and not self.is_persistent_peer(peer.id):
                 self.stats.rejected_inbound_full += 1
                 self._reject(peer, RefusalReason.INBOUND_FULL)
+                continue
+            if not self.config.allow_duplicate_ip and self._peers.has_ip(peer.remote_ip, but=peer.id):
+                self.stats.rejected_duplicate_ip += 1
+                self._reject(peer, RefusalReason.DUPLICATE_IP)
                 continue
             self._spawn_peer_task(self._add_peer_task(peer), f"add {peer.id}")
 

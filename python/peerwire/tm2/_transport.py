@@ -72,7 +72,14 @@ class Peer:
         self._conn_key = conn_key  # the transport's duplicate-guard key
         self._reactors = behavior.reactors()
         self.mconn = MConnection(
-            sc, behavior.reactor_ch_descriptors(), self._on_receive, self._on_error, mconfig, clock=clock
+            sc,
+            behavior.reactor_ch_descriptors(),
+            self._on_receive,
+            self._on_error,
+            mconfig,
+            clock=clock,
+            node_budget=behavior.node_budget(),
+            budget_holder=self,
         )
 
     async def _on_receive(self, ch_id: int, msg: bytes) -> None:
