@@ -205,21 +205,19 @@ def test_gnoland_p2p_section_loads() -> None:
           allow_duplicate_ip = false
           addr_book_file = "config/addrbook.json"
         """)
-    # gno v1.7.1 features the TM2 stack does not have are refused by name, never ignored
-    with pytest.raises(ConfigError) as ei:
-        parse_config(text, path="c.toml", base_dir=Path("/b"))
-    assert "recv_assembly_timeout: not implemented by peerwire's TM2 stack" in str(ei.value)
-    assert "set it to 0" in str(ei.value)
-    as_peerwire_runs = (
-        text.replace('"30s"', '"0s"')
-        .replace("20971520", "0")
-        .replace("allow_duplicate_ip = false", "allow_duplicate_ip = true")
+    # gno v1.7.1's connection budgets and duplicate-IP guard are read and used
+    p = parse_config(text, path="c.toml", base_dir=Path("/b")).p2p
+    assert p.laddr == P2PConfig().laddr and not p.allow_duplicate_ip
+    assert (p.recv_assembly_timeout, p.max_recv_buffer_bytes, p.max_send_buffer_bytes) == (
+        30.0,
+        20971520,
+        20971520,
     )
-    p = parse_config(as_peerwire_runs, path="c.toml", base_dir=Path("/b")).p2p
-    assert p.laddr == P2PConfig().laddr and p.allow_duplicate_ip and p.max_recv_buffer_bytes == 0
+    off = parse_config(text.replace('"30s"', '"0s"').replace("20971520", "0"), path="c.toml").p2p
+    assert (off.recv_assembly_timeout, off.max_recv_buffer_bytes, off.max_send_buffer_bytes) == (0.0, 0, 0)
     for key, bad in (
-        ("allow_duplicate_ip", "false"),
-        ("max_send_buffer_bytes", "20971520"),
+        ("max_send_buffer_bytes", "1048576"),  # below gno's minimum: one maximum block response
+        ("max_recv_buffer_bytes", "-1"),
         ("external_address", '"example.org:26656"'),
         ("external_address", '"0.0.0.0:26656"'),
     ):

@@ -159,11 +159,12 @@ class P2PConfig:
     pex: bool = True
     private_peer_ids: tuple[str, ...] = ()
     addr_book_file: str = "config/addrbook.json"
-    # gno v1.7.1 additions (not in older TM2). peerwire's TM2 stack has none of these features, so
-    # the defaults say what it does (the feature off) and any other value is refused by name.
-    recv_assembly_timeout: float = 0.0
-    max_recv_buffer_bytes: int = 0
-    max_send_buffer_bytes: int = 0
+    # gno v1.7.1 additions (not in older TM2), with gno's defaults; 0 turns a bound off.
+    recv_assembly_timeout: float = 30.0
+    max_recv_buffer_bytes: int = 20 << 20
+    max_send_buffer_bytes: int = 20 << 20
+    # gno's default is false; true here so that several local nodes on 127.0.0.1 connect
+    # (gnoland's own config.toml carries the key, so a gno.land config keeps gno's guard).
     allow_duplicate_ip: bool = True
 
     @property
@@ -567,31 +568,8 @@ def _parse_p2p(r: _Reader) -> P2PConfig:
         ),
         allow_duplicate_ip=r.get("allow_duplicate_ip", bool, d.allow_duplicate_ip),
     )
-    _refuse_unimplemented(r, cfg)
     r.reject_unknown()
     return cfg
-
-
-#: gno v1.7.1 ``[p2p]`` keys whose feature peerwire's TM2 stack does not have, with the one
-#: value that describes what it does instead (the feature off) and why that is that value.
-_UNIMPLEMENTED_P2P: dict[str, tuple[object, str]] = {
-    "recv_assembly_timeout": (0.0, "messages have no assembly deadline"),
-    "max_recv_buffer_bytes": (0, "only each channel's own receive capacity bounds a connection"),
-    "max_send_buffer_bytes": (0, "only each channel's own send queue bounds a connection"),
-    "allow_duplicate_ip": (True, "the switch has no guard against several peers from one IP"),
-}
-
-
-def _refuse_unimplemented(r: _Reader, cfg: P2PConfig) -> None:
-    """Refuse a value that asks for a feature the TM2 stack does not have (never ignore it)."""
-    for key, (off, why) in _UNIMPLEMENTED_P2P.items():
-        value = getattr(cfg, key)
-        if value != off:
-            shown = "true" if off is True else "0"
-            raise r.error(
-                key,
-                f"not implemented by peerwire's TM2 stack ({why}); remove the key or set it to {shown}",
-            )
 
 
 def parse_config(

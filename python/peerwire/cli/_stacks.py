@@ -50,6 +50,7 @@ from peerwire.tm2 import (
     NodeInfo,
     NodeKey,
     PeerConn,
+    with_allow_duplicate_ip,
     with_max_inbound_peers,
     with_max_outbound_peers,
     with_persistent_peers,
@@ -407,6 +408,7 @@ async def tm2_node_backend(cfg: NodeConfig, identity: NodeKey, metrics: NetMetri
     options: list[Any] = [
         with_max_inbound_peers(p.max_num_inbound_peers),
         with_max_outbound_peers(p.max_num_outbound_peers),
+        with_allow_duplicate_ip(p.allow_duplicate_ip),
     ]
     if p.persistent_peers:
         options.append(with_persistent_peers(list(p.persistent_peers)))
@@ -434,6 +436,9 @@ async def tm2_node_backend(cfg: NodeConfig, identity: NodeKey, metrics: NetMetri
             recv_rate=p.recv_rate,
             max_packet_msg_payload_size=p.max_packet_msg_payload_size,
             flush_throttle=p.flush_throttle_timeout,
+            recv_assembly_timeout=p.recv_assembly_timeout,
+            max_recv_buffer_bytes=p.max_recv_buffer_bytes,
+            max_send_buffer_bytes=p.max_send_buffer_bytes,
         ),
         profile=cfg.node_profile,
         external=external,
