@@ -365,7 +365,7 @@ class MConnection:
 
     async def _send_batch(self) -> bool:
         """Cut packets (batches of 10 while the rate window allows, up to 64 KiB) in one
-        call; flush a full buffer, else arm the flush throttle. True if data is left."""
+        call; arm the flush throttle, and flush a full buffer at once. True if data is left."""
         allowance = self._send_limiter.allowance()
         if not allowance:  # this window's budget is used: wait for the next one
             await self._send_limiter.limit()
@@ -375,7 +375,6 @@ class MConnection:
             # Cutting moves messages out of the queues: blocked senders retry.
             self._wake_senders()
             self._send_limiter.update(wrote)
-        if wrote:
             # gno sets its flush timer after every packet, a full buffer flushing at once
             # too: the throttle runs from the first packet of a burst, not from the end of
             # the first full buffer's write (which waits for the socket to drain).
@@ -454,22 +453,20 @@ class MConnection:
         if self._pong_timer is None or self._pong_timer.done():
             self._pong_timer = asyncio.get_running_loop().create_task(self._pong_deadline())
 
-    def _stalled_since(self, mark: float) -> float:
-        """Seconds the read loop spent in handlers since ``_stalled_total`` was ``mark``."""
-        stalled = self._stalled_total - mark
-        if self._stall_since is not None:  # a stall in progress is not in the total yet
-            stalled += self._clock.monotonic() - self._stall_since
-        return stalled
+    def _stall_in_progress(self) -> float:
+        """Seconds the read loop has been in a handler so far (0 when it is reading)."""
+        return 0.0 if self._stall_since is None else self._clock.monotonic() - self._stall_since
 
     async def _pong_deadline(self) -> None:
         # The pong may sit unread in the socket while the read loop waits for a handler:
         # that time is ours, so the window is extended by it (gno ``pongRemaining``).
         clock, timeout = self._clock, self._cfg.pong_timeout
         await clock.sleep(timeout)
-        while (
-            remaining := timeout
-            - (clock.monotonic() - self._ping_sent_at - self._stalled_since(self._stalled_at_ping))
-        ) > 0:
+        while True:
+            stalled = self._stalled_total - self._stalled_at_ping + self._stall_in_progress()
+            remaining = timeout - (clock.monotonic() - self._ping_sent_at - stalled)
+            if remaining <= 0:
+                break
             await clock.sleep(remaining)
         self._fail(PongTimeoutError(f"pong timeout: no pong within {timeout} s"))
 
@@ -479,10 +476,8 @@ class MConnection:
         clock, timeout = self._clock, self._cfg.recv_assembly_timeout
         while (oldest := self._reader.oldest_assembly()) is not None:
             ch_id, since = oldest
-            deadline = since + timeout
-            if self._stall_since is not None:  # credited to ``since`` when the stall ends
-                deadline += clock.monotonic() - self._stall_since
-            remaining = deadline - clock.monotonic()
+            # A stall in progress is credited to ``since`` only when it ends.
+            remaining = since + timeout + self._stall_in_progress() - clock.monotonic()
             if remaining <= 0:
                 self._fail(
                     RecvAssemblyTimeoutError(
