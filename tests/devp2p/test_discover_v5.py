@@ -136,13 +136,20 @@ async def test_lookup_converges_on_small_network() -> None:
             for _ in range(8)
         ]
         every = [boot, *rest]
-        for _ in range(3):
+        ids = {n.id for n in every}
+
+        def coverage() -> list[int]:
+            return [len(({x.id for x in n.table_nodes()} | {n.id}) & ids) for n in every]
+
+        # Three rounds converge on a quiet machine; on a loaded CI runner a reply
+        # can miss its deadline and cost its sender a table slot for a round, so
+        # the network gets up to six rounds to converge, and must.
+        for _ in range(6):
             for n in rest:
                 await n.lookup(None)
-        ids = {n.id for n in every}
-        for n in every:
-            known = {x.id for x in n.table_nodes()} | {n.id}
-            assert len(known & ids) >= 0.9 * len(ids), len(known & ids)
+            if min(coverage()) == len(ids):
+                break
+        assert min(coverage()) == len(ids), coverage()
         got = await rest[0].lookup(rest[5].id)
         assert got[0].id == rest[5].id
 
