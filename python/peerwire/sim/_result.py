@@ -32,6 +32,10 @@ class Result:
     messages: list[dict[str, Any]] = field(default_factory=list)
     #: gossip: every (message, receiving node) delay from publication to first receipt, seconds
     propagation_delays: list[float] = field(default_factory=list)
+    #: the same delays per stack ("devp2p", "tm2"): stack "both" gossips on each
+    delays_by_stack: dict[str, list[float]] = field(default_factory=dict)
+    #: stack "both": the TM2 side's connected peers per live node at the last sample
+    final_tm2_peer_counts: list[int] = field(default_factory=list)
 
     def add_sample(
         self,
@@ -43,15 +47,21 @@ class Result:
         attacker_entries: list[int],
         counters: dict[str, int],
         peer_counts: list[int] | None = None,
+        tm2_books: list[int] | None = None,
+        tm2_peer_counts: list[int] | None = None,
     ) -> None:
+        """One sample. Stack "both" passes its TM2 side as ``tm2_books`` (PEX address book
+        sizes) and ``tm2_peer_counts``; the other figures are then the devp2p side's."""
         want = min(CONVERGED_TABLE, max(0, live - 1))
         peers: dict[str, Any] = {}
         if peer_counts is not None:
-            peers = {
-                "peers_mean": statistics.fmean(peer_counts) if peer_counts else 0.0,
-                "peers_min": min(peer_counts, default=0),
-            }
+            peers |= _mean_min("peers", peer_counts)
             self.final_peer_counts = list(peer_counts)
+        if tm2_books is not None:
+            peers |= _mean_min("tm2_book", tm2_books)
+        if tm2_peer_counts is not None:
+            peers |= _mean_min("tm2_peers", tm2_peer_counts)
+            self.final_tm2_peer_counts = list(tm2_peer_counts)
         self.series.append(
             {
                 "t": t,
@@ -74,19 +84,32 @@ class Result:
         )
         self.final_table_sizes = list(table_sizes)
 
-    def add_message(self, msg_id: int, sent: float, eligible: int, delays: list[float]) -> None:
-        """One gossip message: ``delays`` of the ``eligible`` nodes that received it."""
-        self.messages.append({"id": msg_id, "t": sent, "eligible": eligible, "reached": len(delays)})
+    def add_message(
+        self, msg_id: int, sent: float, eligible: int, delays: list[float], *, stack: str = "devp2p"
+    ) -> None:
+        """One gossip message on ``stack``: ``delays`` of the ``eligible`` nodes that received it."""
+        self.messages.append(
+            {"id": msg_id, "t": sent, "stack": stack, "eligible": eligible, "reached": len(delays)}
+        )
         self.propagation_delays.extend(delays)
+        self.delays_by_stack.setdefault(stack, []).extend(delays)
 
-    def coverage(self) -> float:
-        """Share of (message, eligible node) pairs that arrived: 1.0 is every message everywhere."""
-        want = sum(m["eligible"] for m in self.messages)
-        return sum(m["reached"] for m in self.messages) / want if want else 0.0
+    @property
+    def stacks(self) -> list[str]:
+        """The stacks that carried gossip, in the order they first did."""
+        return list(self.delays_by_stack)
 
-    def delay_quantile(self, q: float) -> float | None:
-        """The ``q`` quantile of the propagation delays (nearest rank), or None without traffic."""
-        d = sorted(self.propagation_delays)
+    def coverage(self, stack: str | None = None) -> float:
+        """Share of (message, eligible node) pairs that arrived, over every stack or one:
+        1.0 is every message everywhere."""
+        ms = [m for m in self.messages if stack is None or m.get("stack") == stack]
+        want = sum(m["eligible"] for m in ms)
+        return sum(m["reached"] for m in ms) / want if want else 0.0
+
+    def delay_quantile(self, q: float, stack: str | None = None) -> float | None:
+        """The ``q`` quantile of the propagation delays (nearest rank) over every stack or
+        one, or None without traffic."""
+        d = sorted(self.propagation_delays if stack is None else self.delays_by_stack.get(stack, []))
         return d[min(len(d) - 1, int(q * len(d)))] if d else None
 
     # ---------------------------------------------------------------- views
@@ -118,10 +141,20 @@ class Result:
                 f"peers mean {s['peers_mean']:.1f}, min {s['peers_min']}; "
                 f"connections made {s.get('tcp_established', 0)}, reset {s.get('tcp_resets', 0)}"
             )
-        if self.messages:
-            p50, p90, p99 = (self.delay_quantile(q) or 0.0 for q in (0.5, 0.9, 0.99))
+        if "tm2_peers_mean" in s:
             lines.append(
-                f"gossip: {len(self.messages)} messages reached {100 * self.coverage():.1f}% of nodes; "
+                f"tm2: address book mean {s['tm2_book_mean']:.1f}, min {s['tm2_book_min']}; "
+                f"peers mean {s['tm2_peers_mean']:.1f}, min {s['tm2_peers_min']}"
+            )
+        several = len(self.stacks) > 1
+        for stack in self.stacks if several else [None]:
+            ms = [m for m in self.messages if stack is None or m.get("stack") == stack]
+            if not ms:
+                continue
+            p50, p90, p99 = (self.delay_quantile(q, stack) or 0.0 for q in (0.5, 0.9, 0.99))
+            lines.append(
+                f"{stack + ' ' if stack else ''}gossip: {len(ms)} messages reached "
+                f"{100 * self.coverage(stack):.1f}% of nodes; "
                 f"delay p50 {1000 * p50:.0f} ms, p90 {1000 * p90:.0f} ms, p99 {1000 * p99:.0f} ms"
             )
         lines.append(f"trace_hash={self.trace_hash}")
@@ -142,6 +175,14 @@ class Result:
                 "table_size": self.final_table_sizes,
                 "peer_count": self.final_peer_counts,
                 "propagation_delay": sorted(self.propagation_delays),
+                **(
+                    {
+                        "tm2_peer_count": self.final_tm2_peer_counts,
+                        "propagation_delay_by_stack": {k: sorted(v) for k, v in self.delays_by_stack.items()},
+                    }
+                    if self.final_tm2_peer_counts
+                    else {}
+                ),
             },
         }
 
@@ -183,7 +224,16 @@ def write_plots(result: Result, d: Path) -> list[Path]:
     save(fig, "convergence.png")
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    if result.final_peer_counts:
+    if result.final_tm2_peer_counts:  # stack "both": the two sides side by side
+        sides = [result.final_peer_counts, result.final_tm2_peer_counts]
+        labels = ["devp2p", "tm2"]
+        if not result.final_peer_counts:
+            sides, labels = sides[1:], labels[1:]
+        top = max(max(x, default=0) for x in sides)
+        ax.hist(sides, bins=range(top + 2), label=labels)
+        ax.legend()
+        ax.set_xlabel("connected peers (degree)")
+    elif result.final_peer_counts:
         ax.hist(result.final_peer_counts, bins=range(max(result.final_peer_counts) + 2))
         ax.set_xlabel("connected peers (degree)")
     else:
@@ -195,8 +245,12 @@ def write_plots(result: Result, d: Path) -> list[Path]:
 
     if result.propagation_delays:
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        delays = sorted(result.propagation_delays)
-        ax.plot([1000 * x for x in delays], [(i + 1) / len(delays) for i in range(len(delays))])
+        for stack, per_stack in result.delays_by_stack.items():
+            delays = sorted(per_stack)
+            ys = [(i + 1) / len(delays) for i in range(len(delays))]
+            ax.plot([1000 * x for x in delays], ys, label=stack)
+        if len(result.delays_by_stack) > 1:
+            ax.legend()
         ax.set_xlabel("propagation delay (ms, simulated)")
         ax.set_ylabel("share of deliveries")
         ax.set_title(f"gossip propagation CDF ({100 * result.coverage():.1f}% coverage)")
@@ -234,10 +288,23 @@ def aggregate(results: list[Result], param: str, values: list[Any]) -> dict[str,
                 "table_mean": statistics.fmean([r.last("table_mean") or 0.0 for r in rs]),
                 "gossip_coverage_mean": _mean_or_none([r.coverage() if r.messages else None for r in rs]),
                 "delay_p90_mean": _mean_or_none([r.delay_quantile(0.9) for r in rs]),
+                **_per_stack_coverage(rs),
                 "trace_hashes": sorted({r.trace_hash for r in rs}),
             }
         )
     return {"param": param, "rows": rows}
+
+
+def _per_stack_coverage(rs: list[Result]) -> dict[str, Any]:
+    """Stack "both": the gossip coverage of each stack, averaged over the runs."""
+    stacks = sorted({k for r in rs for k in r.stacks})
+    if len(stacks) < 2:
+        return {}
+    return {"gossip_coverage_by_stack": {k: _mean_or_none([r.coverage(k) for r in rs]) for k in stacks}}
+
+
+def _mean_min(prefix: str, xs: list[int]) -> dict[str, Any]:
+    return {f"{prefix}_mean": statistics.fmean(xs) if xs else 0.0, f"{prefix}_min": min(xs, default=0)}
 
 
 def _mean_or_none(xs: list[float | None]) -> float | None:

@@ -23,6 +23,8 @@ __all__ = ["run"]
 
 DISCOVERY_PORT = 30303
 LISTEN_PORT = 30303
+#: TM2 nodes listen on gno's default port (beside devp2p's in stack "both").
+TM2_PORT = 26656
 #: secp256k1 order: a key drawn from the RNG must be below it.
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -68,7 +70,7 @@ class SimNode:
     udp: UDPv4 | UDPv5 | None = None
     server: devp2p.Server | None = None
     gossip: Gossip | None = None
-    #: the TM2 node (stack "tm2") and the secret its key is made from
+    #: the TM2 node (stacks "tm2" and "both") and the secret its key is made from
     tm2: TM2Node | None = None
     tm2_secret: bytes = b""
     #: its services are up (discovery, server or switch)
@@ -103,17 +105,21 @@ class SimNode:
     def live(self) -> bool:
         return self.running and self.stopped_at is None
 
-    def gossip_state(self) -> GossipState | None:
-        return self.tm2.gossip.state if self.tm2 is not None else self.gossip
+    def gossip_state(self, stack: str) -> GossipState | None:
+        if stack == "tm2":
+            return self.tm2.gossip.state if self.tm2 is not None else None
+        return self.gossip
 
-    def peer_count(self) -> int | None:
-        if self.tm2 is not None:
-            return self.tm2.peer_count()
+    def peer_count(self, stack: str) -> int | None:
+        """Connected peers on ``stack``, or None where the node runs no server or switch there."""
+        if stack == "tm2":
+            return self.tm2.peer_count() if self.tm2 is not None else None
         return self.server.peer_count() if self.server is not None else None
 
-    async def publish(self, msg_id: int, size: int) -> None:
-        if self.tm2 is not None:
-            await self.tm2.gossip.publish(msg_id, size)
+    async def publish(self, stack: str, msg_id: int, size: int) -> None:
+        if stack == "tm2":
+            if self.tm2 is not None:
+                await self.tm2.gossip.publish(msg_id, size)
         elif self.gossip is not None:
             await self.gossip.publish(msg_id, size)
 
@@ -129,8 +135,8 @@ class _Sim:
         self.rng_nodes = random.Random(root.getrandbits(64))
         self.rng_faults = random.Random(root.getrandbits(64))
         self.rng_traffic = random.Random(root.getrandbits(64))
-        #: gossip messages sent by the traffic generator: (message id, origin node index, time)
-        self.messages: list[tuple[int, int, float]] = []
+        #: gossip messages sent by the traffic generator: (message id, origin node index, time, stack)
+        self.messages: list[tuple[int, int, float, str]] = []
         self.loop = VirtualLoop()
         link = LinkModel(latency=scenario.latency, loss=scenario.loss, bandwidth=scenario.bandwidth)
         self.net = Network(self.loop, self.rng_net, link)
@@ -152,7 +158,7 @@ class _Sim:
         ip = attacker_ip(self._attackers, self.sc.attacker_subnets) if attacker else honest_ip(i)
         self._attackers += attacker
         n = SimNode(i, ip, _key(self.rng_keys), attacker=attacker, full=self.sc.full and not attacker)
-        if self.sc.stack == "tm2":
+        if self.sc.runs_tm2 and not attacker:
             n.tm2_secret = self.rng_keys.randbytes(32)
         self.net.add_host(ip, nat=not attacker and self.rng_nodes.random() < self.sc.nat)
         self.nodes.append(n)
@@ -167,8 +173,20 @@ class _Sim:
         n.started_at = self.loop.time()
         self.net.trace("start", n.index, n.ip)
         if self.sc.stack == "tm2":
-            await self._serve_tm2(n)
+            await self._serve_tm2(n, marks_running=True)
             return
+        # Stack "both": the host runs a TM2 node beside its devp2p services (the same
+        # address and links, another port); it ends with them when the node stops.
+        tm2_side = self.loop.create_task(self._serve_tm2(n)) if self.sc.runs_tm2 and not n.attacker else None
+        try:
+            await self._serve_devp2p(n)
+        finally:
+            if tm2_side is not None:
+                n.stop.set()  # the devp2p side ended early (a crash): stop the TM2 side too
+                await tm2_side
+
+    async def _serve_devp2p(self, n: SimNode) -> None:
+        """Discovery (v4 or v5), and a devp2p Server on a full node."""
         boots = [] if n.bootnode else self.boot
         service = (
             listen_v5(
@@ -208,12 +226,15 @@ class _Sim:
         n.udp = None
         n.running = False
 
-    async def _serve_tm2(self, n: SimNode) -> None:
-        """A TM2 node: the real transport and switch, PEX from the seeds, the gossip reactor."""
+    async def _serve_tm2(self, n: SimNode, *, marks_running: bool = False) -> None:
+        """A TM2 node: the real transport and switch, PEX from the seeds, the gossip reactor.
+
+        ``marks_running``: the node is up once the switch is (stack "tm2"; in "both" the
+        devp2p side says so)."""
         node = TM2Node(
             n.tm2_secret,
             n.ip,
-            LISTEN_PORT,
+            TM2_PORT,
             seeds=[] if n.bootnode else self.tm2_seeds,
             max_peers=self.sc.max_peers,
             seed_inbound=len(self.nodes) if n.bootnode else 0,
@@ -223,11 +244,14 @@ class _Sim:
             now=self.loop.time,
         )
         await node.start()
-        n.tm2, n.running = node, True
+        n.tm2 = node
+        n.running = n.running or marks_running
         try:
             await n.stop.wait()
         finally:
-            n.running = False
+            if marks_running:
+                n.running = False
+            n.tm2 = None
             await node.stop()
 
     async def _serve(self, n: SimNode, udp: UDPv4 | UDPv5) -> None:
@@ -254,17 +278,20 @@ class _Sim:
             await server.stop()
 
     async def _traffic(self) -> None:
-        """The traffic generator: a gossip message from a random live full node every interval."""
+        """The traffic generator: every interval, a gossip message from a random live full
+        node on each stack that has them."""
         await asyncio.sleep(max(0.0, self.sc.traffic_start - self.loop.time()))
         while self.loop.time() <= self.sc.duration - PROPAGATION_GRACE:
-            live = [n for n in self.nodes if n.live and n.peer_count() is not None]
-            if live:
+            for stack in self.sc.gossip_stacks:
+                live = [n for n in self.nodes if n.live and n.peer_count(stack) is not None]
+                if not live:
+                    continue
                 origin = self.rng_traffic.choice(live)
                 msg_id = len(self.messages) + 1
-                self.messages.append((msg_id, origin.index, self.loop.time()))
+                self.messages.append((msg_id, origin.index, self.loop.time(), stack))
                 self.net.trace("publish", msg_id, origin.index)
                 host = self.net.hosts[origin.ip]
-                publish = origin.publish(msg_id, self.sc.traffic_size)
+                publish = origin.publish(stack, msg_id, self.sc.traffic_size)
                 self.loop.create_task(publish, context=host.context)
             await asyncio.sleep(self.sc.traffic_interval)
 
@@ -329,27 +356,29 @@ class _Sim:
 
     def _record_propagation(self) -> None:
         """Per message: which nodes live at the end (and up when it was sent) got it, and how late."""
-        live = [n for n in self.nodes if n.live and n.gossip_state() is not None]
-        for msg_id, origin, sent in self.messages:
+        for msg_id, origin, sent, stack in self.messages:
+            live = [n for n in self.nodes if n.live and n.gossip_state(stack) is not None]
             # Nodes up when it was sent; one that joined a moment before may not have peers yet
             # (start traffic after the mesh forms, as the shipped scenarios do).
             eligible = [n for n in live if n.started_at <= sent and n.index != origin]
             delays = []
             for n in eligible:
-                state = n.gossip_state()
+                state = n.gossip_state(stack)
                 assert state is not None
                 seen = state.first_seen.get(msg_id)
                 if seen is not None:
                     delays.append(seen[0] - sent)
-            self.result.add_message(msg_id, sent, len(eligible), delays)
+            self.result.add_message(msg_id, sent, len(eligible), delays, stack=stack)
 
     def _sample(self) -> None:
         t = self.loop.time()
         live = [n for n in self.nodes if n.live and not n.attacker]
         ids = {n.key.public_key.node_id: n for n in self.nodes}
+        only_tm2 = self.sc.stack == "tm2"
         sizes, dead, attack = [], [], []
         for n in live:
-            if n.tm2 is not None:  # the PEX address book is TM2's table
+            if only_tm2:  # the PEX address book is TM2's table
+                assert n.tm2 is not None
                 sizes.append(n.tm2.known_addresses())
                 dead.append(0)
                 attack.append(0)
@@ -359,6 +388,9 @@ class _Sim:
             sizes.append(len(entries))
             dead.append(sum(1 for e in entries if e in ids and ids[e].stopped_at is not None))
             attack.append(sum(1 for e in entries if e in ids and ids[e].attacker))
+        main = "tm2" if only_tm2 else "devp2p"
+        # Stack "both": the TM2 side of each host, recorded beside the devp2p figures.
+        beside = [n.tm2 for n in live if n.tm2 is not None]
         self.result.add_sample(
             t,
             live=len(live),
@@ -366,7 +398,11 @@ class _Sim:
             dead_entries=dead,
             attacker_entries=attack,
             counters=dict(self.net.counters),
-            peer_counts=[c for n in live if (c := n.peer_count()) is not None] if self.sc.servers else None,
+            peer_counts=[c for n in live if (c := n.peer_count(main)) is not None]
+            if self.sc.full or only_tm2
+            else None,
+            tm2_books=[x.known_addresses() for x in beside] if self.sc.stack == "both" else None,
+            tm2_peer_counts=[x.peer_count() for x in beside] if self.sc.stack == "both" else None,
         )
 
     async def main(self) -> None:
@@ -375,8 +411,8 @@ class _Sim:
         for n in self.nodes[: self.sc.bootnodes]:
             n.bootnode = True
             self.boot.append(n.node_with_record() if self.sc.discovery == ("v5",) else n.node)
-            if self.sc.stack == "tm2":
-                self.tm2_seeds.append(f"{tm2.NodeKey.from_secret(n.tm2_secret).id}@{n.ip}:{LISTEN_PORT}")
+            if self.sc.runs_tm2:
+                self.tm2_seeds.append(f"{tm2.NodeKey.from_secret(n.tm2_secret).id}@{n.ip}:{TM2_PORT}")
         for _ in range(self.sc.attackers):
             self._new_node(attacker=True)
         for n in self.nodes:

@@ -89,12 +89,10 @@ class Scenario:
     def __post_init__(self) -> None:
         if self.stack not in STACKS:
             raise ValueError(f"stack must be one of {STACKS}, got {self.stack!r}")
-        if self.stack == "both":
-            raise ValueError("stack 'both' is not simulated yet (devp2p or tm2)")
-        if self.persistent_seeds and self.stack != "tm2":
-            raise ValueError("persistent_seeds is a TM2 setting (stack = 'tm2')")
+        if self.persistent_seeds and not self.runs_tm2:
+            raise ValueError("persistent_seeds is a TM2 setting (stack = 'tm2' or 'both')")
         if self.stack == "tm2" and self.attackers:
-            raise ValueError("attackers target the discovery v4 table: stack devp2p only")
+            raise ValueError("attackers target the discovery v4 table: stack devp2p or both")
         if tuple(self.discovery) not in (("v4",), ("v5",)):
             raise ValueError(f"discovery must be ['v4'] or ['v5'], got {list(self.discovery)}")
         if self.discovery == ("v5",) and self.attackers:
@@ -110,7 +108,9 @@ class Scenario:
         if self.traffic_interval < 0 or not 16 <= self.traffic_size <= MAX_MESSAGE:
             raise ValueError(f"traffic needs interval >= 0 and 16 <= size <= {MAX_MESSAGE} bytes")
         if self.traffic_interval > 0 and not self.servers:
-            raise ValueError("a traffic generator needs full nodes ([nodes] full = true, or stack tm2)")
+            raise ValueError(
+                "a traffic generator needs full nodes ([nodes] full = true) or TM2 (stack tm2 or both)"
+            )
         if self.full and self.bandwidth is not None:
             # RLPx handshake padding (EIP-8) comes from the OS RNG inside the Rust core: with a
             # bandwidth model its size would shift timings, and the trace would not replay.
@@ -122,7 +122,20 @@ class Scenario:
     @property
     def servers(self) -> bool:
         """Whether nodes run a server or switch (devp2p full nodes; TM2 nodes always do)."""
-        return self.full or self.stack == "tm2"
+        return self.full or self.runs_tm2
+
+    @property
+    def runs_devp2p(self) -> bool:
+        return self.stack in ("devp2p", "both")
+
+    @property
+    def runs_tm2(self) -> bool:
+        return self.stack in ("tm2", "both")
+
+    @property
+    def gossip_stacks(self) -> tuple[str, ...]:
+        """The stacks the traffic generator publishes on: those whose nodes hold connections."""
+        return tuple(s for s, on in (("devp2p", self.full), ("tm2", self.runs_tm2)) if on)
 
     def with_param(self, name: str, value: Any) -> Scenario:
         """A copy with one parameter changed (what a sweep varies)."""
