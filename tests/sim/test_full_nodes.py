@@ -175,12 +175,31 @@ def test_discovery_v5_nodes_fill_tables_feed_the_servers_and_replay() -> None:
     assert a.counters["udp_delivered"] > 0
 
 
+def test_discovery_v4_and_v5_on_one_socket_fill_both_tables_and_replay() -> None:
+    # geth's shape: both protocols share each node's UDP port; the server dials from both
+    # random walks (FairMix). Each protocol's table is recorded beside the union.
+    sc = replace(V5, name="v4v5", discovery=("v4", "v5"))
+    a = sim.run(sc, seed=4)
+    b = sim.run(sc, seed=4)
+    assert a.trace_hash == b.trace_hash and a.series == b.series
+    last = a.series[-1]
+    assert last["table_v4_min"] >= 5 and last["table_v5_min"] >= 5, a.summary()
+    assert last["table_min"] >= max(last["table_v4_min"], last["table_v5_min"])
+    assert last["peers_min"] >= 1 and a.messages and a.coverage() == 1.0, a.summary()
+    assert "v5 table mean" in a.summary()
+    assert "table_v5_mean" not in sim.run(replace(sc, discovery=("v5",)), seed=4).series[-1]
+
+
 def test_discovery_v5_scenarios_are_validated() -> None:
     with pytest.raises(ValueError, match="discovery must be"):
         Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v4", "v6"]'))
     with pytest.raises(ValueError, match="v4 only"):
         Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v5"]\n[attack]\ncount = 4'))
+    with pytest.raises(ValueError, match="v4 only"):
+        Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v4", "v5"]\n[attack]\ncount = 4'))
     assert Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v5"]')).discovery == ("v5",)
+    both = Scenario.from_dict(tomllib.loads('[nodes]\ndiscovery = ["v4", "v5"]'))
+    assert both.discovery == ("v4", "v5")
 
 
 def test_tm2_persistent_seed_is_redialed_and_joins_the_halves_after_healing() -> None:

@@ -49,9 +49,12 @@ class Result:
         peer_counts: list[int] | None = None,
         tm2_books: list[int] | None = None,
         tm2_peer_counts: list[int] | None = None,
+        protocol_tables: dict[str, list[int]] | None = None,
     ) -> None:
         """One sample. Stack "both" passes its TM2 side as ``tm2_books`` (PEX address book
-        sizes) and ``tm2_peer_counts``; the other figures are then the devp2p side's."""
+        sizes) and ``tm2_peer_counts``; the other figures are then the devp2p side's.
+        Discovery v4 and v5 together pass each protocol's table sizes as ``protocol_tables``
+        (``table_sizes`` counts each node once over both)."""
         want = min(CONVERGED_TABLE, max(0, live - 1))
         peers: dict[str, Any] = {}
         if peer_counts is not None:
@@ -62,6 +65,8 @@ class Result:
         if tm2_peer_counts is not None:
             peers |= _mean_min("tm2_peers", tm2_peer_counts)
             self.final_tm2_peer_counts = list(tm2_peer_counts)
+        for protocol, sizes in (protocol_tables or {}).items():
+            peers |= _mean_min(f"table_{protocol}", sizes)
         self.series.append(
             {
                 "t": t,
@@ -140,6 +145,11 @@ class Result:
             lines.append(
                 f"peers mean {s['peers_mean']:.1f}, min {s['peers_min']}; "
                 f"connections made {s.get('tcp_established', 0)}, reset {s.get('tcp_resets', 0)}"
+            )
+        if "table_v5_mean" in s:
+            lines.append(
+                f"discovery v4 table mean {s['table_v4_mean']:.1f} (min {s['table_v4_min']}), "
+                f"v5 table mean {s['table_v5_mean']:.1f} (min {s['table_v5_min']})"
             )
         if "tm2_peers_mean" in s:
             lines.append(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from peerwire import devp2p, tm2
 from peerwire.devp2p import ENR, Node, PrivateKey
-from peerwire.devp2p.discover import NodeDB, UDPv4, UDPv5, listen_v4, listen_v5
+from peerwire.devp2p.discover import Discovery, NodeDB, UDPv4, UDPv5, listen, listen_v4, listen_v5
 from peerwire.sim._gossip import Gossip, GossipState
 from peerwire.sim._loop import SimClock, VirtualLoop
 from peerwire.sim._network import LinkModel, Network
@@ -29,6 +29,8 @@ TM2_PORT = 26656
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 Progress = Callable[[float, float], None]
+#: A node's discovery: v4, v5, or both on one socket (``discovery = ["v4", "v5"]``).
+DiscoveryService = UDPv4 | UDPv5 | Discovery
 
 #: The traffic generator stops this long before the end: every message judged for
 #: coverage and delay had time to cross the network.
@@ -66,8 +68,8 @@ class SimNode:
     bootnode: bool = False
     #: runs a devp2p Server (Scenario.full) besides discovery
     full: bool = False
-    #: its discovery service (v4 or v5, as the scenario says)
-    udp: UDPv4 | UDPv5 | None = None
+    #: its discovery service (v4, v5 or both, as the scenario says)
+    udp: DiscoveryService | None = None
     server: devp2p.Server | None = None
     gossip: Gossip | None = None
     #: the TM2 node (stacks "tm2" and "both") and the secret its key is made from
@@ -186,10 +188,22 @@ class _Sim:
                 await tm2_side
 
     async def _serve_devp2p(self, n: SimNode) -> None:
-        """Discovery (v4 or v5), and a devp2p Server on a full node."""
+        """Discovery (v4, v5 or both), and a devp2p Server on a full node."""
         boots = [] if n.bootnode else self.boot
-        service = (
-            listen_v5(
+        service: contextlib.AbstractAsyncContextManager[DiscoveryService] = (
+            listen(
+                n.key,
+                f"{n.ip}:{DISCOVERY_PORT}",
+                v4=True,
+                v5=True,
+                bootnodes=boots,
+                node_database=NodeDB(None),
+                clock=self.clock,
+                seed=self.rng_nodes.getrandbits(63),
+                tcp_port=n.tcp_port,
+            )
+            if self.sc.discovery == ("v4", "v5")
+            else listen_v5(
                 n.key,
                 f"{n.ip}:{DISCOVERY_PORT}",
                 bootnodes=boots,
@@ -254,7 +268,7 @@ class _Sim:
             n.tm2 = None
             await node.stop()
 
-    async def _serve(self, n: SimNode, udp: UDPv4 | UDPv5) -> None:
+    async def _serve(self, n: SimNode, udp: DiscoveryService) -> None:
         """A full node: the real devp2p Server, dialing what discovery finds, with the gossip protocol."""
         n.gossip = Gossip(self.loop.time)
         config = devp2p.Config(
@@ -295,12 +309,14 @@ class _Sim:
                 self.loop.create_task(publish, context=host.context)
             await asyncio.sleep(self.sc.traffic_interval)
 
-    async def _lookups(self, udp: UDPv4 | UDPv5) -> None:
-        """What a server's dialer does with discovery: random lookups, one every interval."""
+    async def _lookups(self, udp: DiscoveryService) -> None:
+        """What a server's dialer does with discovery: random lookups, one every interval
+        (on each protocol when both run)."""
         while True:
             await asyncio.sleep(self.sc.lookup_interval)
-            with contextlib.suppress(Exception):
-                await udp.lookup()
+            for protocol in _protocols(udp):
+                with contextlib.suppress(Exception):
+                    await protocol.lookup()
 
     async def _kill(self, n: SimNode) -> None:
         if n.stopped_at is not None:
@@ -384,7 +400,7 @@ class _Sim:
                 attack.append(0)
                 continue
             assert n.udp is not None
-            entries = n.udp.table.nodes()
+            entries = _table_ids(n.udp)
             sizes.append(len(entries))
             dead.append(sum(1 for e in entries if e in ids and ids[e].stopped_at is not None))
             attack.append(sum(1 for e in entries if e in ids and ids[e].attacker))
@@ -403,14 +419,26 @@ class _Sim:
             else None,
             tm2_books=[x.known_addresses() for x in beside] if self.sc.stack == "both" else None,
             tm2_peer_counts=[x.peer_count() for x in beside] if self.sc.stack == "both" else None,
+            protocol_tables=self._protocol_tables(live) if len(self.sc.discovery) > 1 else None,
         )
+
+    @staticmethod
+    def _protocol_tables(live: list[SimNode]) -> dict[str, list[int]]:
+        """Discovery v4 and v5 together: each protocol's table size per live node."""
+        out: dict[str, list[int]] = {"v4": [], "v5": []}
+        for n in live:
+            if isinstance(n.udp, Discovery):
+                for name, p in (("v4", n.udp.v4), ("v5", n.udp.v5)):
+                    if p is not None:
+                        out[name].append(len(p.table.nodes()))
+        return out
 
     async def main(self) -> None:
         for _ in range(self.sc.nodes):
             self._new_node()
         for n in self.nodes[: self.sc.bootnodes]:
             n.bootnode = True
-            self.boot.append(n.node_with_record() if self.sc.discovery == ("v5",) else n.node)
+            self.boot.append(n.node_with_record() if "v5" in self.sc.discovery else n.node)
             if self.sc.runs_tm2:
                 self.tm2_seeds.append(f"{tm2.NodeKey.from_secret(n.tm2_secret).id}@{n.ip}:{TM2_PORT}")
         for _ in range(self.sc.attackers):
@@ -456,7 +484,26 @@ def _discovery_counts(n: SimNode) -> dict[str, int]:
         return {}
     who = "attacker" if n.attacker else "honest"
     # v5 has no flood limiter or bond budget (those counters stay 0 there)
-    return {f"{who}_{name}": int(getattr(n.udp.stats, name, 0)) for name in DISCOVERY_COUNTERS}
+    return {
+        f"{who}_{name}": sum(int(getattr(p.stats, name, 0)) for p in _protocols(n.udp))
+        for name in DISCOVERY_COUNTERS
+    }
+
+
+def _protocols(udp: DiscoveryService) -> list[UDPv4 | UDPv5]:
+    if isinstance(udp, Discovery):
+        return [p for p in (udp.v4, udp.v5) if p is not None]
+    return [udp]
+
+
+def _table_ids(udp: DiscoveryService) -> list[bytes]:
+    """The IDs in the node's tables (each once: v4 and v5 may both hold a node)."""
+    if not isinstance(udp, Discovery):
+        return list(udp.table.nodes())
+    seen: dict[bytes, None] = {}
+    for p in _protocols(udp):
+        seen.update(dict.fromkeys(p.table.nodes()))
+    return list(seen)
 
 
 def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:

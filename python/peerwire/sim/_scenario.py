@@ -14,6 +14,8 @@ from peerwire.sim._gossip import MAX_MESSAGE
 __all__ = ["Fault", "Scenario", "shipped_scenarios"]
 
 STACKS = ("devp2p", "tm2", "both")
+#: v4, v5, or both on one socket (as geth runs them)
+DISCOVERY_CHOICES = (("v4",), ("v5",), ("v4", "v5"))
 FAULT_KINDS = ("partition", "heal", "kill_bootnodes", "kill", "churn")
 #: Top-level keys of a scenario file.
 TOML_KEYS = (
@@ -93,9 +95,9 @@ class Scenario:
             raise ValueError("persistent_seeds is a TM2 setting (stack = 'tm2' or 'both')")
         if self.stack == "tm2" and self.attackers:
             raise ValueError("attackers target the discovery v4 table: stack devp2p or both")
-        if tuple(self.discovery) not in (("v4",), ("v5",)):
-            raise ValueError(f"discovery must be ['v4'] or ['v5'], got {list(self.discovery)}")
-        if self.discovery == ("v5",) and self.attackers:
+        if tuple(self.discovery) not in DISCOVERY_CHOICES:
+            raise ValueError(f"discovery must be ['v4'], ['v5'] or ['v4', 'v5'], got {list(self.discovery)}")
+        if self.discovery != ("v4",) and self.attackers:
             raise ValueError("attackers are simulated against discovery v4 only")
         if self.nodes < 1 or not 0 <= self.bootnodes <= self.nodes:
             raise ValueError("need nodes >= 1 and 0 <= bootnodes <= nodes")
@@ -166,7 +168,7 @@ class Scenario:
             if src in nodes:
                 kw[dst] = nodes.pop(src)
         if "discovery" in nodes:
-            kw["discovery"] = tuple(nodes.pop("discovery"))
+            kw["discovery"] = tuple(sorted(nodes.pop("discovery")))  # ["v5", "v4"] is ["v4", "v5"]
         for key in ("join_over", "lookup_interval"):
             if key in nodes:
                 kw[key] = parse_duration(nodes.pop(key))

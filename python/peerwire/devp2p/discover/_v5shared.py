@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
@@ -133,11 +134,13 @@ async def listen(
     tcp_port: int = 0,
     v5_resp_timeout: float = RESP_TIMEOUT,
     findnode_liveness_check: bool = True,
+    seed: int | None = None,
 ) -> AsyncIterator[Discovery]:
     """Run v4 and/or v5 on one UDP socket at ``addr`` until the block exits.
 
     Bootnodes may be ``enode:`` URLs or ``enr:`` records; both protocols use every one
     (v5 reaches an ``enode:`` bootnode by its key and fetches its record, as geth).
+    ``seed`` seeds both protocols' random choices (a simulation replays them).
     """
     if not (v4 or v5):
         raise ValueError("enable at least one of v4 and v5")
@@ -145,20 +148,32 @@ async def listen(
     boots = [await _resolve(Node.parse(b) if isinstance(b, str) else b, clock) for b in bootnodes]
     own_db = not isinstance(node_database, NodeDB)
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    seeds = random.Random(seed) if seed is not None else None
+    seed4, seed5 = (seeds.getrandbits(63), seeds.getrandbits(63)) if seeds is not None else (None, None)
     d4: UDPv4 | None = None
     d5: UDPv5 | None = None
     transport: asyncio.DatagramTransport | None = None
+    placeholder = Discovery(None, None, None, clock)
     try:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
-        sock.bind((host, port))
-        bound = sock.getsockname()[1]
         loop = asyncio.get_running_loop()
+        # Bound through the loop (not a socket of our own), as listen_v4 and listen_v5:
+        # a simulated loop serves it.
+        transport, _ = await loop.create_datagram_endpoint(lambda: placeholder, local_addr=(host, port))
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+        bound = int(transport.get_extra_info("sockname")[1])
         if v4:
-            d4 = UDPv4(key, db=db, bootnodes=boots, net_restrict=net_restrict, clock=clock, tcp_port=tcp_port)
-        placeholder = Discovery(None, None, None, clock)
-        transport, _ = await loop.create_datagram_endpoint(lambda: placeholder, sock=sock)
+            d4 = UDPv4(
+                key,
+                db=db,
+                bootnodes=boots,
+                net_restrict=net_restrict,
+                clock=clock,
+                tcp_port=tcp_port,
+                seed=seed4,
+            )
         if d4 is not None:
             await d4.serve(transport, host, bound)
             assert d4.local is not None
@@ -177,6 +192,7 @@ async def listen(
                 clock=clock,
                 resp_timeout=v5_resp_timeout,
                 findnode_liveness_check=findnode_liveness_check,
+                seed=seed5,
             )
             d5.connection_made(transport)
             await d5.start()
@@ -189,6 +205,5 @@ async def listen(
             await d4.close()
         if transport is not None:
             transport.close()
-        sock.close()
         if own_db:
             db.close()
