@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -118,3 +119,15 @@ def test_cli_writes_each_stacks_distributions(tmp_path: Path) -> None:
     assert set(by_stack) == {"devp2p", "tm2"} and all(by_stack.values())
     assert len(data["distributions"]["tm2_peer_count"]) == 6
     assert {m["stack"] for m in data["messages"]} == {"devp2p", "tm2"}
+
+
+def test_simulated_nodes_do_not_log_below_error_unless_asked(caplog: pytest.LogCaptureFixture) -> None:
+    sc = replace(BOTH, nodes=8, max_peers=2, duration=30.0, traffic_interval=0.0)
+    with caplog.at_level(logging.DEBUG, logger="peerwire.devp2p.dial"):  # the user's own level: kept
+        sim.run(sc, seed=1)
+    asked = [r for r in caplog.records if r.name.startswith("peerwire")]
+    assert asked, "a level set by the user keeps the library's lines"
+    caplog.clear()
+    sim.run(sc, seed=1)
+    assert not [r for r in caplog.records if r.name.startswith("peerwire") and r.levelno < logging.ERROR]
+    assert logging.getLogger("peerwire").level == logging.NOTSET  # restored

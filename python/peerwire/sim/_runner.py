@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -512,9 +513,18 @@ def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
 
 
 def run(scenario: Scenario, seed: int = 1, *, progress: Progress | None = None) -> Result:
-    """Simulate ``scenario`` with ``seed``; the same pair always gives the same ``trace_hash``."""
+    """Simulate ``scenario`` with ``seed``; the same pair always gives the same ``trace_hash``.
+
+    The simulated nodes' own log lines (a dial refused with "too many peers", say) are
+    events of the simulation, not news for whoever runs it: below ERROR they are muted for
+    the run unless the ``peerwire`` logger has a level of its own.
+    """
     sim = _Sim(scenario, seed, progress)
     loop = sim.loop
+    library_log = logging.getLogger("peerwire")
+    muted = library_log.level == logging.NOTSET
+    if muted:
+        library_log.setLevel(logging.ERROR)
     # The cyclic GC runs when allocation counts say so, which differs between
     # processes; collecting frees async generators and futures whose finalizers
     # schedule callbacks. Off during the run and collected at sample times instead,
@@ -529,4 +539,6 @@ def run(scenario: Scenario, seed: int = 1, *, progress: Progress | None = None) 
         loop.close()
         if gc_was_on:
             gc.enable()
+        if muted:
+            library_log.setLevel(logging.NOTSET)
     return sim.result
