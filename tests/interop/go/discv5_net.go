@@ -3,15 +3,18 @@ package main
 // discv5-net: an in-process loopback network of N go-ethereum discv5 nodes, and geth's
 // RandomNodes crawl over it, for the enumeration comparison in benches/bench_discv5_crawl.py.
 //
-// args:   -nodes N
-// stdout: first line {"boot": "enr:...", "ids": [hex...]} once every node has run one lookup;
-//         then one JSON answer per command.
+// args:   -nodes N -rounds R
+// stdout: first line {"boot": "enr:...", "ids": [hex...], "in_tables": k} once every node has
+//         run R lookups (its own ID first, then random targets, as geth's table refresh does;
+//         late joiners reach others' tables in the later rounds); k counts the network's nodes
+//         that some node's table holds, all a walk can ever meet. Then one JSON answer per command.
 // stdin:  {"cmd": "crawl", "want": 0.99, "timeout": seconds}: a fresh geth node walks
 //         RandomNodes from the bootnode until it has met want*N of the network's nodes;
 //         answer {"found": k, "seconds": f}.
 
 import (
 	"bufio"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -36,6 +39,7 @@ type crawlCmd struct {
 func runDiscv5Net(args []string) error {
 	fs := flag.NewFlagSet("discv5-net", flag.ContinueOnError)
 	n := fs.Int("nodes", 1000, "network size")
+	rounds := fs.Int("rounds", 3, "warm-up lookups per node")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,26 +60,41 @@ func runDiscv5Net(args []string) error {
 			d.Close()
 		}
 	}()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for _, d := range nodes {
-		wg.Add(1)
-		go func(d *discover.UDPv5) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			d.Lookup(d.Self().ID())
-		}(d)
+	for r := 0; r < *rounds; r++ {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 64)
+		for _, d := range nodes {
+			wg.Add(1)
+			go func(d *discover.UDPv5) {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				target := d.Self().ID()
+				if r > 0 {
+					_, _ = crand.Read(target[:])
+				}
+				d.Lookup(target)
+			}(d)
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	ids := make([]string, 0, len(nodes))
 	all := make(map[enode.ID]bool, len(nodes))
 	for _, d := range nodes {
 		ids = append(ids, d.Self().ID().String())
 		all[d.Self().ID()] = true
 	}
+	inTables := make(map[enode.ID]bool, len(nodes))
+	for _, d := range nodes {
+		for _, x := range d.AllNodes() {
+			if all[x.ID()] {
+				inTables[x.ID()] = true
+			}
+		}
+	}
 	out := json.NewEncoder(os.Stdout)
-	if err := out.Encode(map[string]any{"boot": boot.Self().String(), "ids": ids}); err != nil {
+	hello := map[string]any{"boot": boot.Self().String(), "ids": ids, "in_tables": len(inTables)}
+	if err := out.Encode(hello); err != nil {
 		return err
 	}
 	in := bufio.NewScanner(os.Stdin)
