@@ -131,3 +131,17 @@ def test_simulated_nodes_do_not_log_below_error_unless_asked(caplog: pytest.LogC
     sim.run(sc, seed=1)
     assert not [r for r in caplog.records if r.name.startswith("peerwire") and r.levelno < logging.ERROR]
     assert logging.getLogger("peerwire").level == logging.NOTSET  # restored
+
+
+def test_sweep_aggregates_each_stacks_coverage() -> None:
+    def result(seed: int, reached: dict[str, int]) -> sim.Result:
+        r = sim.Result(scenario="both", seed=seed)
+        for i, (stack, k) in enumerate(reached.items()):
+            r.add_message(i, 1.0, 4, [0.1] * k, stack=stack)
+        return r
+
+    runs = [result(1, {"devp2p": 4, "tm2": 2}), result(2, {"devp2p": 4, "tm2": 4})]
+    row = sim.aggregate(runs, "seed", [7, 7])["rows"][0]
+    assert row["gossip_coverage_by_stack"] == {"devp2p": 1.0, "tm2": 0.75}
+    single = sim.aggregate([result(1, {"tm2": 2})], "seed", [7])["rows"][0]
+    assert "gossip_coverage_by_stack" not in single and single["gossip_coverage_mean"] == 0.5
