@@ -315,3 +315,20 @@ async def test_enode_bootnode_reached_by_key_and_its_record_fetched() -> None:
             devp2p.PrivateKey.generate(), "127.0.0.1:0", bootnodes=[f"enode://{liar_key.to_hex()}"]
         ):
             pass
+
+
+@run_async
+async def test_nodes_answers_verify_each_record_once_and_forgeries_still_fail() -> None:
+    async with nodes(1) as (a,):
+        key = devp2p.PrivateKey.generate()
+        raw = devp2p.ENR.build(key, 1, ip="10.0.0.5", udp=30303).to_bytes()
+        asked = Node(public_key=devp2p.PrivateKey.generate().public_key, host="10.0.0.9", udp_port=30303)
+        dists = [kad.log_distance(asked.id, key.public_key.node_id)]
+        first = a._verify_response_node(asked, raw, dists, set())
+        assert first is not None and first.id == key.public_key.node_id
+        # The same bytes again (another peer's answer): the node checked before, no new check.
+        assert a._verify_response_node(asked, raw, dists, set()) is first
+        # One signature byte changed: not the verified bytes, so it is checked, and fails.
+        forged = bytearray(raw)
+        forged[5] ^= 1
+        assert a._verify_response_node(asked, bytes(forged), dists, set()) is None

@@ -23,7 +23,7 @@ __all__ = ["PrivateKey", "PublicKey"]
 class PublicKey:
     """A secp256k1 public key; immutable and hashable."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_node_id", "_raw")
 
     def __init__(self, raw: bytes) -> None:
         """Build from 64 (X||Y), 65 (04||X||Y) or 33 (compressed) bytes.
@@ -32,6 +32,7 @@ class PublicKey:
             InvalidKeyError: the bytes are not a point on the curve.
         """
         self._raw: bytes = _secp.normalize_public(bytes(raw))
+        self._node_id: bytes | None = None
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PublicKey:
@@ -68,7 +69,10 @@ class PublicKey:
     @property
     def node_id(self) -> bytes:
         """keccak256 of the 64-byte form: the devp2p node ID."""
-        return keccak.keccak256(self._raw)
+        # Kept once computed: lookups and tables ask a node's ID many times over.
+        if self._node_id is None:
+            self._node_id = keccak.keccak256(self._raw)
+        return self._node_id
 
     def __bytes__(self) -> bytes:
         return self._raw

@@ -11,6 +11,10 @@ package main
 // stdin:  {"cmd": "crawl", "want": 0.99, "timeout": seconds}: a fresh geth node walks
 //         RandomNodes from the bootnode until it has met want*N of the network's nodes;
 //         answer {"found": k, "seconds": f}.
+//         {"cmd": "lookup", "count": k}: a geth node that joined from the bootnode (one lookup
+//         of its own ID, on the first such command) times k lookups of random targets; answer {"times_ms": [...],
+//         "results_mean": f}. The lookup-latency bench runs a peerwire node the same way
+//         over the same network.
 
 import (
 	"bufio"
@@ -34,6 +38,7 @@ type crawlCmd struct {
 	Cmd     string  `json:"cmd"`
 	Want    float64 `json:"want"`
 	Timeout float64 `json:"timeout"`
+	Count   int     `json:"count"`
 }
 
 func runDiscv5Net(args []string) error {
@@ -97,11 +102,32 @@ func runDiscv5Net(args []string) error {
 	if err := out.Encode(hello); err != nil {
 		return err
 	}
+	var looker *discover.UDPv5
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		var c crawlCmd
-		if err := json.Unmarshal(in.Bytes(), &c); err != nil || c.Cmd != "crawl" {
+		if err := json.Unmarshal(in.Bytes(), &c); err != nil || (c.Cmd != "crawl" && c.Cmd != "lookup") {
 			_ = out.Encode(map[string]any{"error": "bad command"})
+			continue
+		}
+		if c.Cmd == "lookup" {
+			if looker == nil {
+				// One node for every lookup command, kept until the end: a node that left
+				// would stay in others' tables, and every later lookup would wait out its
+				// response timeout.
+				if looker, err = startDiscv5([]*enode.Node{boot.Self()}); err != nil {
+					return err
+				}
+				defer looker.Close()
+				looker.Lookup(looker.Self().ID())
+			}
+			res, err := gethLookups(looker, c.Count)
+			if err != nil {
+				res = map[string]any{"error": err.Error()}
+			}
+			if err := out.Encode(res); err != nil {
+				return err
+			}
 			continue
 		}
 		found, secs, err := gethCrawl(boot.Self(), all, c.Want, time.Duration(c.Timeout*float64(time.Second)))
@@ -140,4 +166,17 @@ func gethCrawl(boot *enode.Node, all map[enode.ID]bool, want float64, timeout ti
 		return len(seen), time.Since(start).Seconds(), errors.New("crawl timed out")
 	}
 	return len(seen), time.Since(start).Seconds(), nil
+}
+
+// gethLookups times count random lookups of d.
+func gethLookups(d *discover.UDPv5, count int) (map[string]any, error) {
+	times := make([]float64, 0, count)
+	total := 0
+	for i := 0; i < count; i++ {
+		start := time.Now()
+		res := d.Lookup(randomID())
+		times = append(times, float64(time.Since(start).Microseconds())/1000)
+		total += len(res)
+	}
+	return map[string]any{"times_ms": times, "results_mean": float64(total) / float64(max(count, 1))}, nil
 }

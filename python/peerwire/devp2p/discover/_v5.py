@@ -67,6 +67,11 @@ MAX_ACTIVE_TALK_REQUESTS = 64
 """TALKREQ handlers running at once; more requests are dropped so a peer
 cannot pile up work (geth has 1024 slots and a 400 ms wait)."""
 MAX_NODE_LOCKS = 4096
+VERIFIED_RECORDS = 2048
+"""Records from NODES answers kept after their signature checked out, keyed by their exact
+bytes: peers return the same records over and over, and each check costs a signature
+verification. Bounded (oldest out first) so a flood of distinct records cannot grow it; a
+forged record never matches, since its bytes differ from the verified one's."""
 """Per-node call locks kept; idle ones are dropped beyond this."""
 
 TalkHandler = Callable[[Node, bytes], Awaitable[bytes]]
@@ -173,6 +178,7 @@ class V5Transport(asyncio.DatagramProtocol):
         self.stats = Stats()
         self._monotonic = clock.monotonic
         self._addr_strs: dict[tuple[str, int], str] = {}
+        self._verified: dict[bytes, Node] = {}
         self.refreshed = asyncio.Event()
         self.closed = False
 
@@ -344,10 +350,15 @@ class V5Transport(asyncio.DatagramProtocol):
         self, asked: Node, raw: bytes, dists: list[int], seen: set[bytes]
     ) -> Node | None:
         """geth ``verifyResponseNode``: valid record, relayable address, port > 1024, asked distance."""
-        try:
-            n = Node.from_record(ENR.decode(raw))
-        except (DecodeError, InvalidKeyError):
-            return None
+        n = self._verified.get(raw)
+        if n is None:
+            try:
+                n = Node.from_record(ENR.decode(raw, verify=False))  # from_record verifies
+            except (DecodeError, InvalidKeyError):
+                return None
+            if len(self._verified) >= VERIFIED_RECORDS:
+                del self._verified[next(iter(self._verified))]
+            self._verified[raw] = n
         if n.ip is None or n.udp_port <= 1024 or asked.ip is None:
             return None
         if check_relay_addr(_norm_ip(asked.ip), n.ip) is not None:
