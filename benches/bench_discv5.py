@@ -4,10 +4,15 @@
   GCM-authenticated and matched against calls by the Python service (``handle_packet``), one
   Python call per packet. go-ethereum's ``v5wire.Codec.Decode`` rate over the same kind of
   packets (harness ``discv5-bench``, run just before) goes into ``extra_info``.
-* ``bench_lookup_latency``: one lookup (random target) in an N-node loopback network of
-  peerwire v5 nodes; go-ethereum's latency in the same topology (harness ``discv5-lookup-bench``,
-  run concurrently) goes into ``extra_info``. N = 64 with ``--benchmark-enable``, 4 otherwise.
-  FINDNODE liveness checks are off on both sides so a fresh network answers at once.
+* ``bench_lookup_latency`` (issue 13's target): one lookup (random target) by a peerwire node
+  and by a geth node, both members of the same N-node loopback network of geth nodes (harness
+  ``discv5-net``; N = 64 with ``--benchmark-enable``, 16 otherwise). The geth node's lookups run
+  first, while ours keeps answering; its times go into ``extra_info``. The same network for
+  both measures the lookup, not how fast each side can host 64 nodes.
+* ``bench_lookup_latency_peerwire_network``: the same in an N-node network of peerwire nodes in
+  this one process; go-ethereum's latency in the same topology in its own process (harness
+  ``discv5-lookup-bench``, run concurrently). Hosting 64 nodes on one Python thread weighs on
+  this figure. FINDNODE liveness checks are off on both sides so a fresh network answers at once.
 * ``bench_handshakes``: full handshakes through the codec, as geth's figure is measured: random
   packet, WHOAREYOU, handshake packet (ECDH, HKDF, ID signature and its check), session on both
   sides; no sockets on either side.
@@ -160,6 +165,63 @@ async def _v5_network(n: int) -> tuple[AsyncExitStack, list[UDPv5]]:
 
 
 def bench_lookup_latency(benchmark: BenchmarkFixture, go_harness: Path) -> None:
+    """Lookup latency of a peerwire node and a geth node in the same N-node geth network."""
+    n, k = (16, 3) if benchmark.disabled else (64, 30)
+    go = subprocess.Popen(
+        [str(go_harness), "discv5-net", "-nodes", str(n)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert go.stdin is not None and go.stdout is not None
+    stdin, stdout = go.stdin, go.stdout
+    loop = asyncio.new_event_loop()
+    stack = AsyncExitStack()
+    results: list[int] = []
+    try:
+        boot = json.loads(stdout.readline())["boot"]
+        node = listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0", bootnodes=[boot])
+        me = loop.run_until_complete(stack.enter_async_context(node))
+        loop.run_until_complete(me.lookup(me.id))  # joins as geth's node does
+
+        async def geth_lookups() -> dict[str, Any]:
+            # Read in a thread: our node is part of the network and must keep answering.
+            stdin.write(json.dumps({"cmd": "lookup", "count": k}) + "\n")
+            stdin.flush()
+            line = await loop.run_in_executor(None, stdout.readline)
+            return dict(json.loads(line))
+
+        geth = loop.run_until_complete(geth_lookups())
+
+        def one() -> None:
+            results.append(len(loop.run_until_complete(me.lookup(None))))
+
+        one()
+        benchmark.group = f"discv5 lookup in a {n}-node geth network"
+        benchmark.pedantic(one, rounds=k, iterations=1)
+    finally:
+        loop.run_until_complete(stack.aclose())
+        loop.close()
+        go.kill()
+        go.communicate(timeout=30)
+    assert "error" not in geth, geth
+    assert sum(results) / len(results) >= min(n - 2, 16), results
+    assert geth["results_mean"] >= min(n - 2, 16), geth
+    times = sorted(geth["times_ms"])
+    benchmark.extra_info["results_mean"] = sum(results) / len(results)
+    benchmark.extra_info["geth_mean_ms"] = sum(times) / len(times)
+    benchmark.extra_info["geth_median_ms"] = times[len(times) // 2]
+    benchmark.extra_info["geth_min_ms"] = times[0]
+    if benchmark.stats is not None:
+        st = benchmark.stats.stats
+        benchmark.extra_info["mean_ms"] = st.mean * 1000
+        benchmark.extra_info["median_ms"] = st.median * 1000
+        benchmark.extra_info["ratio_vs_geth_median"] = st.median * 1000 / times[len(times) // 2]
+        benchmark.extra_info["ratio_vs_geth_mean"] = st.mean * 1000 / benchmark.extra_info["geth_mean_ms"]
+
+
+def bench_lookup_latency_peerwire_network(benchmark: BenchmarkFixture, go_harness: Path) -> None:
     """Lookup latency in an N-node loopback v5 network; go-ethereum's figure from the same run."""
     n, k = (4, 1) if benchmark.disabled else (64, 10)
     go = subprocess.Popen(
