@@ -48,10 +48,11 @@ class ENR:
     RLP encoding. ``rec.raw_value(key)`` always gives the raw RLP.
     """
 
-    __slots__ = ("_rec",)
+    __slots__ = ("_rec", "_verified")
 
     def __init__(self, rec: _enr.Record) -> None:
         self._rec = rec
+        self._verified = False
 
     # ------------------------------------------------------------ creating
     @classmethod
@@ -107,7 +108,11 @@ class ENR:
     # ------------------------------------------------------------ reading
     def verify(self) -> None:
         """Check the v4 signature (high-S rejected). Raises InvalidKeyError."""
-        self._rec.verify_v4()
+        # The record's bytes never change: one good check stands (decode, then
+        # Node.from_record, each verified the same record before).
+        if not self._verified:
+            self._rec.verify_v4()
+            self._verified = True
 
     @property
     def seq(self) -> int:
