@@ -17,6 +17,7 @@ is at fault).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import os
 import socket
@@ -87,6 +88,13 @@ def join_host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+#: Host strings whose parse is kept: every handshake, NodeInfo and address book entry parses
+#: the same few hosts again (ipaddress is slow); bounded, oldest out, so a stream of new
+#: addresses from peers cannot grow it. The addresses are immutable, so sharing is safe.
+PARSE_IP_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=PARSE_IP_CACHE_SIZE)
 def parse_ip(host: str) -> IPAddress | None:
     """The IP address ``host`` spells (IPv4-mapped IPv6 unmapped), ``None`` if it is a name.
 
