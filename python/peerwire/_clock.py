@@ -32,13 +32,14 @@ import builtins
 import heapq
 import itertools
 import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from peerwire.errors import TimeoutError
 
-__all__ = ["SYSTEM_CLOCK", "Clock", "Deadline", "FakeClock", "SystemClock"]
+__all__ = ["SYSTEM_CLOCK", "Clock", "Deadline", "FakeClock", "LoopDeadline", "SystemClock"]
 
 
 class Deadline(Protocol):
@@ -84,19 +85,24 @@ class Clock(Protocol):
         ...
 
 
-class _SystemDeadline:
-    """:class:`Deadline` over :class:`asyncio.Timeout`, converting its expiry to our TimeoutError."""
+class LoopDeadline:
+    """:class:`Deadline` over :func:`asyncio.timeout_at`, converting its expiry to our
+    TimeoutError. ``when`` is a reading of ``monotonic``, translated to the running loop's
+    clock; without ``monotonic`` it is the loop's own time (a simulation's virtual clock)."""
 
-    __slots__ = ("_loop", "_scope", "_when")
+    __slots__ = ("_loop", "_monotonic", "_scope", "_when")
 
-    def __init__(self, when: float | None) -> None:
+    def __init__(self, when: float | None, monotonic: Callable[[], float] | None = None) -> None:
         self._when = when
+        self._monotonic = monotonic
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scope: asyncio.Timeout | None = None
 
     def _to_loop(self, loop: asyncio.AbstractEventLoop, when: float | None) -> float | None:
         # The loop's clock is time.monotonic in CPython; translate anyway so a custom loop is right.
-        return None if when is None else loop.time() + (when - time.monotonic())
+        if when is None or self._monotonic is None:
+            return when
+        return loop.time() + (when - self._monotonic())
 
     @property
     def when(self) -> float | None:
@@ -111,7 +117,7 @@ class _SystemDeadline:
     def expired(self) -> bool:
         return self._scope is not None and self._scope.expired()
 
-    async def __aenter__(self) -> _SystemDeadline:
+    async def __aenter__(self) -> LoopDeadline:
         if self._scope is not None:
             raise RuntimeError("a deadline block cannot be entered twice")
         self._loop = asyncio.get_running_loop()
@@ -143,11 +149,11 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
-    def timeout(self, seconds: float | None) -> _SystemDeadline:
-        return _SystemDeadline(None if seconds is None else time.monotonic() + seconds)
+    def timeout(self, seconds: float | None) -> LoopDeadline:
+        return LoopDeadline(None if seconds is None else time.monotonic() + seconds, time.monotonic)
 
-    def deadline_at(self, when: float | None) -> _SystemDeadline:
-        return _SystemDeadline(when)
+    def deadline_at(self, when: float | None) -> LoopDeadline:
+        return LoopDeadline(when, time.monotonic)
 
 
 SYSTEM_CLOCK: Clock = SystemClock()

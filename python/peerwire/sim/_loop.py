@@ -12,14 +12,12 @@ real loop. Nothing here reads the wall clock.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import concurrent.futures
 import selectors
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any, TypeVar, TypeVarTuple
 
-from peerwire.errors import TimeoutError
+from peerwire._clock import LoopDeadline
 
 __all__ = ["SimClock", "SimulationStalled", "VirtualLoop"]
 
@@ -129,47 +127,6 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         return self.network
 
 
-class _SimDeadline:
-    """A :class:`peerwire._clock.Deadline` over :func:`asyncio.timeout_at` on virtual time."""
-
-    __slots__ = ("_scope", "_when")
-
-    def __init__(self, when: float | None) -> None:
-        self._when = when
-        self._scope: asyncio.Timeout | None = None
-
-    @property
-    def when(self) -> float | None:
-        return self._when
-
-    def reschedule(self, when: float | None) -> None:
-        if self._scope is None:
-            raise RuntimeError("a deadline can only be rescheduled inside its block")
-        self._when = when
-        self._scope.reschedule(when)
-
-    def expired(self) -> bool:
-        return self._scope is not None and self._scope.expired()
-
-    async def __aenter__(self) -> _SimDeadline:
-        if self._scope is not None:
-            raise RuntimeError("a deadline block cannot be entered twice")
-        self._scope = asyncio.timeout_at(self._when)
-        await self._scope.__aenter__()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._scope is not None
-        try:
-            await self._scope.__aexit__(et, e, tb)
-        except builtins.TimeoutError as timeout:
-            if self._scope.expired() and not isinstance(timeout, TimeoutError):
-                raise TimeoutError(f"deadline passed (at virtual {self._when})") from e
-            raise
-
-
 class SimClock:
     """The :class:`peerwire._clock.Clock` of a simulation: the running loop's virtual time."""
 
@@ -185,8 +142,8 @@ class SimClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
-    def timeout(self, seconds: float | None) -> _SimDeadline:
-        return _SimDeadline(None if seconds is None else self._loop.time() + seconds)
+    def timeout(self, seconds: float | None) -> LoopDeadline:
+        return LoopDeadline(None if seconds is None else self._loop.time() + seconds)
 
-    def deadline_at(self, when: float | None) -> _SimDeadline:
-        return _SimDeadline(when)
+    def deadline_at(self, when: float | None) -> LoopDeadline:
+        return LoopDeadline(when)  # on the loop's own (virtual) clock
