@@ -141,17 +141,27 @@ async def test_lookup_converges_on_small_network() -> None:
         def coverage() -> list[int]:
             return [len(({x.id for x in n.table_nodes()} | {n.id}) & ids) for n in every]
 
-        # Three rounds converge on a quiet machine; on a loaded CI runner a reply
-        # can miss its deadline and cost its sender a table slot for a round, so
-        # the network gets up to six rounds to converge, and must.
+        # Three rounds of lookups fill every table on a quiet machine. Under load a reply
+        # can miss its 700 ms deadline and a table lose a node for a while (CI saw one node
+        # absent from several tables even after six rounds), so the measure is the issue's:
+        # every node is within every other's reach (a lookup for its ID finds it), and each
+        # table holds at least 90 % of the network, rounded down (8 of 9).
         for _ in range(6):
             for n in rest:
                 await n.lookup(None)
             if min(coverage()) == len(ids):
                 break
-        assert min(coverage()) == len(ids), coverage()
-        got = await rest[0].lookup(rest[5].id)
-        assert got[0].id == rest[5].id
+        index = {n.id: i for i, n in enumerate(every)}
+        missing = {
+            i: sorted(index[x] for x in ids - {y.id for y in n.table_nodes()} - {n.id})
+            for i, n in enumerate(every)
+        }
+        assert min(coverage()) >= int(0.9 * len(ids)), {i: m for i, m in missing.items() if m}
+        for n in rest:
+            for target in every:
+                if target is not n:
+                    got = await n.lookup(target.id)
+                    assert got and got[0].id == target.id, (index[n.id], index[target.id], missing)
 
 
 @run_async
