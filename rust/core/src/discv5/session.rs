@@ -339,21 +339,28 @@ impl Codec {
             .live_challenge(key, now)
             .ok_or_else(|| CoreError::handshake("unexpected auth response, not in handshake"))?;
         let mut node = challenge.record.clone();
+        // The key of a record verified here comes out of the check: parsing its 64-byte form
+        // is cheap, decompressing the record's 33-byte entry again is not.
+        let mut verified_key: Option<[u8; 64]> = None;
         if !auth.record.is_empty() {
             let rec = Record::decode(&auth.record)?;
             if node.as_ref().is_none_or(|n| n.seq() < rec.seq()) {
-                rec.verify_v4().map_err(|e| {
+                let pub64 = rec.verify_v4().map_err(|e| {
                     CoreError::handshake(format!("invalid node record: {}", e.message()))
                 })?;
-                if rec.node_id()? != auth.src_id {
+                if keys::node_id(&pub64) != auth.src_id {
                     return Err(CoreError::handshake("record in handshake has wrong ID"));
                 }
+                verified_key = Some(pub64);
                 node = Some(rec);
             }
         }
         let node =
             node.ok_or_else(|| CoreError::handshake("expected ENR in handshake but none sent"))?;
-        let pk = node.public_key()?;
+        let pk = match verified_key {
+            Some(pub64) => keys::secp_public(&pub64)?,
+            None => node.public_key()?,
+        };
         crypto::verify_id_signature(
             &pk,
             &auth.signature,
@@ -413,10 +420,10 @@ impl Codec {
         remote_record: &[u8],
     ) -> CoreResult<(Vec<u8>, Nonce)> {
         let rec = Record::decode(remote_record)?;
-        if rec.node_id()? != *id {
+        let pk = rec.public_key()?; // decompressed once, for the ID check and the handshake
+        if keys::node_id(&keys::pub64(&pk)) != *id {
             return Err(CoreError::local("record does not match the destination ID"));
         }
-        let pk = rec.public_key()?;
         self.handshake(id, addr, msg, challenge, &pk, remote_record.to_vec())
     }
 
