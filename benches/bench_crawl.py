@@ -27,6 +27,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 from tests.conftest import go_harness as go_harness  # the fixture, shared with the interop tests
 
@@ -135,6 +136,7 @@ def _go_network(go_harness: Path, count: int, boot: str) -> tuple[subprocess.Pop
     return proc, list(json.loads(proc.stdout.readline())["urls"])
 
 
+@pytest.mark.timeout(2400)  # two 600 s budgets and the network's warm-up at 2,000 nodes
 def bench_crawl_network(benchmark: BenchmarkFixture, go_harness: Path, tmp_path: Path) -> None:
     n = int(os.environ.get("CRAWL_NODES", "20" if benchmark.disabled else "2000"))
     # The network mixes peerwire nodes (a few worker processes) with go-ethereum discv4 nodes
