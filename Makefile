@@ -128,7 +128,7 @@ cargo-fuzz:
 .PHONY: fuzz-smoke
 fuzz-smoke: cargo-fuzz  ## Short pass of every fuzz target (FUZZ_SMOKE_SECONDS each), replaying the saved regressions first
 	rust/fuzz/replay.sh
-	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_LOG=target/fuzz-smoke.txt rust/fuzz/run.sh $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_UNIT_TIMEOUT=60 FUZZ_LOG=target/fuzz-smoke.txt rust/fuzz/run.sh $(FUZZ_TARGETS)
 
 .PHONY: fuzz-py
 fuzz-py: install  ## atheris harnesses for the Python parsers of untrusted input (FUZZ_SECONDS each)

@@ -11,7 +11,10 @@ FUZZ_RUNS=${FUZZ_RUNS:--1}
 FUZZ_LOG=${FUZZ_LOG:-target/fuzz-results.txt}
 # Builds live outside the checkout (as Go's and cargo's caches do), so CI rebuilds only what changed.
 FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/peerwire/fuzz-target}
-JOBS_FLAGS=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -timeout=10)
+# A unit slower than FUZZ_UNIT_TIMEOUT seconds is reported as a hang. The CI smoke pass sets it
+# higher: on a shared runner a stalled process once made a 0 ms input "time out" at 10 s.
+FUZZ_UNIT_TIMEOUT=${FUZZ_UNIT_TIMEOUT:-10}
+JOBS_FLAGS=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -timeout="$FUZZ_UNIT_TIMEOUT")
 command -v cargo-fuzz >/dev/null || { echo "error: cargo-fuzz missing: cargo install cargo-fuzz"; exit 1; }
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir rust/fuzz)
