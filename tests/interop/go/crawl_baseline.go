@@ -33,16 +33,9 @@ func runCrawlBaseline(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var boot []*enode.Node
-	for _, s := range strings.Split(*bootArg, ",") {
-		if s == "" {
-			continue
-		}
-		n, err := enode.Parse(enode.ValidSchemes, s)
-		if err != nil {
-			return err
-		}
-		boot = append(boot, n)
+	boot, err := parseBootnodes(*bootArg)
+	if err != nil {
+		return err
 	}
 	key, err := crypto.GenerateKey()
 	if err != nil {
@@ -95,4 +88,20 @@ func runCrawlBaseline(args []string) error {
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"found": len(found), "with_enr": withENR, "seconds": elapsed,
 	})
+}
+
+// parseBootnodes reads a comma-separated list of enode URLs (empty entries skipped).
+func parseBootnodes(arg string) ([]*enode.Node, error) {
+	var boot []*enode.Node
+	for _, s := range strings.Split(arg, ",") {
+		if s == "" {
+			continue
+		}
+		n, err := enode.Parse(enode.ValidSchemes, s)
+		if err != nil {
+			return nil, err
+		}
+		boot = append(boot, n)
+	}
+	return boot, nil
 }

@@ -16,12 +16,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/p2p/discover"
-	"github.com/ethereum/go-ethereum/p2p/enode"
 )
 
 func init() {
@@ -36,16 +34,9 @@ func runDiscv4Net(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var boot []*enode.Node
-	for _, s := range strings.Split(*bootArg, ",") {
-		if s == "" {
-			continue
-		}
-		b, err := enode.Parse(enode.ValidSchemes, s)
-		if err != nil {
-			return err
-		}
-		boot = append(boot, b)
+	boot, err := parseBootnodes(*bootArg)
+	if err != nil {
+		return err
 	}
 	nodes := make([]*discover.UDPv4, 0, *n)
 	defer func() {
@@ -85,6 +76,6 @@ func runDiscv4Net(args []string) error {
 	if err := json.NewEncoder(os.Stdout).Encode(map[string]any{"urls": urls}); err != nil {
 		return err
 	}
-	_, err := io.Copy(io.Discard, os.Stdin)
+	_, err = io.Copy(io.Discard, os.Stdin)
 	return err
 }
