@@ -207,6 +207,20 @@ def split_addr(addr: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
+async def bind_udp(
+    protocol: asyncio.DatagramProtocol, host: str, port: int
+) -> tuple[asyncio.DatagramTransport, int]:
+    """Bind ``protocol`` to ``host:port`` through the running loop (not a socket of our own,
+    so a simulated loop serves it too), with the deep receive queue; returns the bound port."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=(host, port))
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+    return transport, int(transport.get_extra_info("sockname")[1])
+
+
 @contextlib.asynccontextmanager
 async def listen_v5(
     key: PrivateKey,
@@ -225,7 +239,6 @@ async def listen_v5(
     boots = parse_bootnodes(bootnodes)
     own_db = not isinstance(node_database, NodeDB)
     db = node_database if isinstance(node_database, NodeDB) else NodeDB(node_database)
-    loop = asyncio.get_running_loop()
     proto: UDPv5 | None = None
     try:
         local = local_node(key, db, host, port, clock)
@@ -240,13 +253,7 @@ async def listen_v5(
             findnode_liveness_check=findnode_liveness_check,
             seed=seed,
         )
-        # Bound through the loop (not a socket of our own), as v4: a simulated loop serves it.
-        transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, port))
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
-        bound = int(transport.get_extra_info("sockname")[1])
+        _transport, bound = await bind_udp(proto, host, port)
         if bound != port:  # port 0: the record names the port the system chose
             local.update(udp=bound)
         await proto.start()

@@ -26,7 +26,7 @@ from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover._v4 import UDPv4
 from peerwire.devp2p.discover._v5 import RESP_TIMEOUT
-from peerwire.devp2p.discover._v5lookup import RECV_BUFFER, UDPv5, local_node, split_addr
+from peerwire.devp2p.discover._v5lookup import UDPv5, bind_udp, local_node, split_addr
 from peerwire.errors import PeerwireError
 
 __all__ = ["Discovery", "listen"]
@@ -155,15 +155,7 @@ async def listen(
     transport: asyncio.DatagramTransport | None = None
     placeholder = Discovery(None, None, None, clock)
     try:
-        loop = asyncio.get_running_loop()
-        # Bound through the loop (not a socket of our own), as listen_v4 and listen_v5:
-        # a simulated loop serves it.
-        transport, _ = await loop.create_datagram_endpoint(lambda: placeholder, local_addr=(host, port))
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
-        bound = int(transport.get_extra_info("sockname")[1])
+        transport, bound = await bind_udp(placeholder, host, port)
         if v4:
             d4 = UDPv4(
                 key,
