@@ -478,20 +478,41 @@ async def test_dynamic_candidates_are_dialed_with_dyn_flag() -> None:
 def force_simultaneous_open(srv: Server, delay_inbound: bool = True) -> None:
     """Worst case of two nodes dialing each other at once, made deterministic: every inbound
     (else: outbound) connection finishes its Hello only once the other connection to that node
-    runs as a peer, so each side completes its outbound (inbound) connection first; geth loses
-    both connections when the two sides complete different ones first."""
+    has been set up as a peer, so each side completes its outbound (inbound) connection first; geth loses
+    both connections when the two sides complete different ones first.
+
+    Both connections are forced to overlap, whatever the scheduling: an inbound connection is
+    admitted only once our own dial to that node has started (admitted first, it would keep our
+    dialer off the node as a pending inbound), and an outbound one exchanges Hello only once the
+    inbound one has been admitted (running first, it would get the inbound one refused before
+    its Hello). Without this the delayed connection could wait for one that never comes."""
     delayed: set[Any] = set()
+    outbound: set[Any] = set()
+    # (node ID, inbound) of every connection whose set-up has ended, as a peer (which may have
+    # ended at once: a poll of the peer set could miss it) or not
+    settled: set[tuple[bytes, bool]] = set()
     set_up, proto = srv._set_up_conn, srv._proto_handshake
 
     async def set_up_conn(t: Any, flags: ConnFlag, *rest: Any) -> None:
-        if bool(flags & ConnFlag.INBOUND) == delay_inbound:
+        nid, inbound = t.remote_public_key.node_id, bool(flags & ConnFlag.INBOUND)
+        if inbound:
+            await wait_for(lambda: nid in srv.dialer.dialing)
+        else:
+            outbound.add(t)
+        if inbound == delay_inbound:
             delayed.add(t)
-        await set_up(t, flags, *rest)
+        try:
+            await set_up(t, flags, *rest)
+        finally:
+            settled.add((nid, inbound))
 
     async def proto_handshake(t: Any) -> p2p_base.DecodedHello:
+        nid = t.remote_public_key.node_id
+        if t in outbound:
+            await wait_for(lambda: nid in srv.dialer.pending_inbound or (nid, True) in settled)
         h = await proto(t)
         if t in delayed:
-            await wait_for(lambda: t.remote_public_key.node_id in srv._peers)
+            await wait_for(lambda: (nid, t in outbound) in settled)
         return h
 
     srv._set_up_conn = set_up_conn  # type: ignore[method-assign]
