@@ -515,7 +515,7 @@ def force_simultaneous_open(srv: Server, delay_inbound: bool = True) -> None:
             await wait_for(lambda: (nid, t in outbound) in settled)
         return h
 
-    srv._set_up_conn = set_up_conn  # type: ignore[method-assign]
+    srv._set_up_conn = set_up_conn  # type: ignore[method-assign,assignment]
     srv._proto_handshake = proto_handshake  # type: ignore[method-assign]
 
 
