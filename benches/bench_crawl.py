@@ -59,7 +59,11 @@ async def main(boot, first, count):
         for _ in range(2):  # a second round: nodes that joined late get into others' tables
             await asyncio.gather(*(warm(d) for d in nodes))
         print(json.dumps([d.self_node().enode_url() for d in nodes]), flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        # "tables": the IDs our tables hold (what a crawl can meet); EOF stops
+        loop = asyncio.get_running_loop()
+        while (line := await loop.run_in_executor(None, sys.stdin.readline)):
+            held = {n.id.hex() for d in nodes for n in d.table_nodes()}
+            print(json.dumps(sorted(held)), flush=True)
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 """
@@ -93,6 +97,20 @@ def _spawn(script: str, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
     return proc, json.loads(proc.stdout.readline())
 
 
+def _held_in_tables(procs: list[subprocess.Popen[str]]) -> set[str]:
+    """Every node ID some table of the network holds: all a crawl can ever meet."""
+    held: set[str] = set()
+    for p in procs:
+        assert p.stdin is not None and p.stdout is not None
+        p.stdin.write("tables\n")
+        p.stdin.flush()
+    for p in procs:
+        assert p.stdout is not None
+        answer = json.loads(p.stdout.readline())
+        held.update(answer["ids"] if isinstance(answer, dict) else answer)
+    return held
+
+
 def _stop(procs: list[subprocess.Popen[str]]) -> None:
     for p in procs:
         assert p.stdin is not None
@@ -105,7 +123,9 @@ def _stop(procs: list[subprocess.Popen[str]]) -> None:
             p.wait()
 
 
-async def _peerwire_crawl(boot: str, ids: set[str], need: int, budget: float, db: Path) -> tuple[int, float]:
+async def _peerwire_crawl(
+    boot: str, ids: set[str], need: int, budget: float, db: Path
+) -> tuple[set[str], float]:
     cfg = crawl.CrawlConfig(bootnodes=[boot], db=db, listen="127.0.0.1:0", v5=False)
     t0 = time.monotonic()
     async with crawl.Crawler(cfg) as c:
@@ -117,7 +137,7 @@ async def _peerwire_crawl(boot: str, ids: set[str], need: int, budget: float, db
 
         await c.run(duration=budget, stop_when=enough)
         secs = time.monotonic() - t0
-        found = len(ids.intersection(store.known_ids("devp2p")))
+        found = ids.intersection(store.known_ids("devp2p"))
     return found, secs
 
 
@@ -126,10 +146,16 @@ async def _peerwire_crawl(boot: str, ids: set[str], need: int, budget: float, db
 NODES_PER_WORKER = 200
 
 
+#: Warm-up lookups per Go node (own key, then random targets): the peerwire workers join after
+#: the Go nodes, and reach the Go tables only through the later rounds' bonding.
+GO_WARM_ROUNDS = 3
+
+
 def _go_network(go_harness: Path, count: int, boot: str) -> tuple[subprocess.Popen[str], list[str]]:
     """``count`` go-ethereum discv4 nodes in the harness, bootstrapped from ``boot``."""
     proc = subprocess.Popen(
-        [str(go_harness), "discv4-net", "-nodes", str(count), "-bootnodes", boot],
+        [str(go_harness), "discv4-net", "-nodes", str(count), "-bootnodes", boot,
+         "-rounds", str(GO_WARM_ROUNDS)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -170,27 +196,40 @@ def bench_crawl_network(benchmark: BenchmarkFixture, go_harness: Path, tmp_path:
             urls.extend(json.loads(p.stdout.readline()))
         ids = {devp2p.Node.parse(u).id.hex() for u in urls}
         assert len(ids) == n
+        boot_id = devp2p.Node.parse(boot).id.hex()
+        reachable_before = len(ids & (_held_in_tables(procs) | {boot_id}))
         need = int(WANT * n + 0.999)
         go = json.loads(subprocess.run(
             [str(go_harness), "crawl-baseline", "-bootnodes", boot, "-expect", str(need),
              "-timeout", f"{int(go_budget)}s"],
             capture_output=True, text=True, timeout=go_budget + 60, check=True,
         ).stdout)  # fmt: skip
-        result: list[tuple[int, float]] = []
+        result: list[tuple[set[str], float]] = []
 
         def run() -> None:
             result.append(asyncio.run(_peerwire_crawl(boot, ids, need, budget, tmp_path / "bench.sqlite")))
 
         benchmark.pedantic(run, rounds=1, iterations=1)
+        held_after = ids & (_held_in_tables(procs) | {boot_id})
+        reachable_after = len(held_after)
     finally:
         _stop(procs)
-    found, secs = result[0]
-    assert found >= need, f"found {found} of {n} in {secs:.0f} s (Go: {go['found']} in {go['seconds']:.0f} s)"
+    found_ids, secs = result[0]
+    found = len(found_ids)
+    go_ids = {devp2p.Node.parse(u).id.hex() for u in go_urls} if go_nodes else set()
+    missed = ids - found_ids
+    assert found >= need, (
+        f"found {found} of {n} in {secs:.0f} s (Go: {go['found']} in {go['seconds']:.0f} s); "
+        f"in some table: {reachable_before} before the crawls, {reachable_after} after; "
+        f"missed {len(missed)}: {len(missed & go_ids)} Go nodes, {len(missed & held_after)} in some table"
+    )
     benchmark.group = f"crawl enumeration, {n} discv4 nodes"
     benchmark.extra_info.update({
         "nodes": n, "go_nodes": go_nodes, "need": need, "found": found, "seconds": secs,
         "go_found": go["found"], "go_seconds": go["seconds"], "ratio_vs_go": secs / go["seconds"],
+        "in_tables_before": reachable_before, "in_tables_after": reachable_after,
     })  # fmt: skip
+    print(json.dumps(benchmark.extra_info))
 
 
 async def _probe_many(urls: list[str], total: int, parallel: int) -> tuple[int, float]:

@@ -6,16 +6,22 @@ package main
 // 2-core machine (a Go node answers in microseconds; hundreds of Python nodes per process
 // do not).
 //
-// args:   -nodes N -bootnodes enode,... -first-host K (hosts 127.(K+i>>8).(i&255).1)
-// stdout: one line {"urls": [enode...]} once every node has run one lookup
-// stdin:  closed to stop
+// args:   -nodes N -bootnodes enode,... -first-host K (hosts 127.(K+i>>8).(i&255).1) -rounds R
+// stdout: one line {"urls": [enode...]} once every node has run R lookups (its own key first,
+//         then random targets, as geth's table refresh does: nodes that join later, here or in
+//         the peerwire workers, reach the tables in the later rounds)
+// stdin:  a line "tables": answer {"ids": [hex...]}, every node ID some table here holds (with
+//         the peerwire workers' answers, the part of the network a crawl can ever meet);
+//         closed to stop
 
 import (
+	"bufio"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
-	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -31,6 +37,7 @@ func runDiscv4Net(args []string) error {
 	n := fs.Int("nodes", 100, "nodes")
 	bootArg := fs.String("bootnodes", "", "comma-separated enode URLs")
 	firstHost := fs.Int("first-host", 100, "second octet of the first node's 127.x.y.1 address")
+	rounds := fs.Int("rounds", 1, "warm-up lookups per node")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,26 +63,62 @@ func runDiscv4Net(args []string) error {
 		}
 		nodes = append(nodes, d)
 	}
-	// One lookup each (64 at a time): every node is in some tables before the crawl starts.
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for _, d := range nodes {
-		wg.Add(1)
-		go func(d *discover.UDPv4) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			d.LookupPubkey(d.Self().Pubkey())
-		}(d)
+	// R lookups each (64 at a time): every node is in some tables before the crawl starts.
+	for r := 0; r < *rounds; r++ {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 64)
+		for _, d := range nodes {
+			wg.Add(1)
+			go func(d *discover.UDPv4) {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if r == 0 {
+					d.LookupPubkey(d.Self().Pubkey())
+					return
+				}
+				key, err := crypto.GenerateKey()
+				if err == nil {
+					d.LookupPubkey(&key.PublicKey)
+				}
+			}(d)
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	urls := make([]string, 0, len(nodes))
 	for _, d := range nodes {
 		urls = append(urls, d.Self().URLv4())
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(map[string]any{"urls": urls}); err != nil {
+	out := json.NewEncoder(os.Stdout)
+	if err := out.Encode(map[string]any{"urls": urls}); err != nil {
 		return err
 	}
-	_, err = io.Copy(io.Discard, os.Stdin)
-	return err
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		if strings.TrimSpace(in.Text()) != "tables" {
+			_ = out.Encode(map[string]any{"error": "bad command"})
+			continue
+		}
+		if err := out.Encode(map[string]any{"ids": tableIDs(nodes)}); err != nil {
+			return err
+		}
+	}
+	return in.Err()
+}
+
+// tableIDs lists every node ID (hex) held in some node's table.
+func tableIDs(nodes []*discover.UDPv4) []string {
+	seen := make(map[[32]byte]bool)
+	for _, d := range nodes {
+		for _, b := range d.TableBuckets() {
+			for _, bn := range b {
+				seen[bn.Node.ID()] = true
+			}
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, hex.EncodeToString(id[:]))
+	}
+	return ids
 }
