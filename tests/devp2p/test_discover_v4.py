@@ -17,7 +17,14 @@ import pytest
 from peerwire import devp2p
 from peerwire._core import discv4 as wire
 from peerwire._core import keccak, rlp
-from peerwire.devp2p.discover import RESP_TIMEOUT, NodeDB, UDPv4, check_relay_addr, listen_v4
+from peerwire.devp2p.discover import (
+    NEIGHBORS_SETTLE,
+    RESP_TIMEOUT,
+    NodeDB,
+    UDPv4,
+    check_relay_addr,
+    listen_v4,
+)
 from peerwire.errors import DecodeError, InvalidKeyError, TimeoutError
 from peerwire.testing import FakeClock, autojump
 
@@ -475,6 +482,86 @@ async def test_whole_exchange_with_reply_timeouts_runs_on_the_fake_clock() -> No
     # the reply timeouts (and the ping-back waits of bonding) passed in fake time...
     assert fake_elapsed >= 2 * RESP_TIMEOUT
     assert real_elapsed < fake_elapsed / 2  # ...not in real time (2.5 s fake, about 0.3 s real here)
+
+
+class _Rechunking(_MemoryDatagrams):
+    """An endpoint that sends its Neighbors answers in chunks of ``size`` entries, as an
+    implementation that chunks smaller than geth's 12 would (all chunks in one burst)."""
+
+    def __init__(
+        self, net: dict[tuple[str, int], UDPv4], addr: tuple[str, int], secret: bytes, size: int
+    ) -> None:
+        super().__init__(net, addr)
+        self._secret, self._size = secret, size
+        self._held: list[tuple[bytes, int, int, bytes]] = []
+        self._to: Any = None
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        t, *_, f = wire.decode(bytes(data))
+        if t != 4 or not isinstance(f, wire.Neighbors):
+            return super().sendto(data, addr)
+        if not self._held:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._held.extend((e.ip, e.udp, e.tcp, e.id) for e in f.nodes)
+        self._to = addr
+
+    def _flush(self) -> None:
+        held, self._held = self._held, []
+        for i in range(0, len(held), self._size):
+            for pkt in wire.encode_neighbors(self._secret, held[i : i + self._size], _exp()):
+                super().sendto(pkt, self._to)
+
+
+@pytest.mark.parametrize(
+    ("known", "chunk", "want", "waits"),
+    [
+        (5, 12, 5, NEIGHBORS_SETTLE),  # fewer than 16: one short packet, then the settle window
+        (20, 12, 16, 0.0),  # geth's 12 + 4: complete at 16
+        (20, 4, 16, 0.0),  # four chunks of 4, the first already short: all taken in the window
+        (12, 12, 12, RESP_TIMEOUT),  # one full packet could have a sequel: the whole timeout
+    ],
+)
+@run_async
+async def test_findnode_stops_waiting_soon_after_a_short_neighbors_packet(
+    known: int, chunk: int, want: int, waits: float
+) -> None:
+    """geth waits out the reply timeout for any answer under 16 nodes; a Neighbors packet
+    shorter than geth's 12 says the sender has run out, so FINDNODE stops soon after it."""
+    clock = FakeClock(wall_offset=time.time())
+    net: dict[tuple[str, int], UDPv4] = {}
+    keys = [devp2p.PrivateKey.generate() for _ in range(2)]
+    nodes = []
+    for i, key in enumerate(keys):
+        addr = (f"127.0.0.{i + 1}", 30303)
+        udp = UDPv4(key, db=NodeDB(None), clock=clock)
+        net[addr] = udp
+        udp.connection_made(
+            _MemoryDatagrams(net, addr) if i == 0 else _Rechunking(net, addr, key.to_bytes(), chunk)
+        )
+        udp._setup_local(*addr)
+        await udp.start(background=False)
+        udp.table.refresh_done(clock.monotonic())
+        nodes.append(udp)
+    a, b = nodes
+    for i in range(known):
+        k = devp2p.PrivateKey((i + 3000).to_bytes(32, "big"))
+        b._add(devp2p.Node(public_key=k.public_key, host=f"127.0.1.{i + 1}", udp_port=30303), inbound=False)
+
+    async def ask() -> None:
+        await a.ping(b.self_node())
+        await a.find_node(b.self_node(), os.urandom(64))  # bonds both ways first
+        if a.self_node().id in b.nodes:
+            b.nodes.remove(a.self_node().id)  # b answers with its ``known`` nodes only
+        started = clock.monotonic()
+        found = await a.find_node(b.self_node(), os.urandom(64))
+        assert clock.monotonic() - started == pytest.approx(waits)
+        assert len({n.id for n in found}) == want
+
+    try:
+        await autojump(clock, ask(), idle=0.05)
+    finally:
+        for n in nodes:
+            await n.close()
 
 
 def test_source_limits_skip_loopback_unless_asked() -> None:

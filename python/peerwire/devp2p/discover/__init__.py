@@ -6,6 +6,7 @@ from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover._v4 import (
     BOND_EXPIRATION,
     EXPIRATION,
+    NEIGHBORS_SETTLE,
     RESP_TIMEOUT,
     UDPv4,
     check_relay_addr,
@@ -21,6 +22,7 @@ __all__ = [
     "BOND_EXPIRATION",
     "Discovery",
     "EXPIRATION",
+    "NEIGHBORS_SETTLE",
     "RESP_TIMEOUT",
     "NodeDB",
     "V5_RESP_TIMEOUT",

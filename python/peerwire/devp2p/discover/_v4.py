@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias, cast
 
-from peerwire._clock import SYSTEM_CLOCK, Clock
+from peerwire._clock import SYSTEM_CLOCK, Clock, Deadline
 from peerwire._core import discv4 as _wire
 from peerwire._core import keccak
 from peerwire._net import NetRestrict, resolve, split_host_port
@@ -53,6 +53,7 @@ from peerwire.errors import DecodeError, InvalidKeyError, PeerwireError, Timeout
 __all__ = [
     "BOND_EXPIRATION",
     "EXPIRATION",
+    "NEIGHBORS_SETTLE",
     "RESP_TIMEOUT",
     "UDPv4",
     "check_relay_addr",
@@ -67,6 +68,12 @@ EXPIRATION = 20.0
 """Lifetime of our packets on the wire (seconds)."""
 RESP_TIMEOUT = 0.5
 """How long a pending request waits for its reply."""
+NEIGHBORS_SETTLE = 0.05
+"""After a Neighbors packet shorter than geth's ``maxNeighbors`` (12), how long FINDNODE still
+waits for more: the sender has run out (geth fills every packet but the last), or chunks
+smaller than geth, whose later chunks were sent with it. geth waits out the whole reply
+timeout for an answer of fewer than 16 nodes; a walk of small tables spends most of its
+time there."""
 SEED_COUNT = 30
 MAX_PENDING_TASKS = 256
 """Background tasks (ping-backs, revalidations) in flight; beyond, new ones are skipped."""
@@ -95,6 +102,9 @@ class _Pending:
     """Return (matched, complete) for a candidate reply."""
     future: asyncio.Future[None]
     replies: int = 0
+    #: Whether the replies so far say the rest will come at once (the deadline moves close).
+    settle: Callable[[], bool] | None = None
+    deadline: Deadline | None = None
 
 
 @dataclass
@@ -283,12 +293,14 @@ class UDPv4(asyncio.DatagramProtocol):
         found: list[Node] = []
         seen: set[bytes] = set()
         received = [0]
+        short = [False]
 
         def match(f: Packet) -> tuple[bool, bool]:
             if not isinstance(f, _wire.Neighbors):
                 return False, False
             # Complete once 16 entries arrived, valid or not (geth counts them all).
             received[0] += len(f.nodes)
+            short[0] = short[0] or len(f.nodes) < _wire.MAX_NEIGHBORS
             for e in f.nodes:
                 n = self._validate_neighbor(ip, e.ip, e.udp, e.tcp, e.id)
                 if n is not None and n.id not in seen:
@@ -297,7 +309,9 @@ class UDPv4(asyncio.DatagramProtocol):
             return True, received[0] >= BUCKET_SIZE
 
         try:
-            await self._request(node.id, ip, NEIGHBORS, match, pkt, (ip, port), partial_ok=True)
+            await self._request(
+                node.id, ip, NEIGHBORS, match, pkt, (ip, port), partial_ok=True, settle=lambda: short[0]
+            )
         except TimeoutError:
             fails = self._db.find_fails(node.id, ip) + 1
             self._db.update_find_fails(node.id, ip, fails)
@@ -409,15 +423,16 @@ class UDPv4(asyncio.DatagramProtocol):
         addr: tuple[str, int],
         *,
         partial_ok: bool = False,
+        settle: Callable[[], bool] | None = None,
     ) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        p = _Pending(node_id, ip, ptype, match, fut)
+        p = _Pending(node_id, ip, ptype, match, fut, settle=settle)
         key = (node_id, ip, ptype)
         self._pending.setdefault(key, []).append(p)
         try:
             self._send(packet, addr)
             try:
-                async with self._clock.timeout(RESP_TIMEOUT):  # on the injected clock
+                async with self._clock.timeout(RESP_TIMEOUT) as p.deadline:  # on the injected clock
                     await fut
             except TimeoutError:
                 if partial_ok and p.replies > 0:
@@ -442,6 +457,11 @@ class UDPv4(asyncio.DatagramProtocol):
                 p.replies += 1
                 if complete and not p.future.done():
                     p.future.set_result(None)
+                elif p.settle is not None and p.deadline is not None and p.settle():
+                    soon = self._clock.monotonic() + NEIGHBORS_SETTLE
+                    when = p.deadline.when
+                    if when is None or soon < when:
+                        p.deadline.reschedule(soon)
         return any_matched
 
     def _validate_neighbor(
