@@ -33,21 +33,26 @@ class Topology:
         self._closed = False
         atexit.register(self.close)
         try:
-            _ip("link", "add", self.bridge, "type", "bridge")
-            _ip("link", "set", self.bridge, "up")
-            for i, ns in enumerate(self.names):
+            for ns in self.names:
                 _ip("netns", "add", ns)
                 _ip("-n", ns, "link", "set", "lo", "up")
-                _ip("link", "add", self.host_veth(i), "type", "veth", "peer", "name", f"pw{self.token}p{i}")
-                _ip("link", "set", f"pw{self.token}p{i}", "netns", ns)
-                _ip("-n", ns, "link", "set", f"pw{self.token}p{i}", "name", "eth0")
-                _ip("-n", ns, "addr", "add", f"{self.addr(i)}/24", "dev", "eth0")
-                _ip("-n", ns, "link", "set", "eth0", "up")
-                _ip("link", "set", self.host_veth(i), "master", self.bridge)
-                _ip("link", "set", self.host_veth(i), "up")
+            self._link_hosts()
         except BaseException:
             self.close()
             raise
+
+    def _link_hosts(self) -> None:
+        """One L2 segment: a veth per host on a bridge."""
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("link", "set", self.bridge, "up")
+        for i, ns in enumerate(self.names):
+            _ip("link", "add", self.host_veth(i), "type", "veth", "peer", "name", f"pw{self.token}p{i}")
+            _ip("link", "set", f"pw{self.token}p{i}", "netns", ns)
+            _ip("-n", ns, "link", "set", f"pw{self.token}p{i}", "name", "eth0")
+            _ip("-n", ns, "addr", "add", f"{self.addr(i)}/24", "dev", "eth0")
+            _ip("-n", ns, "link", "set", "eth0", "up")
+            _ip("link", "set", self.host_veth(i), "master", self.bridge)
+            _ip("link", "set", self.host_veth(i), "up")
 
     def host_veth(self, i: int) -> str:
         return f"pw{self.token}v{i}"
@@ -84,7 +89,11 @@ class Topology:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
-        for i, ns in enumerate(self.names):
-            _ip("link", "del", self.host_veth(i), check=False)
+        self._unlink_hosts()
+        for ns in self.names:
             _ip("netns", "del", ns, check=False)
+
+    def _unlink_hosts(self) -> None:
+        for i in range(len(self.names)):
+            _ip("link", "del", self.host_veth(i), check=False)
         _ip("link", "del", self.bridge, check=False)

@@ -6,23 +6,25 @@
   re-converges after a partition heals;
 * SIGKILL during node-database and address-book writes leaves the files usable.
 
-``tc netem`` (latency/loss) is not available in this kernel (no sch_netem),
+``tc netem`` is not available in this kernel (no sch_netem); latency, jitter and loss are
+injected by the user-space router of ``_impair`` (``test_impaired.py``). Here
 so faults are injected by taking links down (packets silently lost).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.netns._logs import last as _last
+from tests.netns._logs import wait as _wait
 from tests.netns._topology import Topology
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -41,22 +43,6 @@ def topo() -> Iterator[Topology]:
         yield t
     finally:
         t.close()
-
-
-def _last(log: Path, key: str) -> object | None:
-    for line in reversed(log.read_text(errors="replace").splitlines()):
-        if line.startswith("{") and key in line:
-            return json.loads(line)[key]
-    return None
-
-
-def _wait(cond: Callable[[], bool], timeout: float, what: str) -> float:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(0.25)
-    return time.monotonic() - t0
 
 
 def _start(topo: Topology, tmp: Path, i: int, *extra: str) -> Path:
