@@ -59,11 +59,11 @@ async def main(boot, first, count):
         for _ in range(2):  # a second round: nodes that joined late get into others' tables
             await asyncio.gather(*(warm(d) for d in nodes))
         print(json.dumps([d.self_node().enode_url() for d in nodes]), flush=True)
-        # "tables": the IDs our tables hold (what a crawl can meet); EOF stops
+        # "tables": {"ids": [...]}, the IDs our tables hold (what a crawl can meet), as discv4-net; EOF stops
         loop = asyncio.get_running_loop()
         while (line := await loop.run_in_executor(None, sys.stdin.readline)):
             held = {n.id.hex() for d in nodes for n in d.table_nodes()}
-            print(json.dumps(sorted(held)), flush=True)
+            print(json.dumps({"ids": sorted(held)}), flush=True)
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 """
@@ -106,8 +106,7 @@ def _held_in_tables(procs: list[subprocess.Popen[str]]) -> set[str]:
         p.stdin.flush()
     for p in procs:
         assert p.stdout is not None
-        answer = json.loads(p.stdout.readline())
-        held.update(answer["ids"] if isinstance(answer, dict) else answer)
+        held.update(json.loads(p.stdout.readline())["ids"])
     return held
 
 

@@ -85,6 +85,21 @@ def _peers(log: Path) -> set[str]:
     return set(last(log, "peers") or [])  # type: ignore[call-overload]
 
 
+def _ring_up(ids: list[str], logs: list[Path]) -> bool:
+    """Every host holds both its ring neighbours as peers."""
+    n = len(ids)
+    return all({ids[(i + 1) % n], ids[i - 1]} <= _peers(lg) for i, lg in enumerate(logs))
+
+
+def _wait_partition_noticed(ids: list[str], logs: list[Path], cut: int, bound: float) -> float:
+    """Seconds until both ring neighbours of ``cut`` dropped it."""
+    return wait(
+        lambda: ids[cut] not in _peers(logs[cut - 1]) and ids[cut] not in _peers(logs[cut + 1]),
+        bound,
+        "neighbours notice the partition",
+    )
+
+
 def test_devp2p_ring_and_discovery_survive_latency_loss_and_a_partition(
     hosts: ImpairedTopology, tmp_path: Path
 ) -> None:
@@ -105,7 +120,7 @@ def test_devp2p_ring_and_discovery_survive_latency_loss_and_a_partition(
     ]
 
     def ring_up() -> bool:
-        return all({ids[(i + 1) % n], ids[i - 1]} <= _peers(lg) for i, lg in enumerate(logs))
+        return _ring_up(ids, logs)
 
     def tables(at_least: int) -> bool:
         return all((last(lg, "table") or 0) >= at_least for lg in logs)  # type: ignore[operator]
@@ -114,11 +129,7 @@ def test_devp2p_ring_and_discovery_survive_latency_loss_and_a_partition(
     wait(lambda: tables(n - 2), 120, "discovery tables converge")
     cut = 3  # not the bootnode: a host that knows a bootnode to look up from after the heal
     hosts.partition(cut)
-    took = wait(
-        lambda: ids[cut] not in _peers(logs[cut - 1]) and ids[cut] not in _peers(logs[cut + 1]),
-        DEVP2P_DETECT_BOUND,
-        "neighbours notice the partition",
-    )
+    took = _wait_partition_noticed(ids, logs, cut, DEVP2P_DETECT_BOUND)
     assert took <= DEVP2P_DETECT_BOUND
     hosts.heal(cut)
     took = wait(ring_up, DEVP2P_RECONNECT_BOUND, "ring healed")
@@ -152,18 +163,14 @@ def test_tm2_persistent_ring_and_pex_survive_latency_loss_and_a_partition(
     ]
 
     def ring_up() -> bool:
-        return all({ids[(i + 1) % n], ids[i - 1]} <= _peers(lg) for i, lg in enumerate(logs))
+        return _ring_up(ids, logs)
 
     wait(ring_up, 120, "ring: every host holds both neighbours")
     # PEX: every node learns (nearly) every other's address from the seed and its peers
     wait(lambda: all((last(lg, "book") or 0) >= n - 2 for lg in logs), 120, "address books converge")  # type: ignore[operator]
     cut = 3
     hosts.partition(cut)
-    took = wait(
-        lambda: ids[cut] not in _peers(logs[cut - 1]) and ids[cut] not in _peers(logs[cut + 1]),
-        TM2_DETECT_BOUND,
-        "neighbours notice the partition",
-    )
+    took = _wait_partition_noticed(ids, logs, cut, TM2_DETECT_BOUND)
     assert took <= TM2_DETECT_BOUND
     time.sleep(TM2_PARTITION)
     hosts.heal(cut)
