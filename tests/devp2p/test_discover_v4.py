@@ -580,3 +580,61 @@ def test_source_limits_skip_loopback_unless_asked() -> None:
     assert all(BondBudget().admit(i, "127.0.0.1", 0.0) for i in ids)
     budget = BondBudget(limit_loopback=True)
     assert sum(budget.admit(i, "127.0.0.1", 0.0) for i in ids) == MAX_BONDING_PER_IP
+
+
+class _CuttableDatagrams(_MemoryDatagrams):
+    """A memory endpoint whose datagrams to or from an address in ``cut`` are lost."""
+
+    def __init__(
+        self, net: dict[tuple[str, int], UDPv4], addr: tuple[str, int], cut: set[tuple[str, int]]
+    ) -> None:
+        super().__init__(net, addr)
+        self._cut = cut
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        if self._addr not in self._cut and (str(addr[0]), int(addr[1])) not in self._cut:
+            super().sendto(data, addr)
+
+
+@run_async
+async def test_an_emptied_table_refills_from_the_node_database_at_once() -> None:
+    """A bootnode (no bootnodes of its own) cut off until revalidation emptied its table finds
+    its way back as soon as it is asked for nodes, not at the next scheduled refresh (15-30
+    min later): an empty table triggers a refresh, which seeds it from the node database
+    (geth: ``LookupPubkey`` and the lookup iterator call ``tab.refresh()``)."""
+    clock = FakeClock(wall_offset=time.time())
+    net: dict[tuple[str, int], UDPv4] = {}
+    cut: set[tuple[str, int]] = set()
+    nodes: list[UDPv4] = []
+    for i in range(4):
+        addr = (f"127.0.0.{i + 1}", 30303)
+        boot = [nodes[0].self_node()] if nodes else []
+        udp = UDPv4(devp2p.PrivateKey.generate(), db=NodeDB(None), clock=clock, bootnodes=boot, seed=i)
+        net[addr] = udp
+        udp.connection_made(_CuttableDatagrams(net, addr, cut))
+        udp._setup_local(*addr)
+        await udp.start()
+        nodes.append(udp)
+    boot_node, others = nodes[0], {n.self_node().id for n in nodes[1:]}
+
+    async def scenario() -> None:
+        await clock.sleep(300)  # bonded, and revalidated often enough to be database seeds
+        assert {n.id for n in boot_node.table_nodes()} == others
+        assert {n.id for n in boot_node._db.query_seeds(clock.time())} == others
+        refreshes = boot_node.refresher.count
+        cut.add(("127.0.0.1", 30303))
+        await clock.sleep(300)
+        assert boot_node.table_nodes() == []  # every entry failed revalidation
+        cut.clear()
+        healed = clock.monotonic()
+        found = await boot_node.lookup(None)
+        assert clock.monotonic() - healed < 10.0  # a refresh's lookups, not the 15-30 min timer
+        assert boot_node.refresher.count == refreshes + 1
+        assert {n.id for n in found} == others
+        assert {n.id for n in boot_node.table_nodes()} == others
+
+    try:
+        await autojump(clock, scenario())
+    finally:
+        for n in nodes:
+            await n.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover import UDPv5, listen, listen_v4, listen_v5, lookup_distances
 from peerwire.devp2p.discover._v5 import _pack_nodes
 from peerwire.errors import PeerwireError, TimeoutError
+from peerwire.testing import autojump
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -232,6 +234,35 @@ async def test_revalidation_runs_on_the_injected_clock() -> None:
             if b.id not in a.table:
                 break
         assert b.id not in a.table  # dead nodes leave the table on revalidation failures
+
+
+@run_async
+async def test_random_nodes_on_an_empty_table_refreshes_from_the_node_database() -> None:
+    """After the start-up refresh found nothing, an empty table asks for a refresh at once
+    (geth's lookup iterator: ``lookupFailed`` calls ``tab.refresh()``), which seeds it from
+    nodes the database saw recently, instead of idling until the refresh timer (15-30 min)."""
+    clock = FakeClock(wall_offset=time.time())
+    db = NodeDB(None)
+    async with (
+        listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0", clock=clock, node_database=db) as a,
+        listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0", clock=clock) as b,
+    ):
+
+        async def first_node() -> bytes:
+            while a.refresher.count == 0:  # the start-up refresh: no bootnodes, an empty database
+                await clock.sleep(0.5)
+            assert len(a.table) == 0
+            db.update_node(b.self_node())  # b answered us before (a restart, a partition)
+            db.update_last_pong_received(b.id, "127.0.0.1", clock.time())
+            async for n in a.random_nodes():
+                return n.id
+            raise AssertionError("random_nodes() ended")
+
+        started = clock.monotonic()
+        assert await autojump(clock, first_node(), idle=0.05) == b.id
+        assert clock.monotonic() - started < 10.0  # not the 15-30 min refresh timer
+        assert a.refresher.count == 2
+        assert b.id in a.table
 
 
 @run_async

@@ -47,6 +47,7 @@ from peerwire.devp2p.discover._addr import check_relay_addr, ip_bytes, ip_str, n
 from peerwire.devp2p.discover._bond import BOND_EXPIRATION, MAX_FINDNODE_FAILURES, Bonds
 from peerwire.devp2p.discover._limiter import SourceLimiter
 from peerwire.devp2p.discover._lookup import BUCKET_SIZE, iterative_lookup
+from peerwire.devp2p.discover._refresh import Refresher
 from peerwire.devp2p.discover._table import NodeTable
 from peerwire.errors import DecodeError, InvalidKeyError, PeerwireError, TimeoutError
 
@@ -83,8 +84,6 @@ MIN_LOOKUP_INTERVAL = 1.0
 """random_nodes() starts lookups at least this far apart."""
 RESOLVE_TIMEOUT = 10.0
 """How long resolving one bootnode's host name may take."""
-REFRESH_WAIT = 60.0
-"""random_nodes() on an empty table waits this long for the first refresh."""
 
 #: A decoded, verified packet (frozen classes from the Rust core).
 Packet: TypeAlias = (
@@ -159,8 +158,9 @@ class UDPv4(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
         self.local: LocalNode | None = None
         self.stats = Stats()
-        self._refreshed = asyncio.Event()
         self._closed = False
+        #: Table refresh on schedule and when a lookup finds the table empty.
+        self.refresher = Refresher(self.table, clock, self._refresh, tick=self._expire_db)
 
     # ----------------------------------------------------------- lifecycle
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -190,7 +190,7 @@ class UDPv4(asyncio.DatagramProtocol):
         """Open the task scope; with ``background`` run the refresh and revalidation loops."""
         await self.tasks.start()
         if background:
-            self.tasks.spawn(self._refresh_loop(), name="refresh")
+            self.tasks.spawn(self.refresher.run(lambda: self._closed), name="refresh")
             self.tasks.spawn(self._revalidate_loop(), name="revalidate")
 
     async def serve(self, transport: asyncio.BaseTransport, host: str, port: int) -> None:
@@ -323,7 +323,15 @@ class UDPv4(asyncio.DatagramProtocol):
         return found
 
     async def lookup(self, target: PublicKey | bytes | None = None) -> list[Node]:
-        """Iterative Kademlia lookup (alpha = 3, 16 results), closest first."""
+        """Iterative Kademlia lookup (alpha = 3, 16 results), closest first.
+
+        On an empty table it first waits for a refresh (seeds from the node database
+        and the bootnodes), as geth's ``LookupPubkey``.
+        """
+        await self.refresher.wait_refilled(lambda: len(self.nodes))
+        return await self._lookup(target)
+
+    async def _lookup(self, target: PublicKey | bytes | None) -> list[Node]:
         if target is None:
             target64 = os.urandom(64) if self._lookup_rng is None else self._lookup_rng.randbytes(64)
         elif isinstance(target, PublicKey):
@@ -380,10 +388,6 @@ class UDPv4(asyncio.DatagramProtocol):
         """Endless iterator over nodes found by chained random lookups."""
         while not self._closed:
             started = self._clock.monotonic()
-            if len(self.nodes) == 0:
-                with contextlib.suppress(TimeoutError):
-                    async with self._clock.timeout(REFRESH_WAIT):
-                        await self._refreshed.wait()
             for n in await self.lookup(None):
                 yield n
             wait = MIN_LOOKUP_INTERVAL - (self._clock.monotonic() - started)
@@ -573,6 +577,9 @@ class UDPv4(asyncio.DatagramProtocol):
             self._bonds.pinging_back.discard(node.id)
 
     # ---------------------------------------------------------- background
+    def _expire_db(self) -> None:
+        self._db.maybe_expire(self._now())
+
     def _seeds(self) -> list[Node]:
         return self._db.query_seeds(self._now(), SEED_COUNT) + self._bootnodes
 
@@ -580,20 +587,9 @@ class UDPv4(asyncio.DatagramProtocol):
         for n in self._seeds():
             if n.id != self._self_id:
                 self.nodes.add(n, inbound=False)
-        await self.lookup(self._key.public_key)
+        await self._lookup(self._key.public_key)
         for _ in range(3):
-            await self.lookup(None)
-
-    async def _refresh_loop(self) -> None:
-        while not self._closed:
-            now = self._clock.monotonic()
-            if self.table.refresh_due(now):
-                with contextlib.suppress(PeerwireError, OSError):
-                    await self._refresh()
-                self.table.refresh_done(self._clock.monotonic())
-                self._refreshed.set()
-            self._db.maybe_expire(self._now())
-            await self._clock.sleep(1.0)
+            await self._lookup(None)
 
     async def _revalidate_loop(self) -> None:
         while not self._closed:

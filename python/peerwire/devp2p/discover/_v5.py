@@ -179,7 +179,6 @@ class V5Transport(asyncio.DatagramProtocol):
         self._monotonic = clock.monotonic
         self._addr_strs: dict[tuple[str, int], str] = {}
         self._verified: dict[bytes, Node] = {}
-        self.refreshed = asyncio.Event()
         self.closed = False
 
     # ----------------------------------------------------------- lifecycle

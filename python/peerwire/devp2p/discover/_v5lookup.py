@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import os
 import socket
@@ -24,6 +25,7 @@ from peerwire.devp2p._enr import LocalNode
 from peerwire.devp2p._keys import PrivateKey
 from peerwire.devp2p._nodedb import NodeDB
 from peerwire.devp2p.discover._lookup import iterative_lookup
+from peerwire.devp2p.discover._refresh import Refresher
 from peerwire.devp2p.discover._v5 import FINDNODE_RESULT_LIMIT, RESP_TIMEOUT, V5Transport, lookup_distances
 from peerwire.errors import PeerwireError, TimeoutError
 
@@ -32,8 +34,6 @@ __all__ = ["UDPv5", "listen_v5", "local_node", "parse_bootnodes"]
 SEED_COUNT = 30
 MIN_LOOKUP_INTERVAL = 1.0
 """random_nodes() starts lookups at least this far apart."""
-REFRESH_WAIT = 60.0
-"""How long random_nodes() waits for the first table refresh when the table is empty."""
 RECV_BUFFER = 4 * 1024 * 1024
 """Requested socket receive buffer (the kernel may cap it at rmem_max)."""
 
@@ -41,10 +41,15 @@ RECV_BUFFER = 4 * 1024 * 1024
 class UDPv5(V5Transport):
     """A running discv5 node. Create it with :func:`listen_v5` (or ``listen`` for v4+v5)."""
 
+    @functools.cached_property
+    def refresher(self) -> Refresher:
+        """Table refresh on schedule and when random_nodes() finds the table empty."""
+        return Refresher(self.table, self.clock, self.refresh)
+
     async def start(self) -> None:
         """Open the task scope and start refresh and revalidation (stopped by :meth:`close`)."""
         await self.tasks.start()
-        self.spawn(self._refresh_loop(), "refresh")
+        self.spawn(self.refresher.run(lambda: self.closed), "refresh")
         self.spawn(self._revalidate_loop(), "revalidate")
 
     async def lookup(
@@ -85,14 +90,12 @@ class UDPv5(V5Transport):
     async def random_nodes(self) -> AsyncIterator[Node]:
         """Endless iterator over the nodes that chained random lookups meet (for the dialer).
 
-        As geth's lookup iterator: every node of every reply, not only the closest.
+        As geth's lookup iterator: every node of every reply, not only the closest;
+        and on an empty table it first waits for a refresh (geth's ``lookupFailed``).
         """
         while not self.closed:
             started = self.clock.monotonic()
-            if len(self.table) == 0:
-                with contextlib.suppress(TimeoutError):
-                    async with self.clock.timeout(REFRESH_WAIT):
-                        await self.refreshed.wait()
+            await self.refresher.wait_refilled(lambda: len(self.table))
             met: list[Node] = []
             await self.lookup(None, found=met.append)
             for n in met:
@@ -134,15 +137,6 @@ class UDPv5(V5Transport):
                     )
 
         await asyncio.gather(*(fetch(n) for n in self.bootnodes if n.record is None))
-
-    async def _refresh_loop(self) -> None:
-        while not self.closed:
-            if self.table.refresh_due(self.clock.monotonic()):
-                with contextlib.suppress(PeerwireError, OSError):
-                    await self.refresh()
-                self.table.refresh_done(self.clock.monotonic())
-                self.refreshed.set()
-            await self.clock.sleep(1.0)
 
     async def _revalidate_loop(self) -> None:
         while not self.closed:
