@@ -3,7 +3,8 @@
 * the impairment itself: a UDP echo sees the configured delay and loss;
 * devp2p: a static ring and discovery v4 from one bootnode form under 40 ± 10 ms one-way
   latency and 3 % loss; a partitioned host (not the bootnode) is dropped by its neighbours and, once healed,
-  its static peers come back within the dial backoff bound and its table re-converges;
+  its static peers come back within the dial backoff bound and its table re-converges; the
+  bootnode, cut off until its table is empty, re-converges from its node database;
 * TM2: a ring of persistent peers and PEX from a seed form under the same impairment; a
   partitioned host is dropped (ping/pong) and its persistent peers reconnect within the
   redial backoff bound once it heals.
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.netns._impair import ImpairedTopology
-from tests.netns._logs import last, wait
+from tests.netns._logs import last, values, wait
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 HERE = Path(__file__).resolve().parent
@@ -37,6 +38,12 @@ DELAY, JITTER, LOSS = 0.040, 0.010, 0.03
 #: take a few round trips more over lossy 80 ms ones.
 DEVP2P_DETECT_BOUND = 60.0
 DEVP2P_RECONNECT_BOUND = 90.0
+#: Revalidation divides a node's liveness count by 3 per failed ping (one per 3-9 s): a few
+#: minutes of good answers fall to nothing within about a minute.
+BOOT_EMPTY_BOUND = 150.0
+#: A node becomes a database seed after more than 5 good revalidations (geth); the slow list
+#: revalidates one of its nodes per 0-9 s, so with 7 nodes that takes about 3 minutes.
+BOOT_SEEDS_BOUND = 300.0
 #: TM2: ping every 5 s, pong within 4 s (``_tm2node``), so a partition is noticed within ~9 s.
 TM2_DETECT_BOUND = 25.0
 #: How long the TM2 partition lasts once noticed: at most 4 failed redials (one per 5 s tick).
@@ -104,6 +111,7 @@ def test_devp2p_ring_and_discovery_survive_latency_loss_and_a_partition(
     hosts: ImpairedTopology, tmp_path: Path
 ) -> None:
     from peerwire.devp2p import Node, PrivateKey
+    from peerwire.devp2p.discover import NodeDB
 
     hosts.impair(DELAY, JITTER, LOSS)
     n = len(hosts.names)
@@ -135,6 +143,24 @@ def test_devp2p_ring_and_discovery_survive_latency_loss_and_a_partition(
     took = wait(ring_up, DEVP2P_RECONNECT_BOUND, "ring healed")
     assert took <= DEVP2P_RECONNECT_BOUND
     wait(lambda: (last(logs[cut], "table") or 0) >= n - 2, 60, "the healed host's table re-converges")  # type: ignore[operator]
+
+    # The bootnode itself, cut off until revalidation has emptied its table: it has no
+    # bootnode to look up from after the heal, only the nodes its database saw. An empty
+    # table asks for a refresh at once (geth's tab.refresh()), which seeds it from there.
+    def boot_seeds() -> int:
+        with NodeDB(tmp_path / "db0") as db:
+            return len(db.query_seeds(time.time()))
+
+    wait(lambda: boot_seeds() >= 3, BOOT_SEEDS_BOUND, "the bootnode's database holds seeds")
+    hosts.partition(0)
+    seen = len(values(logs[0], "table"))
+    # (once empty, it keeps asking for refreshes: its seeds come back and fail again)
+    wait(
+        lambda: 0 in values(logs[0], "table")[seen:], BOOT_EMPTY_BOUND, "the cut-off bootnode's table empties"
+    )
+    hosts.heal(0)
+    took = wait(lambda: (last(logs[0], "table") or 0) >= n - 2, 60, "the bootnode's table re-converges")  # type: ignore[operator]
+    assert took <= 60
     assert hosts.counts()["lost"] > 0 and hosts.counts()["cut"] > 0
 
 
