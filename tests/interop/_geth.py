@@ -85,6 +85,28 @@ class Geth:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def peer(self, node_id: bytes) -> dict[str, Any] | None:
+        """geth's ``admin_peers`` entry for ``node_id``, or None."""
+        for p in self.rpc("admin_peers"):
+            if p["id"] == node_id.hex():
+                return dict(p)
+        return None
+
+    def wait_peer(self, node_id: bytes, protocol: str, within: float = 10.0) -> dict[str, Any]:
+        """The entry once geth has finished ``protocol``'s handshake with ``node_id``.
+
+        Our side can see the eth Status exchange done before geth has registered the peer:
+        until then geth lists the protocol as the string ``"handshake"`` (p2p/peer.go Info).
+        """
+        deadline = time.monotonic() + within
+        while True:
+            seen = self.peer(node_id)
+            if seen is not None and isinstance(seen["protocols"].get(protocol), dict):
+                return seen
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"geth has no {protocol} peer {node_id.hex()[:16]}: {seen}")
+            time.sleep(0.1)
+
 
 @contextlib.contextmanager
 def run_geth(

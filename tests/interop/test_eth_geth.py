@@ -38,13 +38,6 @@ def _server(proto: eth.Protocol, **kw: Any) -> devp2p.Server:
     return devp2p.Server(cfg)
 
 
-def _geth_peer(geth: Any, node_id: bytes) -> dict[str, Any] | None:
-    for p in geth.rpc("admin_peers"):
-        if p["id"] == node_id.hex():
-            return dict(p)
-    return None
-
-
 def test_peerwire_dials_geth_and_fetches_genesis(tmp_path: Path, go_harness: Path) -> None:
     gfile = tmp_path / "genesis.json"
     gfile.write_text(json.dumps(GENESIS))
@@ -82,14 +75,14 @@ def test_geth_discovers_dials_and_keeps_peerwire(tmp_path: Path) -> None:
                 assert ep.peer.inbound, "geth must have dialed us"
                 assert ep.version == 72
                 our_id = srv.self_node().id
-                seen = await asyncio.to_thread(_geth_peer, geth, our_id)
-                assert seen is not None and seen["protocols"]["eth"]["version"] == 72
+                seen = await asyncio.to_thread(geth.wait_peer, our_id, "eth")
+                assert seen["protocols"]["eth"]["version"] == 72
                 start = time.monotonic()
                 while time.monotonic() - start < HOLD_SECONDS:
                     await asyncio.sleep(5)
-                    seen = await asyncio.to_thread(_geth_peer, geth, our_id)
-                    assert seen is not None, f"geth dropped us:\n{geth.log_text()[-3000:]}"
-                    assert seen["protocols"]["eth"]["version"] == 72
+                    still = await asyncio.to_thread(geth.peer, our_id)
+                    assert still is not None, f"geth dropped us:\n{geth.log_text()[-3000:]}"
+                    assert still["protocols"]["eth"]["version"] == 72
                     assert proto.peers() == [ep]
                 assert not seen["network"]["inbound"]  # geth's side: it dialed
 

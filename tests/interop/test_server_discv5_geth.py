@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +47,6 @@ def _server(protocols: list[devp2p.Protocol], **kw: Any) -> devp2p.Server:
     return devp2p.Server(cfg)
 
 
-def _geth_peer(geth: Any, node_id: bytes) -> dict[str, Any] | None:
-    for p in geth.rpc("admin_peers"):
-        if p["id"] == node_id.hex():
-            return dict(p)
-    return None
-
-
 def test_geth_finds_our_v5_only_server_through_discv5_and_dials_it(tmp_path: Path) -> None:
     async def main() -> None:
         proto = eth.Protocol(CHAIN)
@@ -75,8 +67,8 @@ def test_geth_finds_our_v5_only_server_through_discv5_and_dials_it(tmp_path: Pat
                 ep = await proto.wait_peer(timeout=120)
                 assert ep.peer.inbound, "geth must have dialed us"
                 assert ep.status.genesis == CHAIN.genesis_hash
-                seen = await asyncio.to_thread(_geth_peer, geth, srv.self_node().id)
-                assert seen is not None and not seen["network"]["inbound"]  # geth's side: it dialed
+                seen = await asyncio.to_thread(geth.wait_peer, srv.self_node().id, "eth")
+                assert not seen["network"]["inbound"]  # geth's side: it dialed
                 # geth learnt our endpoint over discv5 only (v4 is off on both sides)
                 assert srv.discovery.v5 is not None
                 geth_id = bytes.fromhex(info["id"])
@@ -101,12 +93,8 @@ def test_our_v5_only_server_finds_geth_through_discv5_and_dials_it(tmp_path: Pat
             assert ep.peer.id == geth_id
             assert not ep.peer.inbound and ep.peer.flags & devp2p.ConnFlag.DYN_DIALED
             assert ep.version == 72 and ep.status.genesis == CHAIN.genesis_hash
-            deadline = time.monotonic() + 10
-            seen = None
-            while seen is None and time.monotonic() < deadline:
-                seen = await asyncio.to_thread(_geth_peer, geth, srv.self_node().id)
-                await asyncio.sleep(0.2)
-            assert seen is not None and seen["network"]["inbound"]  # geth's side: we dialed
+            seen = await asyncio.to_thread(geth.wait_peer, srv.self_node().id, "eth")
+            assert seen["network"]["inbound"]  # geth's side: we dialed
 
     async def with_bootnode() -> None:
         async with listen_v5(devp2p.PrivateKey.generate(), "127.0.0.1:0") as boot:

@@ -84,7 +84,7 @@ class ENR:
         ip6: str | None = None,
         udp6: int | None = None,
         tcp6: int | None = None,
-        extra: Mapping[bytes | str, Any] | None = None,
+        extra: Mapping[str, Any] | Mapping[bytes, Any] | Mapping[bytes | str, Any] | None = None,
     ) -> ENR:
         """Build and sign a v4 record (RFC 6979, low S).
 
