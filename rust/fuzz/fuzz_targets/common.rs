@@ -8,13 +8,23 @@ use peerwire_core::rlpx::frame::Session;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use secp256k1::{PublicKey, SecretKey, SECP256K1};
+use std::sync::Mutex;
 
 pub fn secp_key(byte: u8) -> SecretKey {
     SecretKey::from_slice(&[byte; 32]).expect("a constant non-zero scalar below n")
 }
 
+/// The public key of `sk`, computed once per key: the targets use a few fixed keys, and a
+/// scalar multiplication per execution would be a large share of a handshake target's time.
 pub fn secp_pub(sk: &SecretKey) -> PublicKey {
-    PublicKey::from_secret_key(SECP256K1, sk)
+    static KNOWN: Mutex<Vec<(SecretKey, PublicKey)>> = Mutex::new(Vec::new());
+    let mut known = KNOWN.lock().expect("no execution panics while holding the cache");
+    if let Some((_, pk)) = known.iter().find(|(k, _)| k == sk) {
+        return *pk;
+    }
+    let pk = PublicKey::from_secret_key(SECP256K1, sk);
+    known.push((*sk, pk));
+    pk
 }
 
 /// A deterministic RNG: the targets must replay a crash byte for byte.

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         if let Ok((again, _)) = encode(&sk, &d.packet) {
             let d2 = decode(&again).expect("our own encoding decodes");
             assert_eq!(d2.packet, d.packet);
-            assert_eq!(d2.sender, keys::secp_public64(&sk));
+            assert_eq!(d2.sender, keys::pub64(&common::secp_pub(&sk)));
         }
     }
 });

@@ -14,7 +14,8 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use peerwire_core::tm2::secret::{derive_secrets, Handshake, Session, EPHEMERAL_MSG_SIZE};
+use peerwire_core::tm2::secret::{derive_secrets, Handshake, Secrets, Session, EPHEMERAL_MSG_SIZE};
+use std::sync::OnceLock;
 use x25519_dalek::{PublicKey, StaticSecret};
 
 fuzz_target!(|data: &[u8]| {
@@ -33,16 +34,23 @@ fuzz_target!(|data: &[u8]| {
         }
         return;
     }
-    let peer_secret = StaticSecret::from([10u8; 32]);
-    let peer_pub = PublicKey::from(&peer_secret).to_bytes();
-    let mut eph = vec![0x22, 0x0a, 0x20];
-    eph.extend_from_slice(&peer_pub);
-    assert_eq!(eph.len(), EPHEMERAL_MSG_SIZE);
-    hs.read_ephemeral(&eph)
+    // The peer's side is the same for every input (both ephemeral keys are fixed): derive it
+    // once, so each execution spends its curve work on the side under test.
+    static PEER: OnceLock<([u8; EPHEMERAL_MSG_SIZE], [u8; 32], Secrets)> = OnceLock::new();
+    let (eph, ours_then, secrets) = PEER.get_or_init(|| {
+        let peer_secret = StaticSecret::from([10u8; 32]);
+        let peer_pub = PublicKey::from(&peer_secret).to_bytes();
+        let mut eph = [0u8; EPHEMERAL_MSG_SIZE];
+        eph[..3].copy_from_slice(&[0x22, 0x0a, 0x20]);
+        eph[3..].copy_from_slice(&peer_pub);
+        let ours = hs.ephemeral_public();
+        let dh = peer_secret.diffie_hellman(&PublicKey::from(ours));
+        (eph, ours, derive_secrets(dh.as_bytes(), peer_pub <= ours))
+    });
+    hs.read_ephemeral(eph)
         .expect("a valid ephemeral key is accepted");
-    let ours = hs.ephemeral_public();
-    let dh = peer_secret.diffie_hellman(&PublicKey::from(ours));
-    let mut peer = Session::new(&derive_secrets(dh.as_bytes(), peer_pub <= ours));
+    assert_eq!(&hs.ephemeral_public(), ours_then);
+    let mut peer = Session::new(secrets);
     let wire = peer.seal(rest).expect("sealing works");
     let _ = common::feed_in_pieces(&wire, &[mode >> 1, 0], |p| hs.read_auth(p).map(|_| ()));
 });
