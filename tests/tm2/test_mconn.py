@@ -316,3 +316,33 @@ def test_packets_cut_while_a_flush_drains_are_flushed_too() -> None:
             await mb.stop()
 
     asyncio.run(main())
+
+
+def test_flush_throttle_runs_from_when_a_message_was_queued() -> None:
+    """gno's send routine cuts a packet as soon as it is queued and sets the flush timer then;
+    ours cuts when the event loop gets to it (after a synchronous broadcast to many peers, say).
+    The throttle still bounds a message's wait from its queueing, not from its cutting."""
+
+    async def main() -> None:
+        a, b, srv = await secret_pair()
+        rec, rb = Recorder(), Recorder()
+        clock = FakeClock()
+        cfg = MConnConfig(flush_throttle=1.0, ping_interval=1e9, pong_timeout=1e9 - 1)
+        m = MConnection(a, CHANNELS, rec.on_receive, rec.on_error, cfg, clock=clock)
+        mb = _mconn(b, rb)
+        m._running = True  # drive the send path by hand: the cut comes late
+        mb.start()
+        assert m.try_send(0x10, b"queued at 0")
+        await clock.advance(0.6)
+        assert not await m._send_batch()  # cut at 0.6; a small buffer waits for the throttle
+        assert m._writer.buffered
+        await clock.advance(0.39)
+        assert m._writer.buffered, "not before the throttle"
+        await clock.advance(0.01)  # 1.0 s after the queueing, 0.4 s after the cut
+        async with srv, asyncio.timeout(5):
+            assert await rb.msgs.get() == (0x10, b"queued at 0")
+            assert not m._writer.buffered
+            await m.stop()
+            await mb.stop()
+
+    asyncio.run(main())

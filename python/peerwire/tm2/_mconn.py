@@ -352,6 +352,7 @@ class MConnection:
         if not self.is_running or not self._writer.push(ch_id, msg):
             return False
         self._send_signal.set()
+        self._arm_flush()
         return True
 
     def can_send(self, ch_id: int) -> bool:
@@ -385,10 +386,13 @@ class MConnection:
 
     def _arm_flush(self) -> None:
         if self._flush_timer is None or self._flush_timer.done():
-            self._flush_timer = asyncio.get_running_loop().create_task(self._flush_later())
+            # The throttle runs from now, not from when the task first runs (after whatever
+            # synchronous work queued the message, such as a broadcast to every peer).
+            due = self._clock.monotonic() + self._cfg.flush_throttle
+            self._flush_timer = asyncio.get_running_loop().create_task(self._flush_later(due))
 
-    async def _flush_later(self) -> None:
-        await self._clock.sleep(self._cfg.flush_throttle)
+    async def _flush_later(self, due: float) -> None:
+        await self._clock.sleep(due - self._clock.monotonic())
         try:
             # Packets cut while this timer's write drained found it armed and armed no other:
             # keep flushing until the buffer is empty, or they would wait for the next send.
