@@ -92,7 +92,7 @@ class Geth:
                 return dict(p)
         return None
 
-    def wait_peer(self, node_id: bytes, protocol: str, within: float = 10.0) -> dict[str, Any]:
+    def wait_peer(self, node_id: bytes, protocol: str | None, within: float = 10.0) -> dict[str, Any]:
         """The entry once geth has finished ``protocol``'s handshake with ``node_id``.
 
         Our side can see the eth Status exchange done before geth has registered the peer:
@@ -101,7 +101,7 @@ class Geth:
         deadline = time.monotonic() + within
         while True:
             seen = self.peer(node_id)
-            if seen is not None and isinstance(seen["protocols"].get(protocol), dict):
+            if seen is not None and (protocol is None or isinstance(seen["protocols"].get(protocol), dict)):
                 return seen
             if time.monotonic() >= deadline:
                 raise AssertionError(f"geth has no {protocol} peer {node_id.hex()[:16]}: {seen}")

@@ -93,7 +93,7 @@ def test_our_v5_only_server_finds_geth_through_discv5_and_dials_it(tmp_path: Pat
             assert ep.peer.id == geth_id
             assert not ep.peer.inbound and ep.peer.flags & devp2p.ConnFlag.DYN_DIALED
             assert ep.version == 72 and ep.status.genesis == CHAIN.genesis_hash
-            seen = await asyncio.to_thread(geth.wait_peer, srv.self_node().id, "eth")
+            seen = await asyncio.to_thread(geth.wait_peer, srv.self_node().id, None)
             assert seen["network"]["inbound"]  # geth's side: we dialed
 
     async def with_bootnode() -> None:
