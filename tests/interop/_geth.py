@@ -93,7 +93,8 @@ class Geth:
         return None
 
     def wait_peer(self, node_id: bytes, protocol: str | None, within: float = 10.0) -> dict[str, Any]:
-        """The entry once geth has finished ``protocol``'s handshake with ``node_id``.
+        """The entry once geth lists ``node_id`` and, unless ``protocol`` is None, has finished
+        that protocol's handshake with it.
 
         Our side can see the eth Status exchange done before geth has registered the peer:
         until then geth lists the protocol as the string ``"handshake"`` (p2p/peer.go Info).
