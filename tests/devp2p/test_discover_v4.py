@@ -621,7 +621,7 @@ async def test_an_emptied_table_refills_from_the_node_database_at_once() -> None
         await clock.sleep(300)  # bonded, and revalidated often enough to be database seeds
         assert {n.id for n in boot_node.table_nodes()} == others
         assert {n.id for n in boot_node._db.query_seeds(clock.time())} == others
-        refreshes = boot_node.refresher.count
+        refreshes, empties = boot_node.refresher.count, boot_node.refresher.found_empty
         cut.add(("127.0.0.1", 30303))
         await clock.sleep(300)
         assert boot_node.table_nodes() == []  # every entry failed revalidation
@@ -630,6 +630,7 @@ async def test_an_emptied_table_refills_from_the_node_database_at_once() -> None
         found = await boot_node.lookup(None)
         assert clock.monotonic() - healed < 10.0  # a refresh's lookups, not the 15-30 min timer
         assert boot_node.refresher.count == refreshes + 1
+        assert boot_node.refresher.found_empty == empties + 1  # the lookup found it empty
         assert {n.id for n in found} == others
         assert {n.id for n in boot_node.table_nodes()} == others
 

@@ -167,13 +167,17 @@ async def test_enode_bootnodes_both_ways(go_harness: Path) -> None:
             # geth -> peerwire: a geth started with our enode: URL finds us, and geth through us.
             geth2 = await GethV5.start(go_harness, bootnodes=[pw.self_node().enode_url()])
             try:
+                # geth adds a node only when that node opens a session to it (v5_udp.go
+                # handlePacket -> addInboundNode), so geth2 lists geth once geth revalidates it
+                # (a ping within 0-3 s): a deadline, not ten lookups (they took 0.2 s once).
                 ids: set[bytes] = set()
-                for _ in range(10):
+                deadline = time.monotonic() + 20
+                while not {pw.id, geth.node.id} <= ids and time.monotonic() < deadline:
                     await geth2.call("lookup")
                     ids = await geth2.table_ids()
-                    if {pw.id, geth.node.id} <= ids:
-                        break
-                assert {pw.id, geth.node.id} <= ids
+                    await asyncio.sleep(0.1)
+                names = {pw.id: "peerwire", geth.node.id: "geth", geth2.node.id: "geth2"}
+                assert {pw.id, geth.node.id} <= ids, [names.get(i, i.hex()[:16]) for i in ids]
             finally:
                 await geth2.close()
     finally:

@@ -15,12 +15,6 @@ def last(log: Path, key: str) -> object | None:
     return None
 
 
-def values(log: Path, key: str) -> list[object]:
-    """Every value of ``key`` the log holds, oldest first."""
-    lines = log.read_text(errors="replace").splitlines()
-    return [json.loads(line)[key] for line in lines if line.startswith("{") and key in line]
-
-
 def wait(cond: Callable[[], bool], timeout: float, what: str) -> float:
     t0 = time.monotonic()
     while not cond():

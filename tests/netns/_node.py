@@ -52,7 +52,10 @@ async def main(argv: list[str]) -> None:
         while True:
             disc = srv.discovery
             table = len(disc.table_nodes()) if disc is not None and hasattr(disc, "table_nodes") else None
-            print(json.dumps({"peers": sorted(p.id.hex() for p in srv.peers()), "table": table}), flush=True)
+            v4 = disc.v4 if disc is not None else None
+            empty = v4.refresher.found_empty if v4 is not None else None
+            peers = sorted(p.id.hex() for p in srv.peers())
+            print(json.dumps({"peers": peers, "table": table, "found_empty": empty}), flush=True)
             await asyncio.sleep(0.5)
 
 

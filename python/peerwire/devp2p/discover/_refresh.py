@@ -47,6 +47,9 @@ class Refresher:
         self.running = False
         #: Refreshes finished since start (scheduled and requested).
         self.count = 0
+        #: Times a lookup found the table empty and asked for a refill: an observable for
+        #: monitors (a sampled table size can miss the moment, as the refill is immediate).
+        self.found_empty = 0
 
     def request(self) -> asyncio.Event:
         """Ask for a refresh now; the event is set when it (or the one running) has ended."""
@@ -63,6 +66,7 @@ class Refresher:
         """
         if size() > 0 or not self.running:
             return
+        self.found_empty += 1
         done = self.request()
         with contextlib.suppress(TimeoutError):
             async with self._clock.timeout(REFRESH_WAIT):
