@@ -211,6 +211,11 @@ class TokenBucket:
         self._refill()
         return self._tokens
 
+    @property
+    def full(self) -> bool:
+        """Whether the bucket holds its whole burst (as a new one would)."""
+        return self.tokens >= self.burst
+
     def try_take(self, n: float = 1.0) -> bool:
         """Take ``n`` tokens if there are that many; never waits."""
         self._refill()

@@ -582,6 +582,33 @@ def test_source_limits_skip_loopback_unless_asked() -> None:
     assert sum(budget.admit(i, "127.0.0.1", 0.0) for i in ids) == MAX_BONDING_PER_IP
 
 
+def test_limiters_forget_idle_sources() -> None:
+    """A source whose bucket has refilled, or with no bond in flight, holds no memory: a node
+    that hears from thousands of sources over hours keeps only the recent ones (this is what
+    bounds a simulated node's limiter state, and a real node's under source churn)."""
+    from peerwire.devp2p.discover._limiter import SOURCE_BURST, SOURCE_RATE, SUBNET_BURST, SourceLimiter
+    from peerwire.devp2p.discover._v4limits import BOND_WINDOW, BondBudget
+
+    clock = FakeClock()
+    limiter = SourceLimiter(clock)
+    for i in range(200):
+        assert limiter.allow((f"10.{i}.0.1", 30303))
+    assert len(limiter) == 200
+    asyncio.run(clock.advance(SUBNET_BURST / SOURCE_RATE))  # every bucket is full again
+    hot = ("10.250.0.1", 30303)
+    assert sum(limiter.allow(hot) for _ in range(int(SOURCE_BURST) * 2)) == int(SOURCE_BURST)
+    assert len(limiter) == 1  # the 200 idle ones are gone, the hot one is still limited
+    assert not limiter.allow(hot)
+
+    budget = BondBudget()
+    for i in range(200):
+        assert budget.admit(bytes([i]) * 64, f"10.{i}.0.1", 0.0)
+    budget.verified(bytes([0]) * 64, "10.0.0.1")
+    assert budget.in_flight("10.0.0.1") == 0
+    assert budget.admit(b"\x01" * 64, "10.250.0.1", BOND_WINDOW + 1)
+    assert budget.tracked() == (1, 1)  # one IP, one subnet: the expired ones were forgotten
+
+
 class _CuttableDatagrams(_MemoryDatagrams):
     """A memory endpoint whose datagrams to or from an address in ``cut`` are lost."""
 

@@ -44,6 +44,10 @@ class _Buckets:
     def take(self, key: str) -> bool:
         b = self._buckets.get(key)
         if b is None:
+            # A full bucket is the same as none: forget the least recently seen sources whose
+            # buckets have refilled, so sources heard once long ago hold no memory.
+            while self._buckets and next(iter(self._buckets.values())).full:
+                self._buckets.popitem(last=False)
             b = TokenBucket(self._rate, self._burst, self._clock)
             self._buckets[key] = b
             if len(self._buckets) > self._max:

@@ -13,7 +13,8 @@ by what the attacker cannot cheaply multiply: the source IP and its subnet
   window; over it, the ping is still answered but nothing is stored or sent
   back, so the database and pending tables stay bounded per source.
 
-The budget is LRU-bounded in the number of sources it tracks.
+The budget is LRU-bounded in the number of sources it tracks, and a source with
+nothing in flight is forgotten.
 
 Loopback sources are exempt unless asked otherwise: they are this machine's own
 processes (a testnet, a simulation, a crawler benchmark runs hundreds of nodes on
@@ -79,20 +80,34 @@ class BondBudget:
     ) -> None:
         self._per_ip, self._per_subnet, self._window = per_ip, per_subnet, window
         self._limit_loopback = limit_loopback
-        self._by_ip: OrderedDict[str, OrderedDict[bytes, float]] = OrderedDict()
-        self._by_subnet: OrderedDict[str, OrderedDict[bytes, float]] = OrderedDict()
+        # source -> {node ID: when it started bonding}, oldest first (a plain dict keeps order
+        # at half an OrderedDict's size: a node hears from thousands of sources)
+        self._by_ip: OrderedDict[str, dict[bytes, float]] = OrderedDict()
+        self._by_subnet: OrderedDict[str, dict[bytes, float]] = OrderedDict()
 
-    def _live(
-        self, table: OrderedDict[str, OrderedDict[bytes, float]], key: str, now: float
-    ) -> OrderedDict[bytes, float]:
+    def _expire(self, ids: dict[bytes, float], now: float) -> None:
+        while ids:
+            oldest = next(iter(ids))
+            if ids[oldest] > now - self._window:
+                return
+            del ids[oldest]
+
+    def _live(self, table: OrderedDict[str, dict[bytes, float]], key: str, now: float) -> dict[bytes, float]:
         ids = table.get(key)
         if ids is None:
-            ids = table[key] = OrderedDict()
+            # A source with nothing in flight is the same as one never seen: forget the least
+            # recently seen while they have nothing left, so idle sources hold no memory.
+            while table:
+                first = next(iter(table.values()))
+                self._expire(first, now)
+                if first:
+                    break
+                table.popitem(last=False)
+            ids = table[key] = {}
             if len(table) > MAX_TRACKED:
                 table.popitem(last=False)
         table.move_to_end(key)
-        while ids and next(iter(ids.values())) <= now - self._window:
-            ids.popitem(last=False)
+        self._expire(ids, now)
         return ids
 
     def admit(self, node_id: bytes, ip: str, now: float) -> bool:
@@ -115,6 +130,12 @@ class BondBudget:
             ids = table.get(key)
             if ids is not None:
                 ids.pop(node_id, None)
+                if not ids:
+                    del table[key]
+
+    def tracked(self) -> tuple[int, int]:
+        """How many IPs and subnets the budget holds state for."""
+        return len(self._by_ip), len(self._by_subnet)
 
     def in_flight(self, ip: str) -> int:
         return len(self._by_ip.get(ip, ()))
