@@ -47,12 +47,20 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 _VERSION = 1
 
 
+#: Page size of an in-memory database (sqlite's default, 4 KiB, stays for files).
+MEMORY_PAGE_SIZE = 1024
+
+
 class NodeDB:
     """A node database; ``path=None`` keeps it in memory."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         target = ":memory:" if path is None else str(path)
         self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        if path is None:
+            # An in-memory database holds every page in RAM: 1 KiB pages halve an empty one
+            # (57 -> 29 KiB), which counts when a simulation runs thousands of nodes.
+            self._db.execute(f"PRAGMA page_size={MEMORY_PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=2000")

@@ -164,7 +164,9 @@ class Network:
 
     def send_datagram(self, src: SimDatagramTransport, data: bytes, dst: Addr) -> None:
         self.count("udp_sent")
-        src.contacted.add(dst)
+        host = self.hosts.get(src.local[0])
+        if host is not None and host.nat:  # only a NAT host's mapping needs the contacted set
+            src.contacted.add(dst)
         if not self.reachable(src.local[0], dst[0]) or self.rng.random() < self.link.loss:
             self.count("udp_dropped")
             return
