@@ -67,6 +67,13 @@ def check_relay_addr(sender: str, addr: str) -> str | None:
     return None
 
 
+#: Packed <-> text conversions remembered: every packet converts its sender and every
+#: Neighbors entry, from the few hundred addresses a node talks to. An LRU, bounded against
+#: floods from many sources.
+CONVERSION_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=CONVERSION_CACHE_SIZE)
 def ip_str(raw: bytes) -> str | None:
     """The text form of a packed 4- or 16-byte IP (IPv4-mapped IPv6 as IPv4); None if malformed."""
     if len(raw) == 4:
@@ -77,6 +84,7 @@ def ip_str(raw: bytes) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=CONVERSION_CACHE_SIZE)
 def ip_bytes(ip: str) -> bytes:
     """The packed form of ``ip`` (IPv4-mapped IPv6 packed as 4 bytes)."""
     a = ipaddress.ip_address(ip)

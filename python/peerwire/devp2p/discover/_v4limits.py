@@ -59,6 +59,7 @@ def subnet_of(ip: str) -> str:
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False))
 
 
+@functools.lru_cache(maxsize=MAX_TRACKED)  # per packet, like subnet_of
 def is_loopback(ip: str) -> bool:
     """Whether ``ip`` (IPv4-mapped IPv6 included) is a loopback address."""
     addr = ipaddress.ip_address(ip)
