@@ -55,6 +55,7 @@ from peerwire.tm2._record import PeerState, SwitchStats
 from peerwire.tm2._secret import SecretConnection
 from peerwire.tm2._switch import MultiplexSwitch
 from peerwire.tm2._transport import MultiplexTransport, Peer
+from peerwire.tm2.profiles import NodeProfile
 
 __all__ = [
     "ID",
@@ -92,6 +93,7 @@ __all__ = [
     "NodeInfoError",
     "NodeInfoOther",
     "NodeKey",
+    "NodeProfile",
     "Peer",
     "PeerBehavior",
     "PeerConn",
