@@ -97,3 +97,27 @@ def test_core_calls_that_sign_take_the_key_object() -> None:
     done_a = initiator.feed(done_b.send)
     assert done_a is not None and done_a.remote_public_key == b.public_key.to_bytes()
     assert (done_a.aes_secret, done_a.mac_secret) == (done_b.aes_secret, done_b.mac_secret)
+
+
+def test_equal_public_keys_built_from_the_same_bytes_are_one_object() -> None:
+    """A simulated network holds each key once per node that knows it: built from the same
+    bytes, a live key is shared (its ID hashed once), and a key no one holds leaves the cache."""
+    import copy
+    import gc
+    import pickle
+
+    from peerwire.devp2p import _keys
+
+    key = devp2p.PrivateKey.generate().public_key
+    raw = key.to_bytes()
+    again = devp2p.PublicKey(raw)
+    assert again is key and again.node_id is key.node_id
+    assert pickle.loads(pickle.dumps(key)) is key and copy.deepcopy(key) is key
+    uncompressed = devp2p.PublicKey(b"\x04" + raw)  # another form: equal, not necessarily shared
+    assert uncompressed == key and hash(uncompressed) == hash(key)
+    with pytest.raises(InvalidKeyError):
+        devp2p.PublicKey(b"\x00" * 64)  # a bad point is refused, not cached
+    assert b"\x00" * 64 not in _keys._LIVE
+    del key, again, uncompressed
+    gc.collect()
+    assert raw not in _keys._LIVE

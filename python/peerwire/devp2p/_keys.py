@@ -8,6 +8,7 @@ libsecp256k1 through the ``secp256k1`` crate.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from peerwire._core import keccak
@@ -20,19 +21,38 @@ if TYPE_CHECKING:
 __all__ = ["PrivateKey", "PublicKey"]
 
 
+#: Live public keys by the bytes they were built from. A node meets the same few hundred keys
+#: in packet after packet, and a simulation holds every key once per node that knows it: one
+#: shared immutable object skips the point check and the ID hash, and the copies. Weak, so a
+#: key no one holds (a flood of fresh keys included) leaves it.
+_LIVE: weakref.WeakValueDictionary[bytes, PublicKey] = weakref.WeakValueDictionary()
+
+
 class PublicKey:
-    """A secp256k1 public key; immutable and hashable."""
+    """A secp256k1 public key; immutable and hashable (equal keys may be one object)."""
 
-    __slots__ = ("_node_id", "_raw")
+    __slots__ = ("__weakref__", "_node_id", "_raw")
+    _raw: bytes
+    _node_id: bytes | None
 
-    def __init__(self, raw: bytes) -> None:
+    def __new__(cls, raw: bytes) -> PublicKey:
         """Build from 64 (X||Y), 65 (04||X||Y) or 33 (compressed) bytes.
 
         Raises:
             InvalidKeyError: the bytes are not a point on the curve.
         """
-        self._raw: bytes = _secp.normalize_public(bytes(raw))
-        self._node_id: bytes | None = None
+        raw = bytes(raw)
+        live = _LIVE.get(raw)
+        if live is not None and type(live) is cls:
+            return live
+        key = super().__new__(cls)
+        key._raw = _secp.normalize_public(raw)
+        key._node_id = None
+        _LIVE[raw] = key
+        return key
+
+    def __reduce__(self) -> tuple[type[PublicKey], tuple[bytes]]:
+        return (type(self), (self._raw,))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PublicKey:
