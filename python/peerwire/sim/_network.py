@@ -150,7 +150,8 @@ class Network:
         if (ip, port) in self._dgram:
             raise OSError(98, f"address in use: {ip}:{port}")
         proto = factory()
-        t = SimDatagramTransport(self, (ip, port), proto, self.hosts[ip].context)
+        host = self.hosts[ip]
+        t = SimDatagramTransport(self, (ip, port), proto, host.context, nat=host.nat)
         self._dgram[(ip, port)] = t
         proto.connection_made(t)
         return t, proto
@@ -164,8 +165,7 @@ class Network:
 
     def send_datagram(self, src: SimDatagramTransport, data: bytes, dst: Addr) -> None:
         self.count("udp_sent")
-        host = self.hosts.get(src.local[0])
-        if host is not None and host.nat:  # only a NAT host's mapping needs the contacted set
+        if src.contacted is not None:
             src.contacted.add(dst)
         if not self.reachable(src.local[0], dst[0]) or self.rng.random() < self.link.loss:
             self.count("udp_dropped")
@@ -180,7 +180,7 @@ class Network:
         if t is None or t.closed or host is None or not self.reachable(src[0], dst[0]):
             self.count("udp_dropped")
             return
-        if host.nat and src not in t.contacted:
+        if t.contacted is not None and src not in t.contacted:
             self.count("udp_nat_dropped")
             return
         self.count("udp_delivered")
@@ -310,14 +310,17 @@ class _FakeSocket:
 
 
 class SimDatagramTransport(asyncio.DatagramTransport):
-    def __init__(self, net: Network, local: Addr, protocol: Any, context: contextvars.Context) -> None:
+    def __init__(
+        self, net: Network, local: Addr, protocol: Any, context: contextvars.Context, *, nat: bool = False
+    ) -> None:
         super().__init__()
         self._net = net
         self.local = local
         self.protocol = protocol
         self.context = context
         self.closed = False
-        self.contacted: set[Addr] = set()
+        #: A NAT host's mapping: who it sent to, the only sources it hears (None: not behind NAT).
+        self.contacted: set[Addr] | None = set() if nat else None
 
     def sendto(self, data: Any, addr: Any = None) -> None:
         if self.closed or addr is None:
