@@ -326,7 +326,7 @@ class MConnection:
         if msg.__class__ is not bytes:
             msg = bytes(msg)
         if self._running and not self._stopped and self._writer.push(ch_id, msg):
-            self._send_signal.set()  # the common case, without a further call
+            self._queued()  # the common case, without a further call
             return True
         if not self.is_running or not self._writer.has_channel(ch_id) or not self._writer.can_admit(len(msg)):
             return False  # a message over the whole send budget can never be admitted
@@ -351,9 +351,13 @@ class MConnection:
             msg = bytes(msg)
         if not self.is_running or not self._writer.push(ch_id, msg):
             return False
+        self._queued()
+        return True
+
+    def _queued(self) -> None:
+        """A message was queued: wake the writer and start the flush throttle from now."""
         self._send_signal.set()
         self._arm_flush()
-        return True
 
     def can_send(self, ch_id: int) -> bool:
         """gno quirk: compares the queue length with the default capacity 1."""
